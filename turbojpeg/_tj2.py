@@ -1,0 +1,248 @@
+"""The TurboJPEG 2 API (libjpeg-turbo 2.x, e.g. Debian 12 and Ubuntu 24.04).
+
+Same interface as ``_tj3``. Differences, handled here:
+- options are per-call flags (TJFLAG_*), not handle parameters;
+- scaling is asked for by passing the scaled width and height;
+- there is no cropping region (``supports_crop = False``: the codec emulates
+  a crop exactly, by decoding the whole image and copying the region);
+- there is no Huffman-optimisation switch for baseline JPEGs
+  (``supports_optimize = False``);
+- the header does not report precision, progressive, lossless or arithmetic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes as C
+
+from .errors import TurbojpegError
+from .formats import Colorspace, JpegInfo, Subsampling
+
+FASTUPSAMPLE = 256
+NOREALLOC = 1024
+FASTDCT = 2048
+ACCURATEDCT = 4096
+STOPONWARNING = 8192
+PROGRESSIVE = 16384
+LIMITSCANS = 32768
+
+TJSAMP_UNKNOWN = -1
+
+_vp = C.c_void_p
+_int = C.c_int
+_ulong = C.c_ulong
+_pint = C.POINTER(C.c_int)
+
+
+class ScalingFactor(C.Structure):
+    _fields_ = (("num", C.c_int), ("denom", C.c_int))
+
+
+def _declare(cdll: C.CDLL):
+    def declare(name, restype, *argtypes):
+        fn = getattr(cdll, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+        return fn
+
+    return declare
+
+
+class Tj2Api:
+    generation = 2
+
+    def __init__(self, cdll: C.CDLL) -> None:
+        fn = _declare(cdll)
+        self.init_decompress = fn("tjInitDecompress", _vp)
+        self.init_compress = fn("tjInitCompress", _vp)
+        self.destroy = fn("tjDestroy", _int, _vp)
+        self.error_str = fn("tjGetErrorStr2", C.c_char_p, _vp)
+        self.error_code = fn("tjGetErrorCode", _int, _vp)
+        self.alloc = fn("tjAlloc", _vp, _int)
+        self.free = fn("tjFree", None, _vp)
+        self.buf_size = fn("tjBufSize", _ulong, _int, _int, _int)
+        self.decompress_header3 = fn(
+            "tjDecompressHeader3", _int, _vp, _vp, _ulong, _pint, _pint, _pint, _pint
+        )
+        self.decompress2 = fn("tjDecompress2", _int, _vp, _vp, _ulong, _vp, _int, _int, _int, _int, _int)
+        self.decompress_to_planes = fn(
+            "tjDecompressToYUVPlanes", _int, _vp, _vp, _ulong, C.POINTER(_vp), _int, _pint, _int, _int
+        )
+        self.compress2 = fn(
+            "tjCompress2", _int, _vp, _vp, _int, _int, _int, _int,
+            C.POINTER(_vp), C.POINTER(_ulong), _int, _int, _int,
+        )
+        self.compress_from_planes = fn(
+            "tjCompressFromYUVPlanes", _int, _vp, C.POINTER(_vp), _int, _pint, _int, _int,
+            C.POINTER(_vp), C.POINTER(_ulong), _int, _int,
+        )
+        self.get_scaling_factors = fn("tjGetScalingFactors", C.POINTER(ScalingFactor), _pint)
+        self.plane_width = fn("tjPlaneWidth", _int, _int, _int, _int)
+        self.plane_height = fn("tjPlaneHeight", _int, _int, _int, _int)
+
+    def _global_error(self) -> TurbojpegError:
+        return TurbojpegError(self.error_str(None).decode(errors="replace"))
+
+    def scaling_factors(self) -> list[tuple[int, int]]:
+        count = _int()
+        table = self.get_scaling_factors(C.byref(count))
+        if not table:
+            raise self._global_error()
+        return [(table[i].num, table[i].denom) for i in range(count.value)]
+
+    def plane_shape(self, component: int, width: int, height: int, subsamp: int) -> tuple[int, int]:
+        w = self.plane_width(component, width, subsamp)
+        h = self.plane_height(component, height, subsamp)
+        if w < 0 or h < 0:
+            raise self._global_error()
+        return h, w
+
+    def decompressor(self) -> Tj2Decompressor:
+        return Tj2Decompressor(self)
+
+    def compressor(self) -> Tj2Compressor:
+        return Tj2Compressor(self)
+
+
+class _Handle:
+    __slots__ = ("api", "flags", "handle")
+
+    def __init__(self, api: Tj2Api, handle: int | None) -> None:
+        self.api = api
+        self.handle = handle
+        if not handle:
+            raise api._global_error()
+        self.flags = 0
+
+    def fail(self) -> TurbojpegError:
+        message = self.api.error_str(self.handle).decode(errors="replace")
+        return TurbojpegError(message, self.api.error_code(self.handle))
+
+    def close(self) -> None:
+        if self.handle:
+            self.api.destroy(self.handle)
+            self.handle = None
+
+    def __del__(self) -> None:
+        # At interpreter exit the library may already be gone; nothing to free then.
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+class Tj2Decompressor(_Handle):
+    __slots__ = ("_info", "_limits", "_scaled", "mode")
+    supports_crop = False
+
+    def __init__(self, api: Tj2Api) -> None:
+        super().__init__(api, api.init_decompress())
+        self._info = (_int(), _int(), _int(), _int())
+        self._scaled = (0, 0)
+        self._limits = 0
+        self.mode = None
+
+    def set_limits(self, stop_on_warning: bool, scan_limit: int) -> None:
+        # 2.x only offers a fixed limit (500 scans) behind one flag.
+        self._limits = (STOPONWARNING if stop_on_warning else 0) | (LIMITSCANS if scan_limit else 0)
+        self.flags = self._limits
+
+    def set_mode(self, mode: tuple[bool, bool]) -> None:
+        fast_dct, fast_upsample = mode
+        self.flags = (
+            self._limits
+            | (FASTDCT if fast_dct else ACCURATEDCT)
+            | (FASTUPSAMPLE if fast_upsample else 0)
+        )
+        self.mode = mode
+
+    def read_header(self, buf, size: int) -> tuple[int, int]:
+        w, h, s, c = self._info
+        if self.api.decompress_header3(self.handle, buf, size, C.byref(w), C.byref(h),
+                                       C.byref(s), C.byref(c)):
+            raise self.fail()
+        return w.value, h.value
+
+    def header_dims(self) -> tuple[int, int]:
+        return self._info[0].value, self._info[1].value
+
+    def subsampling(self) -> int:
+        return self._info[2].value
+
+    def info(self, width: int, height: int) -> JpegInfo:
+        subsamp, colorspace = self._info[2].value, self._info[3].value
+        return JpegInfo(
+            width=width,
+            height=height,
+            subsampling=None if subsamp == TJSAMP_UNKNOWN else Subsampling(subsamp),
+            colorspace=Colorspace(colorspace),
+        )
+
+    def set_scale(self, num: int, denom: int) -> None:
+        w, h = self._info[0].value, self._info[1].value
+        self._scaled = ((w * num + denom - 1) // denom, (h * num + denom - 1) // denom)
+
+    def reset_scale_and_crop(self) -> None:
+        self._scaled = (0, 0)
+
+    def decompress(self, buf, size: int, dst: int, pitch: int, pixel_format: int) -> None:
+        width, height = self._scaled
+        if self.api.decompress2(self.handle, buf, size, dst, width, pitch, height,
+                                pixel_format, self.flags):
+            raise self.fail()
+
+    def decompress_to_planes(self, buf, size: int, planes, strides) -> None:
+        width, height = self._scaled
+        if self.api.decompress_to_planes(self.handle, buf, size, planes, width, strides, height,
+                                         self.flags):
+            raise self.fail()
+
+
+class Tj2Compressor(_Handle):
+    __slots__ = ("capacity", "jpeg_buf", "quality", "subsamp")
+    supports_optimize = False
+
+    def __init__(self, api: Tj2Api) -> None:
+        super().__init__(api, api.init_compress())
+        self.jpeg_buf = C.c_void_p()
+        self.capacity = 0
+        self.quality = 95
+        self.subsamp = 2
+
+    def configure(self, quality: int, subsamp: int, fast_dct: bool, progressive: bool,
+                  optimize: bool) -> None:
+        self.quality, self.subsamp = quality, subsamp
+        self.flags = (FASTDCT if fast_dct else ACCURATEDCT) | (PROGRESSIVE if progressive else 0)
+
+    def _reserve(self, width: int, height: int) -> C.c_ulong:
+        # 2.x cannot be trusted to track a reused buffer's size, so we keep a
+        # worst-case buffer ourselves and forbid reallocation.
+        need = self.api.buf_size(width, height, self.subsamp)
+        if need > self.capacity:
+            if self.jpeg_buf:
+                self.api.free(self.jpeg_buf)
+            self.jpeg_buf = C.c_void_p(self.api.alloc(need))
+            if not self.jpeg_buf:
+                raise MemoryError(f"tjAlloc({need}) failed")
+            self.capacity = need
+        return C.c_ulong(self.capacity)
+
+    def compress(self, src: int, width: int, pitch: int, height: int, pixel_format: int) -> bytes:
+        size = self._reserve(width, height)
+        if self.api.compress2(self.handle, src, width, pitch, height, pixel_format,
+                              C.byref(self.jpeg_buf), C.byref(size), self.subsamp, self.quality,
+                              self.flags | NOREALLOC):
+            raise self.fail()
+        return C.string_at(self.jpeg_buf.value, size.value)
+
+    def compress_from_planes(self, planes, width: int, strides, height: int) -> bytes:
+        size = self._reserve(width, height)
+        if self.api.compress_from_planes(self.handle, planes, width, strides, height, self.subsamp,
+                                         C.byref(self.jpeg_buf), C.byref(size), self.quality,
+                                         self.flags | NOREALLOC):
+            raise self.fail()
+        return C.string_at(self.jpeg_buf.value, size.value)
+
+    def close(self) -> None:
+        if self.jpeg_buf:
+            self.api.free(self.jpeg_buf)
+            self.jpeg_buf = C.c_void_p()
+        super().close()

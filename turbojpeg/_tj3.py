@@ -1,0 +1,257 @@
+"""The TurboJPEG 3 API (libjpeg-turbo >= 3.0): declarations and per-handle state.
+
+Every C function is declared once, in ``Tj3Api.__init__``. Status codes are
+checked inline (``if rc: raise ...``) rather than with a ctypes ``errcheck``:
+the hot path makes several calls per image, and an errcheck costs a Python
+call on each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes as C
+
+from .errors import TurbojpegError
+from .formats import Colorspace, JpegInfo, Subsampling
+
+TJINIT_COMPRESS = 0
+TJINIT_DECOMPRESS = 1
+
+# enum TJPARAM, in declaration order.
+STOPONWARNING = 0
+BOTTOMUP = 1
+NOREALLOC = 2
+QUALITY = 3
+SUBSAMP = 4
+JPEGWIDTH = 5
+JPEGHEIGHT = 6
+PRECISION = 7
+COLORSPACE = 8
+FASTUPSAMPLE = 9
+FASTDCT = 10
+OPTIMIZE = 11
+PROGRESSIVE = 12
+SCANLIMIT = 13
+ARITHMETIC = 14
+LOSSLESS = 15
+
+TJSAMP_UNKNOWN = -1
+
+
+class ScalingFactor(C.Structure):
+    _fields_ = (("num", C.c_int), ("denom", C.c_int))
+
+
+class Region(C.Structure):
+    _fields_ = (("x", C.c_int), ("y", C.c_int), ("w", C.c_int), ("h", C.c_int))
+
+
+UNSCALED = ScalingFactor(1, 1)
+UNCROPPED = Region(0, 0, 0, 0)
+
+_vp = C.c_void_p
+_int = C.c_int
+_size = C.c_size_t
+
+
+def _declare(cdll: C.CDLL):
+    def declare(name, restype, *argtypes):
+        fn = getattr(cdll, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+        return fn
+
+    return declare
+
+
+class Tj3Api:
+    """The library's tj3* functions, declared once per loaded library."""
+
+    generation = 3
+
+    def __init__(self, cdll: C.CDLL) -> None:
+        fn = _declare(cdll)
+        self.init = fn("tj3Init", _vp, _int)
+        self.destroy = fn("tj3Destroy", None, _vp)
+        self.error_str = fn("tj3GetErrorStr", C.c_char_p, _vp)
+        self.error_code = fn("tj3GetErrorCode", _int, _vp)
+        self.set = fn("tj3Set", _int, _vp, _int, _int)
+        self.get = fn("tj3Get", _int, _vp, _int)
+        self.free = fn("tj3Free", None, _vp)
+        self.decompress_header = fn("tj3DecompressHeader", _int, _vp, _vp, _size)
+        self.set_scaling_factor = fn("tj3SetScalingFactor", _int, _vp, ScalingFactor)
+        self.set_cropping_region = fn("tj3SetCroppingRegion", _int, _vp, Region)
+        self.decompress8 = fn("tj3Decompress8", _int, _vp, _vp, _size, _vp, _int, _int)
+        self.decompress_to_planes8 = fn(
+            "tj3DecompressToYUVPlanes8", _int, _vp, _vp, _size, C.POINTER(_vp), C.POINTER(_int)
+        )
+        self.compress8 = fn(
+            "tj3Compress8", _int, _vp, _vp, _int, _int, _int, _int, C.POINTER(_vp), C.POINTER(_size)
+        )
+        self.compress_from_planes8 = fn(
+            "tj3CompressFromYUVPlanes8",
+            _int, _vp, C.POINTER(_vp), _int, C.POINTER(_int), _int, C.POINTER(_vp), C.POINTER(_size),
+        )
+        self.get_scaling_factors = fn("tj3GetScalingFactors", C.POINTER(ScalingFactor), C.POINTER(_int))
+        self.plane_width = fn("tj3YUVPlaneWidth", _int, _int, _int, _int)
+        self.plane_height = fn("tj3YUVPlaneHeight", _int, _int, _int, _int)
+
+    def scaling_factors(self) -> list[tuple[int, int]]:
+        count = _int()
+        table = self.get_scaling_factors(C.byref(count))
+        if not table:
+            raise TurbojpegError(self.error_str(None).decode(errors="replace"))
+        return [(table[i].num, table[i].denom) for i in range(count.value)]
+
+    def plane_shape(self, component: int, width: int, height: int, subsamp: int) -> tuple[int, int]:
+        w = self.plane_width(component, width, subsamp)
+        h = self.plane_height(component, height, subsamp)
+        if w < 0 or h < 0:
+            raise TurbojpegError(self.error_str(None).decode(errors="replace"))
+        return h, w
+
+    def decompressor(self) -> Tj3Decompressor:
+        return Tj3Decompressor(self)
+
+    def compressor(self) -> Tj3Compressor:
+        return Tj3Compressor(self)
+
+
+class _Handle:
+    """A tjhandle owned by one thread; parameters are sent only when they change."""
+
+    __slots__ = ("api", "handle", "params")
+    init_type = -1
+
+    def __init__(self, api: Tj3Api) -> None:
+        self.api = api
+        self.handle = api.init(self.init_type)
+        if not self.handle:
+            raise TurbojpegError("tj3Init failed: " + api.error_str(None).decode(errors="replace"))
+        self.params: dict[int, int] = {}
+
+    def fail(self) -> TurbojpegError:
+        message = self.api.error_str(self.handle).decode(errors="replace")
+        return TurbojpegError(message, self.api.error_code(self.handle))
+
+    def set(self, param: int, value: int) -> None:
+        if self.params.get(param) != value:
+            if self.api.set(self.handle, param, value):
+                raise self.fail()
+            self.params[param] = value
+
+    def close(self) -> None:
+        if self.handle:
+            self.api.destroy(self.handle)
+            self.handle = None
+
+    def __del__(self) -> None:
+        # At interpreter exit the library may already be gone; nothing to free then.
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+class Tj3Decompressor(_Handle):
+    __slots__ = ("mode",)
+    init_type = TJINIT_DECOMPRESS
+    supports_crop = True
+
+    def __init__(self, api: Tj3Api) -> None:
+        super().__init__(api)
+        self.mode = None
+
+    def set_limits(self, stop_on_warning: bool, scan_limit: int) -> None:
+        self.set(STOPONWARNING, stop_on_warning)
+        self.set(SCANLIMIT, scan_limit)
+
+    def set_mode(self, mode: tuple[bool, bool]) -> None:
+        """mode = (fast_dct, fast_upsample); callers skip this when it is unchanged."""
+        self.set(FASTDCT, mode[0])
+        self.set(FASTUPSAMPLE, mode[1])
+        self.mode = mode
+
+    def read_header(self, buf, size: int) -> tuple[int, int]:
+        """(width, height); the other header fields are then available to ``info``."""
+        api, handle = self.api, self.handle
+        if api.decompress_header(handle, buf, size):
+            raise self.fail()
+        return api.get(handle, JPEGWIDTH), api.get(handle, JPEGHEIGHT)
+
+    def header_dims(self) -> tuple[int, int]:
+        return self.api.get(self.handle, JPEGWIDTH), self.api.get(self.handle, JPEGHEIGHT)
+
+    def subsampling(self) -> int:
+        return self.api.get(self.handle, SUBSAMP)
+
+    def info(self, width: int, height: int) -> JpegInfo:
+        get, handle = self.api.get, self.handle
+        subsamp = get(handle, SUBSAMP)
+        return JpegInfo(
+            width=width,
+            height=height,
+            subsampling=None if subsamp == TJSAMP_UNKNOWN else Subsampling(subsamp),
+            colorspace=Colorspace(get(handle, COLORSPACE)),
+            precision=get(handle, PRECISION),
+            progressive=bool(get(handle, PROGRESSIVE)),
+            lossless=bool(get(handle, LOSSLESS)),
+            arithmetic=bool(get(handle, ARITHMETIC)),
+        )
+
+    def decompress(self, buf, size: int, dst: int, pitch: int, pixel_format: int) -> None:
+        if self.api.decompress8(self.handle, buf, size, dst, pitch, pixel_format):
+            raise self.fail()
+
+    def set_scale(self, num: int, denom: int) -> None:
+        if self.api.set_scaling_factor(self.handle, ScalingFactor(num, denom)):
+            raise self.fail()
+
+    def set_crop(self, x: int, y: int, w: int, h: int) -> None:
+        if self.api.set_cropping_region(self.handle, Region(x, y, w, h)):
+            raise self.fail()
+
+    def reset_scale_and_crop(self) -> None:
+        # Order matters: the cropping region is validated against the scale.
+        self.api.set_cropping_region(self.handle, UNCROPPED)
+        self.api.set_scaling_factor(self.handle, UNSCALED)
+
+    def decompress_to_planes(self, buf, size: int, planes, strides) -> None:
+        if self.api.decompress_to_planes8(self.handle, buf, size, planes, strides):
+            raise self.fail()
+
+
+class Tj3Compressor(_Handle):
+    __slots__ = ("jpeg_buf", "jpeg_size")
+    init_type = TJINIT_COMPRESS
+    supports_optimize = True
+
+    def __init__(self, api: Tj3Api) -> None:
+        super().__init__(api)
+        # Reused across calls: libjpeg-turbo grows it when an image needs more.
+        self.jpeg_buf = C.c_void_p()
+        self.jpeg_size = C.c_size_t()
+
+    def configure(self, quality: int, subsamp: int, fast_dct: bool, progressive: bool,
+                  optimize: bool) -> None:
+        self.set(QUALITY, quality)
+        self.set(SUBSAMP, subsamp)
+        self.set(FASTDCT, fast_dct)
+        self.set(PROGRESSIVE, progressive)
+        self.set(OPTIMIZE, optimize)
+
+    def compress(self, src: int, width: int, pitch: int, height: int, pixel_format: int) -> bytes:
+        if self.api.compress8(self.handle, src, width, pitch, height, pixel_format,
+                              C.byref(self.jpeg_buf), C.byref(self.jpeg_size)):
+            raise self.fail()
+        return C.string_at(self.jpeg_buf.value, self.jpeg_size.value)
+
+    def compress_from_planes(self, planes, width: int, strides, height: int) -> bytes:
+        if self.api.compress_from_planes8(self.handle, planes, width, strides, height,
+                                          C.byref(self.jpeg_buf), C.byref(self.jpeg_size)):
+            raise self.fail()
+        return C.string_at(self.jpeg_buf.value, self.jpeg_size.value)
+
+    def close(self) -> None:
+        if self.jpeg_buf:
+            self.api.free(self.jpeg_buf)
+            self.jpeg_buf = C.c_void_p()
+        super().close()

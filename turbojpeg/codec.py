@@ -1,0 +1,607 @@
+"""``Turbojpeg``: decode and encode JPEG with numpy arrays.
+
+Each thread gets its own TurboJPEG handles, made on first use and reused for
+every later call; options are sent to a handle only when they change, and a
+crop or scale is reset right after the call that used it.
+"""
+
+from __future__ import annotations
+
+import ctypes as C
+import math
+import os
+import threading
+import warnings
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from fractions import Fraction
+
+import numpy as np
+
+from . import _loader
+from ._tj2 import Tj2Api
+from ._tj3 import Tj3Api
+from .errors import (
+    TJERR_WARNING,
+    ImageTooLargeError,
+    TurbojpegError,
+    TurbojpegWarning,
+    UnsupportedFeatureError,
+)
+from .formats import JpegInfo, PixelFormat, Subsampling
+
+DEFAULT_MAX_PIXELS = 1 << 28  # ~268 MP: 805 MB as BGR, far above any camera.
+DEFAULT_SCAN_LIMIT = 500  # progressive JPEGs have ~10 scans; thousands is an attack.
+
+_PIXEL_FORMATS: dict[object, PixelFormat] = {}
+for _pf in PixelFormat:
+    _PIXEL_FORMATS.update({_pf: _pf, _pf.name: _pf, _pf.name.lower(): _pf})
+_CHANNELS = tuple(pf.channels for pf in PixelFormat)
+
+_apis: dict[str, Tj3Api | Tj2Api] = {}
+_apis_lock = threading.Lock()
+
+
+def _api_for(library: _loader.LoadedLibrary) -> Tj3Api | Tj2Api:
+    with _apis_lock:
+        api = _apis.get(library.path)
+        if api is None:
+            api = _apis[library.path] = (Tj3Api if library.api == 3 else Tj2Api)(library.cdll)
+        return api
+
+
+def _pixel_format(value) -> PixelFormat:
+    pf = _PIXEL_FORMATS.get(value)
+    return pf if pf is not None else PixelFormat.parse(value)
+
+
+def _input_buffer(data) -> tuple[object, int, object]:
+    """(pointer argument, size, keep-alive) for any bytes-like object."""
+    if type(data) is bytes:
+        return data, len(data), data
+    if isinstance(data, str):
+        raise TypeError(
+            "data must be the JPEG's bytes, not a str; read the file first: "
+            "open(path, 'rb').read()"
+        )
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError(
+            f"data must be a bytes-like object (bytes, bytearray, memoryview, numpy array), "
+            f"not {type(data).__name__}"
+        ) from None
+    if not view.c_contiguous:
+        raise ValueError("data must be a contiguous buffer; pass bytes(data) or a contiguous copy")
+    if view.readonly:
+        arr = np.frombuffer(view, dtype=np.uint8) if view.nbytes else None
+        return (arr.ctypes.data if arr is not None else None), view.nbytes, (view, arr)
+    if not view.nbytes:
+        return None, 0, view
+    return C.addressof(C.c_char.from_buffer(view)), view.nbytes, view
+
+
+def _array_address(arr: np.ndarray) -> int:
+    try:
+        return C.addressof(C.c_char.from_buffer(arr))
+    except (TypeError, ValueError):  # read-only or non-contiguous: the slower generic route
+        return arr.ctypes.data
+
+
+def _as_fraction(scale) -> Fraction:
+    if isinstance(scale, tuple) and len(scale) == 2:
+        return Fraction(int(scale[0]), int(scale[1]))
+    if isinstance(scale, (int, float, Fraction)):
+        return Fraction(scale).limit_denominator(16)
+    raise TypeError(f"scale must be a (num, denom) tuple, a Fraction or a number, not {scale!r}")
+
+
+class Turbojpeg:
+    """A JPEG codec on libjpeg-turbo's TurboJPEG API (generation 3, or 2 as a fallback).
+
+    ``fast_dct`` and ``fast_upsample`` set the default decoding mode (each
+    ``decode`` call may override them). ``max_pixels`` refuses JPEGs that
+    declare more pixels (``None`` disables the guard). ``strict=True`` turns
+    libjpeg-turbo's recoverable warnings (truncated or slightly corrupt data)
+    into errors; otherwise they are ``TurbojpegWarning`` and the image is
+    returned. ``scan_limit`` refuses progressive JPEGs with more scans than
+    that (0 disables; the TurboJPEG 2 API only knows a fixed limit of 500).
+    """
+
+    def __init__(
+        self,
+        lib_path: str | os.PathLike[str] | None = None,
+        *,
+        fast_dct: bool = False,
+        fast_upsample: bool = False,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        strict: bool = False,
+        scan_limit: int = DEFAULT_SCAN_LIMIT,
+    ) -> None:
+        self.library = _loader.load_library(lib_path)
+        self._api = _api_for(self.library)
+        self.fast_dct = bool(fast_dct)
+        self.fast_upsample = bool(fast_upsample)
+        if max_pixels is not None and (not isinstance(max_pixels, int) or max_pixels <= 0):
+            raise ValueError(f"max_pixels must be a positive int or None, not {max_pixels!r}")
+        self.max_pixels = max_pixels
+        self.strict = bool(strict)
+        self.scan_limit = int(scan_limit)
+        self._local = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_size = 0
+        self._pool_lock = threading.Lock()
+        self._scaling_factors = sorted(
+            {Fraction(n, d) for n, d in self._api.scaling_factors()}
+        )
+
+    # -- introspection -------------------------------------------------------------
+
+    @property
+    def lib_path(self) -> str:
+        return self.library.path
+
+    @property
+    def api_generation(self) -> int:
+        return self.library.api
+
+    @property
+    def scaling_factors(self) -> list[Fraction]:
+        """The DCT scaling factors this library offers, smallest first."""
+        return list(self._scaling_factors)
+
+    def __repr__(self) -> str:
+        return (
+            f"Turbojpeg(lib_path={self.lib_path!r}, api={self.api_generation}, "
+            f"fast_dct={self.fast_dct}, fast_upsample={self.fast_upsample})"
+        )
+
+    # -- handles -------------------------------------------------------------------
+
+    def _decompressor(self):
+        try:
+            return self._local.decompressor
+        except AttributeError:
+            d = self._api.decompressor()
+            d.set_limits(self.strict, self.scan_limit)
+            self._local.decompressor = d
+            return d
+
+    def _compressor(self):
+        try:
+            return self._local.compressor
+        except AttributeError:
+            c = self._local.compressor = self._api.compressor()
+            return c
+
+    def _recover(self, exc: TurbojpegError) -> None:
+        """A warning lets the call's result stand unless we are strict."""
+        if exc.code != TJERR_WARNING or self.strict:
+            raise exc
+        warnings.warn(TurbojpegWarning(str(exc)), stacklevel=4)
+
+    def _read_header(self, d, buf, size: int) -> tuple[int, int]:
+        if not size:
+            raise TurbojpegError("empty data: a JPEG needs at least a few hundred bytes", None)
+        try:
+            width, height = d.read_header(buf, size)
+        except TurbojpegError as exc:
+            self._recover(exc)  # a warning: the header was still read
+            width, height = d.header_dims()
+        if self.max_pixels is not None and width * height > self.max_pixels:
+            raise ImageTooLargeError(
+                f"the JPEG declares {width}x{height} = {width * height} pixels, more than "
+                f"max_pixels={self.max_pixels}; pass Turbojpeg(max_pixels=None) if you trust it",
+                None,
+            )
+        return width, height
+
+    # -- decoding ------------------------------------------------------------------
+
+    def decode_header(self, data) -> JpegInfo:
+        """Width, height, subsampling, colorspace, ... without decoding pixels."""
+        buf, size, _keep = _input_buffer(data)
+        d = self._decompressor()
+        width, height = self._read_header(d, buf, size)
+        return d.info(width, height)
+
+    def decode(
+        self,
+        data,
+        pixel_format: PixelFormat | str = "BGR",
+        *,
+        fast_dct: bool | None = None,
+        fast_upsample: bool | None = None,
+        scale=None,
+        min_size: int | tuple[int, int] | None = None,
+        crop: tuple[int, int, int, int] | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Decode a JPEG into a ``(height, width, channels)`` uint8 array.
+
+        ``scale`` is one of ``scaling_factors`` (e.g. ``(1, 2)`` or ``0.25``);
+        ``min_size=(w, h)`` (or an int for both) picks the smallest factor not
+        above 1 whose output is at least that large; ``crop=(x, y, w, h)`` is in
+        output (scaled) pixels and returns exactly that region. ``out`` receives
+        the pixels in place: a C-contiguous uint8 array of the output shape.
+        """
+        buf, size, _keep = _input_buffer(data)
+        pf = _pixel_format(pixel_format)
+        d = self._decompressor()
+        mode = (
+            self.fast_dct if fast_dct is None else bool(fast_dct),
+            self.fast_upsample if fast_upsample is None else bool(fast_upsample),
+        )
+        if d.mode != mode:
+            d.set_mode(mode)
+        width, height = self._read_header(d, buf, size)
+        if scale is None and min_size is None and crop is None:
+            shape = (height, width, _CHANNELS[pf])
+            if out is None:
+                out = np.empty(shape, dtype=np.uint8)
+                dst = C.addressof(C.c_char.from_buffer(out))
+            else:
+                dst = _check_out(out, shape)
+            try:
+                d.decompress(buf, size, dst, 0, pf)
+            except TurbojpegError as exc:
+                self._recover(exc)
+            return out
+        return self._decode_region(d, buf, size, pf, width, height, scale, min_size, crop, out)
+
+    def _pick_scale(self, width: int, height: int, scale, min_size) -> Fraction:
+        if scale is not None and min_size is not None:
+            raise ValueError("pass either scale or min_size, not both")
+        if scale is not None:
+            factor = _as_fraction(scale)
+            if factor not in self._scaling_factors:
+                offered = ", ".join(str(f) for f in self._scaling_factors)
+                raise ValueError(f"scale {factor} is not a TurboJPEG scaling factor; use one of {offered}")
+            return factor
+        if isinstance(min_size, int):
+            min_w = min_h = min_size
+        else:
+            try:
+                min_w, min_h = (int(v) for v in min_size)
+            except (TypeError, ValueError):
+                raise TypeError(f"min_size must be an int or a (width, height) pair, not {min_size!r}") from None
+        for factor in self._scaling_factors:
+            if factor <= 1 and _scaled(width, factor) >= min_w and _scaled(height, factor) >= min_h:
+                return factor
+        return Fraction(1)
+
+    def _decode_region(self, d, buf, size, pf, width, height, scale, min_size, crop, out):
+        factor = Fraction(1) if scale is None and min_size is None else self._pick_scale(
+            width, height, scale, min_size)
+        out_w, out_h = _scaled(width, factor), _scaled(height, factor)
+        channels = _CHANNELS[pf]
+        if crop is None:
+            x = y = 0
+            w, h = out_w, out_h
+        else:
+            x, y, w, h = _check_crop(crop, out_w, out_h)
+        # The TJ3 cropping region must start on an iMCU column; we decode from
+        # the column at or before x and drop the extra pixels on the left.
+        x0, emulate = 0, crop is not None and not d.supports_crop
+        if crop is not None and not emulate:
+            subsamp = d.subsampling()
+            if subsamp < 0:
+                emulate = True
+            else:
+                mcu_w = _scaled(Subsampling(subsamp).mcu_size[0], factor)
+                x0 = x - x % mcu_w
+        shape = (h, w, channels)
+        try:
+            if factor != 1:
+                d.set_scale(factor.numerator, factor.denominator)
+            if emulate:
+                full = np.empty((out_h, out_w, channels), dtype=np.uint8)
+                self._decompress(d, buf, size, _array_address(full), 0, pf)
+                region = full[y:y + h, x:x + w]
+            else:
+                if crop is not None:
+                    d.set_crop(x0, y, x + w - x0, h)
+                if x0 == x:
+                    target = np.empty(shape, dtype=np.uint8) if out is None else out
+                    dst = _array_address(target) if out is None else _check_out(out, shape)
+                    self._decompress(d, buf, size, dst, 0, pf)
+                    return target
+                wide = np.empty((h, x + w - x0, channels), dtype=np.uint8)
+                self._decompress(d, buf, size, _array_address(wide), 0, pf)
+                region = wide[:, x - x0:]
+        finally:
+            d.reset_scale_and_crop()
+        if out is None:
+            return np.ascontiguousarray(region)
+        _check_out(out, shape)
+        out.reshape(shape)[...] = region
+        return out
+
+    def _decompress(self, d, buf, size, dst, pitch, pf) -> None:
+        try:
+            d.decompress(buf, size, dst, pitch, pf)
+        except TurbojpegError as exc:
+            self._recover(exc)
+
+    def decode_yuv(self, data, *, scale=None) -> list[np.ndarray]:
+        """Decode to planes without colour conversion: ``[Y, Cb, Cr]``, or ``[Y]`` for gray."""
+        buf, size, _keep = _input_buffer(data)
+        d = self._decompressor()
+        mode = (self.fast_dct, self.fast_upsample)
+        if d.mode != mode:
+            d.set_mode(mode)
+        width, height = self._read_header(d, buf, size)
+        subsamp = d.subsampling()
+        if subsamp < 0:
+            raise TurbojpegError("this JPEG's chroma subsampling cannot be decoded to YUV planes", None)
+        factor = Fraction(1) if scale is None else self._pick_scale(width, height, scale, None)
+        w, h = _scaled(width, factor), _scaled(height, factor)
+        count = 1 if subsamp == Subsampling.GRAY else 3
+        planes = [np.empty(self._api.plane_shape(i, w, h, subsamp), dtype=np.uint8)
+                  for i in range(count)]
+        pointers = (C.c_void_p * 3)(*[p.ctypes.data for p in planes])
+        strides = (C.c_int * 3)(*[p.shape[1] for p in planes])
+        try:
+            if factor != 1:
+                d.set_scale(factor.numerator, factor.denominator)
+            d.decompress_to_planes(buf, size, pointers, strides)
+        except TurbojpegError as exc:
+            self._recover(exc)
+        finally:
+            d.reset_scale_and_crop()
+        return planes
+
+    def decode_many(
+        self,
+        buffers: Iterable,
+        *,
+        threads: int | None = None,
+        out: np.ndarray | None = None,
+        **decode_options,
+    ) -> np.ndarray | list[np.ndarray]:
+        """Decode a batch on a pool of threads (ctypes releases the GIL in each call).
+
+        When every output has the same shape the result is one
+        ``(N, height, width, channels)`` array written in place (or ``out``,
+        if given); otherwise a list of arrays. Errors name the failing index.
+        """
+        items = list(buffers)
+        if "out" in decode_options:
+            raise TypeError("decode_many takes out= for the whole batch, not per image")
+        threads = _thread_count(threads)
+        if out is None:
+            shapes = {self._output_shape(item, decode_options) for item in items}
+            if len(shapes) == 1 and items:
+                out = np.empty((len(items), *shapes.pop()), dtype=np.uint8)
+        elif not isinstance(out, np.ndarray) or out.ndim != 4 or out.shape[0] != len(items):
+            raise ValueError(
+                f"out must be an (N, height, width, channels) array with N={len(items)}, "
+                f"not {getattr(out, 'shape', type(out).__name__)}"
+            )
+        results: list = [None] * len(items)
+
+        def work(indices: range) -> None:
+            for i in indices:
+                try:
+                    if out is None:
+                        results[i] = self.decode(items[i], **decode_options)
+                    else:
+                        self.decode(items[i], out=out[i], **decode_options)
+                except Exception as exc:
+                    exc.add_note(f"while decoding buffer {i} of {len(items)}")
+                    raise
+
+        chunks = _chunks(len(items), threads)
+        if threads == 1 or len(chunks) <= 1:
+            for chunk in chunks:
+                work(chunk)
+        else:
+            for future in [self._executor(threads).submit(work, c) for c in chunks]:
+                future.result()
+        return out if out is not None else results
+
+    def _output_shape(self, data, options: dict) -> tuple[int, int, int]:
+        buf, size, _keep = _input_buffer(data)
+        d = self._decompressor()
+        width, height = self._read_header(d, buf, size)
+        pf = _pixel_format(options.get("pixel_format", "BGR"))
+        scale, min_size, crop = options.get("scale"), options.get("min_size"), options.get("crop")
+        factor = Fraction(1) if scale is None and min_size is None else self._pick_scale(
+            width, height, scale, min_size)
+        w, h = _scaled(width, factor), _scaled(height, factor)
+        if crop is not None:
+            _x, _y, w, h = _check_crop(crop, w, h)
+        return (h, w, _CHANNELS[pf])
+
+    def _executor(self, threads: int) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None or self._pool_size != threads:
+                if self._pool is not None:
+                    self._pool.shutdown(wait=True)
+                self._pool = ThreadPoolExecutor(threads, thread_name_prefix="turbojpeg")
+                self._pool_size = threads
+            return self._pool
+
+    # -- encoding ------------------------------------------------------------------
+
+    def encode(
+        self,
+        image: np.ndarray,
+        quality: int = 95,
+        *,
+        subsampling: Subsampling | str = "420",
+        pixel_format: PixelFormat | str = "BGR",
+        fast_dct: bool = False,
+        progressive: bool = False,
+        optimize: bool = False,
+    ) -> bytes:
+        """Encode a ``(height, width[, channels])`` uint8 array to JPEG bytes.
+
+        A one-channel image is always encoded as grayscale. Rows may be padded
+        (any positive row stride) but each row's pixels must be contiguous.
+        """
+        pf = _pixel_format(pixel_format)
+        height, width, channels, pitch = _check_image(image)
+        if channels == 1:
+            pf = PixelFormat.GRAY
+        elif _CHANNELS[pf] != channels:
+            raise ValueError(
+                f"image has {channels} channels but pixel_format {pf.name} has {_CHANNELS[pf]}"
+            )
+        subsamp = Subsampling.GRAY if pf is PixelFormat.GRAY else Subsampling.parse(subsampling)
+        quality = _check_quality(quality)
+        c = self._compressor()
+        if optimize and not progressive and not c.supports_optimize:
+            raise UnsupportedFeatureError(
+                "optimize=True needs libjpeg-turbo >= 3 (the TurboJPEG 2 API has no switch for "
+                "Huffman optimisation); use progressive=True, which always optimises", None)
+        c.configure(quality, subsamp, bool(fast_dct), bool(progressive), bool(optimize))
+        return c.compress(_array_address(image), width, pitch, height, pf)
+
+    def encode_yuv(
+        self,
+        planes: Sequence[np.ndarray],
+        quality: int = 95,
+        *,
+        subsampling: Subsampling | str | None = None,
+        fast_dct: bool = False,
+        progressive: bool = False,
+        optimize: bool = False,
+    ) -> bytes:
+        """Encode ``[Y, Cb, Cr]`` (or ``[Y]``) planes, as ``decode_yuv`` returns them.
+
+        The subsampling is read from the plane shapes unless given.
+        """
+        planes = list(planes)
+        if len(planes) not in (1, 3):
+            raise ValueError(f"expected 1 (gray) or 3 (Y, Cb, Cr) planes, got {len(planes)}")
+        for i, p in enumerate(planes):
+            if not isinstance(p, np.ndarray) or p.dtype != np.uint8 or p.ndim != 2:
+                raise TypeError(f"plane {i} must be a 2-D uint8 numpy array")
+            if p.strides[1] != 1 or p.strides[0] < p.shape[1]:
+                raise ValueError(f"plane {i} rows must be contiguous; use np.ascontiguousarray")
+        height, width = planes[0].shape
+        subsamp = self._plane_subsampling(planes, width, height, subsampling)
+        quality = _check_quality(quality)
+        c = self._compressor()
+        if optimize and not progressive and not c.supports_optimize:
+            raise UnsupportedFeatureError("optimize=True needs libjpeg-turbo >= 3", None)
+        c.configure(quality, subsamp, bool(fast_dct), bool(progressive), bool(optimize))
+        pointers = (C.c_void_p * 3)(*[p.ctypes.data for p in planes])
+        strides = (C.c_int * 3)(*[p.strides[0] for p in planes])
+        return c.compress_from_planes(pointers, width, strides, height)
+
+    def _plane_subsampling(self, planes, width, height, subsampling) -> Subsampling:
+        if len(planes) == 1:
+            candidates = [Subsampling.GRAY]
+        elif subsampling is not None:
+            candidates = [Subsampling.parse(subsampling)]
+        else:
+            candidates = [s for s in Subsampling if s is not Subsampling.GRAY]
+        for s in candidates:
+            expected = [self._api.plane_shape(i, width, height, s) for i in range(len(planes))]
+            if [p.shape for p in planes] == expected:
+                return s
+        raise ValueError(
+            f"plane shapes {[p.shape for p in planes]} match no subsampling"
+            + ("" if subsampling is None else f" (asked for {subsampling!r})")
+        )
+
+    # -- lifetime ------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the decode_many pool and free this thread's handles."""
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+        for name in ("decompressor", "compressor"):
+            handle = self._local.__dict__.pop(name, None)
+            if handle is not None:
+                handle.close()
+
+    def __enter__(self) -> Turbojpeg:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _scaled(dimension: int, factor: Fraction) -> int:
+    return -(-dimension * factor.numerator // factor.denominator)
+
+
+def _check_out(out, shape: tuple[int, int, int]) -> int:
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy array, not {type(out).__name__}")
+    if out.dtype != np.uint8:
+        raise TypeError(f"out must have dtype uint8, not {out.dtype}")
+    if out.shape != shape and not (shape[2] == 1 and out.shape == shape[:2]):
+        raise ValueError(f"out has shape {out.shape}, but the decoded image is {shape}")
+    if not out.flags.c_contiguous:
+        raise ValueError("out must be C-contiguous")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    return _array_address(out)
+
+
+def _check_crop(crop, width: int, height: int) -> tuple[int, int, int, int]:
+    try:
+        x, y, w, h = (int(v) for v in crop)
+    except (TypeError, ValueError):
+        raise TypeError(f"crop must be (x, y, width, height), not {crop!r}") from None
+    if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
+        raise ValueError(
+            f"crop (x={x}, y={y}, w={w}, h={h}) does not fit in the {width}x{height} output"
+        )
+    return x, y, w, h
+
+
+def _check_image(image) -> tuple[int, int, int, int]:
+    """(height, width, channels, row pitch in bytes) of an encodable array."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a numpy array, not {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise TypeError(f"image must have dtype uint8, not {image.dtype}")
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.ndim != 3:
+        raise ValueError(f"image must be (height, width[, channels]), not shape {image.shape}")
+    height, width, channels = image.shape
+    if height == 0 or width == 0:
+        raise ValueError(f"image is empty: shape {image.shape}")
+    if channels not in (1, 3, 4):
+        raise ValueError(f"image must have 1, 3 or 4 channels, not {channels}")
+    pitch = image.strides[0]
+    if (channels > 1 and image.strides[2] != 1) or image.strides[1] != channels or pitch < width * channels:
+        raise ValueError(
+            f"image pixels must be contiguous within each row (strides {image.strides}); "
+            "use np.ascontiguousarray(image)"
+        )
+    return height, width, channels, pitch
+
+
+def _check_quality(quality) -> int:
+    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 100:
+        raise ValueError(f"quality must be an int from 1 to 100, not {quality!r}")
+    return int(quality)
+
+
+def _thread_count(threads: int | None) -> int:
+    if threads is None:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:
+            return os.cpu_count() or 1
+    if not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive int or None, not {threads!r}")
+    return threads
+
+
+def _chunks(count: int, threads: int) -> list[range]:
+    """Contiguous index ranges, a few per thread so a slow image doesn't stall one worker."""
+    if count == 0:
+        return []
+    pieces = min(count, threads * 4)
+    step = math.ceil(count / pieces)
+    return [range(start, min(start + step, count)) for start in range(0, count, step)]

@@ -1,0 +1,48 @@
+"""The package's own exception and warning types."""
+
+from __future__ import annotations
+
+from ._loader import LibraryNotFoundError
+
+# libjpeg-turbo's TJERR_* error codes.
+TJERR_WARNING = 0
+TJERR_FATAL = 1
+
+
+class TurbojpegError(Exception):
+    """libjpeg-turbo refused the data or the request.
+
+    ``code`` is libjpeg-turbo's error code (``TJERR_WARNING`` or ``TJERR_FATAL``)
+    or ``None`` when the error was raised before calling the library.
+    """
+
+    def __init__(self, message: str, code: int | None = TJERR_FATAL) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TurbojpegWarning(UserWarning):
+    """libjpeg-turbo recovered from a problem in the data (e.g. a truncated file).
+
+    The decoded image is complete but may contain gray or garbled areas. Pass
+    ``strict=True`` to ``Turbojpeg`` to get a ``TurbojpegError`` instead.
+    """
+
+
+class ImageTooLargeError(TurbojpegError, ValueError):
+    """The JPEG declares more pixels than ``max_pixels`` allows (decompression bomb guard)."""
+
+
+class UnsupportedFeatureError(TurbojpegError, NotImplementedError):
+    """The loaded library's API generation cannot do what was asked."""
+
+
+__all__ = [
+    "TJERR_FATAL",
+    "TJERR_WARNING",
+    "ImageTooLargeError",
+    "LibraryNotFoundError",
+    "TurbojpegError",
+    "TurbojpegWarning",
+    "UnsupportedFeatureError",
+]

@@ -1,0 +1,125 @@
+"""Pixel formats, chroma subsampling, colorspaces and the header record.
+
+The integer values are libjpeg-turbo's own (TJPF_*, TJSAMP_*, TJCS_*), which are
+the same in the TurboJPEG 2 and 3 APIs.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class PixelFormat(enum.IntEnum):
+    RGB = 0
+    BGR = 1
+    RGBX = 2
+    BGRX = 3
+    XBGR = 4
+    XRGB = 5
+    GRAY = 6
+    RGBA = 7
+    BGRA = 8
+    ABGR = 9
+    ARGB = 10
+    CMYK = 11
+
+    @property
+    def channels(self) -> int:
+        return _CHANNELS[self]
+
+    @classmethod
+    def parse(cls, value: PixelFormat | str) -> PixelFormat:
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            try:
+                return cls[value.upper()]
+            except KeyError:
+                pass
+        raise ValueError(
+            f"unknown pixel_format {value!r}; expected one of {', '.join(m.name for m in cls)}"
+        )
+
+
+_CHANNELS = {pf: (1 if pf is PixelFormat.GRAY else 3 if pf.name in ("RGB", "BGR") else 4)
+             for pf in PixelFormat}
+
+
+class Subsampling(enum.IntEnum):
+    S444 = 0
+    S422 = 1
+    S420 = 2
+    GRAY = 3
+    S440 = 4
+    S411 = 5
+    S441 = 6
+
+    @property
+    def mcu_size(self) -> tuple[int, int]:
+        """(width, height) of one iMCU in pixels: crops are aligned to it."""
+        return _MCU[self]
+
+    @classmethod
+    def parse(cls, value: Subsampling | str | int) -> Subsampling:
+        if isinstance(value, cls):
+            return value
+        key = str(value).upper()
+        if key in cls.__members__:
+            return cls[key]
+        if "S" + key in cls.__members__:
+            return cls["S" + key]
+        for sep in (":", "X"):
+            if sep in key and "S" + key.replace(sep, "") in cls.__members__:
+                return cls["S" + key.replace(sep, "")]
+        raise ValueError(
+            f"unknown subsampling {value!r}; expected one of "
+            "'444', '422', '420', '440', '411', '441' or 'gray'"
+        )
+
+
+_MCU = {
+    Subsampling.S444: (8, 8),
+    Subsampling.S422: (16, 8),
+    Subsampling.S420: (16, 16),
+    Subsampling.GRAY: (8, 8),
+    Subsampling.S440: (8, 16),
+    Subsampling.S411: (32, 8),
+    Subsampling.S441: (8, 32),
+}
+
+
+class Colorspace(enum.IntEnum):
+    RGB = 0
+    YCbCr = 1
+    GRAY = 2
+    CMYK = 3
+    YCCK = 4
+
+
+@dataclass(frozen=True)
+class JpegInfo:
+    """What the JPEG header says.
+
+    ``subsampling`` is ``None`` for unusual sampling layouts that libjpeg-turbo
+    decodes but cannot crop or decode to YUV planes. ``precision``,
+    ``progressive``, ``lossless`` and ``arithmetic`` are ``None`` when the
+    library is the TurboJPEG 2 API, which does not report them.
+    """
+
+    width: int
+    height: int
+    subsampling: Subsampling | None
+    colorspace: Colorspace
+    precision: int | None = None
+    progressive: bool | None = None
+    lossless: bool | None = None
+    arithmetic: bool | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.height, self.width)
+
+    @property
+    def mcu_size(self) -> tuple[int, int] | None:
+        return None if self.subsampling is None else self.subsampling.mcu_size
