@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes as C
 
-from .errors import TurbojpegError
+from .errors import TurbojpegError, error_code
 from .formats import Colorspace, JpegInfo, Subsampling
 
 FASTUPSAMPLE = 256
@@ -105,7 +105,7 @@ class Tj2Api:
 
 
 class _Handle:
-    __slots__ = ("api", "flags", "handle")
+    __slots__ = ("api", "flags", "handle", "new_handle")
 
     def __init__(self, api: Tj2Api, handle: int | None) -> None:
         self.api = api
@@ -114,9 +114,19 @@ class _Handle:
             raise api._global_error()
         self.flags = 0
 
+    def header_dims(self) -> tuple[int, int]:
+        return (0, 0)
+
     def fail(self) -> TurbojpegError:
+        """The pending error; the handle is replaced (see _tj3._Handle.fail)."""
         message = self.api.error_str(self.handle).decode(errors="replace")
-        return TurbojpegError(message, self.api.error_code(self.handle))
+        exc = TurbojpegError(message, error_code(self.api.error_code(self.handle), message))
+        exc.header_dims = self.header_dims()
+        self.api.destroy(self.handle)
+        self.handle = self.new_handle()
+        if not self.handle:
+            raise MemoryError("tjInit failed")
+        return exc
 
     def close(self) -> None:
         if self.handle:
@@ -135,6 +145,7 @@ class Tj2Decompressor(_Handle):
 
     def __init__(self, api: Tj2Api) -> None:
         super().__init__(api, api.init_decompress())
+        self.new_handle = api.init_decompress
         self._info = (_int(), _int(), _int(), _int())
         self._scaled = (0, 0)
         self._limits = 0
@@ -162,7 +173,9 @@ class Tj2Decompressor(_Handle):
         return w.value, h.value
 
     def header_dims(self) -> tuple[int, int]:
-        return self._info[0].value, self._info[1].value
+        dims = self._info[0].value, self._info[1].value
+        self._info[0].value = self._info[1].value = 0  # never report them twice
+        return dims
 
     def subsampling(self) -> int:
         return self._info[2].value
@@ -202,6 +215,7 @@ class Tj2Compressor(_Handle):
 
     def __init__(self, api: Tj2Api) -> None:
         super().__init__(api, api.init_compress())
+        self.new_handle = api.init_compress
         self.jpeg_buf = C.c_void_p()
         self.capacity = 0
         self.quality = 95

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes as C
 
-from .errors import TurbojpegError
+from .errors import TurbojpegError, error_code
 from .formats import Colorspace, JpegInfo, Subsampling
 
 TJINIT_COMPRESS = 0
@@ -131,8 +131,27 @@ class _Handle:
         self.params: dict[int, int] = {}
 
     def fail(self) -> TurbojpegError:
+        """The pending error; the handle is replaced, as a failed call can leave it
+        half-way through a header (the next header read would then "succeed" with
+        the previous image's dimensions)."""
         message = self.api.error_str(self.handle).decode(errors="replace")
-        return TurbojpegError(message, self.api.error_code(self.handle))
+        exc = TurbojpegError(message, error_code(self.api.error_code(self.handle), message))
+        exc.header_dims = self.header_dims() if self.init_type == TJINIT_DECOMPRESS else None
+        self.renew()
+        return exc
+
+    def renew(self) -> None:
+        params = self.params
+        self.api.destroy(self.handle)
+        self.handle = self.api.init(self.init_type)
+        if not self.handle:
+            raise MemoryError("tj3Init failed")
+        self.params = {}
+        for param, value in params.items():
+            self.set(param, value)
+
+    def header_dims(self) -> tuple[int, int]:
+        return self.api.get(self.handle, JPEGWIDTH), self.api.get(self.handle, JPEGHEIGHT)
 
     def set(self, param: int, value: int) -> None:
         if self.params.get(param) != value:
@@ -176,9 +195,6 @@ class Tj3Decompressor(_Handle):
         if api.decompress_header(handle, buf, size):
             raise self.fail()
         return api.get(handle, JPEGWIDTH), api.get(handle, JPEGHEIGHT)
-
-    def header_dims(self) -> tuple[int, int]:
-        return self.api.get(self.handle, JPEGWIDTH), self.api.get(self.handle, JPEGHEIGHT)
 
     def subsampling(self) -> int:
         return self.api.get(self.handle, SUBSAMP)

@@ -186,8 +186,20 @@ class Turbojpeg:
         try:
             width, height = d.read_header(buf, size)
         except TurbojpegError as exc:
-            self._recover(exc)  # a warning: the header was still read
-            width, height = d.header_dims()
+            # A true warning means the header itself was read. Read it again on
+            # the fresh handle: the size it then reports comes from this data alone.
+            self._recover(exc)
+            try:
+                width, height = d.read_header(buf, size)
+            except TurbojpegError as again:
+                if again.code != TJERR_WARNING:
+                    raise
+                width, height = again.header_dims
+        if width <= 0 or height <= 0:
+            raise TurbojpegError(
+                "no image frame in the data (cut off before the frame header, or a tables-only JPEG)",
+                None,
+            )
         if self.max_pixels is not None and width * height > self.max_pixels:
             raise ImageTooLargeError(
                 f"the JPEG declares {width}x{height} = {width * height} pixels, more than "

@@ -9,6 +9,28 @@ TJERR_WARNING = 0
 TJERR_FATAL = 1
 
 
+# libjpeg's warning messages (the JWRN_* entries of jerror.h). libjpeg-turbo
+# reports TJERR_WARNING for a fatal error too when a warning came first (its
+# error exit never clears the flag), so a "warning" whose text is not one of
+# these is treated as fatal: the image was not finished.
+_WARNING_TEXTS = (
+    "Corrupt JPEG data",
+    "Premature end of JPEG file",
+    "Unknown Adobe color transform code",
+    "Inconsistent progression sequence",
+    "Warning: unknown JFIF revision",
+    "Invalid SOS parameters for sequential JPEG",
+    "Application transferred too many scanlines",
+)
+
+
+def error_code(library_code: int, message: str) -> int:
+    """The library's code, corrected for the fatal-after-warning case."""
+    if library_code == TJERR_WARNING and not any(t in message for t in _WARNING_TEXTS):
+        return TJERR_FATAL
+    return library_code
+
+
 class TurbojpegError(Exception):
     """libjpeg-turbo refused the data or the request.
 
