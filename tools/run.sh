@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# One entry point that sets everything up on a fresh Debian/Ubuntu machine and
+# then runs a job. Idempotent: each step is skipped when already done.
+#
+#   bash tools/run.sh main    the main job: benchmarks on the embedded photos
+#   bash tools/run.sh test    the test suite (against our libjpeg-turbo 3.x and
+#                             Debian's 2.x)
+#   bash tools/run.sh lib     build libjpeg-turbo from recipes/ (cached)
+#   bash tools/run.sh bench   pytest-benchmark suite: turbojpeg vs its peers and tjbench
+#   bash tools/run.sh lint    ruff
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+LIBDIR="$ROOT/.build/libjpeg-turbo/current/prefix/lib"
+SYSTEM_TJ2="/usr/lib/$(uname -m)-linux-gnu/libturbojpeg.so.0"
+
+log() { printf '\n==> %s\n' "$*"; }
+
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+system_deps() {
+  # command or file -> Debian package that provides it
+  local -a missing=()
+  local want=(
+    "python3:python3" "gcc:gcc" "g++:g++" "make:make" "cmake:cmake" "nasm:nasm"
+    "patchelf:patchelf" "git:git" "xz:xz-utils"
+  )
+  for pair in "${want[@]}"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  done
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+  [[ -f /usr/include/python3*/Python.h ]] 2>/dev/null || python3 -c 'import sysconfig,os,sys; sys.exit(not os.path.exists(sysconfig.get_paths()["include"]+"/Python.h"))' \
+    || missing+=(python3-dev)
+  # Debian's libjpeg-turbo 2.x, for the TurboJPEG 2 backend's tests and benchmarks.
+  [[ -e "$SYSTEM_TJ2" ]] || missing+=(libturbojpeg0)
+  if ((${#missing[@]})); then
+    log "installing system packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+venv() {
+  local stamp="$VENV/.installed"
+  if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
+    log "creating the virtualenv at .venv"
+    [[ -x "$PY" ]] || python3 -m venv "$VENV"
+    "$PY" -m pip install -q --upgrade pip
+    "$PY" -m pip install -q -e ".[test,bench,dev]"
+    # PyTurboJPEG's module is also called `turbojpeg`: keep it out of
+    # site-packages and load it by path (benchmarks/peers.py).
+    "$PY" -m pip install -q --no-deps --target "$ROOT/.build/peers" "PyTurboJPEG>=2.6,<3"
+    touch "$stamp"
+  fi
+}
+
+lib() {
+  log "building libjpeg-turbo from recipes/libjpeg-turbo (cached after the first time)"
+  "$PY" -m tools.offline_build build recipes/libjpeg-turbo
+}
+
+setup() { system_deps; venv; lib; }
+
+case "${1:-}" in
+  setup) setup ;;
+  lib) system_deps; venv; lib ;;
+  test)
+    setup
+    log "tests against our libjpeg-turbo ($LIBDIR) and Debian's 2.x ($SYSTEM_TJ2)"
+    TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" TURBOJPEG_TJ2_LIB="$SYSTEM_TJ2" \
+      "$PY" -m pytest "${@:2}"
+    ;;
+  main)
+    setup
+    TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" "$PY" -m benchmarks demo "${@:2}"
+    ;;
+  bench)
+    setup
+    TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" "$PY" -m pytest benchmarks/codec_speed \
+      --benchmark-only --benchmark-json=results/codec_speed.json "${@:2}"
+    "$PY" -m benchmarks.codec_speed.summary results/codec_speed.json
+    ;;
+  lint) venv; "$PY" -m ruff check . ;;
+  *)
+    sed -n '2,13p' "$0"
+    exit 2
+    ;;
+esac
