@@ -1,0 +1,220 @@
+"""Render meta.yaml the way conda-build does, for linux-64 and one variant.
+
+Supported: line selectors (``# [expr]``), Jinja2 with StrictUndefined, the
+variant values, ``compiler``, ``pin_subpackage``, ``pin_compatible``,
+``environ`` and the ``PKG_*`` names.  Anything else is an undefined name and
+fails loudly rather than rendering something conda-build would not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import yaml
+
+from . import BuildError
+
+TARGET_PLATFORM = "linux-64"
+# Names a selector may use besides the variant keys.
+PLATFORM_NAMES = {
+    "linux": True, "unix": True, "x86_64": True, "linux64": True, "x86": True,
+    "osx": False, "win": False, "aarch64": False, "arm64": False, "ppc64le": False,
+    "target_platform": TARGET_PLATFORM,
+}  # fmt: skip
+SELECTOR = re.compile(r"^(?P<line>.*?)\s*#\s*\[(?P<expr>.+)\]\s*$")
+DEFAULT_COMPILERS = {"c": "gcc", "cxx": "gxx", "fortran": "gfortran"}
+
+
+class _StringLoader(yaml.SafeLoader):
+    """SafeLoader that keeps numbers as strings, so version 3.10 stays "3.10"."""
+
+
+_NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_StringLoader.yaml_implicit_resolvers = {
+    first: [r for r in resolvers if r[0] not in _NUMBERS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_yaml(text: str, what: str):
+    try:
+        return yaml.load(text, Loader=_StringLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise BuildError(f"{what} is not valid YAML: {' '.join(str(exc).split())}") from None
+
+
+def apply_selectors(text: str, names: dict, what: str) -> str:
+    """Drop lines whose ``# [expr]`` is false; strip the selector from the others."""
+    kept = []
+    for number, line in enumerate(text.splitlines(), 1):
+        match = SELECTOR.match(line)
+        if match:
+            try:
+                keep = eval(match["expr"], {"__builtins__": {}}, names)
+            except (NameError, SyntaxError, TypeError, ValueError, AttributeError) as exc:
+                raise BuildError(
+                    f"{what}:{number}: cannot evaluate selector [{match['expr']}]: {exc}"
+                ) from None
+            if not keep:
+                continue
+            line = match["line"]
+        kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
+def selector_names(variant: dict) -> dict:
+    names = {**variant, **PLATFORM_NAMES}
+    if "python" in variant:  # conda-build's `py`, e.g. 311 for python 3.11
+        names["py"] = int("".join(variant["python"].split(".")[:2]))
+    return names
+
+
+def load_variant(config: Path | None, overrides: dict[str, str]) -> dict[str, str]:
+    """First value of every key of conda_build_config.yaml, then the overrides."""
+    variant: dict[str, str] = {}
+    if config is not None:
+        text = apply_selectors(config.read_text(), selector_names({}), str(config))
+        for key, value in (load_yaml(text, str(config)) or {}).items():
+            first = value[0] if isinstance(value, list) and value else value
+            if isinstance(first, str | bool):  # skips zip_keys, pin_run_as_build, ...
+                variant[key] = str(first)
+    variant.update(overrides)
+    return variant
+
+
+def _pin(version: str, min_pin: str | None, max_pin: str | None) -> str:
+    """conda-build's pin expression: 3.1.3 with max_pin='x' gives >=3.1.3,<4.0a0."""
+    parts = version.split(".")
+    bounds = []
+    if min_pin:
+        bounds.append(">=" + ".".join(parts[: len(min_pin.split("."))]))
+    if max_pin:
+        upper = parts[: min(len(max_pin.split(".")), len(parts))]
+        if not upper[-1].isdigit():
+            raise BuildError(f"cannot pin version {version!r}: only numeric components supported")
+        upper[-1] = str(int(upper[-1]) + 1)
+        bounds.append("<" + ".".join(upper) + ".0a0")
+    return ",".join(bounds)
+
+
+@dataclass
+class Rendered:
+    recipe_dir: Path
+    variant: dict[str, str]
+    text: str  # rendered meta.yaml
+    meta: dict
+    used_keys: list[str]
+    pkg_hash: str
+    info: dict[str, str] = field(default_factory=dict)  # PKG_NAME, PKG_VERSION, ...
+
+    name = property(lambda self: self.info["PKG_NAME"])
+    version = property(lambda self: self.info["PKG_VERSION"])
+    build_string = property(lambda self: self.info["PKG_BUILD_STRING"])
+
+
+def used_variant_keys(meta_text: str, build_sh: str, variant: dict) -> list[str]:
+    """Variant keys named in Jinja expressions, selectors, compiler() calls or build.sh."""
+    exprs = re.findall(r"{[{%](.*?)[%}]}", meta_text, re.DOTALL)
+    exprs += [m["expr"] for m in map(SELECTOR.match, meta_text.splitlines()) if m]
+    words = set(re.findall(r"[A-Za-z_]\w*", " ".join(exprs)))
+    words |= set(re.findall(r"\$\{?([A-Za-z_]\w*)", build_sh))
+    for lang in re.findall(r"compiler\(\s*['\"](\w+)['\"]", meta_text):
+        words |= {f"{lang}_compiler", f"{lang}_compiler_version"}
+    return sorted(k for k in variant if k in words)
+
+
+def _context(r: Rendered) -> dict:
+    def compiler(lang: str) -> str:
+        name = r.variant.get(f"{lang}_compiler", DEFAULT_COMPILERS.get(lang, lang))
+        version = r.variant.get(f"{lang}_compiler_version")
+        return f"{name}_{TARGET_PLATFORM}" + (f" {version}.*" if version else "")
+
+    def pin_subpackage(name, min_pin="x.x.x.x.x.x", max_pin="x", exact=False):
+        if name != r.info["PKG_NAME"]:
+            if not r.info["PKG_NAME"]:  # first pass: the name is not known yet
+                return name
+            raise BuildError(f"pin_subpackage({name!r}): multi-output recipes are not supported")
+        if exact:
+            return f"{name} {r.version} {r.build_string}"
+        return f"{name} {_pin(r.version, min_pin, max_pin)}"
+
+    def pin_compatible(name, lower_bound=None, upper_bound=None, min_pin="x.x.x.x.x.x",
+                       max_pin="x", exact=False):  # fmt: skip
+        # conda-build reads the version from the host environment; we have none,
+        # so the variant (e.g. `numpy: 2`) stands in for it.
+        version = lower_bound or r.variant.get(name) or r.variant.get(name.replace("-", "_"))
+        if not version:
+            raise BuildError(f"pin_compatible({name!r}): no variant value gives its version")
+        if exact:
+            return f"{name} {version}"
+        if upper_bound:
+            return f"{name} >={version},<{upper_bound}"
+        return f"{name} {_pin(version, min_pin, max_pin)}"
+
+    return {
+        **r.variant, **r.info, "PKG_HASH": r.pkg_hash, "target_platform": TARGET_PLATFORM,
+        "environ": os.environ, "compiler": compiler,
+        "pin_subpackage": pin_subpackage, "pin_compatible": pin_compatible,
+    }  # fmt: skip
+
+
+def _jinja(text: str, context: dict) -> str:
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        loader=jinja2.FunctionLoader(lambda name: (text, name, lambda: True)),
+        keep_trailing_newline=True,
+    )
+    try:
+        return env.get_template("meta.yaml").render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise BuildError(f"meta.yaml:{exc.lineno}: Jinja syntax error: {exc.message}") from None
+    except jinja2.UndefinedError as exc:
+        frames = traceback.extract_tb(exc.__traceback__)
+        lines = [f.lineno for f in frames if f.filename == "meta.yaml"]
+        where = f"meta.yaml:{lines[-1]}" if lines else "meta.yaml"
+        raise BuildError(
+            f"{where}: {exc.message} (not a variant in conda_build_config.yaml, not set in "
+            "the recipe, and not one of the conda-build names this runner provides)"
+        ) from None
+
+
+def render_recipe(recipe_dir: Path, variant: dict[str, str]) -> Rendered:
+    recipe_dir = recipe_dir.resolve()
+    meta_path = recipe_dir / "meta.yaml"
+    if not meta_path.is_file():
+        raise BuildError(f"{meta_path} not found")
+    build_sh = recipe_dir / "build.sh"
+    source = meta_path.read_text()
+    used = used_variant_keys(source, build_sh.read_text() if build_sh.is_file() else "", variant)
+    # conda-build's hash: sha1 over the JSON of the used variant values, sorted by key.
+    digest = hashlib.sha1(json.dumps({k: variant[k] for k in used}, sort_keys=True).encode())
+    text = apply_selectors(source, selector_names(variant), "meta.yaml")
+    r = Rendered(recipe_dir, variant, "", {}, used, "h" + digest.hexdigest()[:7])
+    r.info = {"PKG_NAME": "", "PKG_VERSION": "", "PKG_BUILDNUM": "0",
+              "PKG_BUILD_STRING": "placeholder"}  # fmt: skip
+    for _ in range(3):  # re-render until name, version, number and build string settle
+        r.text = _jinja(text, _context(r))
+        r.meta = load_yaml(r.text, "rendered meta.yaml") or {}
+        package, build = r.meta.get("package") or {}, r.meta.get("build") or {}
+        number = str(build.get("number", 0))
+        info = {
+            "PKG_NAME": str(package.get("name", "")),
+            "PKG_VERSION": str(package.get("version", "")),
+            "PKG_BUILDNUM": number,
+            "PKG_BUILD_STRING": str(build.get("string") or f"{r.pkg_hash}_{number}"),
+        }
+        if info == r.info:
+            break
+        r.info = info
+    else:
+        raise BuildError("meta.yaml: rendering does not settle (name/version/build string)")
+    if not (r.name and r.version):
+        raise BuildError("meta.yaml: package.name and package.version are required")
+    return r
