@@ -1,0 +1,138 @@
+"""End-to-end builds of the tiny recipe from conftest: real gcc, real patchelf."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from tools.offline_build.__main__ import main
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("gcc") and shutil.which("patchelf") and shutil.which("patch")),
+    reason="needs gcc, patch and patchelf (apt-get install -y gcc patch patchelf)",
+)
+
+CONTRACT = [
+    "PREFIX", "BUILD_PREFIX", "SRC_DIR", "RECIPE_DIR", "CPU_COUNT", "PKG_NAME", "PKG_VERSION",
+    "PKG_BUILDNUM", "PKG_HASH", "PKG_BUILD_STRING", "target_platform", "build_platform",
+    "SHLIB_EXT", "HOST", "CONDA_BUILD", "CONDA_BUILD_CROSS_COMPILATION", "CMAKE_ARGS",
+]  # fmt: skip
+
+
+def run_build(recipe, *extra):
+    root = recipe.parents[1] / ".build"
+    config = recipe.parents[1] / "conda_build_config.yaml"
+    code = main(["build", str(recipe), "-m", str(config), "--root", str(root), *extra])
+    return code, root / "hello"
+
+
+def build_runs(recipe):
+    log = recipe.parent / "build-runs.log"
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def test_build_relocates_tests_and_writes_manifest(recipe, monkeypatch, capsys):
+    monkeypatch.setenv("LD_LIBRARY_PATH", "/nonexistent")  # must not reach the tests
+    code, base = run_build(recipe)
+    assert code == 0, capsys.readouterr().err
+    out = base / os.readlink(base / "current")
+    prefix = out / "prefix"
+    assert (out / "DONE").is_file()
+    assert len(out.name) == 12
+
+    env = dict(line.split("=", 1) for line in (prefix / "build-env.txt").read_text().splitlines()
+               if "=" in line)  # fmt: skip
+    assert all(key in env for key in CONTRACT), set(CONTRACT) - set(env)
+    assert env["PREFIX"] == str(prefix)
+    assert env["SRC_DIR"] == str(out / "work")
+    assert env["RECIPE_DIR"] == str(recipe)
+    assert env["PATH"].startswith(f"{prefix}/bin:")
+    assert env["PKG_BUILD_STRING"] == f"plain_{env['PKG_HASH']}_0"
+    assert env["SHLIB_EXT"] == ".so"
+    assert env["CONDA_BUILD_CROSS_COMPILATION"] == "0"
+    assert f"-DCMAKE_INSTALL_PREFIX={prefix} " in env["CMAKE_ARGS"]
+    assert env["flavor"] == "plain"  # variant values are exported too
+    assert env["CPU_COUNT"] == str(os.cpu_count())
+
+    def rpath(path):
+        return subprocess.run(["patchelf", "--print-rpath", str(path)], capture_output=True,
+                              text=True, check=True).stdout.strip()  # fmt: skip
+
+    assert rpath(prefix / "bin" / "hello") == "$ORIGIN/../lib"
+    assert rpath(prefix / "lib" / "libgreet.so") == "$ORIGIN"
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["name"] == "hello"
+    assert manifest["version"] == "1.2.3"
+    assert manifest["build_string"] == env["PKG_BUILD_STRING"]
+    assert manifest["cache_key"] == out.name
+    assert manifest["source"]["route"] == "url"
+    assert manifest["requirements"] == {"build": ["gcc_linux-64 12.*"]}
+    files = {f["path"]: f for f in manifest["files"]}
+    assert files["bin/hello"]["size"] == (prefix / "bin" / "hello").stat().st_size
+    assert len(files["lib/libgreet.so"]["sha256"]) == 64
+    assert manifest["has_prefix"]["text"] == ["build-env.txt"]
+
+    assert "+ hello > out.txt" in (out / "test.log").read_text()
+    assert "gcc -shared" in (out / "build.log").read_text()
+
+
+def test_second_run_is_cached(recipe, capsys):
+    assert run_build(recipe)[0] == 0
+    capsys.readouterr()
+    code, base = run_build(recipe)
+    assert code == 0
+    assert "cached:" in capsys.readouterr().out
+    assert build_runs(recipe) == 1
+    # another variant is another key; switching back is cached again
+    assert run_build(recipe, "--variant", "flavor=fancy")[0] == 0
+    assert build_runs(recipe) == 2
+    assert len([p for p in base.iterdir() if not p.is_symlink()]) == 2
+    assert run_build(recipe)[0] == 0
+    assert build_runs(recipe) == 2
+
+
+def test_failing_test_command_fails_and_keeps_current(recipe, capsys):
+    code, base = run_build(recipe)
+    assert code == 0
+    good = os.readlink(base / "current")
+    meta = recipe / "meta.yaml"
+    meta.write_text(meta.read_text() + '    - test "$(hello)" = "something else"\n')
+    capsys.readouterr()
+    code, _ = run_build(recipe)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert 'error: test command failed (exit 1): test "$(hello)" = "something else"' in err
+    assert "Traceback" not in err
+    assert os.readlink(base / "current") == good
+    failed = [p for p in base.iterdir() if p.name not in (good, "current")]
+    assert len(failed) == 1
+    assert not (failed[0] / "DONE").exists()
+    assert (failed[0] / "test.log").is_file()
+
+
+def test_failing_build_script_is_reported(recipe, capsys):
+    (recipe / "build.sh").write_text("echo about to fail\nfalse\necho not reached\n")
+    code, base = run_build(recipe)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("error: build.sh failed with exit code 1")
+    assert not (base / "current").exists()
+
+
+def test_patches_are_applied(recipe):
+    (recipe / "fix-greeting.patch").write_text(
+        "--- a/greet.c\n"
+        "+++ b/greet.c\n"
+        "@@ -1 +1 @@\n"
+        '-const char *greeting(void) { return "hello from greet"; }\n'
+        '+const char *greeting(void) { return "hello from a patch"; }\n'
+    )
+    meta = recipe / "meta.yaml"
+    meta.write_text(
+        meta.read_text().replace("build:\n", "  patches:\n    - fix-greeting.patch\nbuild:\n", 1)
+    )
+    (recipe / "test" / "expected.txt").write_text("hello from a patch\n")
+    assert run_build(recipe)[0] == 0

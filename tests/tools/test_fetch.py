@@ -1,0 +1,182 @@
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tools.offline_build import BuildError, fetch
+from tools.offline_build.__main__ import main
+
+REAL_DEBIAN_ROUTE = fetch._debian_route  # conftest swaps it out for every test
+
+
+def meta_for(url, sha256, **offline):
+    meta = {"package": {"name": "hello", "version": "1.2.3"},
+            "source": {"url": url, "sha256": sha256}}  # fmt: skip
+    if offline:
+        meta["extra"] = {"offline_source": offline}
+    return meta
+
+
+def cached(sha256, name="hello-1.2.3.tar.gz"):
+    return fetch.cache_root() / "sources" / sha256 / name
+
+
+@pytest.fixture
+def tarball(tmp_path):
+    path = tmp_path / "upstream" / "hello-1.2.3.tar.gz"
+    path.parent.mkdir()
+    path.write_bytes(b"pretend this is a tarball\n")
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_cache_root_follows_xdg(tmp_path):
+    assert fetch.cache_root() == tmp_path / "xdg-cache" / "accelerated-codecs"
+
+
+def test_url_route_stores_verified_bytes_in_the_cache(tarball, capsys):
+    path, sha256 = tarball
+    got, digest, route = fetch.fetch_source(meta_for(path.as_uri(), sha256))
+    assert (got, digest, route) == (cached(sha256), sha256, "url")
+    assert got.read_bytes() == path.read_bytes()
+    assert "delivered by route url" in capsys.readouterr().out
+
+
+def test_cache_route_needs_no_url(tarball):
+    path, sha256 = tarball
+    cached(sha256).parent.mkdir(parents=True)
+    cached(sha256).write_bytes(path.read_bytes())
+    path.unlink()
+    assert fetch.fetch_source(meta_for(path.as_uri(), sha256))[2] == "cache"
+
+
+def test_corrupted_cache_file_is_rejected(tarball):
+    path, sha256 = tarball
+    cached(sha256).parent.mkdir(parents=True)
+    cached(sha256).write_bytes(b"bit rot\n")
+    actual = hashlib.sha256(b"bit rot\n").hexdigest()
+    with pytest.raises(BuildError, match=f"corrupt: expected sha256 {sha256}, got {actual}"):
+        fetch.fetch_source(meta_for(path.as_uri(), sha256))
+
+
+def test_wrong_sha256_from_url_is_rejected_and_not_cached(tarball):
+    path, _ = tarball
+    wrong = "0" * 64
+    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(BuildError, match=f"route url.*expected {wrong}, got {actual}"):
+        fetch.fetch_source(meta_for(path.as_uri(), wrong))
+    assert not cached(wrong).exists()
+    assert not any(p.is_file() for p in (fetch.cache_root() / "sources").rglob("*"))
+
+
+def test_no_route_is_a_clear_error_after_trying_debian(tmp_path, offline, capsys):
+    missing = (tmp_path / "missing.tar.gz").as_uri()
+    with pytest.raises(BuildError, match=r"no route delivered missing\.tar\.gz"):
+        fetch.fetch_source(meta_for(missing, "1" * 64, debian_source="hello-src"))
+    assert offline == [("hello-src", "1.2.3")]
+    out = capsys.readouterr().out
+    assert "route url" in out
+    assert "route debian hello-src unavailable" in out
+
+
+def test_substitute_is_used_loudly(tmp_path, tarball, capsys):
+    path, sha256 = tarball
+    missing = (tmp_path / "missing.tar.gz").as_uri()
+    substitute = {"url": path.as_uri(), "sha256": sha256, "note": "repacked without docs"}
+    got, digest, route = fetch.fetch_source(meta_for(missing, "1" * 64, substitute=substitute))
+    assert (digest, route) == (sha256, "substitute")
+    assert got == cached(sha256)
+    assert "SUBSTITUTION: missing.tar.gz is built from" in capsys.readouterr().out
+
+
+def test_fetch_command_prints_the_path(recipe, capsys):
+    config = recipe.parents[1] / "conda_build_config.yaml"
+    assert main(["fetch", str(recipe), "-m", str(config)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("/hello-1.2.3.tar.gz")
+
+
+@pytest.mark.parametrize(
+    ("debian", "upstream"),
+    [("1:3.1.3-4", "3.1.3"), ("3.1.3-1", "3.1.3"), ("2.0", "2.0"), ("1:2.3-rc1-2", "2.3-rc1")],
+)
+def test_upstream_version(debian, upstream):
+    assert fetch.upstream_version(debian) == upstream
+
+
+MACHINE_SOURCES = """\
+Types: deb
+# a comment
+URIs: http://mirror.invalid/debian
+Suites: bookworm bookworm-updates
+Components: main contrib
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://mirror.invalid/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+"""
+
+SHOWSRC = """\
+Package: hello-src
+Version: 1:1.2.2-1
+Files:
+ abc 1 hello-src_1.2.2.orig.tar.gz
+
+Package: hello-src
+Version: 1:1.2.3-4
+Files:
+ abc 1 hello-src_1.2.3.orig.tar.gz
+"""
+
+
+@pytest.fixture
+def fake_apt(tmp_path, monkeypatch, tarball):
+    """Run the real Debian route against a fake machine file and a fake apt."""
+    machine = tmp_path / "debian.sources"
+    machine.write_text(MACHINE_SOURCES)
+    monkeypatch.setattr(fetch, "MACHINE_SOURCES", machine)
+    calls = []
+
+    def run_apt(cmd, options, cwd=None):
+        calls.append((cmd, options))
+        if cmd[:2] == ["apt-get", "source"]:
+            (Path(cwd) / "hello-src_1.2.3.orig.tar.gz").write_bytes(tarball[0].read_bytes())
+            (Path(cwd) / "hello-src_1.2.3.orig.tar.gz.asc").write_text("signature")
+        return SHOWSRC if cmd[0] == "apt-cache" else ""
+
+    monkeypatch.setattr(fetch, "_run_apt", run_apt)
+    return calls
+
+
+def test_private_deb_src_config(fake_apt):
+    state, options = fetch._apt_state()
+    text = (state / "sources.list.d" / "offline-build-deb-src.sources").read_text()
+    assert "Types: deb\n" not in text
+    assert text.count("Types: deb-src\n") == 3
+    assert (
+        "Types: deb-src\nURIs: http://mirror.invalid/debian\nSuites: trixie sid\n"
+        "Components: main contrib\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+    ) in text
+    assert f"Dir::State::Lists={state / 'lists'}" in options
+    assert "Dir::Etc::SourceList=/dev/null" in options
+    assert [c[0] for c in fake_apt] == [["apt-get", "update", "-q"]]
+    fetch._apt_state()  # fresh lists: no second update
+    two_days_ago = time.time() - 2 * fetch.LISTS_MAX_AGE
+    os.utime(state / "lists.updated", (two_days_ago, two_days_ago))
+    fetch._apt_state()  # stale lists: update again
+    assert [c[0][1] for c in fake_apt] == ["update", "update"]
+
+
+def test_debian_route_picks_the_matching_upstream_version(fake_apt, tarball, monkeypatch):
+    path, sha256 = tarball
+    monkeypatch.setattr(fetch, "_debian_route", REAL_DEBIAN_ROUTE)  # with the fake apt
+    missing = (path.parent / "missing.tar.gz").as_uri()
+    got, _, route = fetch.fetch_source(meta_for(missing, sha256, debian_source="hello-src"))
+    assert route == "debian"
+    assert got == cached(sha256, "missing.tar.gz")
+    assert ["apt-get", "source", "--download-only", "hello-src=1:1.2.3-4"] in [
+        c[0] for c in fake_apt
+    ]

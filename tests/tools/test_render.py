@@ -1,0 +1,122 @@
+import hashlib
+import json
+
+import pytest
+
+from tools.offline_build import BuildError
+from tools.offline_build.__main__ import main
+from tools.offline_build.render import (
+    apply_selectors,
+    load_variant,
+    render_recipe,
+    selector_names,
+)
+
+
+def variant_of(recipe, **overrides):
+    return load_variant(recipe.parents[1] / "conda_build_config.yaml", overrides)
+
+
+def test_selectors_keep_true_lines_and_drop_false_ones():
+    text = (
+        "a: 1  # [linux]\n"
+        "b: 2  # [win]\n"
+        "c: 3  # [not win and x86_64]\n"
+        "d: 4  # [osx or aarch64]\n"
+        "e: 5  # [unix and flavor == 'plain']\n"
+        "f: 6  # [flavor == 'fancy']\n"
+        "g: 7  # [py >= 311]\n"
+        "h: 8\n"
+    )
+    names = selector_names({"flavor": "plain", "python": "3.11"})
+    assert apply_selectors(text, names, "t") == "a: 1\nc: 3\ne: 5\ng: 7\nh: 8\n"
+
+
+def test_selector_with_unknown_name_is_a_clear_error():
+    with pytest.raises(BuildError, match=r"t:2: cannot evaluate selector \[bogus\]"):
+        apply_selectors("a: 1\nb: 2  # [bogus]\n", selector_names({}), "t")
+
+
+def test_variant_takes_first_values_and_overrides(recipe):
+    variant = variant_of(recipe, flavor="fancy", extra="x")
+    assert variant == {
+        "flavor": "fancy",
+        "c_compiler": "gcc",
+        "c_compiler_version": "12",
+        "unused_key": "1",
+        "extra": "x",
+    }
+
+
+def test_jinja_functions_render_like_conda_build(recipe, monkeypatch):
+    monkeypatch.setenv("OFFLINE_BUILD_TEST_VAR", "from-environ")
+    meta = recipe / "meta.yaml"
+    meta.write_text(
+        meta.read_text()
+        + "extra:\n"
+        + "  pins:\n"
+        + "    - {{ pin_subpackage('hello', max_pin='x') }}\n"
+        + "    - {{ pin_subpackage('hello', max_pin='x.x') }}\n"
+        + "    - {{ pin_subpackage('hello', exact=True) }}\n"
+        + "    - {{ pin_compatible('numpy') }}\n"
+        + "    - {{ pin_compatible('numpy', max_pin='x.x') }}\n"
+        + "  env: {{ environ.get('OFFLINE_BUILD_TEST_VAR', 'unset') }}\n"
+        + "  names: {{ PKG_NAME }}-{{ PKG_VERSION }}-{{ PKG_BUILDNUM }}\n"
+    )
+    r = render_recipe(recipe, variant_of(recipe, numpy="2.1"))
+    assert r.meta["requirements"]["build"] == ["gcc_linux-64 12.*"]
+    assert r.build_string == f"plain_{r.pkg_hash}_0"
+    assert r.meta["extra"]["pins"] == [
+        "hello >=1.2.3,<2.0a0",
+        "hello >=1.2.3,<1.3.0a0",
+        f"hello 1.2.3 {r.build_string}",
+        "numpy >=2.1,<3.0a0",
+        "numpy >=2.1,<2.2.0a0",
+    ]
+    assert r.meta["extra"]["env"] == "from-environ"
+    assert r.meta["extra"]["names"] == "hello-1.2.3-0"
+
+
+def test_pkg_hash_covers_only_the_variant_keys_the_recipe_uses(recipe):
+    r = render_recipe(recipe, variant_of(recipe))
+    assert r.used_keys == ["c_compiler", "c_compiler_version", "flavor"]
+    used = {"c_compiler": "gcc", "c_compiler_version": "12", "flavor": "plain"}
+    expected = "h" + hashlib.sha1(json.dumps(used, sort_keys=True).encode()).hexdigest()[:7]
+    assert r.pkg_hash == expected
+    assert render_recipe(recipe, variant_of(recipe, unused_key="2")).pkg_hash == expected
+    assert render_recipe(recipe, variant_of(recipe, flavor="fancy")).pkg_hash != expected
+
+
+def test_versions_stay_strings(recipe):
+    meta = recipe / "meta.yaml"
+    meta.write_text(meta.read_text().replace('"1.2.3"', '"3.10"'))
+    assert render_recipe(recipe, variant_of(recipe)).version == "3.10"
+
+
+def test_unknown_variable_fails_with_its_name_and_line(recipe):
+    meta = recipe / "meta.yaml"
+    lines = meta.read_text().splitlines()
+    lines[3] = "  version: {{ not_a_variant }}"
+    meta.write_text("\n".join(lines) + "\n")
+    with pytest.raises(BuildError, match=r"meta.yaml:4: 'not_a_variant' is undefined"):
+        render_recipe(recipe, variant_of(recipe))
+
+
+def test_render_command_prints_yaml(recipe, capsys):
+    config = recipe.parents[1] / "conda_build_config.yaml"
+    assert main(["render", str(recipe), "-m", str(config), "--variant", "flavor=fancy"]) == 0
+    out = capsys.readouterr().out
+    assert "  string: fancy_h" in out
+    assert "    - gcc_linux-64 12.*" in out
+
+
+def test_cli_errors_are_one_line(recipe, capsys):
+    (recipe / "meta.yaml").write_text("package: {{ nope }}\n")
+    assert main(["render", str(recipe), "-m", str(recipe.parents[1] / "none.yaml")]) == 1
+    assert capsys.readouterr().err.strip().count("\n") == 0
+    assert main(["render", str(recipe), "--variant", "novalue"]) == 1
+    assert main(["render", str(recipe)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: --variant expects KEY=VALUE")
+    assert "error: meta.yaml:1: 'nope' is undefined" in err
+    assert "Traceback" not in err
