@@ -292,16 +292,21 @@ class Turbojpeg:
             w, h = out_w, out_h
         else:
             x, y, w, h = _check_crop(crop, out_w, out_h)
-        # The TJ3 cropping region must start on an iMCU column; we decode from
-        # the column at or before x and drop the extra pixels on the left.
+        # The TJ3 cropping region must start on an iMCU column. Fancy upsampling
+        # treats the region's first and last columns as image edges, which
+        # changes them whenever a chroma pair straddles the border. So we start
+        # on the iMCU column strictly before x (unless x is the image's edge),
+        # end one pixel past x + w when there is one, and drop the extras: the
+        # result is then bit-identical to slicing a full decode.
         x0, emulate = 0, crop is not None and not d.supports_crop
+        x1 = min(x + w + 1, out_w)
         if crop is not None and not emulate:
             subsamp = d.subsampling()
             if subsamp < 0:
                 emulate = True
             else:
                 mcu_w = _scaled(Subsampling(subsamp).mcu_size[0], factor)
-                x0 = x - x % mcu_w
+                x0 = (x - 1) // mcu_w * mcu_w if x else 0
         shape = (h, w, channels)
         try:
             if factor != 1:
@@ -312,15 +317,15 @@ class Turbojpeg:
                 region = full[y:y + h, x:x + w]
             else:
                 if crop is not None:
-                    d.set_crop(x0, y, x + w - x0, h)
-                if x0 == x:
+                    d.set_crop(x0, y, x1 - x0, h)
+                if crop is None or (x0 == x and x1 == x + w):
                     target = np.empty(shape, dtype=np.uint8) if out is None else out
                     dst = _array_address(target) if out is None else _check_out(out, shape)
                     self._decompress(d, buf, size, dst, 0, pf)
                     return target
-                wide = np.empty((h, x + w - x0, channels), dtype=np.uint8)
+                wide = np.empty((h, x1 - x0, channels), dtype=np.uint8)
                 self._decompress(d, buf, size, _array_address(wide), 0, pf)
-                region = wide[:, x - x0:]
+                region = wide[:, x - x0:x - x0 + w]
         finally:
             d.reset_scale_and_crop()
         if out is None:
