@@ -1,0 +1,1 @@
+"""Benchmarks for the turbojpeg wrapper (run them through tools/run.sh)."""
