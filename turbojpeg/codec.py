@@ -341,7 +341,12 @@ class Turbojpeg:
             self._recover(exc)
 
     def decode_yuv(self, data, *, scale=None) -> list[np.ndarray]:
-        """Decode to planes without colour conversion: ``[Y, Cb, Cr]``, or ``[Y]`` for gray."""
+        """Decode to planes without colour conversion: ``[Y, Cb, Cr]``, or ``[Y]`` for gray.
+
+        The planes follow TurboJPEG's YUV layout: each is padded to whole chroma
+        blocks (a 61-pixel-wide 4:2:2 image has a 62-wide Y plane); the image is
+        the top-left ``height x width`` of the Y plane.
+        """
         buf, size, _keep = _input_buffer(data)
         d = self._decompressor()
         mode = (self.fast_dct, self.fast_upsample)
@@ -481,13 +486,16 @@ class Turbojpeg:
         quality: int = 95,
         *,
         subsampling: Subsampling | str | None = None,
+        size: tuple[int, int] | None = None,
         fast_dct: bool = False,
         progressive: bool = False,
         optimize: bool = False,
     ) -> bytes:
         """Encode ``[Y, Cb, Cr]`` (or ``[Y]``) planes, as ``decode_yuv`` returns them.
 
-        The subsampling is read from the plane shapes unless given.
+        The subsampling is read from the plane shapes unless given. ``size`` is
+        the image's ``(width, height)`` when the planes are padded beyond it
+        (default: the Y plane's size).
         """
         planes = list(planes)
         if len(planes) not in (1, 3):
@@ -498,6 +506,8 @@ class Turbojpeg:
             if p.strides[1] != 1 or p.strides[0] < p.shape[1]:
                 raise ValueError(f"plane {i} rows must be contiguous; use np.ascontiguousarray")
         height, width = planes[0].shape
+        if size is not None:
+            width, height = (int(v) for v in size)
         subsamp = self._plane_subsampling(planes, width, height, subsampling)
         quality = _check_quality(quality)
         c = self._compressor()

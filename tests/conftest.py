@@ -1,0 +1,77 @@
+"""Fixtures shared by the tests: the two library generations and real photos."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import turbojpeg
+from turbojpeg import _loader
+
+TJ2_DEFAULT = "/usr/lib/x86_64-linux-gnu/libturbojpeg.so.0"
+
+
+def _tj3_path() -> str | None:
+    if os.environ.get("TURBOJPEG_LIB"):
+        return os.environ["TURBOJPEG_LIB"]
+    built = _loader.PROJECT_PREFIX / "lib" / "libturbojpeg.so.0"
+    return str(built) if built.exists() else None
+
+
+def _tj2_path() -> str | None:
+    path = os.environ.get("TURBOJPEG_TJ2_LIB", TJ2_DEFAULT)
+    return path if Path(path).exists() else None
+
+
+@pytest.fixture(scope="session", params=["tj3", "tj2"])
+def lib_path(request) -> str:
+    """Each test using this runs once per TurboJPEG API generation."""
+    path = _tj3_path() if request.param == "tj3" else _tj2_path()
+    if path is None:
+        pytest.skip(f"no {request.param} library here (CI installs both: bash tools/run.sh test)")
+    generation = turbojpeg.load_library(path).api
+    assert generation == int(request.param[-1]), f"{path} offers API {generation}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def tj(lib_path) -> turbojpeg.Turbojpeg:
+    return turbojpeg.Turbojpeg(lib_path)
+
+
+@pytest.fixture(scope="session")
+def tj3_path() -> str:
+    path = _tj3_path()
+    if path is None:
+        pytest.skip("libjpeg-turbo 3.x not built: bash tools/run.sh lib")
+    return path
+
+
+@pytest.fixture(scope="session")
+def photo() -> np.ndarray:
+    """A real photo (RGB, 512x512) with skin, texture and flat areas."""
+    from skimage import data
+
+    return data.astronaut()
+
+
+def pil_jpeg(rgb: np.ndarray, quality: int = 90, subsampling: str = "420", **save) -> bytes:
+    """A JPEG written by Pillow: an encoder independent of ours."""
+    modes = {"444": 0, "422": 1, "420": 2}
+    buf = io.BytesIO()
+    if subsampling == "gray" or rgb.ndim == 2:
+        gray = rgb if rgb.ndim == 2 else np.asarray(Image.fromarray(rgb).convert("L"))
+        Image.fromarray(gray).save(buf, "JPEG", quality=quality, **save)
+    else:
+        Image.fromarray(rgb).save(buf, "JPEG", quality=quality, subsampling=modes[subsampling], **save)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def photo_jpeg(photo) -> bytes:
+    return pil_jpeg(photo, 90, "420")
