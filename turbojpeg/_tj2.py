@@ -224,6 +224,13 @@ class Tj2Compressor(_Handle):
     def configure(self, quality: int, subsamp: int, fast_dct: bool, progressive: bool,
                   optimize: bool) -> None:
         self.quality, self.subsamp = quality, subsamp
+        if self.flags & PROGRESSIVE and not progressive:
+            # 2.x keeps the progression script in the handle: the next baseline
+            # JPEG from it would be corrupt. A fresh handle has none.
+            self.api.destroy(self.handle)
+            self.handle = self.new_handle()
+            if not self.handle:
+                raise MemoryError("tjInitCompress failed")
         self.flags = (FASTDCT if fast_dct else ACCURATEDCT) | (PROGRESSIVE if progressive else 0)
 
     def _reserve(self, width: int, height: int) -> C.c_ulong:

@@ -526,7 +526,10 @@ class Turbojpeg:
         else:
             candidates = [s for s in Subsampling if s is not Subsampling.GRAY]
         for s in candidates:
-            expected = [self._api.plane_shape(i, width, height, s) for i in range(len(planes))]
+            try:
+                expected = [self._api.plane_shape(i, width, height, s) for i in range(len(planes))]
+            except TurbojpegError:  # a subsampling this library generation does not know
+                continue
             if [p.shape for p in planes] == expected:
                 return s
         raise ValueError(
@@ -590,6 +593,7 @@ def _check_image(image) -> tuple[int, int, int, int]:
         raise TypeError(f"image must be a numpy array, not {type(image).__name__}")
     if image.dtype != np.uint8:
         raise TypeError(f"image must have dtype uint8, not {image.dtype}")
+    original_strides = image.strides
     if image.ndim == 2:
         image = image[:, :, None]
     if image.ndim != 3:
@@ -602,7 +606,7 @@ def _check_image(image) -> tuple[int, int, int, int]:
     pitch = image.strides[0]
     if (channels > 1 and image.strides[2] != 1) or image.strides[1] != channels or pitch < width * channels:
         raise ValueError(
-            f"image pixels must be contiguous within each row (strides {image.strides}); "
+            f"image pixels must be contiguous within each row (strides {original_strides}); "
             "use np.ascontiguousarray(image)"
         )
     return height, width, channels, pitch
