@@ -62,7 +62,7 @@ def _url_route(url: str, dest: Path) -> Path:
         with urllib.request.urlopen(url, timeout=URL_TIMEOUT) as resp, open(out, "wb") as fh:
             shutil.copyfileobj(resp, fh)
     except (OSError, ValueError) as exc:  # URLError and timeouts are OSErrors
-        raise Unavailable(f"{url}: {getattr(exc, 'reason', exc)}") from None
+        raise Unavailable(str(getattr(exc, "reason", exc))) from None
     return out
 
 
