@@ -1,0 +1,223 @@
+"""One small adapter per library: ``decode(jpeg_bytes) -> ndarray`` and
+``encode(image, quality) -> bytes``.
+
+Every adapter is asked for the same work: baseline JPEG, quality 95, 4:2:0
+chroma subsampling, the accurate integer DCT, smooth ("fancy") chroma
+upsampling, no Huffman optimisation, 8-bit three-channel pixels. Each one is
+called the way a user of that library would call it, including the small
+conversions that come with it (noted per adapter), and nothing more:
+
+* turbojpeg (ours): ``decode(data)`` -> BGR; ``encode(bgr, q, subsampling="420")``.
+* PyTurboJPEG: ``decode(data)`` -> BGR (TJPF_BGR is its default);
+  ``encode(bgr, q, jpeg_subsample=TJSAMP_420)``; same libturbojpeg as ours.
+* simplejpeg: ``decode_jpeg(data, colorspace="BGR")``;
+  ``encode_jpeg(bgr, q, colorspace="BGR", colorsubsampling="420")``; its own
+  statically linked libjpeg-turbo.
+* OpenCV: ``imdecode(np.frombuffer(data), IMREAD_COLOR)`` -> BGR;
+  ``imencode(".jpg", bgr, [IMWRITE_JPEG_QUALITY, q, IMWRITE_JPEG_SAMPLING_FACTOR, 4:2:0])``
+  then ``.tobytes()`` so it returns bytes like the others. OpenCV goes
+  through the libjpeg API of its bundled libjpeg-turbo.
+* Pillow: natively RGB, so it is compared as RGB and never charged for a
+  channel flip: ``np.asarray(Image.open(BytesIO(data)))`` -> RGB, and
+  ``Image.fromarray(rgb).save(buf, "JPEG", quality=q, subsampling=2)`` from an
+  RGB array prepared outside the timed call (``needs_rgb``). Colour
+  conversion costs the same for RGB and BGR in libjpeg-turbo.
+
+Library defaults stay as they are (ours keeps its ``max_pixels`` and
+``scan_limit`` guards, PyTurboJPEG has none), since that is what users get.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from benchmarks import peers
+
+QUALITY = 95
+
+# Decode contenders, in the order they appear in the reports.
+DECODERS = ("turbojpeg", "pyturbojpeg", "simplejpeg", "opencv", "pillow")
+ENCODERS = DECODERS
+# Our own decode variants: name -> keyword arguments for Turbojpeg.decode.
+OUR_DECODE_VARIANTS = {
+    "turbojpeg-fast_dct": {"fast_dct": True},
+    "turbojpeg-fast_upsample": {"fast_upsample": True},
+    "turbojpeg-fast_dct+fast_upsample": {"fast_dct": True, "fast_upsample": True},
+}
+
+
+@dataclass
+class Contender:
+    name: str
+    library: str  # what does the work, with its version
+    decode: Callable[[bytes], np.ndarray]
+    encode: Callable[[np.ndarray, int], bytes]
+    output: str = "BGR"  # channel order decode returns and encode expects
+    notes: str = ""
+    extra: dict = field(default_factory=dict)  # JSON-safe facts for extra_info
+    handle: object = None  # the library object behind the adapter, if any
+
+    @property
+    def needs_rgb(self) -> bool:
+        return self.output == "RGB"
+
+    def info(self) -> dict:
+        return {"contender": self.name, "library": self.library, "channels": self.output,
+                "adapter": self.notes, **self.extra}
+
+
+def our_lib_path() -> str | None:
+    """``$TURBOJPEG_LIB`` (set by tools/run.sh), or None to let turbojpeg search."""
+    return os.environ.get("TURBOJPEG_LIB") or None
+
+
+def ours(**decode_options) -> Contender:
+    import turbojpeg
+
+    try:
+        tj = turbojpeg.Turbojpeg(our_lib_path())
+    except turbojpeg.LibraryNotFoundError as exc:
+        raise peers.PeerUnavailable(f"our libturbojpeg cannot be loaded: {exc}") from exc
+    version = turbojpeg.version(tj.lib_path)
+
+    decode = functools.partial(tj.decode, **decode_options) if decode_options else tj.decode
+
+    def encode(image: np.ndarray, quality: int) -> bytes:
+        return tj.encode(image, quality, subsampling="420")
+
+    options = ", ".join(f"{k}={v}" for k, v in decode_options.items())
+    return Contender(
+        name="turbojpeg",
+        library=f"turbojpeg {turbojpeg.__version__} on libjpeg-turbo {version} ({tj.lib_path})",
+        decode=decode,
+        encode=encode,
+        notes=f"Turbojpeg.decode(data{', ' + options if options else ''}) -> BGR; "
+              "Turbojpeg.encode(bgr, q, subsampling='420')",
+        extra={"lib_path": tj.lib_path, "libjpeg_turbo": version},
+        handle=tj,
+    )
+
+
+def pyturbojpeg() -> Contender:
+    tj_ours = ours()
+    lib_path = tj_ours.extra["lib_path"]
+    tj = peers.pyturbojpeg(lib_path)
+    module = peers.load_pyturbojpeg()
+
+    def decode(data: bytes) -> np.ndarray:
+        return tj.decode(data, pixel_format=module.TJPF_BGR)
+
+    def encode(image: np.ndarray, quality: int) -> bytes:
+        return tj.encode(image, quality, pixel_format=module.TJPF_BGR,
+                         jpeg_subsample=module.TJSAMP_420)
+
+    return Contender(
+        name="pyturbojpeg",
+        library=f"PyTurboJPEG {module.__version__} on libjpeg-turbo "
+                f"{tj_ours.extra['libjpeg_turbo']} ({lib_path})",
+        decode=decode,
+        encode=encode,
+        notes="TurboJPEG.decode(data, TJPF_BGR) -> BGR; "
+              "TurboJPEG.encode(bgr, q, TJPF_BGR, TJSAMP_420)",
+        extra={"lib_path": lib_path},
+    )
+
+
+def simplejpeg() -> Contender:
+    sj = peers.import_peer("simplejpeg")
+
+    def decode(data: bytes) -> np.ndarray:
+        return sj.decode_jpeg(data, colorspace="BGR")
+
+    def encode(image: np.ndarray, quality: int) -> bytes:
+        return sj.encode_jpeg(image, quality, colorspace="BGR", colorsubsampling="420")
+
+    return Contender(
+        name="simplejpeg",
+        library=f"simplejpeg {sj.__version__} (bundled libjpeg-turbo)",
+        decode=decode,
+        encode=encode,
+        notes="decode_jpeg(data, colorspace='BGR') -> BGR; "
+              "encode_jpeg(bgr, q, colorspace='BGR', colorsubsampling='420')",
+    )
+
+
+def opencv() -> Contender:
+    cv2 = peers.import_peer("cv2")
+    cv2.setNumThreads(1)
+    sampling = [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420]
+
+    def decode(data: bytes) -> np.ndarray:
+        return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+
+    def encode(image: np.ndarray, quality: int) -> bytes:
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality, *sampling])
+        if not ok:
+            raise RuntimeError("cv2.imencode failed")
+        return buf.tobytes()
+
+    return Contender(
+        name="opencv",
+        library=f"opencv {cv2.__version__} ({jpeg_build_line(cv2)})",
+        decode=decode,
+        encode=encode,
+        notes="imdecode(np.frombuffer(data, uint8), IMREAD_COLOR) -> BGR; "
+              "imencode('.jpg', bgr, [QUALITY, q, SAMPLING_FACTOR, 4:2:0]).tobytes()",
+    )
+
+
+def pillow() -> Contender:
+    pil = peers.import_peer("PIL")
+    from PIL import Image, features
+
+    def decode(data: bytes) -> np.ndarray:
+        return np.asarray(Image.open(io.BytesIO(data)))
+
+    def encode(image: np.ndarray, quality: int) -> bytes:
+        buf = io.BytesIO()
+        Image.fromarray(image).save(buf, "JPEG", quality=quality, subsampling=2)
+        return buf.getvalue()
+
+    turbo = features.version("libjpeg_turbo") or "libjpeg " + str(features.version("jpg"))
+    return Contender(
+        name="pillow",
+        library=f"Pillow {pil.__version__} (bundled libjpeg-turbo {turbo})",
+        decode=decode,
+        encode=encode,
+        output="RGB",
+        notes="np.asarray(Image.open(BytesIO(data))) -> RGB; "
+              "Image.fromarray(rgb).save(buf, 'JPEG', quality=q, subsampling=2) from RGB",
+    )
+
+
+FACTORIES: dict[str, Callable[[], Contender]] = {
+    "turbojpeg": ours,
+    "pyturbojpeg": pyturbojpeg,
+    "simplejpeg": simplejpeg,
+    "opencv": opencv,
+    "pillow": pillow,
+}
+
+
+def make(name: str) -> Contender:
+    """The named contender (or one of OUR_DECODE_VARIANTS); PeerUnavailable if it can't run."""
+    if name in OUR_DECODE_VARIANTS:
+        contender = ours(**OUR_DECODE_VARIANTS[name])
+        contender.name = name
+        return contender
+    return FACTORIES[name]()
+
+
+def jpeg_build_line(cv2) -> str:
+    """The ``JPEG:`` line of ``cv2.getBuildInformation()``, e.g. 'build-libjpeg-turbo (ver 3.1.2-70)'."""
+    for line in cv2.getBuildInformation().splitlines():
+        key, _, value = line.strip().partition(":")
+        if key == "JPEG":
+            return value.strip()
+    return "JPEG line not found in cv2.getBuildInformation()"

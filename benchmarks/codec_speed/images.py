@@ -1,0 +1,126 @@
+"""The benchmark images: real photos bundled with scikit-image (no download).
+
+A photo is cut to the target's aspect (16:9, or square for the 16x16 image)
+around its centre and resized with OpenCV: INTER_AREA when shrinking,
+INTER_CUBIC when the photo is smaller than the target. None of these photos
+is as large as 1920x1080 (most are not even 960x540), so the larger sizes are
+upscaled, smoother and a little faster to code than a native photo of that
+size would be; ``Frame.resample`` (and each benchmark's extra_info) says which
+was used. Every JPEG is encoded once, by our Turbojpeg at quality 95, 4:2:0,
+from BGR, and every contender decodes those same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+QUALITY = 95
+SIZES = {"480x270": (480, 270), "960x540": (960, 540), "1920x1080": (1920, 1080)}
+TINY = (16, 16)
+# The most detailed colour photo in skimage.data: a street scene with a motorcycle.
+MAIN_PHOTO = "motorcycle"
+BATCH_PHOTOS = ("motorcycle", "astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field",
+                "retina", "immunohistochemistry")
+
+
+@dataclass(frozen=True)
+class Frame:
+    name: str
+    bgr: np.ndarray
+    jpeg: bytes
+    photo: str
+    source_shape: tuple[int, ...]
+    resample: str  # "INTER_AREA (downscaled)" or "INTER_CUBIC (upscaled)"
+
+    @property
+    def width(self) -> int:
+        return self.bgr.shape[1]
+
+    @property
+    def height(self) -> int:
+        return self.bgr.shape[0]
+
+    @property
+    def megapixels(self) -> float:
+        return self.width * self.height / 1e6
+
+    def info(self) -> dict:
+        return {
+            "size": f"{self.width}x{self.height}",
+            "width": self.width,
+            "height": self.height,
+            "megapixels": round(self.megapixels, 4),
+            "photo": f"skimage.data {self.photo} {'x'.join(map(str, self.source_shape))}",
+            "resample": self.resample,
+            "jpeg_bytes": len(self.jpeg),
+            "jpeg": f"quality {QUALITY}, 4:2:0, encoded from BGR by our Turbojpeg",
+        }
+
+
+def photo_rgb(name: str) -> np.ndarray:
+    from skimage import data
+
+    if name == "motorcycle":
+        return data.stereo_motorcycle()[0]
+    return getattr(data, name)()
+
+
+def crop_to(image: np.ndarray, aspect: tuple[int, int], shift: tuple[float, float] = (0.0, 0.0),
+            shrink: float = 1.0) -> np.ndarray:
+    """The largest window of that aspect (times ``shrink``), centred, then moved
+    by ``shift`` (each in -1..1, a fraction of the room there is to move)."""
+    h, w = image.shape[:2]
+    aw, ah = aspect
+    cw, ch = (w, w * ah // aw) if w * ah <= h * aw else (h * aw // ah, h)
+    cw, ch = max(1, int(cw * shrink)), max(1, int(ch * shrink))
+    x = (w - cw) // 2 + int(shift[0] * ((w - cw) // 2))
+    y = (h - ch) // 2 + int(shift[1] * ((h - ch) // 2))
+    return image[y:y + ch, x:x + cw]
+
+
+def resize_bgr(rgb: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, str]:
+    import cv2
+
+    width, height = size
+    upscale = rgb.shape[1] < width or rgb.shape[0] < height
+    method = cv2.INTER_CUBIC if upscale else cv2.INTER_AREA
+    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+    out = cv2.resize(bgr, (width, height), interpolation=method)
+    return out, ("INTER_CUBIC (upscaled)" if upscale else "INTER_AREA (downscaled)")
+
+
+def make_frame(codec, photo: str, size: tuple[int, int], *, name: str | None = None,
+               shift=(0.0, 0.0), shrink=1.0, cache: dict | None = None) -> Frame:
+    if cache is not None:
+        if photo not in cache:
+            cache[photo] = photo_rgb(photo)
+        rgb = cache[photo]
+    else:
+        rgb = photo_rgb(photo)
+    bgr, resample = resize_bgr(crop_to(rgb, size, shift, shrink), size)
+    return Frame(
+        name=name or f"{size[0]}x{size[1]}",
+        bgr=bgr,
+        jpeg=codec.encode(bgr, QUALITY, subsampling="420"),
+        photo=photo,
+        source_shape=rgb.shape,
+        resample=resample,
+    )
+
+
+def make_batch(codec, count: int = 64, size: tuple[int, int] = (1920, 1080),
+               seed: int = 20240601) -> list[Frame]:
+    """``count`` distinct frames: the photos in turn, each with a seeded random
+    crop (90-100 % of the 16:9 window, anywhere within the photo)."""
+    rng = np.random.default_rng(seed)
+    cache: dict = {}
+    frames = []
+    for i in range(count):
+        photo = BATCH_PHOTOS[i % len(BATCH_PHOTOS)]
+        shrink = float(rng.uniform(0.9, 1.0))
+        shift = (float(rng.uniform(-1, 1)), float(rng.uniform(-1, 1)))
+        frames.append(make_frame(codec, photo, size, name=f"batch-{i}", shift=shift,
+                                 shrink=shrink, cache=cache))
+    return frames
