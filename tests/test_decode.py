@@ -107,7 +107,8 @@ def test_decode_header(tj, photo):
         assert info.colorspace is (Colorspace.GRAY if subsampling == "gray" else Colorspace.YCbCr)
     progressive = tj.decode_header(pil_jpeg(photo, 90, "420", progressive=True))
     if tj.api_generation == 3:
-        assert progressive.progressive is True and progressive.precision == 8
+        assert progressive.progressive is True
+        assert progressive.precision == 8
     else:
         assert progressive.progressive is None  # the 2.x API does not say
 
@@ -155,7 +156,8 @@ def test_crop_equals_slice_of_full_decode(tj, photo, subsampling, fast_upsample,
         if x + w > width or y + h > height:
             continue
         region = tj.decode(data, crop=(x, y, w, h), fast_upsample=fast_upsample, scale=scale)
-        assert region.shape == (h, w, 3) and region.flags.c_contiguous
+        assert region.shape == (h, w, 3)
+        assert region.flags.c_contiguous
         assert np.array_equal(region, full[y:y + h, x:x + w]), (x, y, w, h)
 
 
@@ -182,7 +184,8 @@ def test_out_is_written_in_place(tj, photo_jpeg):
     assert tj.decode(photo_jpeg, crop=(3, 5, 50, 40), out=crop) is crop
     assert np.array_equal(crop, tj.decode(photo_jpeg)[5:45, 3:53])
     gray = np.zeros((512, 512), np.uint8)
-    assert tj.decode(photo_jpeg, "GRAY", out=gray) is gray and gray.any()
+    assert tj.decode(photo_jpeg, "GRAY", out=gray) is gray
+    assert gray.any()
 
 
 @pytest.mark.parametrize(
@@ -218,11 +221,13 @@ def test_decode_yuv_planes(tj, photo):
                                       ("420", (38, 62), (19, 31))]:
         data = pil_jpeg(photo[:37, :61], 90, subsampling)
         y, cb, cr = tj.decode_yuv(data)
-        assert y.shape == luma and cb.shape == cr.shape == chroma
+        assert y.shape == luma
+        assert cb.shape == cr.shape == chroma
         # The luma plane is exactly what a gray decode gives.
         assert np.array_equal(y[:37, :61], tj.decode(data, "GRAY")[:, :, 0])
     gray_planes = tj.decode_yuv(pil_jpeg(photo[:37, :61], 90, "gray"))
-    assert len(gray_planes) == 1 and gray_planes[0].shape == (37, 61)
+    assert len(gray_planes) == 1
+    assert gray_planes[0].shape == (37, 61)
     half = tj.decode_yuv(pil_jpeg(photo, 90, "420"), scale=0.5)
     assert [p.shape for p in half] == [(256, 256), (128, 128), (128, 128)]
 

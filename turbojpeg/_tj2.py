@@ -16,7 +16,9 @@ import contextlib
 import ctypes as C
 
 from .errors import TurbojpegError, error_code
-from .formats import Colorspace, JpegInfo, Subsampling
+from .formats import JpegInfo
+from .formats import colorspace_or_none as _colorspace
+from .formats import subsampling_or_none as _subsampling
 
 FASTUPSAMPLE = 256
 NOREALLOC = 1024
@@ -185,8 +187,8 @@ class Tj2Decompressor(_Handle):
         return JpegInfo(
             width=width,
             height=height,
-            subsampling=None if subsamp == TJSAMP_UNKNOWN else Subsampling(subsamp),
-            colorspace=Colorspace(colorspace),
+            subsampling=_subsampling(subsamp),
+            colorspace=_colorspace(colorspace),
         )
 
     def set_scale(self, num: int, denom: int) -> None:

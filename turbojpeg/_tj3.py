@@ -12,7 +12,9 @@ import contextlib
 import ctypes as C
 
 from .errors import TurbojpegError, error_code
-from .formats import Colorspace, JpegInfo, Subsampling
+from .formats import JpegInfo
+from .formats import colorspace_or_none as _colorspace
+from .formats import subsampling_or_none as _subsampling
 
 TJINIT_COMPRESS = 0
 TJINIT_DECOMPRESS = 1
@@ -205,8 +207,8 @@ class Tj3Decompressor(_Handle):
         return JpegInfo(
             width=width,
             height=height,
-            subsampling=None if subsamp == TJSAMP_UNKNOWN else Subsampling(subsamp),
-            colorspace=Colorspace(get(handle, COLORSPACE)),
+            subsampling=_subsampling(subsamp),
+            colorspace=_colorspace(get(handle, COLORSPACE)),
             precision=get(handle, PRECISION),
             progressive=bool(get(handle, PROGRESSIVE)),
             lossless=bool(get(handle, LOSSLESS)),

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
+from typing import Self
 
 import numpy as np
 
@@ -403,15 +404,16 @@ class Turbojpeg:
         results: list = [None] * len(items)
 
         def work(indices: range) -> None:
-            for i in indices:
-                try:
+            i = indices.start
+            try:
+                for i in indices:
                     if out is None:
                         results[i] = self.decode(items[i], **decode_options)
                     else:
                         self.decode(items[i], out=out[i], **decode_options)
-                except Exception as exc:
-                    exc.add_note(f"while decoding buffer {i} of {len(items)}")
-                    raise
+            except Exception as exc:
+                exc.add_note(f"while decoding buffer {i} of {len(items)}")
+                raise
 
         chunks = _chunks(len(items), threads)
         if threads == 1 or len(chunks) <= 1:
@@ -550,7 +552,7 @@ class Turbojpeg:
             if handle is not None:
                 handle.close()
 
-    def __enter__(self) -> Turbojpeg:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info) -> None:

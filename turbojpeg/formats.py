@@ -97,12 +97,23 @@ class Colorspace(enum.IntEnum):
     YCCK = 4
 
 
+def subsampling_or_none(value: int) -> Subsampling | None:
+    """libjpeg-turbo reports -1 for sampling layouts outside its list."""
+    return Subsampling(value) if value in Subsampling._value2member_map_ else None
+
+
+def colorspace_or_none(value: int) -> Colorspace | None:
+    """-1 (or an unknown value) when the header leaves the colorspace undetermined."""
+    return Colorspace(value) if value in Colorspace._value2member_map_ else None
+
+
 @dataclass(frozen=True)
 class JpegInfo:
     """What the JPEG header says.
 
     ``subsampling`` is ``None`` for unusual sampling layouts that libjpeg-turbo
-    decodes but cannot crop or decode to YUV planes. ``precision``,
+    decodes but cannot crop or decode to YUV planes; ``colorspace`` is ``None``
+    when the header leaves it undetermined. ``precision``,
     ``progressive``, ``lossless`` and ``arithmetic`` are ``None`` when the
     library is the TurboJPEG 2 API, which does not report them.
     """
@@ -110,7 +121,7 @@ class JpegInfo:
     width: int
     height: int
     subsampling: Subsampling | None
-    colorspace: Colorspace
+    colorspace: Colorspace | None
     precision: int | None = None
     progressive: bool | None = None
     lossless: bool | None = None

@@ -1,0 +1,188 @@
+"""Bad input never crashes: each kind gets its documented error.
+
+Corrupt data raises TurbojpegError; recoverable damage returns the image with a
+TurbojpegWarning (or raises TurbojpegError with code TJERR_WARNING when
+strict=True); a wrong argument raises TypeError or ValueError naming it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+import turbojpeg
+from turbojpeg import ImageTooLargeError, TurbojpegError, TurbojpegWarning
+from turbojpeg.errors import TJERR_FATAL, TJERR_WARNING
+
+from .conftest import pil_jpeg
+
+# CI runs thousands of examples; a developer's quick run fewer.
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3000" if os.environ.get("CI") else "300"))
+FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def small_jpeg(photo) -> bytes:
+    return pil_jpeg(photo[100:164, 200:280], 85, "420")
+
+
+def decode_outcome(tj, data, **kwargs) -> str:
+    """'image' (with or without a warning) or 'error'; anything else fails the test."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            image = tj.decode(data, **kwargs)
+        except TurbojpegError as exc:
+            error = exc
+        else:
+            error = None
+    if error is not None:
+        assert error.code in (None, TJERR_WARNING, TJERR_FATAL)
+        assert str(error)
+        return "error"
+    assert isinstance(image, np.ndarray)
+    assert image.dtype == np.uint8
+    assert image.ndim == 3
+    assert all(issubclass(w.category, TurbojpegWarning) for w in caught)
+    return "image"
+
+
+def test_empty_data(tj):
+    for empty in (b"", bytearray(), memoryview(b""), np.zeros(0, np.uint8)):
+        with pytest.raises(TurbojpegError, match="empty data"):
+            tj.decode(empty)
+        with pytest.raises(TurbojpegError, match="empty data"):
+            tj.decode_header(empty)
+
+
+def test_truncated_at_every_length(tj, small_jpeg):
+    outcomes = [decode_outcome(tj, small_jpeg[:n]) for n in range(len(small_jpeg))]
+    # Cut inside the headers: an error. Cut in the entropy-coded data: an image.
+    assert outcomes[0] == "error"
+    assert outcomes[-1] == "image"
+    first_image = outcomes.index("image")
+    assert "error" in outcomes[:first_image]
+    assert tj.decode(small_jpeg).shape == (64, 80, 3)
+
+
+def test_truncated_data_warns_or_fails_when_strict(lib_path, small_jpeg):
+    cut = small_jpeg[: len(small_jpeg) * 2 // 3]
+    lenient = turbojpeg.Turbojpeg(lib_path)
+    with pytest.warns(TurbojpegWarning, match="Premature end of JPEG file"):
+        image = lenient.decode(cut)
+    assert image.shape == (64, 80, 3)
+    strict = turbojpeg.Turbojpeg(lib_path, strict=True)
+    with pytest.raises(TurbojpegError, match="Premature end") as caught:
+        strict.decode(cut)
+    assert caught.value.code == TJERR_WARNING
+    # The handle is usable after the failure, and gives the right answer.
+    assert np.array_equal(strict.decode(small_jpeg), lenient.decode(small_jpeg))
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "GIF", "BMP", "TIFF", "WEBP"])
+def test_other_image_formats(tj, photo, fmt):
+    buf = io.BytesIO()
+    Image.fromarray(photo[:32, :32]).save(buf, fmt)
+    with pytest.raises(TurbojpegError, match="Not a JPEG file"):
+        tj.decode(buf.getvalue())
+    with pytest.raises(TurbojpegError, match="Not a JPEG file"):
+        tj.decode_header(buf.getvalue())
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "message"),
+    [
+        ("photo.jpg", TypeError, "not a str; read the file first"),
+        (None, TypeError, "bytes-like object .* not NoneType"),
+        (12345, TypeError, "not int"),
+        ([0xFF, 0xD8], TypeError, "not list"),
+        (np.zeros((4, 4), np.uint8)[:, ::2], ValueError, "contiguous"),
+    ],
+)
+def test_wrong_argument_types(tj, data, error, message):
+    with pytest.raises(error, match=message):
+        tj.decode(data)
+
+
+def with_size(jpeg: bytes, width: int, height: int) -> bytes:
+    """The same JPEG with its frame header claiming another size."""
+    sof = jpeg.index(b"\xff\xc0")
+    return jpeg[: sof + 5] + struct.pack(">HH", height, width) + jpeg[sof + 9:]
+
+
+def test_decompression_bomb_is_refused_before_allocating(tj, small_jpeg):
+    bomb = with_size(small_jpeg, 60000, 60000)  # 3.6 GP: 10.8 GB as BGR
+    with pytest.raises(ImageTooLargeError, match=r"60000x60000 = 3600000000 pixels, more than max_pixels"):
+        tj.decode(bomb)
+    assert isinstance(ImageTooLargeError("x"), ValueError)
+    with pytest.raises(ImageTooLargeError):
+        tj.decode_header(bomb)
+
+
+def test_max_pixels_is_configurable(lib_path, small_jpeg):
+    tight = turbojpeg.Turbojpeg(lib_path, max_pixels=64 * 80 - 1)
+    with pytest.raises(ImageTooLargeError):
+        tight.decode(small_jpeg)
+    assert turbojpeg.Turbojpeg(lib_path, max_pixels=64 * 80).decode(small_jpeg).shape == (64, 80, 3)
+    unguarded = turbojpeg.Turbojpeg(lib_path, max_pixels=None)
+    assert unguarded.decode_header(with_size(small_jpeg, 60000, 60000)).width == 60000
+    with pytest.raises(ValueError, match="max_pixels must be a positive int or None"):
+        turbojpeg.Turbojpeg(lib_path, max_pixels=0)
+
+
+def test_zero_size_frame(tj, small_jpeg):
+    with pytest.raises(TurbojpegError):
+        tj.decode(with_size(small_jpeg, 0, 64))
+
+
+@FUZZ
+@given(data=st.binary(min_size=0, max_size=2048))
+def test_fuzz_random_bytes(tj, data):
+    decode_outcome(tj, data)
+
+
+@FUZZ
+@given(prefix=st.sampled_from([b"\xff\xd8", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xdb", b"\xff\xd8\xff\xc0"]),
+       tail=st.binary(max_size=1024))
+def test_fuzz_random_bytes_after_jpeg_markers(tj, prefix, tail):
+    decode_outcome(tj, prefix + tail)
+
+
+@FUZZ
+@given(flips=st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 7)), min_size=1, max_size=8),
+       crop=st.booleans(), header_only=st.booleans())
+def test_fuzz_bit_flipped_jpegs(tj, small_jpeg, flips, crop, header_only):
+    data = bytearray(small_jpeg)
+    for position, bit in flips:
+        # Half the flips land in the first 700 bytes, where the headers are.
+        index = position % (700 if header_only else len(data))
+        data[index] ^= 1 << bit
+    outcome = decode_outcome(tj, bytes(data), crop=(8, 8, 40, 40) if crop else None)
+    if outcome == "image" and not crop:
+        # Whatever survived must still be a whole image of the size the header declares.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TurbojpegWarning)
+            info = tj.decode_header(bytes(data))
+            assert tj.decode(bytes(data)).shape[:2] == (info.height, info.width)
+
+
+@FUZZ
+@given(data=st.binary(min_size=0, max_size=512))
+def test_fuzz_header_and_yuv(tj, data):
+    for call in (tj.decode_header, tj.decode_yuv):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TurbojpegWarning)
+            try:
+                result = call(data)
+            except TurbojpegError:
+                continue
+        assert result is not None
