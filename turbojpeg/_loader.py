@@ -142,7 +142,7 @@ def load_library(lib_path: str | os.PathLike[str] | None = None) -> LoadedLibrar
     raise LibraryNotFoundError(
         "libturbojpeg was not found. Tried, in order:\n"
         + "\n".join(tried)
-        + "\nFix it by one of: building ours (`make lib`, which runs "
+        + "\nFix it by one of: building ours (`bash tools/run.sh lib`, which runs "
         "tools/offline_build on recipes/libjpeg-turbo), installing a package "
         "(`conda install libjpeg-turbo` or `apt-get install libturbojpeg0`), "
         f"or pointing ${ENV_VAR} / Turbojpeg(lib_path=...) at the library file."

@@ -393,8 +393,15 @@ class Turbojpeg:
             raise TypeError("decode_many takes out= for the whole batch, not per image")
         threads = _thread_count(threads)
         if out is None:
-            shapes = {self._output_shape(item, decode_options) for item in items}
-            if len(shapes) == 1 and items:
+            shapes = set()
+            i = 0
+            try:
+                for i in range(len(items)):
+                    shapes.add(self._output_shape(items[i], decode_options))
+            except Exception as exc:
+                exc.add_note(f"while reading the header of buffer {i} of {len(items)}")
+                raise
+            if len(shapes) == 1:
                 out = np.empty((len(items), *shapes.pop()), dtype=np.uint8)
         elif not isinstance(out, np.ndarray) or out.ndim != 4 or out.shape[0] != len(items):
             raise ValueError(

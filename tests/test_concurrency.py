@@ -1,0 +1,128 @@
+"""Threads: decode_many, concurrent use of one Turbojpeg, and memory over time."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import psutil
+import pytest
+
+import turbojpeg
+from turbojpeg import TurbojpegError
+
+from .conftest import pil_jpeg
+
+
+@pytest.fixture(scope="module")
+def batch(photo) -> list[bytes]:
+    """Distinct JPEGs of one size: different crops of the photo."""
+    rng = np.random.default_rng(11)
+    return [pil_jpeg(photo[y:y + 200, x:x + 300], 85, "420")
+            for y, x in rng.integers(0, 200, size=(24, 2))]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_decode_many_equals_serial_decode(tj, batch, threads):
+    stacked = tj.decode_many(batch, threads=threads)
+    assert isinstance(stacked, np.ndarray)
+    assert stacked.shape == (len(batch), 200, 300, 3)
+    for i, data in enumerate(batch):
+        assert np.array_equal(stacked[i], tj.decode(data))
+
+
+def test_decode_many_passes_decode_options(tj, batch):
+    stacked = tj.decode_many(batch, threads=2, pixel_format="GRAY", scale=0.5, fast_dct=True)
+    assert stacked.shape == (len(batch), 100, 150, 1)
+    assert np.array_equal(stacked[3], tj.decode(batch[3], "GRAY", scale=0.5, fast_dct=True))
+    crops = tj.decode_many(batch, threads=2, crop=(17, 5, 40, 30))
+    assert np.array_equal(crops[5], tj.decode(batch[5])[5:35, 17:57])
+
+
+def test_decode_many_into_out(tj, batch):
+    out = np.zeros((len(batch), 200, 300, 3), np.uint8)
+    assert tj.decode_many(batch, threads=2, out=out) is out
+    assert np.array_equal(out[-1], tj.decode(batch[-1]))
+    with pytest.raises(ValueError, match="out must be an \\(N, height, width, channels\\) array with N=24"):
+        tj.decode_many(batch, out=out[:3])
+
+
+def test_decode_many_with_mixed_sizes_returns_a_list(tj, batch, photo):
+    mixed = [*batch[:3], pil_jpeg(photo[:50, :70], 85, "444")]
+    result = tj.decode_many(mixed, threads=2)
+    assert isinstance(result, list)
+    assert [a.shape for a in result] == [(200, 300, 3)] * 3 + [(50, 70, 3)]
+    assert np.array_equal(result[3], tj.decode(mixed[3]))
+    assert tj.decode_many([], threads=2) == []
+
+
+def test_decode_many_names_the_bad_buffer(tj, batch):
+    broken = [*batch[:5], b"not a jpeg", *batch[5:]]
+    with pytest.raises(TurbojpegError, match="Not a JPEG file") as caught:
+        tj.decode_many(broken, threads=2)
+    assert any("buffer 5 of 25" in note for note in caught.value.__notes__)
+    # Bad data met while decoding (after the header pass) is named too.
+    out = np.zeros((25, 200, 300, 3), np.uint8)
+    with pytest.raises(TurbojpegError) as caught:
+        tj.decode_many(broken, threads=2, out=out)
+    assert any("buffer 5 of 25" in note for note in caught.value.__notes__)
+    with pytest.raises(ValueError, match="threads must be a positive int"):
+        tj.decode_many(batch, threads=0)
+
+
+def test_many_threads_on_one_instance_match_serial(lib_path, batch):
+    codec = turbojpeg.Turbojpeg(lib_path)
+    expected = [codec.decode(d, fast_dct=i % 2 == 0) for i, d in enumerate(batch)]
+    encoded = [codec.encode(e, 80 + i % 15) for i, e in enumerate(expected)]
+    barrier = threading.Barrier(8)
+
+    def work(offset: int) -> bool:
+        barrier.wait()
+        ok = True
+        for round_ in range(6):
+            for j in range(len(batch)):
+                i = (j + offset + round_) % len(batch)
+                # Alternate modes so every thread's handle changes parameters.
+                ok &= np.array_equal(codec.decode(batch[i], fast_dct=i % 2 == 0), expected[i])
+                ok &= codec.encode(expected[i], 80 + i % 15) == encoded[i]
+        return ok
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(work, range(8)))
+
+
+def test_memory_stays_flat_over_many_calls(lib_path, photo):
+    codec = turbojpeg.Turbojpeg(lib_path)
+    data = pil_jpeg(photo, 90, "420")
+    small = pil_jpeg(photo[:16, :16], 90, "420")
+    out = np.empty((512, 512, 3), np.uint8)
+
+    def churn(n: int) -> None:
+        for _ in range(n):
+            codec.decode(data)
+            codec.decode(data, crop=(8, 8, 64, 64), scale=0.5)
+            codec.decode(small, out=np.empty((16, 16, 3), np.uint8))
+            codec.decode(data, out=out)
+            codec.encode(out, 90)
+            codec.decode_yuv(small)
+            with contextlib.suppress(TurbojpegError):
+                codec.decode(data[:200])
+
+    process = psutil.Process()
+    churn(100)  # warm up allocators and handles
+    before = process.memory_info().rss
+    churn(1500)
+    grown = process.memory_info().rss - before
+    # A leak of one image (768 KB) per call would add > 1 GB; allow 40 MB of noise.
+    assert grown < 40 * 2**20, f"RSS grew by {grown / 2**20:.1f} MB"
+
+
+def test_close_and_context_manager(lib_path, batch):
+    with turbojpeg.Turbojpeg(lib_path) as codec:
+        codec.decode_many(batch, threads=2)
+        assert codec._pool is not None
+    assert codec._pool is None
+    # Closed handles are made again on demand.
+    assert codec.decode(batch[0]).shape == (200, 300, 3)

@@ -1,0 +1,97 @@
+"""Finding libturbojpeg: the search order, the override and the error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import turbojpeg
+from turbojpeg import LibraryNotFoundError, _loader
+
+
+def test_environment_variable_overrides_everything(lib_path, monkeypatch):
+    monkeypatch.setenv("TURBOJPEG_LIB", lib_path)
+    origin, first = _loader.candidate_paths()[0]
+    assert (origin, first) == ("$TURBOJPEG_LIB", lib_path)
+    assert turbojpeg.Turbojpeg().lib_path == lib_path
+
+
+def test_explicit_path_beats_environment(lib_path, tj3_path, monkeypatch):
+    monkeypatch.setenv("TURBOJPEG_LIB", tj3_path)
+    assert turbojpeg.Turbojpeg(lib_path).lib_path == lib_path
+
+
+def test_search_order(monkeypatch, tmp_path):
+    monkeypatch.setenv("TURBOJPEG_LIB", "/from/env/libturbojpeg.so.0")
+    monkeypatch.setenv("CONDA_PREFIX", str(tmp_path / "env"))
+    origins = [origin for origin, _ in _loader.candidate_paths("/explicit.so")]
+    order = ["lib_path argument", "$TURBOJPEG_LIB", "active conda prefix", "project build",
+             "sys.prefix", "system"]
+    positions = [origins.index(o) for o in order]
+    assert positions == sorted(positions)
+    paths = [p for _, p in _loader.candidate_paths()]
+    # The prefixed (noclob) layout is searched inside a conda prefix.
+    assert str(tmp_path / "env" / "lib" / "libjpeg-turbo" / "lib" / "libturbojpeg.so.0") in paths
+
+
+def test_unusable_explicit_path_is_an_error_not_a_fallback(tmp_path):
+    with pytest.raises(LibraryNotFoundError, match="requested by lib_path argument is unusable"):
+        turbojpeg.Turbojpeg(tmp_path / "missing.so")
+    not_a_library = tmp_path / "libturbojpeg.so.0"
+    not_a_library.write_bytes(b"\x7fELF nonsense")
+    with pytest.raises(LibraryNotFoundError, match="cannot load"):
+        turbojpeg.Turbojpeg(not_a_library)
+
+
+def test_a_library_without_turbojpeg_is_refused():
+    libc = "libc.so.6"
+    with pytest.raises(LibraryNotFoundError, match="exports no TurboJPEG 2 or 3 API"):
+        turbojpeg.Turbojpeg(libc)
+
+
+def test_nothing_found_lists_every_path_and_the_fix(monkeypatch, tmp_path):
+    tried = [("system", str(tmp_path / f"lib{i}.so")) for i in range(3)]
+    monkeypatch.setattr(_loader, "candidate_paths", lambda lib_path=None: tried)
+    with pytest.raises(LibraryNotFoundError) as caught:
+        _loader.load_library()
+    message = str(caught.value)
+    for _, path in tried:
+        assert path in message
+    assert "bash tools/run.sh lib" in message
+    assert "TURBOJPEG_LIB" in message
+
+
+def test_loaded_once_per_process(lib_path):
+    assert turbojpeg.load_library(lib_path) is turbojpeg.load_library(lib_path)
+    a, b = turbojpeg.Turbojpeg(lib_path), turbojpeg.Turbojpeg(lib_path)
+    assert a.library is b.library
+    assert a._api is b._api
+
+
+def test_version_and_generation(lib_path):
+    codec = turbojpeg.Turbojpeg(lib_path)
+    version = turbojpeg.version(lib_path)
+    assert version.split(".")[0] == str(codec.api_generation)
+    assert f"api={codec.api_generation}" in repr(codec)
+
+
+def test_fresh_interpreter_without_any_library(tmp_path):
+    # No env var, no conda, no project build, nothing on the system paths.
+    code = (
+        "import turbojpeg, turbojpeg._loader as L\n"
+        "L.PROJECT_PREFIX = L.Path('/nonexistent')\n"
+        "L._SYSTEM_DIRS = ()\n"
+        "import ctypes.util; ctypes.util.find_library = lambda name: None\n"
+        "try:\n"
+        "    turbojpeg.Turbojpeg()\n"
+        "except turbojpeg.LibraryNotFoundError as e:\n"
+        "    print('ERR', e)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("TURBOJPEG_LIB", "CONDA_PREFIX")}
+    env["PYTHONPATH"] = os.getcwd()
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                            cwd=tmp_path, check=True)
+    assert result.stdout.startswith("ERR libturbojpeg was not found. Tried, in order:")
