@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +22,9 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 
 
 def pytest_configure(config) -> None:
+    json_path = config.getoption("benchmark_json", None)
+    if json_path is not None:  # --benchmark-json=results/... : make results/ if need be
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
     try:
         import cv2
     except ImportError:
