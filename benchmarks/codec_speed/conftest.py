@@ -21,7 +21,12 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "NUMEXPR_NUM_THREADS", "OPENCV_FOR_THREADS_NUM", "TURBOJPEG_LIB", "LD_LIBRARY_PATH")
 
 
+_load_at_start: list[float] = []
+
+
 def pytest_configure(config) -> None:
+    if hasattr(os, "getloadavg"):
+        _load_at_start[:] = os.getloadavg()
     json_path = config.getoption("benchmark_json", None)
     if json_path is not None:  # --benchmark-json=results/... : make results/ if need be
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
@@ -129,3 +134,7 @@ def pytest_benchmark_update_machine_info(config, machine_info) -> None:
     machine_info["cpu_model"] = _cpu_model()
     machine_info["cpu_affinity"] = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     machine_info["thread_env"] = {k: os.environ.get(k) for k in THREAD_VARS}
+    # Other work on the machine shows here; it hits the threaded benchmark hardest.
+    machine_info["loadavg_at_start"] = [round(x, 2) for x in _load_at_start]
+    if hasattr(os, "getloadavg"):
+        machine_info["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]

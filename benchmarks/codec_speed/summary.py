@@ -191,6 +191,10 @@ def machine_lines(machine: dict) -> list[str]:
     lines += [f"- {k}: {v}" for k, v in versions.items()]
     threads = {k: v for k, v in machine.get("thread_env", {}).items() if v}
     lines.append(f"- thread settings: opencv threads {machine.get('opencv_threads', '?')}; env {threads}")
+    if "loadavg_at_start" in machine:
+        lines.append(f"- load average (1, 5, 15 min) at start {machine['loadavg_at_start']}, "
+                     f"at end {machine.get('loadavg_at_end')} (this run adds about 1): anything "
+                     "else running makes the numbers noisy, decode_many's most of all")
     return lines
 
 
