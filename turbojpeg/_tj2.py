@@ -212,7 +212,7 @@ class Tj2Decompressor(_Handle):
 
 
 class Tj2Compressor(_Handle):
-    __slots__ = ("capacity", "jpeg_buf", "quality", "subsamp")
+    __slots__ = ("capacity", "jpeg_buf", "quality", "settings", "subsamp")
     supports_optimize = False
 
     def __init__(self, api: Tj2Api) -> None:
@@ -222,6 +222,7 @@ class Tj2Compressor(_Handle):
         self.capacity = 0
         self.quality = 95
         self.subsamp = 2
+        self.settings = None  # what configure() last sent; the codec skips repeats
 
     def configure(self, quality: int, subsamp: int, fast_dct: bool, progressive: bool,
                   optimize: bool) -> None:

@@ -238,7 +238,7 @@ class Tj3Decompressor(_Handle):
 
 
 class Tj3Compressor(_Handle):
-    __slots__ = ("jpeg_buf", "jpeg_size")
+    __slots__ = ("jpeg_buf", "jpeg_size", "settings")
     init_type = TJINIT_COMPRESS
     supports_optimize = True
 
@@ -247,6 +247,7 @@ class Tj3Compressor(_Handle):
         # Reused across calls: libjpeg-turbo grows it when an image needs more.
         self.jpeg_buf = C.c_void_p()
         self.jpeg_size = C.c_size_t()
+        self.settings = None  # what configure() last sent; the codec skips repeats
 
     def configure(self, quality: int, subsamp: int, fast_dct: bool, progressive: bool,
                   optimize: bool) -> None:

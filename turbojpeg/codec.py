@@ -38,6 +38,11 @@ _PIXEL_FORMATS: dict[object, PixelFormat] = {}
 for _pf in PixelFormat:
     _PIXEL_FORMATS.update({_pf: _pf, _pf.name: _pf, _pf.name.lower(): _pf})
 _CHANNELS = tuple(pf.channels for pf in PixelFormat)
+_SUBSAMPLINGS: dict[object, Subsampling] = {}
+for _s in Subsampling:
+    _name = _s.name[1:] if _s.name.startswith("S") else _s.name
+    _SUBSAMPLINGS.update({_s: _s, _name: _s, _name.lower(): _s})
+_UINT8 = np.dtype(np.uint8)
 
 _apis: dict[str, Tj3Api | Tj2Api] = {}
 _apis_lock = threading.Lock()
@@ -121,8 +126,7 @@ class Turbojpeg:
     ) -> None:
         self.library = _loader.load_library(lib_path)
         self._api = _api_for(self.library)
-        self.fast_dct = bool(fast_dct)
-        self.fast_upsample = bool(fast_upsample)
+        self._mode = (bool(fast_dct), bool(fast_upsample))
         if max_pixels is not None and (not isinstance(max_pixels, int) or max_pixels <= 0):
             raise ValueError(f"max_pixels must be a positive int or None, not {max_pixels!r}")
         self.max_pixels = max_pixels
@@ -137,6 +141,16 @@ class Turbojpeg:
         )
 
     # -- introspection -------------------------------------------------------------
+
+    @property
+    def fast_dct(self) -> bool:
+        """The default DCT mode of ``decode`` (set in the constructor)."""
+        return self._mode[0]
+
+    @property
+    def fast_upsample(self) -> bool:
+        """The default chroma upsampling mode of ``decode`` (set in the constructor)."""
+        return self._mode[1]
 
     @property
     def lib_path(self) -> str:
@@ -241,10 +255,13 @@ class Turbojpeg:
         buf, size, _keep = _input_buffer(data)
         pf = _pixel_format(pixel_format)
         d = self._decompressor()
-        mode = (
-            self.fast_dct if fast_dct is None else bool(fast_dct),
-            self.fast_upsample if fast_upsample is None else bool(fast_upsample),
-        )
+        if fast_dct is None and fast_upsample is None:
+            mode = self._mode
+        else:
+            mode = (
+                self.fast_dct if fast_dct is None else bool(fast_dct),
+                self.fast_upsample if fast_upsample is None else bool(fast_upsample),
+            )
         if d.mode != mode:
             d.set_mode(mode)
         width, height = self._read_header(d, buf, size)
@@ -350,9 +367,8 @@ class Turbojpeg:
         """
         buf, size, _keep = _input_buffer(data)
         d = self._decompressor()
-        mode = (self.fast_dct, self.fast_upsample)
-        if d.mode != mode:
-            d.set_mode(mode)
+        if d.mode != self._mode:
+            d.set_mode(self._mode)
         width, height = self._read_header(d, buf, size)
         subsamp = d.subsampling()
         if subsamp < 0:
@@ -479,14 +495,21 @@ class Turbojpeg:
             raise ValueError(
                 f"image has {channels} channels but pixel_format {pf.name} has {_CHANNELS[pf]}"
             )
-        subsamp = Subsampling.GRAY if pf is PixelFormat.GRAY else Subsampling.parse(subsampling)
-        quality = _check_quality(quality)
+        if pf is PixelFormat.GRAY:
+            subsamp = Subsampling.GRAY
+        else:
+            subsamp = _SUBSAMPLINGS.get(subsampling) or Subsampling.parse(subsampling)
+        if type(quality) is not int or not 1 <= quality <= 100:
+            quality = _check_quality(quality)
         c = self._compressor()
-        if optimize and not progressive and not c.supports_optimize:
-            raise UnsupportedFeatureError(
-                "optimize=True needs libjpeg-turbo >= 3 (the TurboJPEG 2 API has no switch for "
-                "Huffman optimisation); use progressive=True, which always optimises", None)
-        c.configure(quality, subsamp, bool(fast_dct), bool(progressive), bool(optimize))
+        settings = (quality, subsamp, bool(fast_dct), bool(progressive), bool(optimize))
+        if c.settings != settings:
+            if optimize and not progressive and not c.supports_optimize:
+                raise UnsupportedFeatureError(
+                    "optimize=True needs libjpeg-turbo >= 3 (the TurboJPEG 2 API has no switch "
+                    "for Huffman optimisation); use progressive=True, which always optimises", None)
+            c.configure(*settings)
+            c.settings = settings
         return c.compress(_array_address(image), width, pitch, height, pf)
 
     def encode_yuv(
@@ -522,7 +545,8 @@ class Turbojpeg:
         c = self._compressor()
         if optimize and not progressive and not c.supports_optimize:
             raise UnsupportedFeatureError("optimize=True needs libjpeg-turbo >= 3", None)
-        c.configure(quality, subsamp, bool(fast_dct), bool(progressive), bool(optimize))
+        c.settings = (quality, subsamp, bool(fast_dct), bool(progressive), bool(optimize))
+        c.configure(*c.settings)
         pointers = (C.c_void_p * 3)(*[p.ctypes.data for p in planes])
         strides = (C.c_int * 3)(*[p.strides[0] for p in planes])
         return c.compress_from_planes(pointers, width, strides, height)
@@ -600,7 +624,7 @@ def _check_image(image) -> tuple[int, int, int, int]:
     """(height, width, channels, row pitch in bytes) of an encodable array."""
     if not isinstance(image, np.ndarray):
         raise TypeError(f"image must be a numpy array, not {type(image).__name__}")
-    if image.dtype != np.uint8:
+    if image.dtype is not _UINT8 and image.dtype != _UINT8:
         raise TypeError(f"image must have dtype uint8, not {image.dtype}")
     original_strides = image.strides
     if image.ndim == 2:
