@@ -40,7 +40,7 @@ for _pf in PixelFormat:
 _CHANNELS = tuple(pf.channels for pf in PixelFormat)
 _SUBSAMPLINGS: dict[object, Subsampling] = {}
 for _s in Subsampling:
-    _name = _s.name[1:] if _s.name.startswith("S") else _s.name
+    _name = _s.name.removeprefix("S")
     _SUBSAMPLINGS.update({_s: _s, _name: _s, _name.lower(): _s})
 _UINT8 = np.dtype(np.uint8)
 
