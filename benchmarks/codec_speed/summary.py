@@ -51,11 +51,18 @@ def load(path: str | Path) -> tuple[pd.DataFrame, dict]:
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
-        return frame, report.get("machine_info", {})
+        return frame, _context(report)
     order = {g: i for i, g in enumerate(GROUP_ORDER)}
     frame["order"] = frame["group"].map(lambda g: order.get(g, len(order)))
     frame = frame.sort_values(["order", "group", "median"]).drop(columns="order")
-    return frame.reset_index(drop=True), report.get("machine_info", {})
+    return frame.reset_index(drop=True), _context(report)
+
+
+def _context(report: dict) -> dict:
+    """machine_info, plus when the run was made and on which commit."""
+    commit = report.get("commit_info", {})
+    return {**report.get("machine_info", {}), "datetime": report.get("datetime"),
+            "commit": f"{commit.get('id', '?')[:12]}{' (dirty)' if commit.get('dirty') else ''}"}
 
 
 def fmt_time(seconds) -> str:
@@ -187,6 +194,7 @@ def machine_lines(machine: dict) -> list[str]:
     lines = [
         f"- CPU: {cpu} ({machine.get('cpu_affinity', '?')} usable cores)",
         f"- Python {machine.get('python_version', '?')} on {machine.get('system', '?')}",
+        f"- run at {machine.get('datetime', '?')} on commit {machine.get('commit', '?')}",
     ]
     lines += [f"- {k}: {v}" for k, v in versions.items()]
     threads = {k: v for k, v in machine.get("thread_env", {}).items() if v}
