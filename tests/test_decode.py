@@ -248,3 +248,31 @@ def test_unknown_subsampling_decodes_but_has_no_yuv(tj):
     assert np.array_equal(tj.decode(data, crop=(10, 12, 20, 30)), full[12:42, 10:30])
     with pytest.raises(TurbojpegError, match="cannot be decoded to YUV"):
         tj.decode_yuv(data)
+
+
+def without_huffman_tables(jpeg: bytes) -> bytes:
+    """The JPEG with its DHT segments removed, as MJPEG cameras write frames."""
+    out, i = bytearray(jpeg[:2]), 2
+    while jpeg[i + 1] != 0xDA:
+        length = int.from_bytes(jpeg[i + 2:i + 4], "big")
+        if jpeg[i + 1] != 0xC4:
+            out += jpeg[i:i + 2 + length]
+        i += 2 + length
+    return bytes(out + jpeg[i:])
+
+
+def test_tables_never_carry_over_from_the_previous_image(tj, photo):
+    # libjpeg keeps tables between images on one handle. An MJPEG frame (no
+    # DHT) must use the standard tables, not the previous JPEG's optimised ones.
+    frame = without_huffman_tables(pil_jpeg(photo, 90, "420"))
+    expected = reference_decode(frame, "RGB")
+    tj.decode(pil_jpeg(photo[:64, :64], 90, "444", optimize=True))
+    assert np.array_equal(tj.decode(frame, "RGB"), expected)
+    # A JPEG with no quantization table fails the same way every time.
+    no_dqt = bytearray(pil_jpeg(photo[:32, :32], 90, "420"))
+    dqt = no_dqt.index(b"\xff\xdb")
+    no_dqt[dqt + 4] = 0x03  # the table is stored in slot 3, which no component uses
+    for _ in range(2):
+        tj.decode(pil_jpeg(photo[:32, :32], 90, "420"))
+        with pytest.raises(TurbojpegError, match="Quantization table 0x00 was not defined"):
+            tj.decode(bytes(no_dqt))

@@ -168,6 +168,11 @@ class Tj2Decompressor(_Handle):
         self.mode = mode
 
     def read_header(self, buf, size: int) -> tuple[int, int]:
+        # A new handle per image: see _tj3.Tj3Decompressor.read_header.
+        self.api.destroy(self.handle)
+        self.handle = self.new_handle()
+        if not self.handle:
+            raise MemoryError("tjInitDecompress failed")
         w, h, s, c = self._info
         if self.api.decompress_header3(self.handle, buf, size, C.byref(w), C.byref(h),
                                        C.byref(s), C.byref(c)):

@@ -48,6 +48,9 @@ class Region(C.Structure):
     _fields_ = (("x", C.c_int), ("y", C.c_int), ("w", C.c_int), ("h", C.c_int))
 
 
+# What a new handle holds, so renew() sends only the parameters that differ.
+_FRESH = {STOPONWARNING: 0, FASTUPSAMPLE: 0, FASTDCT: 0, SCANLIMIT: 0}
+
 UNSCALED = ScalingFactor(1, 1)
 UNCROPPED = Region(0, 0, 0, 0)
 
@@ -122,7 +125,7 @@ class Tj3Api:
 class _Handle:
     """A tjhandle owned by one thread; parameters are sent only when they change."""
 
-    __slots__ = ("api", "handle", "params")
+    __slots__ = ("api", "handle", "params", "sticky")
     init_type = -1
 
     def __init__(self, api: Tj3Api) -> None:
@@ -130,7 +133,8 @@ class _Handle:
         self.handle = api.init(self.init_type)
         if not self.handle:
             raise TurbojpegError("tj3Init failed: " + api.error_str(None).decode(errors="replace"))
-        self.params: dict[int, int] = {}
+        self.params: dict[int, int] = dict(_FRESH)
+        self.sticky: tuple[tuple[int, int], ...] = ()
 
     def fail(self) -> TurbojpegError:
         """The pending error; the handle is replaced, as a failed call can leave it
@@ -143,14 +147,15 @@ class _Handle:
         return exc
 
     def renew(self) -> None:
-        params = self.params
-        self.api.destroy(self.handle)
-        self.handle = self.api.init(self.init_type)
-        if not self.handle:
+        """Replace the handle by a new one with the same parameters."""
+        api = self.api
+        api.destroy(self.handle)
+        handle = self.handle = api.init(self.init_type)
+        if not handle:
             raise MemoryError("tj3Init failed")
-        self.params = {}
-        for param, value in params.items():
-            self.set(param, value)
+        for param, value in self.sticky:
+            if api.set(handle, param, value):
+                raise self.fail()
 
     def header_dims(self) -> tuple[int, int]:
         return self.api.get(self.handle, JPEGWIDTH), self.api.get(self.handle, JPEGHEIGHT)
@@ -160,6 +165,8 @@ class _Handle:
             if self.api.set(self.handle, param, value):
                 raise self.fail()
             self.params[param] = value
+            # The parameters a new handle must be given to match this one.
+            self.sticky = tuple((p, v) for p, v in self.params.items() if v != _FRESH.get(p, -1))
 
     def close(self) -> None:
         if self.handle:
@@ -192,7 +199,14 @@ class Tj3Decompressor(_Handle):
         self.mode = mode
 
     def read_header(self, buf, size: int) -> tuple[int, int]:
-        """(width, height); the other header fields are then available to ``info``."""
+        """(width, height); the other header fields are then available to ``info``.
+
+        Each image starts on a new handle: libjpeg keeps quantization and
+        Huffman tables from one image to the next (for abbreviated streams), so
+        on a reused handle a JPEG that lacks a table, such as an MJPEG frame
+        without DHT, would silently be decoded with the previous image's.
+        """
+        self.renew()
         api, handle = self.api, self.handle
         if api.decompress_header(handle, buf, size):
             raise self.fail()
