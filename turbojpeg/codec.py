@@ -1,8 +1,9 @@
 """``Turbojpeg``: decode and encode JPEG with numpy arrays.
 
-Each thread gets its own TurboJPEG handles, made on first use and reused for
-every later call; options are sent to a handle only when they change, and a
-crop or scale is reset right after the call that used it.
+Each thread gets its own TurboJPEG handles, made on first use. A compressor is
+reused, with options sent only when they change; a decompressor starts every
+image on a fresh handle (see ``_tj3.Tj3Decompressor.read_header``), and a crop
+or scale is reset right after the call that used it.
 """
 
 from __future__ import annotations
