@@ -12,9 +12,9 @@ Same interface as ``_tj3``. Differences, handled here:
 
 from __future__ import annotations
 
-import contextlib
 import ctypes as C
 
+from ._cdecl import OwnedHandle, ScalingFactor, declarer
 from .errors import TurbojpegError, error_code
 from .formats import JpegInfo
 from .formats import colorspace_or_none as _colorspace
@@ -36,25 +36,13 @@ _ulong = C.c_ulong
 _pint = C.POINTER(C.c_int)
 
 
-class ScalingFactor(C.Structure):
-    _fields_ = (("num", C.c_int), ("denom", C.c_int))
-
-
-def _declare(cdll: C.CDLL):
-    def declare(name, restype, *argtypes):
-        fn = getattr(cdll, name)
-        fn.restype = restype
-        fn.argtypes = argtypes
-        return fn
-
-    return declare
 
 
 class Tj2Api:
     generation = 2
 
     def __init__(self, cdll: C.CDLL) -> None:
-        fn = _declare(cdll)
+        fn = declarer(cdll)
         self.init_decompress = fn("tjInitDecompress", _vp)
         self.init_compress = fn("tjInitCompress", _vp)
         self.destroy = fn("tjDestroy", _int, _vp)
@@ -106,7 +94,7 @@ class Tj2Api:
         return Tj2Compressor(self)
 
 
-class _Handle:
+class _Handle(OwnedHandle):
     __slots__ = ("api", "flags", "handle", "new_handle")
 
     def __init__(self, api: Tj2Api, handle: int | None) -> None:
@@ -129,16 +117,6 @@ class _Handle:
         if not self.handle:
             raise MemoryError("tjInit failed")
         return exc
-
-    def close(self) -> None:
-        if self.handle:
-            self.api.destroy(self.handle)
-            self.handle = None
-
-    def __del__(self) -> None:
-        # At interpreter exit the library may already be gone; nothing to free then.
-        with contextlib.suppress(Exception):
-            self.close()
 
 
 class Tj2Decompressor(_Handle):

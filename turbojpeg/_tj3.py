@@ -8,9 +8,9 @@ call on each.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes as C
 
+from ._cdecl import OwnedHandle, ScalingFactor, declarer
 from .errors import TurbojpegError, error_code
 from .formats import JpegInfo
 from .formats import colorspace_or_none as _colorspace
@@ -40,9 +40,6 @@ LOSSLESS = 15
 TJSAMP_UNKNOWN = -1
 
 
-class ScalingFactor(C.Structure):
-    _fields_ = (("num", C.c_int), ("denom", C.c_int))
-
 
 class Region(C.Structure):
     _fields_ = (("x", C.c_int), ("y", C.c_int), ("w", C.c_int), ("h", C.c_int))
@@ -59,15 +56,6 @@ _int = C.c_int
 _size = C.c_size_t
 
 
-def _declare(cdll: C.CDLL):
-    def declare(name, restype, *argtypes):
-        fn = getattr(cdll, name)
-        fn.restype = restype
-        fn.argtypes = argtypes
-        return fn
-
-    return declare
-
 
 class Tj3Api:
     """The library's tj3* functions, declared once per loaded library."""
@@ -75,7 +63,7 @@ class Tj3Api:
     generation = 3
 
     def __init__(self, cdll: C.CDLL) -> None:
-        fn = _declare(cdll)
+        fn = declarer(cdll)
         self.init = fn("tj3Init", _vp, _int)
         self.destroy = fn("tj3Destroy", None, _vp)
         self.error_str = fn("tj3GetErrorStr", C.c_char_p, _vp)
@@ -122,7 +110,7 @@ class Tj3Api:
         return Tj3Compressor(self)
 
 
-class _Handle:
+class _Handle(OwnedHandle):
     """A tjhandle owned by one thread; parameters are sent only when they change."""
 
     __slots__ = ("api", "handle", "params", "sticky")
@@ -167,16 +155,6 @@ class _Handle:
             self.params[param] = value
             # The parameters a new handle must be given to match this one.
             self.sticky = tuple((p, v) for p, v in self.params.items() if v != _FRESH.get(p, -1))
-
-    def close(self) -> None:
-        if self.handle:
-            self.api.destroy(self.handle)
-            self.handle = None
-
-    def __del__(self) -> None:
-        # At interpreter exit the library may already be gone; nothing to free then.
-        with contextlib.suppress(Exception):
-            self.close()
 
 
 class Tj3Decompressor(_Handle):
