@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from benchmarks import peers
-from benchmarks.codec_speed import contenders
 from benchmarks.codec_speed.images import Frame
+from benchmarks.jpeg import contenders
 
 _made: dict[str, contenders.Contender | str] = {}
 

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from benchmarks import peers
-from benchmarks.codec_speed import contenders, images
+from benchmarks.codec_speed import images
+from benchmarks.jpeg import contenders
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "NUMEXPR_NUM_THREADS", "OPENCV_FOR_THREADS_NUM", "TURBOJPEG_LIB", "LD_LIBRARY_PATH")

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmarks.datasets import crop_to, photo_rgb, resize_bgr
+
 QUALITY = 95
 SIZES = {"480x270": (480, 270), "960x540": (960, 540), "1920x1080": (1920, 1080)}
 TINY = (16, 16)
@@ -57,38 +59,6 @@ class Frame:
             "jpeg_bytes": len(self.jpeg),
             "jpeg": f"quality {QUALITY}, 4:2:0, encoded from BGR by our Turbojpeg",
         }
-
-
-def photo_rgb(name: str) -> np.ndarray:
-    from skimage import data
-
-    if name == "motorcycle":
-        return data.stereo_motorcycle()[0]
-    return getattr(data, name)()
-
-
-def crop_to(image: np.ndarray, aspect: tuple[int, int], shift: tuple[float, float] = (0.0, 0.0),
-            shrink: float = 1.0) -> np.ndarray:
-    """The largest window of that aspect (times ``shrink``), centred, then moved
-    by ``shift`` (each in -1..1, a fraction of the room there is to move)."""
-    h, w = image.shape[:2]
-    aw, ah = aspect
-    cw, ch = (w, w * ah // aw) if w * ah <= h * aw else (h * aw // ah, h)
-    cw, ch = max(1, int(cw * shrink)), max(1, int(ch * shrink))
-    x = (w - cw) // 2 + int(shift[0] * ((w - cw) // 2))
-    y = (h - ch) // 2 + int(shift[1] * ((h - ch) // 2))
-    return image[y:y + ch, x:x + cw]
-
-
-def resize_bgr(rgb: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, str]:
-    import cv2
-
-    width, height = size
-    upscale = rgb.shape[1] < width or rgb.shape[0] < height
-    method = cv2.INTER_CUBIC if upscale else cv2.INTER_AREA
-    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    out = cv2.resize(bgr, (width, height), interpolation=method)
-    return out, ("INTER_CUBIC (upscaled)" if upscale else "INTER_AREA (downscaled)")
 
 
 def make_frame(codec, photo: str, size: tuple[int, int], *, name: str | None = None,

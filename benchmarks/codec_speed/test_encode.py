@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.codec_speed import contenders, images
+from benchmarks.codec_speed import images
 from benchmarks.codec_speed.common import check_pixels, describe, get_contender, source_for
+from benchmarks.jpeg import contenders
 
 
 @pytest.mark.parametrize("size", list(images.SIZES))

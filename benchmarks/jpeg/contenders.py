@@ -32,8 +32,10 @@ from __future__ import annotations
 import functools
 import io
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -57,11 +59,15 @@ class Contender:
     name: str
     library: str  # what does the work, with its version
     decode: Callable[[bytes], np.ndarray]
-    encode: Callable[[np.ndarray, int], bytes]
+    encode: Callable[[np.ndarray, int], bytes] | None  # None: a decode-only variant
     output: str = "BGR"  # channel order decode returns and encode expects
     notes: str = ""
     extra: dict = field(default_factory=dict)  # JSON-safe facts for extra_info
     handle: object = None  # the library object behind the adapter, if any
+
+    @property
+    def operations(self) -> tuple[str, ...]:
+        return ("decode",) if self.encode is None else ("decode", "encode")
 
     @property
     def needs_rgb(self) -> bool:
@@ -144,7 +150,10 @@ def simplejpeg() -> Contender:
         decode=decode,
         encode=encode,
         notes="decode_jpeg(data, colorspace='BGR') -> BGR; "
-              "encode_jpeg(bgr, q, colorspace='BGR', colorsubsampling='420')",
+              "encode_jpeg(bgr, q, colorspace='BGR', colorsubsampling='420'). Its encoder "
+              "always uses the fast DCT: fastdct=False only omits a flag, and the TurboJPEG 2 "
+              "call it makes then defaults to the fast DCT (its bytes equal ours with "
+              "fast_dct=True)",
     )
 
 
@@ -202,15 +211,107 @@ FACTORIES: dict[str, Callable[[], Contender]] = {
     "simplejpeg": simplejpeg,
     "opencv": opencv,
     "pillow": pillow,
+    "turbojpeg-system-2.x": lambda: system_turbo2(),
+    "jpeglib-9e": lambda: jpeglib_contender("9e"),
+    "jpeglib-turbo210": lambda: jpeglib_contender("turbo210"),
 }
+
+# The JPEG roundtrip suite's default set, in report order.
+JPEG_SUITE = (
+    "turbojpeg", *OUR_DECODE_VARIANTS, "turbojpeg-system-2.x", "pyturbojpeg", "simplejpeg",
+    "opencv", "pillow", "jpeglib-9e", "jpeglib-turbo210",
+)
+
+
+def our_variant(name: str) -> Contender:
+    """Ours in a fast mode. fast_dct applies to encoding too; fast_upsample is
+    decode-only, so that variant has no encoder (it would repeat the default)."""
+    options = OUR_DECODE_VARIANTS[name]
+    contender = ours(**options)
+    contender.name = name
+    tj = contender.handle
+    if options.get("fast_dct"):
+        contender.encode = functools.partial(_encode_fast_dct, tj)
+        contender.notes += "; encode with fast_dct=True"
+    else:
+        contender.encode = None
+    return contender
+
+
+def _encode_fast_dct(tj, image: np.ndarray, quality: int) -> bytes:
+    return tj.encode(image, quality, subsampling="420", fast_dct=True)
+
+
+SYSTEM_TJ2 = "/usr/lib/x86_64-linux-gnu/libturbojpeg.so.0"
+
+
+def system_turbo2() -> Contender:
+    """Debian's libjpeg-turbo 2.x through our TurboJPEG 2 backend: old turbo vs new."""
+    import turbojpeg
+
+    path = os.environ.get("TURBOJPEG_TJ2_LIB", SYSTEM_TJ2)
+    if not os.path.exists(path):
+        raise peers.PeerUnavailable(f"no system libturbojpeg at {path} (apt-get install libturbojpeg0)")
+    tj = turbojpeg.Turbojpeg(path)
+    if tj.api_generation != 2:
+        raise peers.PeerUnavailable(f"{path} offers the TurboJPEG {tj.api_generation} API, not 2.x")
+    version = turbojpeg.version(path)
+
+    def encode(image: np.ndarray, quality: int) -> bytes:
+        return tj.encode(image, quality, subsampling="420")
+
+    return Contender(
+        name=f"turbojpeg-{version}",
+        library=f"turbojpeg {turbojpeg.__version__} on the system's libjpeg-turbo {version} ({path})",
+        decode=tj.decode,
+        encode=encode,
+        notes="our Turbojpeg on the TurboJPEG 2 API; same calls as 'turbojpeg'",
+        extra={"lib_path": path, "libjpeg_turbo": version},
+        handle=tj,
+    )
+
+
+def jpeglib_contender(version: str) -> Contender:
+    """libjpeg ``version`` inside the jpeglib package, which bundles IJG libjpeg 6b-9f
+    and several libjpeg-turbo releases behind one wrapper: a same-wrapper comparison.
+
+    jpeglib reads and writes files, so each call goes through a file in /dev/shm
+    (memory); that overhead is the same for every version it bundles.
+    """
+    jpeglib = peers.import_peer("jpeglib")
+    if version not in jpeglib.version.versions():
+        raise peers.PeerUnavailable(f"jpeglib {jpeglib.__version__} does not bundle libjpeg {version}")
+    scratch = Path("/dev/shm" if Path("/dev/shm").is_dir() else tempfile.gettempdir())
+    path = str(scratch / f"jpeglib-{version}-{os.getpid()}.jpg")
+
+    def decode(data: bytes) -> np.ndarray:
+        with open(path, "wb") as f:
+            f.write(data)
+        with jpeglib.version(version):
+            return jpeglib.read_spatial(path).spatial
+
+    def encode(image: np.ndarray, quality: int) -> bytes:
+        with jpeglib.version(version):
+            jpeglib.from_spatial(image).write_spatial(path, qt=quality)
+        with open(path, "rb") as f:
+            return f.read()
+
+    label = f"libjpeg {version}" if version[0].isdigit() else f"libjpeg-{version}"
+    return Contender(
+        name=f"jpeglib-{version}",
+        library=f"jpeglib {jpeglib.__version__} with {label}",
+        decode=decode,
+        encode=encode,
+        output="RGB",
+        notes="read_spatial(file).spatial -> RGB; from_spatial(rgb).write_spatial(file, qt=q) "
+              "(libjpeg's default 4:2:0); through a file in memory",
+    )
 
 
 def make(name: str) -> Contender:
     """The named contender (or one of OUR_DECODE_VARIANTS); PeerUnavailable if it can't run."""
     if name in OUR_DECODE_VARIANTS:
-        contender = ours(**OUR_DECODE_VARIANTS[name])
-        contender.name = name
-        return contender
+        return our_variant(name)
     return FACTORIES[name]()
 
 
