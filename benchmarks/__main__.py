@@ -1,8 +1,8 @@
-"""python -m benchmarks demo [--out DIR] [--full]
+"""python -m benchmarks jpeg | report | codec
 
-The main job: benchmark our JPEG codec against its peers and tjbench on the
-embedded photos, then write a Markdown report with the target ratios and the
-figures. The JPEG roundtrip and video suites will join here as subcommands.
+  jpeg     the JPEG roundtrip suite (every contender, by size and quality), then its report
+  report   regenerate a report from saved results; several folders are compared side by side
+  codec    the pytest-benchmark suite: our wrapper vs its peers and tjbench, with target ratios
 """
 
 from __future__ import annotations
@@ -11,39 +11,128 @@ import argparse
 import sys
 from pathlib import Path
 
-import pytest
-
-from .codec_speed import plots, summary
-
-SUITE = Path(__file__).parent / "codec_speed"
+QUICK = {"photos": 2, "rounds": 3}  # the full contender set, fewer photos and rounds
 
 
-def demo(out: Path, full: bool) -> int:
-    out.mkdir(parents=True, exist_ok=True)
-    json_path = out / "codec_speed.json"
-    timing = [] if full else ["--benchmark-max-time=0.15", "--benchmark-min-rounds=5"]
-    code = pytest.main([str(SUITE), "--benchmark-only", f"--benchmark-json={json_path}",
+def _qualities(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+    if not values or not all(1 <= v <= 100 for v in values):
+        raise argparse.ArgumentTypeError("qualities must be integers from 1 to 100")
+    return values
+
+
+def _sizes(text: str):
+    from benchmarks import datasets
+
+    try:
+        return datasets.parse_sizes(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def jpeg(args: argparse.Namespace) -> int:
+    from benchmarks import datasets, report
+    from benchmarks.jpeg import contenders, suite
+
+    count = args.photos or (QUICK["photos"] if args.quick else None)
+    try:
+        photos = (datasets.folder_photos(args.images, count) if args.images
+                  else datasets.embedded_photos(count))
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    names = tuple(args.contenders.split(",")) if args.contenders else contenders.JPEG_SUITE
+    unknown = [n for n in names if n not in contenders.FACTORIES and n not in contenders.OUR_DECODE_VARIANTS]
+    if unknown:
+        print(f"error: unknown contender(s) {', '.join(unknown)}; known: "
+              f"{', '.join(contenders.JPEG_SUITE)}", file=sys.stderr)
+        return 2
+    config = suite.Config(
+        photos=photos, sizes=args.sizes, qualities=args.qualities, contenders=names,
+        rounds=args.rounds or (QUICK["rounds"] if args.quick else 7), seed=args.seed,
+        threads=args.threads, out=args.out,
+    )
+    folder = suite.run(config)
+    path = report.write([folder])
+    print(f"\nreport: {path}")
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from benchmarks import report
+
+    try:
+        path = report.write(args.folders, args.out)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"report: {path}")
+    return 0
+
+
+def codec(args: argparse.Namespace) -> int:
+    import pytest
+
+    from benchmarks.codec_speed import plots, summary
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    json_path = args.out / "codec_speed.json"
+    timing = [] if args.full else ["--benchmark-max-time=0.15", "--benchmark-min-rounds=5"]
+    suite_dir = Path(__file__).parent / "codec_speed"
+    code = pytest.main([str(suite_dir), "--benchmark-only", f"--benchmark-json={json_path}",
                         "-o", "testpaths=", "-q", "-p", "no:cacheprovider", *timing])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not json_path.exists():
         print(f"the benchmark run failed (pytest exit code {int(code)})", file=sys.stderr)
         return int(code) or 1
-    figures = plots.make_figures(json_path, out)
-    report = summary.render(json_path)
-    report += "\n## Figures\n\n" + "".join(f"![{p.stem}]({p.name})\n\n" for p in figures)
-    (out / "report.md").write_text(report, encoding="utf-8")
-    print(report)
-    print(f"report: {out / 'report.md'}; figures: {', '.join(str(p) for p in figures)}")
+    figures = plots.make_figures(json_path, args.out)
+    text = summary.render(json_path)
+    text += "\n## Figures\n\n" + "".join(f"![{p.stem}]({p.name})\n\n" for p in figures)
+    (args.out / "report.md").write_text(text, encoding="utf-8")
+    print(text)
+    print(f"report: {args.out / 'report.md'}")
     return 0 if code == pytest.ExitCode.OK else 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    from benchmarks import datasets
+    from benchmarks.jpeg import suite
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n", 1)[1])
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("demo", help="codec speed vs peers and tjbench, with a report and plots")
-    run.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
-    run.add_argument("--full", action="store_true", help="pytest-benchmark's default timing (slower, steadier)")
+
+    run = commands.add_parser("jpeg", help="the JPEG roundtrip suite and its report")
+    run.add_argument("--images", type=Path, help="a folder of your own photos (anything Pillow reads)")
+    run.add_argument("--sizes", type=_sizes, default=dict(datasets.SIZES),
+                     help="comma-separated WIDTHxHEIGHT (default: 480x270,960x540,1920x1080)")
+    run.add_argument("--qualities", type=_qualities, default=suite.QUALITIES,
+                     help="comma-separated JPEG qualities (default: 80,95,99)")
+    run.add_argument("--contenders", help="comma-separated subset (default: all)")
+    run.add_argument("--photos", type=int, help="use only the first N photos")
+    run.add_argument("--rounds", type=int, help="timed rounds per cell (default 7; --quick 3)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the measurement order (default 0)")
+    run.add_argument("--threads", type=int, default=1, help="threads every library may use (default 1)")
+    run.add_argument("--quick", action="store_true",
+                     help=f"every contender, {QUICK['photos']} photos, {QUICK['rounds']} rounds (a few minutes)")
+    run.add_argument("--out", type=Path, default=Path("results/jpeg"), help="output folder")
+    run.set_defaults(func=jpeg)
+
+    rep = commands.add_parser("report", help="regenerate a report; several folders side by side")
+    rep.add_argument("folders", nargs="+", type=Path)
+    rep.add_argument("--out", type=Path, help="the Markdown file to write")
+    rep.set_defaults(func=report_command)
+
+    cod = commands.add_parser("codec", help="our wrapper vs its peers and tjbench (pytest-benchmark)")
+    cod.add_argument("--out", type=Path, default=Path("results/codec"), help="output folder")
+    cod.add_argument("--full", action="store_true", help="pytest-benchmark's default timing")
+    cod.set_defaults(func=codec)
+
     args = parser.parse_args(argv)
-    return demo(args.out, args.full)
+    return args.func(args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,321 @@
+"""The JPEG roundtrip suite: every (image, size, quality, contender, operation)
+cell timed several times, all rounds in one seeded random order.
+
+    python -m benchmarks jpeg [--quick] [--images DIR] [--sizes ...] [--qualities ...]
+
+Each decoder decodes the same bytes: the photo encoded by our Turbojpeg
+(accurate DCT, 4:2:0, from BGR) at that quality. Each contender's own
+roundtrip (its encoder, then its decoder) is checked against the original
+with SSIM and PSNR. Statistics per cell come from pytest-benchmark's ``Stats``
+and the JSON follows its format, so its tools can read it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import platform
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import datasets, peers
+from benchmarks.jpeg import contenders as contender_registry
+
+QUALITIES = (80, 95, 99)
+# A roundtrip below either bound is flagged in the report (never dropped).
+MIN_SSIM = 0.90
+MIN_PSNR = 30.0
+
+
+@dataclass
+class Config:
+    photos: list[datasets.Photo]
+    sizes: dict[str, tuple[int, int]]
+    qualities: tuple[int, ...] = QUALITIES
+    contenders: tuple[str, ...] = contender_registry.JPEG_SUITE
+    rounds: int = 7
+    warmup: int = 1
+    seed: int = 0
+    threads: int = 1
+    out: Path = Path("results/jpeg")
+    command: list[str] = field(default_factory=lambda: list(sys.argv))
+
+
+@dataclass(frozen=True)
+class Cell:
+    photo: str
+    size: str
+    quality: int
+    contender: str
+    operation: str  # "decode" or "encode"
+
+
+@dataclass
+class Image:
+    photo: datasets.Photo
+    size: str
+    bgr: np.ndarray
+    rgb: np.ndarray
+    resample: str
+    reference: dict[int, bytes]  # quality -> our accurate encode, what every decoder decodes
+
+    @property
+    def megapixels(self) -> float:
+        return self.bgr.shape[0] * self.bgr.shape[1] / 1e6
+
+
+def pin_threads(threads: int) -> None:
+    """Every library's own thread pool to ``threads``."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "NUMEXPR_NUM_THREADS", "OPENCV_FOR_THREADS_NUM"):
+        os.environ[var] = str(threads)
+    try:
+        import cv2
+    except ImportError:
+        return
+    cv2.setNumThreads(threads)
+
+
+def load_contenders(names) -> tuple[dict[str, contender_registry.Contender], dict[str, str]]:
+    """The contenders that can run here, and why each other one can't."""
+    ready, skipped = {}, {}
+    for name in names:
+        try:
+            ready[name] = contender_registry.make(name)
+        except peers.PeerUnavailable as exc:
+            skipped[name] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a broken install is a skip with its reason
+            skipped[name] = f"{type(exc).__name__}: {exc}"
+    return ready, skipped
+
+
+def prepare_images(config: Config, reference) -> list[Image]:
+    images = []
+    for photo in config.photos:
+        for size, dims in config.sizes.items():
+            bgr, resample = datasets.sixteen_by_nine(photo, dims)
+            encoded = {q: reference.encode(bgr, q) for q in config.qualities}
+            images.append(Image(photo, size, bgr, np.ascontiguousarray(bgr[:, :, ::-1]),
+                                resample, encoded))
+    return images
+
+
+def plan(images: list[Image], ready: dict, config: Config) -> list[tuple[Cell, int]]:
+    """Every (cell, round) pair, shuffled with the seed."""
+    work = []
+    for image in images:
+        for quality in config.qualities:
+            for name, contender in ready.items():
+                for operation in contender.operations:
+                    cell = Cell(image.photo.name, image.size, quality, name, operation)
+                    work += [(cell, r) for r in range(config.rounds)]
+    random.Random(config.seed).shuffle(work)
+    return work
+
+
+def _call(cell: Cell, image: Image, contender):
+    if cell.operation == "decode":
+        return lambda: contender.decode(image.reference[cell.quality])
+    source = image.rgb if contender.needs_rgb else image.bgr
+    return lambda: contender.encode(source, cell.quality)
+
+
+def measure(work, images: list[Image], ready: dict, config: Config) -> tuple[list[dict], bool]:
+    """Time every round; returns the rows and whether Ctrl-C cut the run short."""
+    from tqdm import tqdm
+
+    by_key = {(i.photo.name, i.size): i for i in images}
+    warmed: set[Cell] = set()
+    rows: list[dict] = []
+    interrupted = False
+    progress = tqdm(total=len(work), unit="call", desc="jpeg", smoothing=0.05, file=sys.stderr)
+    try:
+        for order, (cell, round_index) in enumerate(work):
+            image = by_key[(cell.photo, cell.size)]
+            call = _call(cell, image, ready[cell.contender])
+            if cell not in warmed:
+                for _ in range(config.warmup):
+                    call()
+                warmed.add(cell)
+            start = time.perf_counter()
+            call()
+            seconds = time.perf_counter() - start
+            rows.append({
+                "photo": cell.photo, "size": cell.size, "width": image.bgr.shape[1],
+                "height": image.bgr.shape[0], "megapixels": image.megapixels,
+                "quality": cell.quality, "contender": cell.contender,
+                "operation": cell.operation, "round": round_index, "order": order,
+                "seconds": seconds,
+            })
+            progress.update()
+    except KeyboardInterrupt:
+        interrupted = True
+        print(f"\ninterrupted: keeping the {len(rows)} rounds measured so far", file=sys.stderr)
+    finally:
+        progress.close()
+    return rows, interrupted
+
+
+def check_quality(images: list[Image], ready: dict, config: Config) -> list[dict]:
+    """Each contender's own roundtrip against the original: SSIM, PSNR, size, flag."""
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+    from tqdm import tqdm
+
+    rows = []
+    scores: dict[bytes, tuple[float, float]] = {}  # many contenders return identical pixels
+    progress = tqdm(total=len(images) * len(config.qualities) * len(ready), unit="roundtrip",
+                    desc="quality", file=sys.stderr)
+    for image in images:
+        raw = image.bgr.nbytes
+        for quality in config.qualities:
+            for name, contender in ready.items():
+                progress.update()
+                original = image.rgb if contender.needs_rgb else image.bgr
+                try:
+                    data = (contender.encode(original, quality) if contender.encode
+                            else image.reference[quality])
+                    decoded = contender.decode(data)
+                    if decoded.shape != original.shape:
+                        raise ValueError(f"decoded shape {decoded.shape} != {original.shape}")
+                except Exception as exc:  # noqa: BLE001 - a failing contender is a flagged cell
+                    rows.append({"photo": image.photo.name, "size": image.size, "quality": quality,
+                                 "contender": name, "ssim": None, "psnr": None, "jpeg_bytes": None,
+                                 "raw_bytes": raw, "flagged": True, "problem": repr(exc)})
+                    continue
+                key = hashlib.blake2b(original.tobytes() + decoded.tobytes(), digest_size=16).digest()
+                if key not in scores:
+                    scores[key] = (structural_similarity(original, decoded, channel_axis=2),
+                                   peak_signal_noise_ratio(original, decoded))
+                ssim, psnr = scores[key]
+                problem = []
+                if ssim < MIN_SSIM:
+                    problem.append(f"SSIM {ssim:.3f} < {MIN_SSIM}")
+                if psnr < MIN_PSNR:
+                    problem.append(f"PSNR {psnr:.1f} dB < {MIN_PSNR}")
+                rows.append({"photo": image.photo.name, "size": image.size, "quality": quality,
+                             "contender": name, "ssim": float(ssim), "psnr": float(psnr),
+                             "jpeg_bytes": len(data), "raw_bytes": raw, "flagged": bool(problem),
+                             "problem": "; ".join(problem)})
+    progress.close()
+    return rows
+
+
+def benchmark_json(rows: list[dict], images: list[Image], ready: dict, config: Config,
+                   machine: dict, commit: dict) -> dict:
+    """pytest-benchmark's JSON layout, one entry per cell, its Stats for the numbers."""
+    import pytest_benchmark
+    from pytest_benchmark.stats import Stats
+
+    stats: dict[tuple, Stats] = {}
+    for row in rows:
+        key = (row["photo"], row["size"], row["quality"], row["contender"], row["operation"])
+        stats.setdefault(key, Stats()).update(row["seconds"])
+    resample = {(i.photo.name, i.size): i.resample for i in images}
+    benchmarks = []
+    for (photo, size, quality, name, operation), s in sorted(stats.items()):
+        params = {"photo": photo, "size": size, "quality": quality, "contender": name}
+        test = f"jpeg_{operation}[{photo}-{size}-q{quality}-{name}]"
+        benchmarks.append({
+            "group": f"{operation}-{size}-q{quality}",
+            "name": test,
+            "fullname": f"benchmarks/jpeg/suite.py::{test}",
+            "params": params,
+            "param": f"{photo}-{size}-q{quality}-{name}",
+            "extra_info": {**params, "operation": operation, "library": ready[name].library,
+                           "resample": resample[(photo, size)]},
+            "options": {"rounds": config.rounds, "warmup": config.warmup, "timer": "perf_counter",
+                        "shuffled_with_seed": config.seed},
+            "stats": s.as_dict(),
+        })
+    return {"machine_info": machine, "commit_info": commit, "benchmarks": benchmarks,
+            "datetime": datetime.now(UTC).isoformat(), "version": pytest_benchmark.__version__}
+
+
+def provenance(images, ready, skipped, config: Config, interrupted: bool) -> dict:
+    import numpy
+    from pytest_benchmark.plugin import pytest_benchmark_generate_machine_info
+    from pytest_benchmark.utils import get_commit_info
+
+    machine = pytest_benchmark_generate_machine_info()
+    cv2_line = None
+    try:
+        import cv2
+
+        cv2_line = contender_registry.jpeg_build_line(cv2)
+    except ImportError:
+        pass
+    return {
+        "command": " ".join(config.command),
+        "seed": config.seed,
+        "rounds": config.rounds,
+        "warmup": config.warmup,
+        "threads": config.threads,
+        "thread_env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENCV_FOR_THREADS_NUM")},
+        "cpu": machine.get("cpu", {}).get("brand_raw") or platform.processor(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "opencv_jpeg": cv2_line,
+        "contenders": {name: {"library": c.library, "adapter": c.notes, "output": c.output,
+                              "operations": list(c.operations), **c.extra}
+                       for name, c in ready.items()},
+        "skipped": skipped,
+        "images": [{"photo": i.photo.name, "source": i.photo.source, "size": i.size,
+                    "resample": i.resample} for i in images],
+        "sizes": list(config.sizes),
+        "qualities": list(config.qualities),
+        "quality_thresholds": {"min_ssim": MIN_SSIM, "min_psnr": MIN_PSNR},
+        "interrupted": interrupted,
+        "machine_info": machine,
+        "commit_info": get_commit_info(),
+        "finished": datetime.now(UTC).isoformat(),
+    }
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    if not rows:
+        path.write_text("")
+        return
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def run(config: Config) -> Path:
+    """Measure, check, write every output to ``config.out``; returns that folder."""
+    pin_threads(config.threads)
+    config.out.mkdir(parents=True, exist_ok=True)
+    ready, skipped = load_contenders(config.contenders)
+    for name, reason in skipped.items():
+        print(f"skipping {name}: {reason}", file=sys.stderr)
+    if "turbojpeg" not in ready:
+        raise SystemExit(f"our turbojpeg is needed as the reference encoder: {skipped.get('turbojpeg')}")
+    images = prepare_images(config, ready["turbojpeg"])
+    work = plan(images, ready, config)
+    print(f"{len(images)} images x {len(config.qualities)} qualities x {len(ready)} contenders: "
+          f"{len(work)} timed calls in a random order (seed {config.seed})", file=sys.stderr)
+    # Quality first: Ctrl-C during the (longer) timing then still leaves it whole.
+    try:
+        quality = check_quality(images, ready, config)
+    except KeyboardInterrupt:
+        print("\ninterrupted during the quality check: no timings taken", file=sys.stderr)
+        quality, rows, interrupted = [], [], True
+    else:
+        rows, interrupted = measure(work, images, ready, config)
+    record = provenance(images, ready, skipped, config, interrupted)
+    write_csv(config.out / "rounds.csv", rows)
+    write_csv(config.out / "quality.csv", quality)
+    (config.out / "benchmark.json").write_text(json.dumps(
+        benchmark_json(rows, images, ready, config, record["machine_info"], record["commit_info"]),
+        indent=1))
+    (config.out / "provenance.json").write_text(json.dumps(record, indent=1, default=str))
+    return config.out
