@@ -1,0 +1,202 @@
+"""The JPEG roundtrip suite: adapters, the seeded order, outputs, skips and the quality flag."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from skimage.metrics import structural_similarity
+
+from benchmarks import datasets, peers, report
+from benchmarks.__main__ import main as cli
+from benchmarks.jpeg import contenders, suite
+
+OUTPUTS = ("rounds.csv", "quality.csv", "benchmark.json", "provenance.json", "report.md",
+           "encode_by_quality.png", "decode_by_quality.png", "decode_by_size.png")
+
+
+@pytest.fixture(scope="module")
+def bgr() -> np.ndarray:
+    photo = datasets.embedded_photos(1)[0]
+    return datasets.sixteen_by_nine(photo, (192, 108))[0]
+
+
+@pytest.mark.parametrize("name", contenders.JPEG_SUITE)
+def test_every_adapter_roundtrips(name, bgr):
+    try:
+        contender = contenders.make(name)
+    except peers.PeerUnavailable as exc:
+        pytest.fail(f"{name} should be installed by tools/run.sh: {exc}")
+    source = np.ascontiguousarray(bgr[:, :, ::-1]) if contender.needs_rgb else bgr
+    reference = contenders.make("turbojpeg").encode(bgr, 95)
+    data = contender.encode(source, 95) if contender.encode else reference
+    assert data[:2] == b"\xff\xd8"
+    for decoded in (contender.decode(data), contender.decode(reference)):
+        assert decoded.shape == source.shape
+        assert decoded.dtype == np.uint8
+        assert structural_similarity(source, decoded, channel_axis=2) > 0.9
+
+
+def small_config(tmp_path: Path, **overrides) -> suite.Config:
+    settings = {
+        "photos": datasets.embedded_photos(1),
+        "sizes": {"96x54": (96, 54), "192x108": (192, 108)},
+        "qualities": (80, 95),
+        "contenders": ("turbojpeg", "turbojpeg-fast_upsample", "opencv"),
+        "rounds": 2,
+        "seed": 3,
+        "out": tmp_path / "run",
+        "command": ["test"],
+    }
+    settings.update(overrides)
+    return suite.Config(**settings)
+
+
+def test_the_order_is_shuffled_reproducibly(tmp_path):
+    config = small_config(tmp_path)
+    ready, _ = suite.load_contenders(config.contenders)
+    images = suite.prepare_images(config, ready["turbojpeg"])
+    first, again = suite.plan(images, ready, config), suite.plan(images, ready, config)
+    assert first == again
+    config.seed = 4
+    other = suite.plan(images, ready, config)
+    assert other != first
+    assert sorted(other, key=repr) == sorted(first, key=repr)  # the same work, another order
+    # Every cell appears `rounds` times, and the decode-only variant has no encode cell.
+    cells = pd.Series([cell for cell, _ in first]).value_counts()
+    assert set(cells) == {config.rounds}
+    assert not any(c.contender == "turbojpeg-fast_upsample" and c.operation == "encode"
+                   for c in cells.index)
+    assert len(cells) == 2 * 2 * (2 + 1 + 2)  # sizes x qualities x (ops per contender)
+    # The order is not grouped by contender: neighbours often differ.
+    changes = sum(a.contender != b.contender for (a, _), (b, _) in itertools.pairwise(first))
+    assert changes > len(first) / 3
+
+
+def test_a_tiny_run_writes_every_output_and_figure(tmp_path):
+    folder = suite.run(small_config(tmp_path))
+    path = report.write([folder])
+    for name in OUTPUTS:
+        assert (folder / name).is_file(), name
+        assert (folder / name).stat().st_size > 0, name
+    rounds = pd.read_csv(folder / "rounds.csv")
+    assert len(rounds) == 2 * 2 * 5 * 2
+    assert (rounds["seconds"] > 0).all()
+    bench = json.loads((folder / "benchmark.json").read_text())
+    assert len(bench["benchmarks"]) == 2 * 2 * 5
+    assert {"median", "q1", "q3", "rounds"} <= set(bench["benchmarks"][0]["stats"])
+    provenance = json.loads((folder / "provenance.json").read_text())
+    assert provenance["seed"] == 3
+    assert "turbojpeg" in provenance["contenders"]
+    assert provenance["opencv_jpeg"]
+    text = path.read_text()
+    for heading in ("## The study's claims", "## Space savings", "## Quality check", "## Provenance"):
+        assert heading in text
+    assert "upscaled" not in text  # both sizes are smaller than the photo
+    # Re-reporting from the saved folder, and two folders side by side.
+    second = suite.run(small_config(tmp_path, out=tmp_path / "second", seed=9))
+    compare = report.write([folder, second])
+    assert compare.name == "report-compare.md"
+    assert f"measured: {second.name}" in compare.read_text()
+    assert (folder / "compare-decode_by_size.png").is_file()
+
+
+def test_a_missing_contender_is_skipped_with_its_reason(tmp_path, monkeypatch):
+    def missing():
+        raise peers.PeerUnavailable("simplejpeg is not installed (pip install simplejpeg)")
+
+    monkeypatch.setitem(contenders.FACTORIES, "simplejpeg", missing)
+    folder = suite.run(small_config(tmp_path, contenders=("turbojpeg", "simplejpeg"),
+                                    qualities=(95,), sizes={"96x54": (96, 54)}))
+    provenance = json.loads((folder / "provenance.json").read_text())
+    assert provenance["skipped"] == {"simplejpeg": "simplejpeg is not installed (pip install simplejpeg)"}
+    assert "simplejpeg" not in set(pd.read_csv(folder / "rounds.csv")["contender"])
+    text = report.write([folder]).read_text()
+    assert "**skipped simplejpeg**: simplejpeg is not installed" in text
+
+
+def test_a_contender_returning_wrong_pixels_is_flagged(tmp_path, monkeypatch):
+    def broken():
+        good = contenders.make("turbojpeg")
+        good.name = "broken"
+        good.decode = lambda data: np.ascontiguousarray(contenders.make("turbojpeg").decode(data)[::-1])
+        return good
+
+    monkeypatch.setitem(contenders.FACTORIES, "broken", broken)
+    # 192x108 at q95 is well above the thresholds for a correct codec.
+    folder = suite.run(small_config(tmp_path, contenders=("turbojpeg", "broken"), qualities=(95,),
+                                    sizes={"192x108": (192, 108)}))
+    quality = pd.read_csv(folder / "quality.csv")
+    assert quality[quality["contender"] == "broken"]["flagged"].all()
+    assert not quality[quality["contender"] == "turbojpeg"]["flagged"].any()
+    text = report.write([folder]).read_text()
+    assert "flagged cells" in text
+    assert "| broken" in text
+
+
+def test_ctrl_c_keeps_what_was_measured(tmp_path, monkeypatch):
+    calls = {"n": 0}
+
+    def interrupting():
+        contender = contenders.make("turbojpeg")
+        contender.name = "interrupting"
+        decode = contender.decode
+
+        def decode_then_stop(data):
+            calls["n"] += 1
+            if calls["n"] > 10:  # after its 4 quality roundtrips and a few timed rounds
+                raise KeyboardInterrupt
+            return decode(data)
+
+        contender.decode = decode_then_stop
+        return contender
+
+    monkeypatch.setitem(contenders.FACTORIES, "interrupting", interrupting)
+    folder = suite.run(small_config(tmp_path, contenders=("turbojpeg", "interrupting"), rounds=5))
+    provenance = json.loads((folder / "provenance.json").read_text())
+    assert provenance["interrupted"] is True
+    rounds = pd.read_csv(folder / "rounds.csv")
+    assert 0 < len(rounds) < 2 * 2 * 3 * 5
+    assert "interrupted with Ctrl-C" in report.write([folder]).read_text()
+
+
+def test_command_line_with_a_folder_of_photos(tmp_path, bgr):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(bgr[:, :, ::-1]).save(photos / "a.png")
+    Image.fromarray(bgr[::-1, :, ::-1]).save(photos / "b.jpg", quality=90)
+    (photos / "notes.txt").write_text("not an image")
+    (photos / "broken.png").write_bytes(b"\x89PNG garbage")
+    out = tmp_path / "out"
+    code = cli(["jpeg", "--images", str(photos), "--sizes", "64x36", "--qualities", "90",
+                "--contenders", "turbojpeg,pillow", "--rounds", "2", "--out", str(out)])
+    assert code == 0
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert [i["photo"] for i in provenance["images"]] == ["a", "b"]
+    assert (out / "report.md").is_file()
+    assert cli(["report", str(out)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["jpeg", "--images", "/nonexistent"], "is not a folder"),
+        (["jpeg", "--contenders", "turbojpeg,nope"], "unknown contender(s) nope"),
+        (["report", "/nonexistent"], "is not a results folder"),
+    ],
+)
+def test_command_line_errors_name_the_problem(argv, message, capsys):
+    assert cli(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["jpeg", "--sizes", "480by270"], ["jpeg", "--qualities", "0,95"]])
+def test_bad_options_are_refused(argv, capsys):
+    with pytest.raises(SystemExit):
+        cli(argv)
+    assert "error" in capsys.readouterr().err
