@@ -2,7 +2,8 @@
 # One entry point that sets everything up on a fresh Debian/Ubuntu machine and
 # then runs a job. Idempotent: each step is skipped when already done.
 #
-#   bash tools/run.sh main    the main job: benchmarks on the embedded photos
+#   bash tools/run.sh main    the main job: the JPEG roundtrip suite on the embedded
+#                             photos, ending in results/jpeg/report.md and its plots
 #   bash tools/run.sh test    the test suite (against our libjpeg-turbo 3.x and
 #                             Debian's 2.x)
 #   bash tools/run.sh lib     build libjpeg-turbo from recipes/ (cached)
@@ -77,17 +78,18 @@ case "${1:-}" in
     ;;
   main)
     setup
-    TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" "$PY" -m benchmarks demo "${@:2}"
+    log "the JPEG roundtrip suite on the embedded photos (quick mode; add --full-run for all photos)"
+    if [[ "${2:-}" == "--full-run" ]]; then set -- "$1" "${@:3}"; quick=(); else quick=(--quick); fi
+    TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" TURBOJPEG_TJ2_LIB="$SYSTEM_TJ2" \
+      "$PY" -m benchmarks jpeg "${quick[@]}" --out results/jpeg "${@:2}"
     ;;
   bench)
     setup
-    TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" "$PY" -m pytest benchmarks/codec_speed \
-      --benchmark-only --benchmark-json=results/codec_speed.json "${@:2}"
-    "$PY" -m benchmarks.codec_speed.summary results/codec_speed.json
+    TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" "$PY" -m benchmarks codec --full --out results/codec "${@:2}"
     ;;
   lint) venv; "$PY" -m ruff check . ;;
   *)
-    sed -n '2,13p' "$0"
+    sed -n '2,11p' "$0"
     exit 2
     ;;
 esac
