@@ -34,6 +34,9 @@ from .formats import JpegInfo, PixelFormat, Subsampling
 
 DEFAULT_MAX_PIXELS = 1 << 28  # ~268 MP: 805 MB as BGR, far above any camera.
 DEFAULT_SCAN_LIMIT = 500  # progressive JPEGs have ~10 scans; thousands is an attack.
+# From this quality on, encoding ignores fast_dct: libjpeg-turbo's fast DCT is
+# slower and worse there, and its TurboJPEG 2 API already switches at 96.
+FAST_DCT_MAX_QUALITY = 96
 
 _PIXEL_FORMATS: dict[object, PixelFormat] = {}
 for _pf in PixelFormat:
@@ -487,6 +490,9 @@ class Turbojpeg:
 
         A one-channel image is always encoded as grayscale. Rows may be padded
         (any positive row stride) but each row's pixels must be contiguous.
+        ``fast_dct`` applies below quality 96 only: above that libjpeg-turbo's
+        fast DCT is both slower and less accurate (its TurboJPEG 2 API makes the
+        same switch), so both library generations give the same bytes.
         """
         pf = _pixel_format(pixel_format)
         height, width, channels, pitch = _check_image(image)
@@ -503,7 +509,8 @@ class Turbojpeg:
         if type(quality) is not int or not 1 <= quality <= 100:
             quality = _check_quality(quality)
         c = self._compressor()
-        settings = (quality, subsamp, bool(fast_dct), bool(progressive), bool(optimize))
+        settings = (quality, subsamp, bool(fast_dct) and quality < FAST_DCT_MAX_QUALITY,
+                    bool(progressive), bool(optimize))
         if c.settings != settings:
             if optimize and not progressive and not c.supports_optimize:
                 raise UnsupportedFeatureError(
@@ -546,7 +553,8 @@ class Turbojpeg:
         c = self._compressor()
         if optimize and not progressive and not c.supports_optimize:
             raise UnsupportedFeatureError("optimize=True needs libjpeg-turbo >= 3", None)
-        c.settings = (quality, subsamp, bool(fast_dct), bool(progressive), bool(optimize))
+        c.settings = (quality, subsamp, bool(fast_dct) and quality < FAST_DCT_MAX_QUALITY,
+                      bool(progressive), bool(optimize))
         c.configure(*c.settings)
         pointers = (C.c_void_p * 3)(*[p.ctypes.data for p in planes])
         strides = (C.c_int * 3)(*[p.strides[0] for p in planes])
