@@ -1,7 +1,8 @@
-"""python -m benchmarks jpeg | report | codec
+"""python -m benchmarks jpeg | video | report | codec
 
   jpeg     the JPEG roundtrip suite (every contender, by size and quality), then its report
-  report   regenerate a report from saved results; several folders are compared side by side
+  video    the video suite: codecs, encode speed, random access with every frame checked
+  report   regenerate a report from saved results; several JPEG folders are compared side by side
   codec    the pytest-benchmark suite: our wrapper vs its peers and tjbench, with target ratios
 """
 
@@ -61,13 +62,55 @@ def jpeg(args: argparse.Namespace) -> int:
     return 0
 
 
+def video(args: argparse.Namespace) -> int:
+    from benchmarks.video import frames, readers, suite
+    from benchmarks.video import report as video_report
+
+    if args.readers:
+        unknown = [n for n in args.readers.split(",") if n not in readers.READERS]
+        if unknown:
+            print(f"error: unknown reader(s) {', '.join(unknown)}; known: {', '.join(readers.READERS)}",
+                  file=sys.stderr)
+            return 2
+    if args.videos and not args.videos.is_dir():
+        print(f"error: --videos: {args.videos} is not a folder", file=sys.stderr)
+        return 2
+    config = suite.Config(
+        recordings=[] if args.videos else frames.default_recordings(quick=args.quick),
+        videos=args.videos, ffmpeg=args.ffmpeg,
+        readers=tuple(args.readers.split(",")) if args.readers else tuple(readers.READERS),
+        random_frames=args.random_frames or (20 if args.quick else 40),
+        cold_frames=3 if args.quick else 5, seed=args.seed, timeout=args.timeout, out=args.out,
+    )
+    try:
+        folder = suite.run(config)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    path = video_report.write(folder)
+    print(f"\nreport: {path}")
+    return 0
+
+
 def report_command(args: argparse.Namespace) -> int:
+    import json
+
     from benchmarks import report
+    from benchmarks.video import report as video_report
 
     try:
-        path = report.write(args.folders, args.out)
+        suites = {json.loads((Path(f) / "provenance.json").read_text()).get("suite", "jpeg")
+                  for f in args.folders}
+        if suites == {"video"}:
+            if len(args.folders) > 1:
+                print("error: compare video results one folder at a time", file=sys.stderr)
+                return 2
+            path = video_report.write(args.folders[0], args.out)
+        else:
+            path = report.write(args.folders, args.out)
     except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}" if "results folder" in str(exc) else
+              f"error: {exc.filename} is not a results folder (no provenance.json)", file=sys.stderr)
         return 2
     print(f"report: {path}")
     return 0
@@ -120,6 +163,17 @@ def main(argv: list[str] | None = None) -> int:
                      help=f"every contender, {QUICK['photos']} photos, {QUICK['rounds']} rounds (a few minutes)")
     run.add_argument("--out", type=Path, default=Path("results/jpeg"), help="output folder")
     run.set_defaults(func=jpeg)
+
+    vid = commands.add_parser("video", help="the video suite and its report")
+    vid.add_argument("--videos", type=Path, help="a folder of your own videos (no burned-in code needed)")
+    vid.add_argument("--ffmpeg", default="ffmpeg", help="the ffmpeg executable (default: from PATH)")
+    vid.add_argument("--readers", help="comma-separated subset (default: all installed)")
+    vid.add_argument("--random-frames", type=int, help="warm random reads per reader and file")
+    vid.add_argument("--seed", type=int, default=0, help="seed of the random frame list (default 0)")
+    vid.add_argument("--timeout", type=float, default=300.0, help="seconds per reader and file")
+    vid.add_argument("--quick", action="store_true", help="480x270 only, 120 frames, 20 reads")
+    vid.add_argument("--out", type=Path, default=Path("results/video"), help="output folder")
+    vid.set_defaults(func=video)
 
     rep = commands.add_parser("report", help="regenerate a report; several folders side by side")
     rep.add_argument("folders", nargs="+", type=Path)

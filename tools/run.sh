@@ -29,7 +29,7 @@ system_deps() {
   local -a missing=()
   local want=(
     "python3:python3" "gcc:gcc" "g++:g++" "make:make" "cmake:cmake" "nasm:nasm"
-    "patchelf:patchelf" "git:git" "xz:xz-utils" "dpkg-source:dpkg-dev"
+    "patchelf:patchelf" "git:git" "xz:xz-utils" "dpkg-source:dpkg-dev" "ffmpeg:ffmpeg"
   )
   for pair in "${want[@]}"; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")

@@ -1,0 +1,270 @@
+"""The video suite's results -> tables -> figures -> ``report.md``.
+
+Called by ``python -m benchmarks report DIR`` for a folder the video suite wrote.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+
+BASELINE = "exploded-jpeg"
+REFERENCE_READER = "indexed"
+INTRA_TARGET = 1.1  # indexed random access on intra codecs vs exploded JPEG
+READER_COLORS = {"indexed": "#d62728", "opencv": "#9467bd", "pyav-naive": "#1f77b4",
+                 "decord": "#2ca02c", "torchcodec": "#ff7f0e", "exploded-jpeg": "black"}
+
+
+def _read(folder: Path, name: str) -> pd.DataFrame:
+    path = folder / name
+    if not path.is_file() or path.stat().st_size == 0:
+        return pd.DataFrame()
+    return pd.read_csv(path)
+
+
+def encoding_table(enc: pd.DataFrame) -> pd.DataFrame:
+    """Per recording and encoding: savings, encode seconds and speed-up vs the baseline, by threads."""
+    if enc.empty:
+        return enc
+    enc = enc.copy()
+    enc["savings"] = 100 * (1 - enc["bytes"] / enc["raw_bytes"])
+    base = enc[enc["encoding"] == BASELINE].set_index(["recording", "threads"])["seconds"]
+    enc["speedup"] = [base.get((r, t), float("nan")) / s
+                      for r, t, s in zip(enc["recording"], enc["threads"], enc["seconds"], strict=True)]
+    wide = enc.pivot_table(index=["recording", "encoding"], columns="threads",
+                           values=["seconds", "speedup"], aggfunc="first")
+    wide.columns = [f"{what} ({t} thread{'s' if t > 1 else ''})" for what, t in wide.columns]
+    savings = enc.groupby(["recording", "encoding"])["savings"].first()
+    return wide.assign(**{"space savings (%)": savings}).reset_index()
+
+
+def latency_table(lat: pd.DataFrame) -> pd.DataFrame:
+    """Median, p90, p25, p75 seconds per encoding (or file), reader and mode."""
+    if lat.empty:
+        return lat
+    lat = lat.copy()
+    lat["what"] = lat["encoding"].fillna(lat["file"])
+    lat["recording"] = [f.rsplit(".", 1)[0] if k == "encoding" else f
+                        for f, k in zip(lat["file"], lat["kind"], strict=True)]
+    grouped = lat.groupby(["recording", "what", "reader", "mode"])["seconds"]
+    return grouped.agg(median="median", p25=lambda s: s.quantile(0.25),
+                       p75=lambda s: s.quantile(0.75), p90=lambda s: s.quantile(0.9),
+                       reads="count").reset_index()
+
+
+def relative_to_baseline(table: pd.DataFrame, mode: str = "warm") -> pd.DataFrame:
+    """Each (recording, encoding, reader) median over the exploded-JPEG median of that recording."""
+    rows = table[table["mode"] == mode]
+    base = rows[rows["what"] == BASELINE].set_index("recording")["median"]
+    rows = rows[rows["what"] != BASELINE].copy()
+    rows["relative"] = [m / base.get(r, float("nan")) for r, m in zip(rows["recording"], rows["median"], strict=True)]
+    return rows
+
+
+def intra_target(table: pd.DataFrame, intra: set[str]) -> pd.DataFrame:
+    rel = relative_to_baseline(table)
+    rows = rel[(rel["reader"] == REFERENCE_READER) & rel["what"].isin(intra)]
+    return rows[["recording", "what", "median", "relative"]].rename(
+        columns={"what": "encoding", "median": "indexed median (s)",
+                 "relative": "vs exploded JPEG"}).sort_values(["recording", "encoding"])
+
+
+def accuracy_matrix(acc: pd.DataFrame) -> pd.DataFrame:
+    if acc.empty:
+        return acc
+    cell = []
+    for _, row in acc.iterrows():
+        if isinstance(row.get("errors"), str) and row["errors"] and not row["checked"]:
+            cell.append("error")
+        else:
+            text = f"{int(row['wrong'])}/{int(row['checked'])} wrong"
+            oor = row.get("out_of_range")
+            if isinstance(oor, str) and "returned a frame" in oor:
+                text += ", out-of-range returned a frame"
+            cell.append(text)
+    acc = acc.assign(cell=cell)
+    return acc.pivot_table(index="file", columns="reader", values="cell", aggfunc="first").reset_index()
+
+
+# -- figures --------------------------------------------------------------------
+
+
+def _footer(fig, provenance: dict) -> None:
+    ffmpeg = provenance.get("ffmpeg", {}).get("version", "ffmpeg ?")
+    fig.text(0.01, 0.005, f"{provenance.get('cpu')} · {ffmpeg} · PyAV {provenance.get('pyav', {}).get('version')} · "
+             f"OpenCV {provenance.get('opencv', {}).get('version')} · seed {provenance.get('seed')}",
+             fontsize=7, color="0.35")
+
+
+def savings_vs_speedup_figure(enc: pd.DataFrame, provenance: dict, path: Path) -> Path | None:
+    if enc.empty:
+        return None
+    enc = enc.copy()
+    enc["savings"] = 100 * (1 - enc["bytes"] / enc["raw_bytes"])
+    base = enc[enc["encoding"] == BASELINE].set_index(["recording", "threads"])["seconds"]
+    enc["speedup"] = [base.get((r, t), float("nan")) / s
+                      for r, t, s in zip(enc["recording"], enc["threads"], enc["seconds"], strict=True)]
+    points = enc.groupby(["encoding", "threads"])[["savings", "speedup"]].median().reset_index()
+    fig, ax = plt.subplots(figsize=(8, 5.2))
+    for threads, marker in zip(sorted(points["threads"].unique()), "os", strict=False):
+        rows = points[points["threads"] == threads]
+        ax.scatter(rows["speedup"], rows["savings"], marker=marker, s=50,
+                   label=f"{threads} thread{'s' if threads > 1 else ''} (both sides)")
+        if threads == 1:
+            for _, r in rows.iterrows():
+                ax.annotate(r["encoding"], (r["speedup"], r["savings"]), fontsize=7,
+                            xytext=(4, 3), textcoords="offset points")
+    ax.axvline(1, color="0.5", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"encode speed-up relative to {BASELINE} (x, log scale; right is faster)")
+    ax.set_ylabel("space savings vs raw frames (%)")
+    ax.set_title("Space savings vs encode speed (median over recordings)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    _footer(fig, provenance)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def random_access_figure(table: pd.DataFrame, provenance: dict, path: Path) -> Path | None:
+    if table.empty:
+        return None
+    rel = relative_to_baseline(table)
+    rel = rel[rel["recording"].isin(set(table[table["what"] == BASELINE]["recording"]))]
+    if rel.empty:
+        return None
+    med = rel.pivot_table(index="what", columns="reader", values="relative", aggfunc="median")
+    med = med.loc[med.min(axis=1).sort_values().index]
+    fig, ax = plt.subplots(figsize=(10, 4.8))
+    width = 0.8 / max(1, len(med.columns))
+    for k, reader in enumerate(med.columns):
+        ax.bar([x + k * width for x in range(len(med))], med[reader], width=width,
+               color=READER_COLORS.get(reader, "#17becf"), label=reader)
+    ax.axhline(1, color="black", lw=1)
+    ax.axhline(INTRA_TARGET, color="black", lw=0.8, ls="--")
+    ax.set_yscale("log")
+    ax.set_xticks([x + width * (len(med.columns) - 1) / 2 for x in range(len(med))])
+    ax.set_xticklabels(med.index, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(f"random frame time / {BASELINE} (log; lower is better)")
+    ax.set_title(f"Random single-frame access, warm handle, relative to {BASELINE} "
+                 f"(dashed: the {INTRA_TARGET}x target)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    _footer(fig, provenance)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def latency_figure(table: pd.DataFrame, provenance: dict, path: Path) -> Path | None:
+    if table.empty:
+        return None
+    rows = table[(table["mode"] == "warm")]
+    rows = rows[rows["recording"].isin(set(rows[rows["what"] == BASELINE]["recording"]))]
+    agg = rows.groupby(["what", "reader"])[["median", "p25", "p75"]].median().reset_index()
+    order = agg.groupby("what")["median"].min().sort_values().index
+    readers = sorted(agg["reader"].unique(), key=lambda r: (r != REFERENCE_READER, r))
+    fig, ax = plt.subplots(figsize=(10, 4.8))
+    width = 0.8 / max(1, len(readers))
+    for k, reader in enumerate(readers):
+        sub = agg[agg["reader"] == reader].set_index("what").reindex(order)
+        xs = [x + k * width for x in range(len(order))]
+        ax.bar(xs, sub["median"] * 1e3, width=width, color=READER_COLORS.get(reader, "#17becf"), label=reader,
+               yerr=[(sub["median"] - sub["p25"]) * 1e3, (sub["p75"] - sub["median"]) * 1e3], capsize=2)
+    ax.set_yscale("log")
+    ax.set_xticks([x + width * (len(readers) - 1) / 2 for x in range(len(order))])
+    ax.set_xticklabels(order, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("ms per random frame (log; median, p25-p75)")
+    ax.set_title("Random-frame latency by reader and codec (warm handle, median over recordings)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    _footer(fig, provenance)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# -- the report -----------------------------------------------------------------
+
+
+def _md(frame: pd.DataFrame, floatfmt: str = ".3g") -> str:
+    return "_no data_\n" if frame.empty else frame.to_markdown(index=False, floatfmt=floatfmt) + "\n"
+
+
+def write(folder: str | Path, out: Path | None = None) -> Path:
+    folder = Path(folder)
+    provenance = json.loads((folder / "provenance.json").read_text())
+    enc, lat = _read(folder, "encodings.csv"), _read(folder, "latency.csv")
+    acc, qual = _read(folder, "accuracy.csv"), _read(folder, "quality.csv")
+    table = latency_table(lat)
+    intra = set(enc[enc["intra_only"].astype(bool)]["encoding"]) - {BASELINE, "exploded-png"} if not enc.empty else set()
+    figures = [savings_vs_speedup_figure(enc, provenance, folder / "savings_vs_encode_speed.png"),
+               random_access_figure(table, provenance, folder / "random_access_vs_baseline.png"),
+               latency_figure(table, provenance, folder / "latency_by_reader.png")]
+    parts = ["# Video: storage, encode speed and random access, every frame checked\n"]
+    target = intra_target(table, intra) if not table.empty else pd.DataFrame()
+    if not target.empty:
+        worst = target["vs exploded JPEG"].max()
+        parts.append(f"**Indexed random access on intra-only codecs vs {BASELINE}: worst "
+                     f"{worst:.2f}x (target <= {INTRA_TARGET}x: {'met' if worst <= INTRA_TARGET else 'missed'}).**\n")
+        parts.append(_md(target))
+    parts.append("## Accuracy: wrong frames per reader and file\n")
+    parts.append("A frame is right when its burned-in code (or, for your own videos, its thumbnail) is "
+                 "that of the same index in a full sequential decode. Out-of-range probes: index = frame "
+                 "count, count + 10, and -1.\n")
+    parts.append(_md(accuracy_matrix(acc)))
+    if not acc.empty:
+        notes = acc[(acc["errors"].fillna("") != "") | (acc["wrong"] > 0)]
+        if not notes.empty:
+            parts.append("Details (first wrong indices as requested->returned, errors):\n")
+            parts.append(_md(notes[["file", "reader", "wrong_examples", "offsets", "errors"]]))
+        adversarial = acc[acc["kind"] == "adversarial"].drop_duplicates("file")
+        if not adversarial.empty:
+            parts.append("The adversarial files:\n")
+            parts.append(_md(adversarial[["file", "frames", "description"]]))
+    parts.append("## Figures\n\n" + "".join(f"![{p.stem}]({p.name})\n\n" for p in figures if p))
+    parts.append("## Encodings\n")
+    parts.append(_md(encoding_table(enc)))
+    skipped = provenance.get("skipped_encodings", {})
+    if skipped:
+        parts.append("\n".join(f"- **skipped {n}**: {why}" for n, why in skipped.items()) + "\n")
+    parts.append("## Random-frame latency (seconds)\n")
+    parts.append(_md(table))
+    if not acc.empty:
+        parts.append("## Sequential decode and index build\n")
+        seq = acc.drop_duplicates("file")[["file", "frames", "sequential_fps"]]
+        idx = acc[acc["reader"] == REFERENCE_READER][["file", "index_seconds", "header_count"]]
+        parts.append(_md(seq.merge(idx, on="file", how="left")))
+    parts.append("## Quality of the lossy encodings (every 10th frame against the source)\n")
+    parts.append(_md(qual))
+    vmaf = provenance.get("ffmpeg", {}).get("libvmaf")
+    parts.append(f"VMAF: {'available but not computed in this version' if vmaf else 'this ffmpeg has no libvmaf'}.\n")
+    parts.append("## Provenance\n")
+    ff = provenance.get("ffmpeg", {})
+    lines = [f"- command: `{provenance.get('command')}`",
+             (f"- seed {provenance.get('seed')}: {provenance.get('random_frames')} warm random reads and "
+              f"{provenance.get('cold_frames')} cold opens per (reader, file), one index list per file "
+              "for every reader"),
+             f"- CPU: {provenance.get('cpu')} ({provenance.get('cpu_count')} cores)",
+             f"- ffmpeg: {ff.get('path')}: {ff.get('version')} ({ff.get('license')})",
+             f"- PyAV {provenance.get('pyav', {}).get('version')}: {provenance.get('pyav', {}).get('libraries')}",
+             f"- OpenCV {provenance.get('opencv', {}).get('version')}: {provenance.get('opencv', {}).get('video_io')}"]
+    lines += [f"- **skipped reader {n}**: {why}" for n, why in provenance.get("skipped_readers", {}).items()]
+    if provenance.get("interrupted"):
+        lines.append("- **interrupted with Ctrl-C: the tables hold what was measured so far**")
+    parts.append("\n".join(lines) + "\n")
+    parts.append("<details><summary>ffmpeg -buildconf</summary>\n\n```\n"
+                 f"{ff.get('buildconf', '')}\n```\n</details>\n")
+    target_path = out or folder / "report.md"
+    target_path.write_text("\n".join(parts), encoding="utf-8")
+    return target_path

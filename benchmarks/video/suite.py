@@ -1,0 +1,444 @@
+"""The video suite: encode recordings every way in ``codecs.ENCODINGS``, then ask
+every reader for the same seeded random frames and check each one.
+
+    python -m benchmarks video [--quick] [--videos DIR] [--ffmpeg PATH]
+
+A frame is right when it is the frame a full sequential decode puts at that
+index. Identity comes from the burned-in code when the recording has one (our
+synthetic recordings, and the adversarial files made from them), otherwise from
+a small thumbnail compared against the sequential decode's thumbnails (your own
+videos). Each (reader, file) cell runs in a child process with a time limit, so
+a reader that hangs or crashes on a bad file costs that cell, not the run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+import os
+import platform
+import random
+import shutil
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.video import adversarial, codecs, frames, readers
+
+BASELINE = "exploded-jpeg"
+VIDEO_SUFFIXES = {".mkv", ".mp4", ".avi", ".mov", ".ts", ".m2ts", ".webm", ".mpg", ".mpeg", ".m4v"}
+THUMB = (32, 18)  # width, height of the identity thumbnails
+
+
+@dataclass
+class Config:
+    recordings: list[frames.Recording]
+    videos: Path | None = None  # the user's own videos instead of the synthetic set
+    ffmpeg: str = "ffmpeg"
+    readers: tuple[str, ...] = tuple(readers.READERS)
+    random_frames: int = 40  # warm random reads per (reader, file)
+    cold_frames: int = 5  # cold opens per (reader, file)
+    adversarial_set: bool = True
+    seed: int = 0
+    timeout: float = 300.0  # seconds per (reader, file) cell
+    out: Path = Path("results/video")
+    command: list[str] = field(default_factory=lambda: list(sys.argv))
+
+
+@dataclass
+class VideoFile:
+    name: str
+    path: Path
+    kind: str  # "encoding", "adversarial" or "user"
+    encoding: str | None = None
+    recording: frames.Recording | None = None
+    expect_error: bool = False
+    description: str = ""
+
+
+# -- ground truth ---------------------------------------------------------------
+
+
+def thumbnail(frame: np.ndarray) -> np.ndarray:
+    import cv2
+
+    gray = frame if frame.ndim == 2 else frame.mean(axis=2).astype(np.uint8)
+    return cv2.resize(gray, THUMB, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def identity(frame: np.ndarray, truth: dict) -> int:
+    """Which sequential-decode index this frame is (-1 if none)."""
+    if truth["coded"]:
+        code = frames.read_code(frame)
+        if code is None:
+            return -1
+        positions = truth["position_of_code"].get(code)
+        return -1 if positions is None else positions
+    distances = np.abs(truth["thumbs"] - thumbnail(frame)).mean(axis=(1, 2))
+    best = int(np.argmin(distances))
+    return best if distances[best] < 2.0 else -1
+
+
+def ground_truth(path: Path) -> dict:
+    """A full sequential decode with PyAV: frame count, codes, thumbnails, fps."""
+    import av
+
+    codes, thumbs = [], []
+    start = time.perf_counter()
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for decoded in container.decode(stream):
+            image = decoded.to_ndarray(format="bgr24")
+            codes.append(frames.read_code(image))
+            thumbs.append(thumbnail(image))
+    seconds = time.perf_counter() - start
+    coded = bool(codes) and all(c is not None for c in codes)
+    return {
+        "count": len(codes),
+        "coded": coded,
+        "codes": codes,
+        "position_of_code": {c: i for i, c in enumerate(codes)} if coded else {},
+        "thumbs": np.stack(thumbs) if thumbs else np.zeros((0, THUMB[1], THUMB[0]), np.float32),
+        "sequential_seconds": seconds,
+    }
+
+
+# -- one (reader, file) cell, in a child process --------------------------------
+
+
+def _measure_cell(reader_name: str, path: str, truth: dict, indices: list[int], cold: list[int]) -> dict:
+    reader = readers.make_reader(reader_name)
+    result = {"latency": [], "checked": 0, "wrong": [], "out_of_range": {}, "errors": [],
+              "index_seconds": None, "header_count": None}
+    if reader_name == "indexed":
+        for sidecar in Path(path).parent.glob(Path(path).name + ".frameindex*"):
+            sidecar.unlink()  # measure the index build itself, once
+    for i in cold:
+        start = time.perf_counter()
+        handle = reader.open(path)
+        if result["index_seconds"] is None:
+            result["index_seconds"] = getattr(handle, "index_seconds", None)
+        try:
+            image = handle.read(i)
+        finally:
+            handle.close()
+        result["latency"].append(("cold", i, time.perf_counter() - start))
+        _check(result, i, image, truth)
+    handle = reader.open(path)
+    try:
+        result["header_count"] = handle.frame_count()
+        for i in indices:
+            start = time.perf_counter()
+            try:
+                image = handle.read(i)
+            except Exception as exc:  # noqa: BLE001 - a failed read is a wrong frame, recorded
+                result["errors"].append(f"read({i}): {type(exc).__name__}: {exc}")
+                result["checked"] += 1
+                result["wrong"].append((i, "error"))
+                continue
+            result["latency"].append(("warm", i, time.perf_counter() - start))
+            _check(result, i, image, truth)
+        count = truth["count"]
+        for probe in (count, count + 10, -1):
+            try:
+                handle.read(probe)
+            except Exception as exc:  # noqa: BLE001 - refusing is the right answer here
+                result["out_of_range"][str(probe)] = f"refused ({type(exc).__name__})"
+            else:
+                result["out_of_range"][str(probe)] = "returned a frame"
+    finally:
+        handle.close()
+    return result
+
+
+def _check(result: dict, i: int, image: np.ndarray, truth: dict) -> None:
+    result["checked"] += 1
+    got = identity(image, truth)
+    if got != i:
+        result["wrong"].append((i, got))
+
+
+def _child(queue, *args) -> None:
+    try:
+        queue.put(("ok", _measure_cell(*args)))
+    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
+        queue.put(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"))
+
+
+def run_cell(reader_name: str, path: Path, truth: dict, indices, cold, timeout: float) -> dict:
+    """``_measure_cell`` in a forked child with a time limit."""
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_child, args=(queue, reader_name, str(path), truth, indices, cold))
+    child.start()
+    try:
+        status, payload = queue.get(timeout=timeout)
+    except Exception:  # noqa: BLE001 - queue.Empty: the child hung or died silently
+        status, payload = "error", f"no answer within {timeout:.0f} s (killed)"
+    child.join(5)
+    if child.is_alive():
+        child.kill()
+        child.join()
+    if status == "ok":
+        return payload
+    return {"error": payload}
+
+
+# -- the run ----------------------------------------------------------------------
+
+
+def encode_all(config: Config, info: dict, workdir: Path, progress) -> tuple[list[VideoFile], list[dict], dict]:
+    files, rows, skipped = [], [], {}
+    cores = os.cpu_count() or 1
+    for recording in config.recordings:
+        plan = [(e.name, e) for e in codecs.ENCODINGS] + [(BASELINE, None), ("exploded-png", None)]
+        for name, encoding in plan:
+            progress.set_postfix_str(f"encode {recording.name} {name}")
+            reason = codecs.unavailable_reason(encoding, info) if encoding else None
+            if reason:
+                skipped[name] = reason
+                progress.update(2)
+                continue
+            for threads in (1, cores):
+                if encoding:
+                    target = workdir / f"{recording.name}.{name}.t{threads}{encoding.extension}"
+                    seconds = codecs.encode_ffmpeg(recording, encoding, target, threads=threads,
+                                                   ffmpeg=config.ffmpeg)
+                else:
+                    target = workdir / f"{recording.name}.{name}.t{threads}"
+                    shutil.rmtree(target, ignore_errors=True)
+                    encode = codecs.encode_exploded_jpeg if name == BASELINE else codecs.encode_exploded_png
+                    seconds = encode(recording, target, threads=threads)
+                size = _size(target)
+                rows.append({"recording": recording.name, "encoding": name, "threads": threads,
+                             "seconds": seconds, "bytes": size, "raw_bytes": recording.raw_bytes,
+                             "frames": recording.frames, "width": recording.width,
+                             "height": recording.height, "color": recording.color,
+                             "intra_only": True if encoding is None else encoding.intra_only,
+                             "lossless": name == "exploded-png" or bool(encoding and encoding.lossless)})
+                progress.update()
+                if threads == 1:
+                    keep = target
+                elif target != keep:
+                    shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink()
+            if name != "exploded-png":  # PNG is for the storage comparison only
+                files.append(VideoFile(f"{recording.name}.{name}", keep, "encoding", name, recording))
+    return files, rows, skipped
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.iterdir())
+    return path.stat().st_size
+
+
+def quality_rows(files: list[VideoFile]) -> list[dict]:
+    """SSIM and PSNR of the lossy encodings against the source, every 10th frame."""
+    import av
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    from turbojpeg import Turbojpeg
+
+    rows = []
+    for f in files:
+        if f.kind != "encoding" or f.recording is None:
+            continue
+        lossy = f.encoding in (BASELINE, *[e.name for e in codecs.ENCODINGS if not e.lossless])
+        if not lossy:
+            continue
+        if f.path.is_dir():
+            tj = Turbojpeg()
+            decoded = ((i, tj.decode(p.read_bytes())) for i, p in enumerate(sorted(f.path.iterdir())))
+        else:
+            container = av.open(str(f.path))
+            decoded = enumerate(d.to_ndarray(format="bgr24") for d in container.decode(video=0))
+        ssim, psnr = [], []
+        for i, image in decoded:
+            if i % 10:
+                continue
+            source = f.recording.frame(i)
+            if source.ndim == 2:
+                image = image[:, :, 0] if image.ndim == 3 else image
+            ssim.append(structural_similarity(source, image, channel_axis=2 if source.ndim == 3 else None))
+            psnr.append(peak_signal_noise_ratio(source, image))
+        rows.append({"file": f.name, "encoding": f.encoding, "recording": f.recording.name,
+                     "frames_compared": len(ssim), "ssim_mean": float(np.mean(ssim)),
+                     "ssim_min": float(np.min(ssim)), "psnr_mean": float(np.mean(psnr)),
+                     "psnr_min": float(np.min(psnr))})
+    return rows
+
+
+def user_files(folder: Path) -> list[VideoFile]:
+    if not folder.is_dir():
+        raise FileNotFoundError(f"--videos: {folder} is not a folder")
+    found = [VideoFile(p.name, p, "user") for p in sorted(folder.iterdir())
+             if p.suffix.lower() in VIDEO_SUFFIXES]
+    if not found:
+        raise ValueError(f"--videos: no video files ({', '.join(sorted(VIDEO_SUFFIXES))}) in {folder}")
+    return found
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    if not rows:
+        path.write_text("")
+        return
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def run(config: Config) -> Path:
+    import cv2
+    from tqdm import tqdm
+
+    cv2.setNumThreads(1)
+    out = config.out
+    workdir = out / "files"
+    workdir.mkdir(parents=True, exist_ok=True)
+    info = codecs.ffmpeg_info(config.ffmpeg)
+    ready = {n: readers.READERS[n] for n in config.readers if readers.READERS[n].unavailable() is None}
+    skipped_readers = {n: readers.READERS[n].unavailable() for n in config.readers if n not in ready}
+    for name, why in skipped_readers.items():
+        print(f"skipping reader {name}: {why}", file=sys.stderr)
+
+    encode_steps = 0 if config.videos else len(config.recordings) * (len(codecs.ENCODINGS) + 2) * 2
+    progress = tqdm(total=encode_steps, desc="encode", unit="step", file=sys.stderr)
+    interrupted = False
+    encodings, skipped_codecs, files, latency, accuracy, quality = [], {}, [], [], [], []
+    try:
+        if config.videos:
+            files = user_files(config.videos)
+        else:
+            files, encodings, skipped_codecs = encode_all(config, info, workdir, progress)
+            if config.adversarial_set:
+                files += [VideoFile(a.name, Path(a.path), "adversarial", expect_error=a.expect_error,
+                                    description=a.description)
+                          for a in adversarial.make_adversarial(workdir / "adversarial", ffmpeg=config.ffmpeg)]
+        progress.close()
+        progress = tqdm(total=len(files) * len(ready), desc="read", unit="cell", file=sys.stderr)
+        rng = random.Random(config.seed)
+        for f in files:
+            truth = _truth_or_error(f)
+            if "error" in truth:
+                for name in ready:
+                    accuracy.append(_accuracy_row(f, name, {"error": truth["error"]}, truth))
+                    progress.update()
+                continue
+            count = truth["count"]
+            # One seeded index list per file, shared by every reader; first and last frames included.
+            indices = [0, count - 1, *rng.choices(range(count), k=config.random_frames)] if count else []
+            cold = rng.sample(range(count), min(config.cold_frames, count)) if count else []
+            for name in ready:
+                progress.set_postfix_str(f"{name} on {f.name}")
+                result = run_cell(name, f.path, truth, indices, cold, config.timeout)
+                accuracy.append(_accuracy_row(f, name, result, truth))
+                latency += [{"file": f.name, "encoding": f.encoding, "kind": f.kind, "reader": name,
+                             "mode": mode, "index": i, "seconds": s}
+                            for mode, i, s in result.get("latency", [])]
+                progress.update()
+        progress.close()
+        quality = quality_rows(files)
+    except KeyboardInterrupt:
+        interrupted = True
+        progress.close()
+        print("\ninterrupted: writing what was measured so far", file=sys.stderr)
+
+    write_csv(out / "encodings.csv", encodings)
+    write_csv(out / "latency.csv", latency)
+    write_csv(out / "accuracy.csv", accuracy)
+    write_csv(out / "quality.csv", quality)
+    record = provenance(config, info, ready, skipped_readers, skipped_codecs, files, interrupted)
+    (out / "provenance.json").write_text(json.dumps(record, indent=1, default=str))
+    (out / "benchmark.json").write_text(json.dumps(benchmark_json(latency, record), indent=1))
+    return out
+
+
+def _truth_or_error(f: VideoFile) -> dict:
+    try:
+        truth = ground_truth(f.path)
+    except Exception as exc:  # noqa: BLE001 - a file nothing can decode is an error row
+        return {"error": f"sequential decode failed: {type(exc).__name__}: {exc}", "count": 0}
+    if truth["count"] == 0:
+        return {"error": "sequential decode gave no frames", "count": 0}
+    return truth
+
+
+def _accuracy_row(f: VideoFile, reader: str, result: dict, truth: dict) -> dict:
+    wrong = result.get("wrong", [])
+    offsets = sorted({got - i for i, got in wrong if isinstance(got, int) and got >= 0})
+    return {
+        "file": f.name, "kind": f.kind, "encoding": f.encoding, "reader": reader,
+        "frames": truth.get("count"), "header_count": result.get("header_count"),
+        "checked": result.get("checked", 0), "wrong": len(wrong),
+        "wrong_examples": "; ".join(f"{i}->{got}" for i, got in wrong[:5]),
+        "offsets": " ".join(f"{o:+d}" for o in offsets[:6]),
+        "out_of_range": "; ".join(f"{k}: {v}" for k, v in result.get("out_of_range", {}).items()),
+        "errors": (result.get("error") or "; ".join(result.get("errors", [])[:3]))[:500],
+        "index_seconds": result.get("index_seconds"),
+        "sequential_fps": (truth["count"] / truth["sequential_seconds"]
+                           if truth.get("sequential_seconds") else None),
+        "expect_error": f.expect_error, "description": f.description,
+    }
+
+
+def provenance(config, info, ready, skipped_readers, skipped_codecs, files, interrupted) -> dict:
+    import av
+    import cv2
+    from pytest_benchmark.plugin import pytest_benchmark_generate_machine_info
+    from pytest_benchmark.utils import get_commit_info
+
+    machine = pytest_benchmark_generate_machine_info()
+    return {
+        "suite": "video",
+        "command": " ".join(config.command),
+        "seed": config.seed,
+        "random_frames": config.random_frames,
+        "cold_frames": config.cold_frames,
+        "timeout_seconds": config.timeout,
+        "cpu": machine.get("cpu", {}).get("brand_raw") or platform.processor(),
+        "cpu_count": os.cpu_count(),
+        "ffmpeg": info,
+        "pyav": {"version": av.__version__, "libraries": {k: ".".join(map(str, v))
+                                                          for k, v in av.library_versions.items()}},
+        "opencv": {"version": cv2.__version__, "threads": cv2.getNumThreads(),
+                   "video_io": [line.strip() for line in cv2.getBuildInformation().splitlines()
+                                if "FFMPEG" in line or "avcodec" in line][:4]},
+        "readers": {n: getattr(r, "description", n) for n, r in ready.items()},
+        "skipped_readers": skipped_readers,
+        "skipped_encodings": skipped_codecs,
+        "recordings": [vars(r) | {"raw_bytes": r.raw_bytes} for r in config.recordings] if not config.videos else [],
+        "files": [{"name": f.name, "kind": f.kind, "encoding": f.encoding, "path": str(f.path),
+                   "description": f.description} for f in files],
+        "interrupted": interrupted,
+        "machine_info": machine,
+        "commit_info": get_commit_info(),
+        "finished": datetime.now(UTC).isoformat(),
+    }
+
+
+def benchmark_json(latency: list[dict], record: dict) -> dict:
+    """Latency cells in pytest-benchmark's layout, with its Stats."""
+    import pytest_benchmark
+    from pytest_benchmark.stats import Stats
+
+    cells: dict[tuple, Stats] = {}
+    for row in latency:
+        cells.setdefault((row["file"], row["reader"], row["mode"]), Stats()).update(row["seconds"])
+    entries = []
+    for (file, reader, mode), stats in sorted(cells.items()):
+        name = f"video_{mode}[{file}-{reader}]"
+        entries.append({"group": f"{mode}-{file}", "name": name, "fullname": f"benchmarks/video::{name}",
+                        "params": {"file": file, "reader": reader, "mode": mode},
+                        "extra_info": {"file": file, "reader": reader, "mode": mode},
+                        "stats": stats.as_dict()})
+    return {"machine_info": record["machine_info"], "commit_info": record["commit_info"],
+            "benchmarks": entries, "datetime": record["finished"], "version": pytest_benchmark.__version__}
