@@ -107,11 +107,11 @@ def _cell_means(frame: np.ndarray) -> np.ndarray | None:
     if band_w > width or band_h > height:
         return None
     band = frame[:band_h, :band_w]
-    if band.ndim == 3:
-        band = band[:, :, :3].mean(axis=2, dtype=np.float32)
+    if band.ndim == 2:
+        band = band[:, :, None]
     lo, hi = b // 4, b - b // 4
-    cells = band.reshape(ROWS + 2, b, COLS + 2, b)[:, lo:hi, :, lo:hi]
-    return cells.mean(axis=(1, 3), dtype=np.float32)
+    cells = band[:, :, :3].reshape(ROWS + 2, b, COLS + 2, b, -1)[:, lo:hi, :, lo:hi]
+    return cells.mean(axis=(1, 3, 4), dtype=np.float32)
 
 
 def read_code(frame: np.ndarray) -> int | None:
