@@ -41,6 +41,7 @@ import numpy as np
 from benchmarks.video.frames import Recording
 
 RAW_DIR = ".raw"  # folder for the raw frame files, inside an output folder
+MAX_RAW_FILES = 2  # raw files kept at once: a 1080p colour recording's is 1.9 GB
 GENERATOR_VERSION = 1  # bump when frames.Recording.frame changes, to invalidate raw files
 DEFAULT_TIMEOUT = 3600.0
 
@@ -198,14 +199,17 @@ def raw_frames_path(recording: Recording, directory: str | os.PathLike[str]) -> 
     ``recording.pix_fmt``), written once and reused by every encoding.
 
     The name carries every parameter of the recording and the generator version,
-    and a file of the wrong size is rewritten. Files written here are deleted by
-    ``discard_raw_frames`` and when the interpreter exits.
+    and a file of the wrong size is rewritten. Only the ``MAX_RAW_FILES`` most
+    recently used raw files are kept (encode one recording every way, then the
+    next); the rest are deleted, as are all by ``discard_raw_frames`` and when
+    the interpreter exits.
     """
     directory = Path(directory)
     path = directory / raw_file_name(recording)
     with _raw_lock:
         if path.exists() and path.stat().st_size == recording.raw_bytes:
-            _raw_files.setdefault(path.resolve(), path)
+            _raw_files[path.resolve()] = _raw_files.pop(path.resolve(), path)  # most recent last
+            _evict_raw(keep=path)
             return path
         directory.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".partial{os.getpid()}")
@@ -217,7 +221,15 @@ def raw_frames_path(recording: Recording, directory: str | os.PathLike[str]) -> 
         finally:
             partial.unlink(missing_ok=True)
         _raw_files[path.resolve()] = path
+        _evict_raw(keep=path)
     return path
+
+
+def _evict_raw(keep: Path) -> None:
+    """Delete the oldest raw files this process wrote beyond ``MAX_RAW_FILES`` (lock held)."""
+    while len(_raw_files) > MAX_RAW_FILES:
+        oldest = next(k for k, v in _raw_files.items() if v != keep)
+        _raw_files.pop(oldest).unlink(missing_ok=True)
 
 
 def discard_raw_frames() -> None:

@@ -308,6 +308,14 @@ def test_raw_frames_are_written_once(tmp_path):
     assert not path.exists()
 
 
+def test_only_the_latest_raw_files_are_kept(tmp_path):
+    paths = [codecs.raw_frames_path(small_recording(False, n), tmp_path) for n in (2, 3, 4)]
+    kept = [p.exists() for p in paths]
+    assert kept == [False] + [True] * codecs.MAX_RAW_FILES
+    codecs.discard_raw_frames()
+    assert not any(p.exists() for p in paths)
+
+
 @needs_ffmpeg
 def test_encode_ffmpeg_reports_ffmpeg_errors(tmp_path):
     bogus = codecs.Encoding("bogus", "no-such-encoder", (), ".mkv", intra_only=True, lossless=True,
