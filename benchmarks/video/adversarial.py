@@ -3,8 +3,9 @@
 Every file is built with ffmpeg from a small colour ``frames.Recording``, so
 each decodable frame still carries its source index (``frames.read_code``):
 
-* ``vfr-dropped.mkv``: every 7th frame dropped (n % 7 == 3), timestamps kept, so
-  the time stamps have gaps and frame k carries code k + k // 6 or so, not k;
+* ``vfr-dropped.mkv``: every 7th frame dropped (n % 7 == 3) with the others
+  keeping their timestamps, so the timestamps have gaps and the decoded frames
+  carry their source indices (0, 1, 2, 4, ...), not 0..N-1;
 * ``h264.ts``: H.264 in MPEG-TS (no index; timestamps start near 1.4 s);
 * ``shifted-start.mp4``: the first frame's timestamp is 5 s, not 0;
 * ``bframes-open-gop.mp4``: B-frames and open GOPs (frames after a keyframe in

@@ -198,7 +198,7 @@ def _noise_luts(sigma: float) -> tuple[np.ndarray, np.ndarray]:
     return (np.clip(values, 0, 255).astype(np.uint8), np.clip(-values, 0, 255).astype(np.uint8))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Animal:
     length: float  # body length in pixels
     width: float
