@@ -1,0 +1,396 @@
+"""One adapter per video reader, all with the same methods, and a frame checker.
+
+    reader = make_reader("opencv")          # the class; READERS lists them all
+    with reader.open("video.mkv") as handle:
+        image = handle.read(17)             # BGR uint8 (h, w, 3)
+
+A handle's ``read(i)`` raises ``IndexError`` for an index the library can
+tell is out of range (negative indices included: they are not counted from
+the end) and any exception for a failure; what a library silently returns
+for an index past the end is passed through, for the suite to count as wrong.
+``sequential()`` yields every frame in order from a fresh open, and
+``frame_count()`` is what the library or the file's header claims.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import operator
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import NamedTuple, Self
+
+import numpy as np
+
+DECORD_MISSING = (
+    "decord is not installed (pip install decord: PyPI has one build, 0.6.0 of June 2021 "
+    "bundling FFmpeg 4.1, as a py3-none manylinux2010_x86_64 wheel; none for macOS arm64 "
+    "or Linux aarch64)"
+)
+TORCHCODEC_MISSING = (
+    "torchcodec is not installed (pip install torch torchcodec: it needs PyTorch, "
+    "which its wheel does not declare as a dependency)"
+)
+
+
+class ReaderUnavailable(RuntimeError):
+    """The reader's library is not installed here."""
+
+
+def _missing(module: str, message: str) -> str | None:
+    return None if importlib.util.find_spec(module) else message
+
+
+def _in_range(i: int, count: int | None) -> int:
+    """``i`` as an int; IndexError when negative, or at or past ``count`` (if known)."""
+    i = operator.index(i)
+    if i < 0 or (count is not None and i >= count):
+        upper = "?" if count is None else count - 1
+        raise IndexError(f"frame {i} is out of range 0..{upper}")
+    return i
+
+
+class Reader:
+    """An adapter: ``open(path)`` returns a handle, an instance of the adapter."""
+
+    name = ""
+    description = ""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+
+    @staticmethod
+    def unavailable() -> str | None:
+        """Why the reader cannot run here, or None."""
+        return None
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Self:
+        return cls(path)
+
+    def read(self, i: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def sequential(self) -> Iterator[np.ndarray]:
+        raise NotImplementedError
+
+    def frame_count(self) -> int:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+class OpenCVReader(Reader):
+    name = "opencv"
+    description = "cv2.VideoCapture (FFmpeg backend): set CAP_PROP_POS_FRAMES, then read()"
+
+    @staticmethod
+    def unavailable() -> str | None:
+        return _missing("cv2", "OpenCV is not installed (pip install opencv-python-headless)")
+
+    def __init__(self, path):
+        super().__init__(path)
+        self._cap = self._capture()
+
+    def _capture(self):
+        import cv2
+
+        cv2.setNumThreads(1)
+        cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG)
+        if not cap.isOpened():
+            raise OSError(f"OpenCV cannot open {self.path}")
+        return cap
+
+    def frame_count(self) -> int:
+        import cv2
+
+        return int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+
+    def read(self, i):
+        import cv2
+
+        count = self.frame_count()
+        i = _in_range(i, count if count > 0 else None)
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, i)  # OpenCV seeks, then decodes up to frame i
+        ok, image = self._cap.read()
+        if not ok:
+            raise RuntimeError(f"OpenCV returned no frame {i} from {self.path}")
+        return image
+
+    def sequential(self):
+        cap = self._capture()
+        try:
+            while True:
+                ok, image = cap.read()
+                if not ok:
+                    return
+                yield image
+        finally:
+            cap.release()
+
+    def close(self):
+        self._cap.release()
+
+
+class PyAVNaiveReader(Reader):
+    name = "pyav-naive"
+    description = ("PyAV, the usual recipe: seek to int(i / average_rate / time_base), "
+                   "return the first frame with pts at or after it")
+
+    @staticmethod
+    def unavailable() -> str | None:
+        return _missing("av", "PyAV is not installed (pip install av)")
+
+    def __init__(self, path):
+        import av
+
+        super().__init__(path)
+        self._container = av.open(self.path)
+        self._stream = self._container.streams.video[0]
+
+    def frame_count(self) -> int:
+        """The header's frame count, else duration times average frame rate."""
+        stream = self._stream
+        if stream.frames:
+            return stream.frames
+        if stream.duration is not None:
+            seconds = stream.duration * stream.time_base
+        else:
+            seconds = Fraction(self._container.duration or 0, 1_000_000)
+        return round(seconds * (stream.average_rate or 0))
+
+    def read(self, i):
+        count = self.frame_count()
+        i = _in_range(i, count or None)
+        stream = self._stream
+        ts = int(i / stream.average_rate / stream.time_base)  # no start offset: the naive part
+        self._container.seek(ts, stream=stream)
+        for packet in self._container.demux(stream):
+            for frame in packet.decode():
+                if frame.pts is not None and frame.pts >= ts:
+                    return frame.to_ndarray(format="bgr24")
+        raise IndexError(f"no frame at or after pts {ts} (frame {i}) in {self.path}")
+
+    def sequential(self):
+        import av
+
+        with av.open(self.path) as container:
+            for frame in container.decode(container.streams.video[0]):
+                yield frame.to_ndarray(format="bgr24")
+
+    def close(self):
+        self._container.close()
+
+
+class IndexedVideoReader(Reader):
+    name = "indexed"
+    description = ("ours: a packet index (sidecar file), pread + decode for intra-only "
+                   "streams, else seek to a keyframe and decode to the exact pts")
+
+    @staticmethod
+    def unavailable() -> str | None:
+        return _missing("av", "PyAV is not installed (pip install av)")
+
+    def __init__(self, path):
+        from benchmarks.video.index import IndexedReader
+
+        super().__init__(path)
+        self.reader = IndexedReader(self.path)
+        self.index_seconds = self.reader.index_seconds  # load or build, on open
+        self.from_sidecar = self.reader.from_sidecar
+
+    def frame_count(self) -> int:
+        return len(self.reader)
+
+    def read(self, i):
+        return self.reader.read(i)
+
+    def sequential(self):
+        from benchmarks.video.index import IndexedReader
+
+        with IndexedReader(self.path, index=self.reader.index) as fresh:
+            for i in range(len(fresh)):
+                yield fresh.read(i)
+
+    def close(self):
+        self.reader.close()
+
+
+class DecordReader(Reader):
+    name = "decord"
+    description = "decord.VideoReader(path)[i].asnumpy(), RGB to BGR"
+
+    @staticmethod
+    def unavailable() -> str | None:
+        return _missing("decord", DECORD_MISSING)
+
+    def __init__(self, path):
+        import decord
+
+        super().__init__(path)
+        self._video = decord.VideoReader(self.path, ctx=decord.cpu(0))
+
+    def frame_count(self) -> int:
+        return len(self._video)
+
+    def read(self, i):
+        i = _in_range(i, len(self._video))
+        return np.ascontiguousarray(self._video[i].asnumpy()[:, :, ::-1])
+
+    def sequential(self):
+        import decord
+
+        video = decord.VideoReader(self.path, ctx=decord.cpu(0))
+        while True:
+            try:
+                frame = video.next()
+            except StopIteration:
+                return
+            yield np.ascontiguousarray(frame.asnumpy()[:, :, ::-1])
+
+
+class TorchCodecReader(Reader):
+    name = "torchcodec"
+    description = "torchcodec VideoDecoder(path, seek_mode='exact')[i], RGB to BGR"
+
+    @staticmethod
+    def unavailable() -> str | None:
+        return _missing("torchcodec", TORCHCODEC_MISSING)
+
+    def __init__(self, path):
+        super().__init__(path)
+        self._frames = self._decoder()
+
+    def _decoder(self):
+        from torchcodec.decoders import VideoDecoder
+
+        # NHWC: the HWC RGB frames FFmpeg decodes, without the CHW permute
+        return VideoDecoder(self.path, dimension_order="NHWC", seek_mode="exact")
+
+    def frame_count(self) -> int:
+        return len(self._frames)
+
+    def read(self, i):
+        i = _in_range(i, len(self._frames))  # torchcodec itself counts -1 from the end
+        return np.ascontiguousarray(self._frames[i].numpy()[:, :, ::-1])
+
+    def sequential(self):
+        frames = self._decoder()
+        for i in range(len(frames)):
+            yield np.ascontiguousarray(frames[i].numpy()[:, :, ::-1])
+
+
+class ExplodedJpegReader(Reader):
+    name = "exploded-jpeg"
+    description = "a directory of frame_{i:06d}.jpg files, decoded by our turbojpeg"
+
+    @staticmethod
+    def unavailable() -> str | None:
+        from turbojpeg import LibraryNotFoundError, load_library
+
+        try:
+            load_library()
+        except LibraryNotFoundError as exc:
+            return f"libturbojpeg not found: {exc}"
+        return None
+
+    def __init__(self, path):
+        from turbojpeg import Turbojpeg
+
+        super().__init__(path)
+        self._dir = Path(self.path)
+        if not self._dir.is_dir():
+            raise NotADirectoryError(f"{self.path} is not a directory of frame_NNNNNN.jpg files")
+        self._count = sum(1 for _ in self._dir.glob("frame_*.jpg"))
+        self._jpeg = Turbojpeg()
+
+    def frame_count(self) -> int:
+        return self._count
+
+    def read(self, i):
+        i = _in_range(i, self._count)
+        data = (self._dir / f"frame_{i:06d}.jpg").read_bytes()
+        return self._jpeg.decode(data, pixel_format="BGR")
+
+    def sequential(self):
+        for i in range(self._count):
+            yield self.read(i)
+
+
+READERS: dict[str, type[Reader]] = {
+    cls.name: cls
+    for cls in (IndexedVideoReader, OpenCVReader, PyAVNaiveReader, DecordReader,
+                TorchCodecReader, ExplodedJpegReader)
+}
+
+
+def make_reader(name: str) -> type[Reader]:
+    """The adapter called ``name``; ReaderUnavailable when its library is missing."""
+    try:
+        reader = READERS[name]
+    except KeyError:
+        raise KeyError(f"no reader {name!r}; known: {', '.join(READERS)}") from None
+    why = reader.unavailable()
+    if why is not None:
+        raise ReaderUnavailable(why)
+    return reader
+
+
+# -- checking frames against a ground truth ----------------------------------------
+
+
+def frame_hash(image: np.ndarray) -> str:
+    """A digest of the pixels and the shape: equal hashes, identical frames."""
+    digest = hashlib.blake2b(repr((image.shape, image.dtype.str)).encode(), digest_size=16)
+    digest.update(np.ascontiguousarray(image).data)
+    return digest.hexdigest()
+
+
+def frame_hashes(images: Iterable[np.ndarray]) -> list[str]:
+    return [frame_hash(image) for image in images]
+
+
+def sequential_hashes(path: str | os.PathLike[str]) -> list[str]:
+    """The ground truth: hashes of a full sequential PyAV decode, as BGR."""
+    return frame_hashes(PyAVNaiveReader(path).sequential())
+
+
+class Mismatch(NamedTuple):
+    index: int  # the frame asked for
+    matched: int  # the ground-truth index of the frame that came back; -1: none, or an error
+    error: str | None = None  # what read() raised, if it raised
+
+
+def check_frames(handle: Reader, ground_truth_hashes: Sequence[str],
+                 indices: Iterable[int]) -> list[Mismatch]:
+    """Read each index and compare with the ground truth; one Mismatch per wrong frame.
+
+    A frame counts as right when its hash is the one at its index, so identical
+    frames elsewhere in the video (a static scene) do not make it wrong;
+    ``matched`` names the first index that has the hash that came back.
+    """
+    first_at: dict[str, int] = {}
+    for k, digest in enumerate(ground_truth_hashes):
+        first_at.setdefault(digest, k)
+    mismatches = []
+    for i in indices:
+        if not 0 <= i < len(ground_truth_hashes):
+            raise ValueError(f"index {i} is outside the ground truth (0..{len(ground_truth_hashes) - 1})")
+        try:
+            digest = frame_hash(handle.read(i))
+        except Exception as exc:  # noqa: BLE001 - a failed read is a wrong frame, recorded
+            mismatches.append(Mismatch(i, -1, f"{type(exc).__name__}: {exc}"))
+            continue
+        if digest != ground_truth_hashes[i]:
+            mismatches.append(Mismatch(i, first_at.get(digest, -1)))
+    return mismatches
