@@ -2,8 +2,9 @@
 # One entry point that sets everything up on a fresh Debian/Ubuntu machine and
 # then runs a job. Idempotent: each step is skipped when already done.
 #
-#   bash tools/run.sh main    the main job: the JPEG roundtrip suite on the embedded
-#                             photos, ending in results/jpeg/report.md and its plots
+#   bash tools/run.sh main    the main job: the JPEG and video suites on the embedded
+#                             data (quick mode; --full-run for everything), ending in
+#                             results/{jpeg,video}/report.md and their plots
 #   bash tools/run.sh test    the test suite (against our libjpeg-turbo 3.x and
 #                             Debian's 2.x)
 #   bash tools/run.sh lib     build libjpeg-turbo from recipes/ (cached)
@@ -78,10 +79,13 @@ case "${1:-}" in
     ;;
   main)
     setup
-    log "the JPEG roundtrip suite on the embedded photos (quick mode; add --full-run for all photos)"
-    if [[ "${2:-}" == "--full-run" ]]; then set -- "$1" "${@:3}"; quick=(); else quick=(--quick); fi
-    TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" TURBOJPEG_TJ2_LIB="$SYSTEM_TJ2" \
-      "$PY" -m benchmarks jpeg "${quick[@]}" --out results/jpeg "${@:2}"
+    if [[ "${2:-}" == "--full-run" ]]; then quick=(); else quick=(--quick); fi
+    export TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" TURBOJPEG_TJ2_LIB="$SYSTEM_TJ2"
+    log "the JPEG roundtrip suite on the embedded photos ${quick[*]:-(full run)}"
+    "$PY" -m benchmarks jpeg "${quick[@]}" --out results/jpeg
+    log "the video suite on the embedded synthetic recordings ${quick[*]:-(full run)}"
+    "$PY" -m benchmarks video "${quick[@]}" --out results/video
+    log "reports: results/jpeg/report.md and results/video/report.md"
     ;;
   bench)
     setup
@@ -89,7 +93,7 @@ case "${1:-}" in
     ;;
   lint) venv; "$PY" -m ruff check . ;;
   *)
-    sed -n '2,11p' "$0"
+    sed -n '2,12p' "$0"
     exit 2
     ;;
 esac

@@ -89,7 +89,8 @@ def accuracy_matrix(acc: pd.DataFrame) -> pd.DataFrame:
                 text += ", out-of-range returned a frame"
             cell.append(text)
     acc = acc.assign(cell=cell)
-    return acc.pivot_table(index="file", columns="reader", values="cell", aggfunc="first").reset_index()
+    matrix = acc.pivot_table(index="file", columns="reader", values="cell", aggfunc="first")
+    return matrix.fillna("n/a").reset_index()
 
 
 # -- figures --------------------------------------------------------------------
@@ -169,7 +170,8 @@ def latency_figure(table: pd.DataFrame, provenance: dict, path: Path) -> Path | 
     if table.empty:
         return None
     rows = table[(table["mode"] == "warm")]
-    rows = rows[rows["recording"].isin(set(rows[rows["what"] == BASELINE]["recording"]))]
+    if rows.empty:
+        return None
     agg = rows.groupby(["what", "reader"])[["median", "p25", "p75"]].median().reset_index()
     order = agg.groupby("what")["median"].min().sort_values().index
     readers = sorted(agg["reader"].unique(), key=lambda r: (r != REFERENCE_READER, r))
@@ -227,6 +229,7 @@ def write(folder: str | Path, out: Path | None = None) -> Path:
         notes = acc[(acc["errors"].fillna("") != "") | (acc["wrong"] > 0)]
         if not notes.empty:
             parts.append("Details (first wrong indices as requested->returned, errors):\n")
+            notes = notes.assign(errors=notes["errors"].fillna("").map(lambda e: e.splitlines()[0] if e else ""))
             parts.append(_md(notes[["file", "reader", "wrong_examples", "offsets", "errors"]]))
         adversarial = acc[acc["kind"] == "adversarial"].drop_duplicates("file")
         if not adversarial.empty:

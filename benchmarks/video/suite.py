@@ -85,19 +85,36 @@ def identity(frame: np.ndarray, truth: dict) -> int:
     return best if distances[best] < 2.0 else -1
 
 
-def ground_truth(path: Path) -> dict:
-    """A full sequential decode with PyAV: frame count, codes, thumbnails, fps."""
+def _sequential(path: Path):
+    """Every frame in order: PyAV for a video file, turbojpeg for a folder of JPEGs."""
+    if path.is_dir():
+        from turbojpeg import Turbojpeg
+
+        tj = Turbojpeg()
+        for jpeg in sorted(path.glob("frame_*.jpg")):
+            yield tj.decode(jpeg.read_bytes())
+        return
     import av
 
-    codes, thumbs = [], []
-    start = time.perf_counter()
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         for decoded in container.decode(stream):
-            image = decoded.to_ndarray(format="bgr24")
-            codes.append(frames.read_code(image))
-            thumbs.append(thumbnail(image))
+            yield decoded.to_ndarray(format="bgr24")
+
+
+def applies(reader: str, f: VideoFile) -> bool:
+    """The exploded-JPEG reader reads folders of JPEGs; every other reader reads video files."""
+    return (reader == BASELINE) == f.path.is_dir()
+
+
+def ground_truth(path: Path) -> dict:
+    """A full sequential decode: frame count, codes, thumbnails, fps."""
+    codes, thumbs = [], []
+    start = time.perf_counter()
+    for image in _sequential(path):
+        codes.append(frames.read_code(image))
+        thumbs.append(thumbnail(image))
     seconds = time.perf_counter() - start
     coded = bool(codes) and all(c is not None for c in codes)
     return {
@@ -330,7 +347,8 @@ def run(config: Config) -> Path:
             truth = _truth_or_error(f)
             if "error" in truth:
                 for name in ready:
-                    accuracy.append(_accuracy_row(f, name, {"error": truth["error"]}, truth))
+                    if applies(name, f):
+                        accuracy.append(_accuracy_row(f, name, {"error": truth["error"]}, truth))
                     progress.update()
                 continue
             count = truth["count"]
@@ -338,6 +356,9 @@ def run(config: Config) -> Path:
             indices = [0, count - 1, *rng.choices(range(count), k=config.random_frames)] if count else []
             cold = rng.sample(range(count), min(config.cold_frames, count)) if count else []
             for name in ready:
+                if not applies(name, f):
+                    progress.update()
+                    continue
                 progress.set_postfix_str(f"{name} on {f.name}")
                 result = run_cell(name, f.path, truth, indices, cold, config.timeout)
                 accuracy.append(_accuracy_row(f, name, result, truth))
@@ -380,9 +401,9 @@ def _accuracy_row(f: VideoFile, reader: str, result: dict, truth: dict) -> dict:
         "frames": truth.get("count"), "header_count": result.get("header_count"),
         "checked": result.get("checked", 0), "wrong": len(wrong),
         "wrong_examples": "; ".join(f"{i}->{got}" for i, got in wrong[:5]),
-        "offsets": " ".join(f"{o:+d}" for o in offsets[:6]),
+        "offsets": ", ".join(f"off by {o:+d}" for o in offsets[:6]),
         "out_of_range": "; ".join(f"{k}: {v}" for k, v in result.get("out_of_range", {}).items()),
-        "errors": (result.get("error") or "; ".join(result.get("errors", [])[:3]))[:500],
+        "errors": (result.get("error") or "; ".join(result.get("errors", [])[:3]))[:2000],
         "index_seconds": result.get("index_seconds"),
         "sequential_fps": (truth["count"] / truth["sequential_seconds"]
                            if truth.get("sequential_seconds") else None),

@@ -1,0 +1,114 @@
+"""The video suite end to end: outputs, a lying reader caught, a hanging reader cut off."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pandas as pd
+import pytest
+
+from benchmarks.__main__ import main as cli
+from benchmarks.video import frames, readers, suite
+from benchmarks.video import report as video_report
+
+OUTPUTS = ("encodings.csv", "latency.csv", "accuracy.csv", "quality.csv", "provenance.json",
+           "benchmark.json", "report.md", "savings_vs_encode_speed.png",
+           "random_access_vs_baseline.png", "latency_by_reader.png")
+
+
+def tiny(name: str = "tiny-color", color: bool = True) -> frames.Recording:
+    return frames.Recording(name, 320, 180, color, frames=24)
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("video")
+    config = suite.Config(recordings=[tiny(), tiny("tiny-gray", color=False)],
+                          readers=("indexed", "opencv", "pyav-naive", "exploded-jpeg"),
+                          random_frames=6, cold_frames=1, seed=5, timeout=120, out=out,
+                          command=["test"])
+    folder = suite.run(config)
+    return folder, video_report.write(folder)
+
+
+def test_a_tiny_run_writes_every_output(full_run):
+    folder, report = full_run
+    for name in OUTPUTS:
+        assert (folder / name).is_file(), name
+        assert (folder / name).stat().st_size > 0, name
+    encodings = pd.read_csv(folder / "encodings.csv")
+    assert {"ffv1", "ffvhuff", "mjpeg", "exploded-jpeg", "exploded-png"} <= set(encodings["encoding"])
+    assert set(encodings["threads"]) == {1, suite.os.cpu_count()}
+    provenance = json.loads((folder / "provenance.json").read_text())
+    assert provenance["ffmpeg"]["version"]
+    assert "--enable" in provenance["ffmpeg"]["buildconf"]
+    text = report.read_text()
+    for heading in ("## Accuracy", "## Encodings", "## Random-frame latency", "## Provenance"):
+        assert heading in text
+
+
+def test_our_indexed_reader_is_right_on_every_file(full_run):
+    folder, _ = full_run
+    accuracy = pd.read_csv(folder / "accuracy.csv")
+    ours = accuracy[(accuracy["reader"] == "indexed") & ~accuracy["expect_error"].astype(bool)]
+    assert len(ours) > 10
+    assert (ours["checked"] > 0).all()
+    assert (ours["wrong"] == 0).all(), ours[ours["wrong"] > 0][["file", "wrong_examples"]]
+    # Every file a video reader can read got a cell, and the JPEG folders only the JPEG reader.
+    jpeg_dirs = accuracy[accuracy["file"].str.endswith("exploded-jpeg")]
+    assert set(jpeg_dirs["reader"]) == {"exploded-jpeg"}
+    assert (jpeg_dirs["wrong"] == 0).all()
+
+
+def test_the_naive_reader_is_caught_on_adversarial_files(full_run):
+    folder, _ = full_run
+    accuracy = pd.read_csv(folder / "accuracy.csv").set_index(["file", "reader"])
+    # Seeking by fps ignores the shifted start and the gaps: wrong frames, counted.
+    assert accuracy.loc[("shifted-start.mp4", "pyav-naive"), "wrong"] > 0
+    assert accuracy.loc[("vfr-dropped.mkv", "pyav-naive"), "wrong"] > 0
+
+
+class OffByOne(readers.IndexedVideoReader):
+    name = "off-by-one"
+
+    def read(self, i):
+        return super().read(min(i + 1, len(self.reader) - 1))
+
+
+class Hangs(readers.IndexedVideoReader):
+    name = "hangs"
+
+    def read(self, i):
+        time.sleep(60)
+
+
+def test_a_reader_returning_the_wrong_frame_is_caught(tmp_path, monkeypatch):
+    monkeypatch.setitem(readers.READERS, "off-by-one", OffByOne)
+    monkeypatch.setitem(readers.READERS, "hangs", Hangs)
+    config = suite.Config(recordings=[tiny()], readers=("indexed", "off-by-one", "hangs"),
+                          random_frames=5, cold_frames=0, adversarial_set=False, timeout=8,
+                          out=tmp_path, command=["test"])
+    monkeypatch.setattr(suite.codecs, "ENCODINGS",
+                        tuple(e for e in suite.codecs.ENCODINGS if e.name == "ffvhuff"))
+    folder = suite.run(config)
+    accuracy = pd.read_csv(folder / "accuracy.csv").set_index(["file", "reader"])
+    cell = accuracy.loc[("tiny-color.ffvhuff", "off-by-one")]
+    assert cell["wrong"] >= 5
+    assert cell["offsets"] == "off by +1"
+    assert accuracy.loc[("tiny-color.ffvhuff", "indexed"), "wrong"] == 0
+    hung = accuracy.loc[("tiny-color.ffvhuff", "hangs")]
+    assert "no answer within 8 s" in hung["errors"]
+    text = video_report.write(folder).read_text()
+    assert "off-by-one" in text
+
+
+def test_command_line(tmp_path, capsys):
+    assert cli(["video", "--videos", str(tmp_path / "missing")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    assert cli(["video", "--readers", "indexed,nope"]) == 2
+    assert "unknown reader(s) nope" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli(["video", "--videos", str(empty), "--out", str(tmp_path / "o")]) == 2
+    assert "no video files" in capsys.readouterr().err
