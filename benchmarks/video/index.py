@@ -212,7 +212,7 @@ class FrameIndex:
             index = cls.load(sidecar)
             if index.matches(video):
                 return index, perf_counter() - started, True
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
             pass  # missing, unreadable or from another version: rebuild
         index = cls.build(video)
         with contextlib.suppress(OSError):  # a read-only dataset: index again next time

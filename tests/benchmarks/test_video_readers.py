@@ -1,0 +1,362 @@
+"""The frame index, our indexed reader and the reader adapters, on small videos made here.
+
+Every test video comes from ``testsrc2`` plus temporal noise, so each frame is
+distinct; the ground truth is a full sequential PyAV decode (a hash per
+frame, BGR). The indexed reader must return exactly frame ``i`` for every
+``i`` of every file; the other readers are only required to run: their
+accuracy is what the suite measures.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from benchmarks.video import readers
+from benchmarks.video.index import FrameIndex, IndexedReader, sidecar_path
+
+pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg CLI")
+
+FRAMES = 90
+SIZE = (108, 192)  # height, width
+SOURCE = ["-f", "lavfi", "-i", "testsrc2=size=192x108:rate=30,noise=alls=12:allf=t",
+          "-frames:v", str(FRAMES)]
+X264 = ["-c:v", "libx264", "-crf", "18", "-bf", "3", "-g", "30"]
+ENCODINGS = {
+    "ffv1.mkv": ["-c:v", "ffv1"],
+    "ffvhuff.mkv": ["-c:v", "ffvhuff"],
+    "mjpeg.avi": ["-c:v", "mjpeg", "-q:v", "3"],
+    "x264-lossless.mp4": ["-c:v", "libx264", "-qp", "0", "-g", "30"],
+    "x264-bframes.mp4": X264,
+    "x264-opengop.mkv": ["-c:v", "libx264", "-crf", "18", "-bf", "3", "-x264-params",
+                         "open-gop=1:keyint=30:min-keyint=30:scenecut=0"],
+    "h264.ts": [*X264, "-f", "mpegts"],
+    "vfr.mkv": ["-vf", r"select='not(eq(mod(n\,7)\,3))'", "-fps_mode", "vfr", *X264],
+    "shifted.mp4": [*X264, "-output_ts_offset", "5"],
+}
+# Made from the files above: an MPEG-TS cut at an open-GOP keyframe (its leading
+# B-frame cannot be decoded), and an MP4 cut with -c copy (an edit list discards
+# the packets before the cut point).
+DERIVED = ("opengop-cut.ts", "editlist-cut.mp4")
+FILES = (*ENCODINGS, *DERIVED)
+EXACT = tuple(name for name in FILES if name != "mjpeg.avi")  # TurboJPEG is not FFmpeg's IDCT
+
+
+def ffmpeg(*args: str | os.PathLike[str]) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", *map(str, args)], check=True)
+
+
+def cut_at_second_keyframe(source: Path, out: Path) -> None:
+    """The bytes of an MPEG-TS from the TS packet holding its second keyframe on."""
+    with av.open(str(source)) as container:
+        keys = [p.pos for p in container.demux(video=0) if p.is_keyframe and p.size]
+    data = source.read_bytes()
+    out.write_bytes(data[keys[1] - keys[1] % 188:])
+
+
+@pytest.fixture(scope="session")
+def videos(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("videos")
+    paths = {name: folder / name for name in FILES}
+    for name, args in ENCODINGS.items():
+        ffmpeg(*SOURCE, *args, paths[name])
+    ffmpeg(*SOURCE, *ENCODINGS["x264-opengop.mkv"], "-f", "mpegts", folder / "opengop.ts")
+    cut_at_second_keyframe(folder / "opengop.ts", paths["opengop-cut.ts"])
+    ffmpeg("-ss", "1.1", "-i", paths["x264-bframes.mp4"], "-c", "copy", paths["editlist-cut.mp4"])
+    return paths
+
+
+@pytest.fixture(scope="session")
+def truth(videos) -> dict[str, list[str]]:
+    hashes = {name: readers.sequential_hashes(path) for name, path in videos.items()}
+    for name, frames in hashes.items():
+        assert len(set(frames)) == len(frames), f"{name}: the test frames must be distinct"
+    return hashes
+
+
+def pyav_frames(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+
+
+def nearest(image: np.ndarray, frames: list[np.ndarray]) -> tuple[int, float]:
+    distances = [np.abs(image.astype(np.int16) - f).mean() for f in frames]
+    best = int(np.argmin(distances))
+    return best, float(distances[best])
+
+
+# -- the index ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_the_index_counts_what_a_sequential_decode_outputs(name, videos, truth):
+    index = FrameIndex.build(videos[name])
+    assert len(index) == len(truth[name])
+    assert np.all(np.diff(index.frame_pts) > 0)
+    assert index.start_pts == index.frame_pts[0]
+
+
+def test_frames_a_decode_drops_are_not_in_the_index(videos, truth):
+    """The open-GOP cut starts with an undecodable leading B-frame; the edit-list cut
+    has packets flagged discard. Both are packets, neither is a frame."""
+    for name in DERIVED:
+        index = FrameIndex.build(videos[name])
+        assert len(index) == len(truth[name]) < len(index.pts), name
+        assert not index.shown.all()
+    assert len(truth["opengop-cut.ts"]) == 60
+    assert len(truth["editlist-cut.mp4"]) == FRAMES - 33
+
+
+def test_the_index_knows_intra_only_streams_and_their_payloads(videos):
+    for name in ("ffvhuff.mkv", "mjpeg.avi"):
+        index = FrameIndex.build(videos[name])
+        assert index.intra_only
+        assert np.all(index.payload_offset >= 0), name
+    for name in ("ffv1.mkv", "x264-bframes.mp4", "h264.ts"):
+        index = FrameIndex.build(videos[name])
+        assert not index.intra_only
+        assert np.all(index.payload_offset == -1)
+
+
+def test_the_sidecar_is_written_reused_and_rebuilt(videos, tmp_path):
+    video = tmp_path / "clip.mkv"
+    shutil.copy(videos["x264-opengop.mkv"], video)
+    sidecar = sidecar_path(video)
+    assert sidecar.name == "clip.mkv.frameindex.npz"
+
+    with IndexedReader(video) as reader:
+        assert not reader.from_sidecar
+        assert reader.index_seconds > 0
+    assert sidecar.exists()
+    with IndexedReader(video) as reader:
+        assert reader.from_sidecar
+        assert len(reader) == FRAMES
+
+    stat = video.stat()
+    os.utime(video, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # touched
+    index, _, from_sidecar = FrameIndex.load_or_build(video)
+    assert not from_sidecar
+    assert FrameIndex.load_or_build(video)[2]
+
+    shutil.copy(videos["editlist-cut.mp4"], video)  # another video under the same name
+    with IndexedReader(video) as reader:
+        assert not reader.from_sidecar
+        assert len(reader) == FRAMES - 33
+
+    sidecar.write_bytes(b"not an index")
+    index, _, from_sidecar = FrameIndex.load_or_build(video)
+    assert not from_sidecar
+    assert len(index) == FRAMES - 33
+    assert FrameIndex.load_or_build(video)[2]
+
+
+def test_a_stale_index_is_refused(videos, tmp_path):
+    video = tmp_path / "clip.mkv"
+    shutil.copy(videos["ffv1.mkv"], video)
+    index = FrameIndex.build(video)
+    video.write_bytes(video.read_bytes()[:-1000])
+    with pytest.raises(ValueError, match="stale"):
+        IndexedReader(video, index=index)
+
+
+# -- the indexed reader -----------------------------------------------------------
+
+
+def orders(count: int) -> dict[str, list[int]]:
+    shuffled = list(range(count))
+    random.Random(20240607).shuffle(shuffled)
+    return {"random": shuffled, "forward": list(range(count)),
+            "backward": list(range(count - 1, -1, -1))}
+
+
+@pytest.mark.parametrize("name", EXACT)
+def test_the_indexed_reader_returns_every_frame_exactly(name, videos, truth):
+    expected = truth[name]
+    with readers.make_reader("indexed").open(videos[name]) as handle:
+        assert handle.frame_count() == len(expected)
+        for order, indices in orders(len(expected)).items():
+            assert readers.check_frames(handle, expected, indices) == [], order
+
+
+def test_mjpeg_frames_come_from_their_own_packet(videos):
+    """TurboJPEG and FFmpeg decode a JPEG to slightly different pixels, so MJPEG frames
+    are checked against TurboJPEG decodes of the packets in presentation order, and
+    must be closest to the matching FFmpeg frame."""
+    from turbojpeg import Turbojpeg
+
+    path = videos["mjpeg.avi"]
+    with av.open(str(path)) as container:
+        packets = sorted((p for p in container.demux(video=0) if p.size), key=lambda p: p.pts)
+        jpegs = [bytes(p) for p in packets]
+    tj = Turbojpeg()
+    decoded = pyav_frames(path)
+    with IndexedReader(path) as reader:
+        for order, indices in orders(len(reader)).items():
+            for i in indices:
+                image = reader.read(i)
+                assert np.array_equal(image, tj.decode(jpegs[i], "BGR", fast_upsample=True)), order
+                if order == "random":
+                    best, distance = nearest(image, decoded)
+                    assert (best, distance < 1.5) == (i, True)
+
+
+@pytest.mark.parametrize("name", ["ffvhuff.mkv", "mjpeg.avi"])
+def test_intra_only_frames_are_read_with_pread_and_no_seek(name, videos):
+    with IndexedReader(videos[name]) as reader:
+        for i in (5, 0, len(reader) - 1, 17):
+            reader.read(i)
+        assert reader.counts == {"pread": 4}  # no seek, no demuxing, no decoder in between
+
+
+@pytest.mark.parametrize("name", ["x264-bframes.mp4", "h264.ts"])
+def test_reading_forward_in_a_gop_does_not_seek(name, videos):
+    with IndexedReader(videos[name]) as reader:
+        for i in range(40, 55):  # keyframes every 30 frames
+            reader.read(i)
+        assert reader.counts["continued"] == 14
+        assert reader.counts["seeks"] == 1 + reader.counts["retries"]
+
+
+@pytest.mark.parametrize("name", ["ffv1.mkv", "h264.ts", "mjpeg.avi"])
+def test_out_of_range_indices_are_refused(name, videos):
+    """Indices run from 0 to len - 1: -1 is out of range, not the last frame."""
+    with IndexedReader(videos[name]) as reader:
+        n = len(reader)
+        for bad in (n, n + 10, -1, -n):
+            with pytest.raises(IndexError, match=f"valid indices are 0 to {n - 1}"):
+                reader.read(bad)
+        with pytest.raises(TypeError):
+            reader.read(1.0)
+        assert reader.read(n - 1).shape == (*SIZE, 3)
+
+
+def test_gray_video_comes_back_as_three_channels(tmp_path):
+    video = tmp_path / "gray.mkv"
+    ffmpeg(*SOURCE[:-2], "-frames:v", "10", "-pix_fmt", "gray", "-c:v", "ffv1", video)
+    with IndexedReader(video) as reader:
+        image = reader.read(3)
+    assert image.shape == (*SIZE, 3)
+    assert image.dtype == np.uint8
+    assert np.array_equal(image[:, :, 0], image[:, :, 2])
+
+
+# -- the other adapters and the checker ----------------------------------------------
+
+
+class OffByOne(readers.Reader):
+    """A deliberately wrong reader: frame i + 1 for frame i."""
+
+    def __init__(self, inner: readers.Reader):
+        self.inner = inner
+
+    def read(self, i):
+        return self.inner.read(i + 1)
+
+
+def test_check_frames_catches_a_reader_that_is_one_frame_off(videos, truth):
+    expected = truth["ffv1.mkv"]
+    last = len(expected) - 1
+    with readers.make_reader("indexed").open(videos["ffv1.mkv"]) as inner:
+        mismatches = readers.check_frames(OffByOne(inner), expected, [0, 10, last])
+        assert readers.check_frames(inner, expected, [0, 10, last]) == []
+    assert [(m.index, m.matched) for m in mismatches] == [(0, 1), (10, 11), (last, -1)]
+    assert mismatches[-1].error.startswith("IndexError")
+    assert mismatches[0].error is None
+
+
+def test_check_frames_names_no_index_for_a_foreign_frame(truth):
+    class Black(readers.Reader):
+        def read(self, i):
+            return np.zeros((*SIZE, 3), np.uint8)
+
+    assert readers.check_frames(Black("-"), truth["ffv1.mkv"], [4]) == [readers.Mismatch(4, -1)]
+
+
+@pytest.mark.parametrize("reader_name", ["opencv", "pyav-naive"])
+def test_the_common_readers_run_on_every_file(reader_name, videos, truth):
+    """Their accuracy is measured by the suite, not asserted; they must not crash."""
+    for name in FILES:
+        expected = truth[name]
+        indices = [0, len(expected) - 1, *random.Random(name).sample(range(len(expected)), 4)]
+        with readers.make_reader(reader_name).open(videos[name]) as handle:
+            assert handle.frame_count() > 0
+            mismatches = readers.check_frames(handle, expected, indices)
+            assert all(-1 <= m.matched < len(expected) for m in mismatches)
+
+
+def test_pyav_naive_is_right_on_a_plain_file_and_wrong_on_a_shifted_one(videos, truth):
+    with readers.make_reader("pyav-naive").open(videos["ffv1.mkv"]) as handle:
+        assert readers.check_frames(handle, truth["ffv1.mkv"], [0, 1, 44, 89, 7]) == []
+    with readers.make_reader("pyav-naive").open(videos["shifted.mp4"]) as handle:
+        # it seeks to i / fps seconds, before the 5 s start, and gets frame 0 back
+        mismatches = readers.check_frames(handle, truth["shifted.mp4"], [1, 44, 89])
+    assert [(m.index, m.matched) for m in mismatches] == [(1, 0), (44, 0), (89, 0)]
+
+
+def test_sequential_gives_every_frame_in_order(videos, truth):
+    for reader_name in ("opencv", "pyav-naive", "indexed"):
+        with readers.make_reader(reader_name).open(videos["x264-bframes.mp4"]) as handle:
+            assert readers.frame_hashes(handle.sequential()) == truth["x264-bframes.mp4"]
+
+
+def test_the_exploded_jpeg_reader(videos, tmp_path):
+    from turbojpeg import Turbojpeg
+
+    tj = Turbojpeg()
+    source = pyav_frames(videos["ffv1.mkv"])[:20]
+    folder = tmp_path / "exploded"
+    folder.mkdir()
+    for i, image in enumerate(source):
+        (folder / f"frame_{i:06d}.jpg").write_bytes(tj.encode(image, quality=92))
+    gray = tmp_path / "gray"
+    gray.mkdir()
+    (gray / "frame_000000.jpg").write_bytes(tj.encode(np.ascontiguousarray(source[0][:, :, 1]), quality=92))
+
+    with readers.make_reader("exploded-jpeg").open(folder) as handle:
+        assert handle.frame_count() == 20
+        for i in (7, 0, 19):
+            image = handle.read(i)
+            assert image.shape == (*SIZE, 3)
+            assert nearest(image, source)[0] == i
+        for bad in (20, -1):
+            with pytest.raises(IndexError):
+                handle.read(bad)
+        assert len(list(handle.sequential())) == 20
+    with readers.make_reader("exploded-jpeg").open(gray) as handle:
+        assert handle.read(0).shape == (*SIZE, 3)
+
+
+def test_the_registry(videos):
+    assert set(readers.READERS) == {"indexed", "opencv", "pyav-naive", "decord",
+                                    "torchcodec", "exploded-jpeg"}
+    with pytest.raises(KeyError, match="known: indexed"):
+        readers.make_reader("nope")
+    for name, reader in readers.READERS.items():
+        assert reader.name == name
+        assert reader.description
+        why = reader.unavailable()
+        if why is None:
+            assert readers.make_reader(name) is reader
+        else:
+            assert name in why
+            with pytest.raises(readers.ReaderUnavailable):
+                readers.make_reader(name)
+
+
+@pytest.mark.parametrize("reader_name", ["decord", "torchcodec"])
+def test_optional_readers_when_installed(reader_name, videos, truth):
+    reader = readers.READERS[reader_name]
+    if reader.unavailable():
+        pytest.skip(reader.unavailable())
+    with reader.open(videos["x264-bframes.mp4"]) as handle:
+        assert handle.frame_count() == FRAMES
+        assert readers.check_frames(handle, truth["x264-bframes.mp4"], [0, 45, 89, 3]) == []
+        with pytest.raises(IndexError):
+            handle.read(-1)
