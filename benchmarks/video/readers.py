@@ -93,6 +93,7 @@ class Reader:
 class OpenCVReader(Reader):
     name = "opencv"
     description = "cv2.VideoCapture (FFmpeg backend): set CAP_PROP_POS_FRAMES, then read()"
+    threads = 1  # OpenCV's and its FFmpeg decoder's
 
     @staticmethod
     def unavailable() -> str | None:
@@ -105,8 +106,9 @@ class OpenCVReader(Reader):
     def _capture(self):
         import cv2
 
-        cv2.setNumThreads(1)
-        cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG)
+        cv2.setNumThreads(self.threads)
+        # setNumThreads leaves FFmpeg's decoder threads at the core count: pin them too
+        cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, self.threads])
         if not cap.isOpened():
             raise OSError(f"OpenCV cannot open {self.path}")
         return cap
