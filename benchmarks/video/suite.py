@@ -144,6 +144,11 @@ def _measure_cell(reader_name: str, path: str, truth: dict, indices: list[int], 
             result["index_seconds"] = getattr(handle, "index_seconds", None)
         try:
             image = handle.read(i)
+        except Exception as exc:  # noqa: BLE001 - a failed read is a wrong frame, recorded
+            result["errors"].append(f"cold read({i}): {type(exc).__name__}: {exc}")
+            result["checked"] += 1
+            result["wrong"].append((i, "error"))
+            continue
         finally:
             handle.close()
         result["latency"].append(("cold", i, time.perf_counter() - start))
