@@ -1,0 +1,105 @@
+"""A local file:// channel: index it, install from it offline, test what got installed.
+
+Indexing, solving and installing are py-rattler's (``rattler.index.index_fs``,
+``rattler.solve``, ``rattler.install``); only the local channel is ever queried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import rattler
+import rattler.exceptions
+from rattler.index import index_fs
+
+from . import BuildError
+from .build import run_tests
+from .pack import SUBDIR_DIRS
+from .render import TARGET_PLATFORM, render_recipe
+
+
+def index(channel_dir: Path) -> None:
+    """Write repodata.json for linux-64 and noarch (noarch is created empty if missing)."""
+    channel_dir = Path(channel_dir).resolve()
+    for sub in SUBDIR_DIRS:
+        (channel_dir / sub).mkdir(parents=True, exist_ok=True)
+    asyncio.run(index_fs(channel_dir, write_zst=False, write_shards=False, force=True))
+    for sub in SUBDIR_DIRS:
+        repodata = json.loads((channel_dir / sub / "repodata.json").read_text())
+        count = len(repodata.get("packages", {})) + len(repodata.get("packages.conda", {}))
+        print(f"index: {channel_dir / sub / 'repodata.json'} ({count} packages)")
+
+
+def _check_prefix_replaced(target: Path) -> int:
+    """Every installed file that had a prefix placeholder must now name target instead."""
+    checked = 0
+    for record in sorted((target / "conda-meta").glob("*.json")):
+        for entry in json.loads(record.read_text()).get("paths_data", {}).get("paths", []):
+            placeholder = entry.get("prefix_placeholder")
+            if not placeholder or entry.get("file_mode") != "text":
+                continue
+            data = (target / entry["_path"]).read_bytes()
+            if placeholder.encode() in data or str(target).encode() not in data:
+                raise BuildError(f"{entry['_path']}: prefix {placeholder} was not replaced "
+                                 f"by {target}")  # fmt: skip
+            checked += 1
+    return checked
+
+
+def install(channel_dir: Path, specs: list[str], target_prefix: Path) -> list:
+    """Solve specs against the local channel only and install into a fresh target_prefix.
+
+    Returns the installed rattler.RepoDataRecord list.
+    """
+    channel_dir, target = Path(channel_dir).resolve(), Path(target_prefix).resolve()
+    if target.exists() and any(target.iterdir()):
+        raise BuildError(f"{target} is not empty; install wants a fresh prefix")
+    channel = rattler.Channel(channel_dir.as_uri())
+
+    async def solve_and_install(cache: Path) -> list:
+        records = await rattler.solve(
+            [channel], specs,
+            gateway=rattler.Gateway(cache_dir=cache / "repodata"),
+            platforms=[TARGET_PLATFORM, "noarch"],
+            virtual_packages=rattler.VirtualPackage.detect(),
+            channel_relations="disabled",
+        )  # fmt: skip
+        await rattler.install(records, target, cache_dir=cache / "pkgs", show_progress=False)
+        return records
+
+    print(f"install: solving {', '.join(specs)} against {channel_dir.as_uri()} only")
+    # A private package cache: a repacked file of the same name is never served stale.
+    with tempfile.TemporaryDirectory(prefix="offline-build-rattler-") as tmp:
+        try:
+            records = asyncio.run(solve_and_install(Path(tmp)))
+        except rattler.exceptions.SolverError as exc:
+            raise BuildError(f"cannot satisfy {', '.join(specs)} from {channel_dir}:\n"
+                             f"{str(exc).strip()}") from None  # fmt: skip
+        except (rattler.exceptions.InstallerError, rattler.exceptions.TransactionError,
+                rattler.exceptions.LinkError) as exc:  # fmt: skip
+            raise BuildError(f"install into {target} failed: {str(exc).strip()}") from None
+    for record in records:
+        print(f"install: {record.name.normalized} {record.version} {record.build} "
+              f"-> {target}")  # fmt: skip
+    print(f"install: prefix replaced in {_check_prefix_replaced(target)} text files")
+    return records
+
+
+def test_installed(recipe_dir: Path, prefix: Path, variant: dict[str, str]) -> None:
+    """Run the recipe's test commands against an installed prefix (no LD_LIBRARY_PATH)."""
+    prefix = Path(prefix).resolve()
+    r = render_recipe(Path(recipe_dir), variant)
+    log = prefix.parent / f"{prefix.name}.{r.name}.test.log"
+    log.unlink(missing_ok=True)
+    print(f"test: {r.name} in the installed prefix {prefix} (log: {log})")
+    run_tests(r, prefix, log)
+
+
+def fresh_prefix(path: Path) -> Path:
+    path = Path(path).resolve()
+    shutil.rmtree(path, ignore_errors=True)
+    return path

@@ -1,0 +1,143 @@
+"""Pack one successful build into a .conda that conda and rattler can install.
+
+Input: ``<root>/<recipe>/<key>/`` with ``prefix/``, ``manifest.json`` and ``DONE``.
+Output: ``<channel>/linux-64/<name>-<version>-<build>.conda`` whose ``info/`` has
+index.json, paths.json (v1), has_prefix, files, about.json, run_exports.json and,
+when the rendered recipe is given, recipe/meta.yaml and test/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from conda_package_handling import api as cph
+
+from . import BuildError
+from .render import TARGET_PLATFORM, Rendered
+
+SUBDIR_DIRS = (TARGET_PLATFORM, "noarch")
+
+
+def _dump(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _paths(tree: Path, placeholder: str) -> list[dict]:
+    """paths.json entries for every file and symlink under tree (info/ excluded)."""
+    needle = placeholder.encode()
+    entries = []
+    for path in sorted(tree.rglob("*")):
+        rel = path.relative_to(tree).as_posix()
+        if rel == "info" or rel.startswith("info/"):
+            continue
+        if path.is_symlink():
+            entry = {"_path": rel, "path_type": "softlink"}
+            if path.is_file():  # conda-build hashes what the link points at
+                data = path.read_bytes()
+                entry.update(sha256=hashlib.sha256(data).hexdigest(), size_in_bytes=len(data))
+            entries.append(entry)
+        elif path.is_file():
+            data = path.read_bytes()
+            entry = {"_path": rel, "path_type": "hardlink",
+                     "sha256": hashlib.sha256(data).hexdigest(), "size_in_bytes": len(data)}  # fmt: skip
+            if needle in data:
+                entry.update(file_mode="binary" if b"\0" in data else "text",
+                             prefix_placeholder=placeholder)  # fmt: skip
+                if entry["file_mode"] == "binary":
+                    print(f"pack: note: {rel} embeds the staging prefix in binary data; "
+                          f"installs need a prefix no longer than {len(placeholder)} chars")  # fmt: skip
+            entries.append(entry)
+    return entries
+
+
+def _run_exports(value) -> dict:
+    if isinstance(value, dict):
+        return {k: [str(s) for s in v] for k, v in value.items()}
+    return {"weak": [str(s) for s in value]} if value else {}
+
+
+def _write_test(info: Path, r: Rendered) -> None:
+    test = r.meta.get("test") or {}
+    commands = [str(c) for c in test.get("commands") or []]
+    if commands:
+        script = "set -ex\n\n" + "\n".join(commands) + "\nexit 0\n"
+        (info / "test").mkdir(parents=True, exist_ok=True)
+        (info / "test" / "run_test.sh").write_text(script)
+    for name in test.get("files") or []:
+        src, dst = r.recipe_dir / name, info / "test" / name
+        if not src.exists():
+            raise BuildError(f"test file {name} not found in {r.recipe_dir}")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst)
+
+
+def write_info(tree: Path, manifest: dict, timestamp_ms: int, r: Rendered | None) -> None:
+    info = tree / "info"
+    placeholder = manifest["staging_prefix"]
+    paths = _paths(tree, placeholder)
+    requirements = manifest.get("requirements") or {}
+    about = manifest.get("about") or {}
+    index = {
+        "name": manifest["name"], "version": manifest["version"],
+        "build": manifest["build_string"], "build_number": manifest["build_number"],
+        "depends": [str(s) for s in requirements.get("run") or []],
+        "constrains": [str(s) for s in requirements.get("run_constrained") or []],
+        "license": str(about.get("license", "")), "subdir": TARGET_PLATFORM,
+        "platform": "linux", "arch": "x86_64", "timestamp": timestamp_ms,
+    }  # fmt: skip
+    _dump(info / "index.json", index)
+    _dump(info / "paths.json", {"paths": paths, "paths_version": 1})
+    _dump(info / "about.json", about)
+    _dump(info / "run_exports.json", _run_exports(manifest.get("run_exports")))
+    (info / "files").write_text("".join(f"{p['_path']}\n" for p in paths))
+    prefixed = [p for p in paths if "prefix_placeholder" in p]
+    if prefixed:
+        (info / "has_prefix").write_text("".join(
+            f"{p['prefix_placeholder']} {p['file_mode']} {p['_path']}\n" for p in prefixed
+        ))  # fmt: skip
+    if r is not None:
+        (info / "recipe").mkdir(parents=True, exist_ok=True)
+        (info / "recipe" / "meta.yaml").write_text(r.text)
+        _write_test(info, r)
+
+
+def pack(build_dir: Path, rendered: Rendered | None = None,
+         channel_dir: Path | None = None) -> Path:  # fmt: skip
+    """Write the .conda of one DONE build; return its path.
+
+    channel_dir defaults to ``<root>/channel`` for a build in ``<root>/<recipe>/<key>``.
+    Without ``rendered``, info/recipe and info/test are left out.
+    """
+    build_dir = Path(build_dir).resolve()
+    if not (build_dir / "DONE").is_file():
+        raise BuildError(f"{build_dir} is not a finished build (no DONE stamp)")
+    manifest = json.loads((build_dir / "manifest.json").read_text())
+    if rendered is not None:
+        got = (rendered.name, rendered.version, rendered.build_string)
+        want = (manifest["name"], manifest["version"], manifest["build_string"])
+        if got != want:
+            raise BuildError(f"rendered recipe {got} does not match the build {want}")
+    channel_dir = Path(channel_dir or build_dir.parents[1] / "channel").resolve()
+    for sub in SUBDIR_DIRS:
+        (channel_dir / sub).mkdir(parents=True, exist_ok=True)
+    name = f"{manifest['name']}-{manifest['version']}-{manifest['build_string']}.conda"
+    out = channel_dir / TARGET_PLATFORM / name
+    timestamp_ms = int((build_dir / "DONE").stat().st_mtime * 1000)
+    with tempfile.TemporaryDirectory(dir=channel_dir, prefix=".pack-") as tmp:
+        tree = Path(tmp) / "pkg"
+        shutil.copytree(build_dir / "prefix", tree, symlinks=True)
+        write_info(tree, manifest, timestamp_ms, rendered)
+        files = sorted(
+            p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_symlink() or p.is_file()
+        )
+        partial = Path(tmp) / name
+        cph.create(str(tree), files, str(partial))
+        os.replace(partial, out)
+    print(f"pack: {out} ({out.stat().st_size} bytes, {len(files)} files)")
+    return out
