@@ -209,7 +209,8 @@ def point_current(base: Path, key: str) -> None:
     os.replace(tmp, base / "current")
 
 
-def build(r: Rendered, root: Path) -> Path:
+def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
+    """Build r under root unless cached; with cached_only, a missing build is an error."""
     started = time.monotonic()
     skip = str((r.meta.get("build") or {}).get("skip", "")).lower()
     if skip in ("true", "yes", "1"):
@@ -227,6 +228,8 @@ def build(r: Rendered, root: Path) -> Path:
         point_current(base, key)
         print(f"cached: {out} (DONE), nothing to build")
         return out
+    if cached_only:
+        raise BuildError(f"{r.name}: no finished build {out} and --cached-only was given")
     shutil.rmtree(out, ignore_errors=True)  # a failed earlier attempt
     work, prefix, build_prefix = out / "work", out / "prefix", out / "build_env"
     for d in (prefix, build_prefix):
