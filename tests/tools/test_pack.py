@@ -7,6 +7,7 @@ import os
 import shutil
 
 import pytest
+import rattler
 from conda_package_handling import api as cph
 
 from tools.offline_build import BuildError, channel
@@ -100,6 +101,18 @@ def test_pack_writes_info(built, tmp_path):
     assert (info / "recipe" / "meta.yaml").read_text() == rendered.text
     assert "hello > out.txt" in (info / "test" / "run_test.sh").read_text()
     assert (info / "test" / "test" / "expected.txt").read_text() == "hello from greet\n"
+
+    # rattler's own readers accept what we wrote
+    parsed = rattler.IndexJson.from_package_archive(conda)
+    assert (parsed.name.normalized, str(parsed.build), parsed.constrains) == (
+        "hello", rendered.build_string, ["nothello <0a"])  # fmt: skip
+    assert rattler.RunExportsJson.from_package_archive(conda).weak == ["hello >=1.2.3,<2.0a0"]
+    placeholders = {
+        str(e.relative_path): e.prefix_placeholder.placeholder
+        for e in rattler.PathsJson.from_package_archive(conda).paths
+        if e.prefix_placeholder
+    }
+    assert placeholders == {"build-env.txt": staging}
 
 
 def test_pack_refuses_an_unfinished_build(built):
