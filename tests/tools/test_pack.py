@@ -172,3 +172,15 @@ def test_channel_command_end_to_end(recipe, capsys):
     (env / "stale").write_text("")
     assert main([*args, "--cached-only"]) == 0
     assert not (env / "stale").exists()
+
+
+def test_pack_command_packs_and_indexes(recipe, capsys):
+    root = recipe.parents[1] / ".build"
+    config = recipe.parents[1] / "conda_build_config.yaml"
+    assert main(["pack", str(recipe), "-m", str(config), "--root", str(root)]) == 0
+    printed = capsys.readouterr().out
+    assert "==== pack: hello" in printed
+    repodata = json.loads((root / "channel" / "linux-64" / "repodata.json").read_text())
+    (name,) = repodata["packages.conda"]
+    assert (root / "channel" / "linux-64" / name).is_file()
+    assert json.loads((root / "channel" / "noarch" / "repodata.json").read_text())
