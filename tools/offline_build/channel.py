@@ -62,7 +62,8 @@ def install(channel_dir: Path, specs: list[str], target_prefix: Path) -> list:
 
     async def solve_and_install(cache: Path) -> list:
         records = await rattler.solve(
-            [channel], specs,
+            # Lenient parsing takes conda's `name=version=build` form (ffmpeg=*=gpl*) too.
+            [channel], [rattler.MatchSpec(spec, strict=False) for spec in specs],
             gateway=rattler.Gateway(cache_dir=cache / "repodata"),
             platforms=[TARGET_PLATFORM, "noarch"],
             virtual_packages=rattler.VirtualPackage.detect(),
