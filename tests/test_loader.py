@@ -95,3 +95,39 @@ def test_fresh_interpreter_without_any_library(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                             cwd=tmp_path, check=True)
     assert result.stdout.startswith("ERR libturbojpeg was not found. Tried, in order:")
+
+
+def test_prefixed_turbo_and_libjpeg9_in_one_process(tmp_path):
+    """The prefixed (noclob) layout is found in a conda prefix, and decodes in a
+    process that also has IJG libjpeg 9e loaded (through jpeglib), each correctly."""
+    import os
+
+    import jpeglib
+    import numpy as np
+    from skimage import data
+
+    prefix = os.environ.get("TURBOJPEG_PREFIXED_PREFIX")
+    if not prefix:
+        pytest.fail("TURBOJPEG_PREFIXED_PREFIX is not set: run the tests with bash tools/run.sh test")
+    code = (
+        "import turbojpeg\n"
+        "tj = turbojpeg.Turbojpeg()\n"
+        "print(tj.lib_path)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TURBOJPEG_LIB"} | {
+        "CONDA_PREFIX": prefix, "PYTHONPATH": os.getcwd()}
+    found = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert found == f"{prefix}/lib/libjpeg-turbo/lib/libturbojpeg.so.0"
+
+    rgb = np.ascontiguousarray(data.astronaut()[:128, :192])
+    turbo = turbojpeg.Turbojpeg(found)
+    with jpeglib.version("9e"):
+        path = str(tmp_path / "nine.jpg")
+        jpeglib.from_spatial(rgb).write_spatial(path, qt=95)
+        nine = jpeglib.read_spatial(path).spatial
+    ours = turbo.decode((tmp_path / "nine.jpg").read_bytes(), "RGB")
+    assert turbojpeg.version(found).startswith("3.")
+    # Both decoders read libjpeg 9's file to nearly the same pixels (their IDCTs differ slightly).
+    assert np.abs(ours.astype(int) - nine).mean() < 1.0
+    assert np.abs(turbo.decode(turbo.encode(rgb, 95, pixel_format="RGB"), "RGB").astype(int) - rgb).mean() < 3

@@ -62,7 +62,10 @@ venv() {
 }
 
 lib() {
-  log "building libjpeg-turbo from recipes/libjpeg-turbo (cached after the first time)"
+  log "building libjpeg-turbo from recipes/libjpeg-turbo, both layouts (cached after the first time)"
+  # The prefixed (noclob) layout first: the standard one, built last, stays `current`.
+  "$PY" -m tools.offline_build build recipes/libjpeg-turbo --variant libjpeg_turbo_layout=prefixed
+  readlink -f "$ROOT/.build/libjpeg-turbo/current/prefix" > "$ROOT/.build/libjpeg-turbo/prefixed-prefix"
   "$PY" -m tools.offline_build build recipes/libjpeg-turbo
 }
 
@@ -75,6 +78,7 @@ case "${1:-}" in
     setup
     log "tests against our libjpeg-turbo ($LIBDIR) and Debian's 2.x ($SYSTEM_TJ2)"
     TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" TURBOJPEG_TJ2_LIB="$SYSTEM_TJ2" \
+      TURBOJPEG_PREFIXED_PREFIX="$(cat "$ROOT/.build/libjpeg-turbo/prefixed-prefix")" \
       "$PY" -m pytest "${@:2}"
     ;;
   main)

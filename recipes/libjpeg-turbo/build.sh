@@ -3,13 +3,22 @@
 # libjpeg 8 ABI that conda-forge's libjpeg-turbo also exports.
 set -euxo pipefail
 
+# "standard" installs like any libjpeg provider; "prefixed" (noclob) installs
+# everything under $PREFIX/lib/libjpeg-turbo so that it coexists with IJG's jpeg 9.
+layout="${libjpeg_turbo_layout:-standard}"
+case "${layout}" in
+  standard) root="${PREFIX}" ;;
+  prefixed) root="${PREFIX}/lib/libjpeg-turbo" ;;
+  *) echo "unknown libjpeg_turbo_layout: ${layout}" >&2; exit 1 ;;
+esac
+
 mkdir -p build && cd build
 
 # CMAKE_ARGS comes from conda-build (toolchain, CMAKE_INSTALL_PREFIX, ...);
 # our explicit settings follow it and win.
 cmake ${CMAKE_ARGS:-} -G "Unix Makefiles" \
   -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_INSTALL_PREFIX="${PREFIX}" \
+  -DCMAKE_INSTALL_PREFIX="${root}" \
   -DCMAKE_INSTALL_LIBDIR=lib \
   -DCMAKE_ASM_NASM_COMPILER=nasm \
   -DENABLE_SHARED=ON \

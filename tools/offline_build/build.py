@@ -133,7 +133,17 @@ def relocate(prefix: Path) -> None:
             if path.is_symlink() or not path.is_file() or not is_dynamic_elf(path):
                 continue
             rel = os.path.relpath(prefix / "lib", path.parent)
-            rpath = "$ORIGIN" if rel == "." else f"$ORIGIN/{rel}"
+            entries = ["$ORIGIN" if rel == "." else f"$ORIGIN/{rel}"]
+            # Like conda-build: the build's own entries that point inside the prefix
+            # become $ORIGIN-relative (a nested layout needs them); others go.
+            current = subprocess.run([patchelf, "--print-rpath", str(path)], capture_output=True,
+                                     text=True, check=False).stdout.strip()  # fmt: skip
+            for entry in filter(None, current.split(":")):
+                if entry.startswith(str(prefix)):
+                    entry = "$ORIGIN/" + os.path.relpath(entry, path.parent)
+                if entry.startswith("$ORIGIN") and entry not in entries:
+                    entries.append(entry)
+            rpath = ":".join(entries)
             path.chmod(path.stat().st_mode | stat.S_IWUSR)
             proc = subprocess.run([patchelf, "--force-rpath", "--set-rpath", rpath, str(path)],
                                   capture_output=True, text=True, check=False)  # fmt: skip
