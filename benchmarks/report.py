@@ -20,6 +20,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from benchmarks import results
+
 # The 2018 study this suite follows: space savings (%) at q80, q95, q99.
 STUDY_SAVINGS = {80: (94.1, 2.8), 95: (87.2, 5.4), 99: (77.6, 8.4)}
 OURS = "turbojpeg"
@@ -43,18 +45,12 @@ def load(folder: str | Path) -> Run:
     missing = [f for f in ("rounds.csv", "provenance.json") if not (folder / f).is_file()]
     if missing:
         raise FileNotFoundError(f"{folder} is not a results folder: missing {', '.join(missing)}")
-    rounds = _read_csv(folder / "rounds.csv")
+    rounds = results.read_rows(folder / "rounds.csv")
     if not rounds.empty:
         rounds["mps"] = rounds["megapixels"] / rounds["seconds"]
-    quality = _read_csv(folder / "quality.csv")
+    quality = results.read_rows(folder / "quality.csv")
     provenance = json.loads((folder / "provenance.json").read_text())
     return Run(folder.resolve().name, folder, rounds, quality, provenance)
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file() or path.stat().st_size == 0:
-        return pd.DataFrame()
-    return pd.read_csv(path)
 
 
 def _size_key(size: str) -> int:
@@ -160,6 +156,23 @@ def markdown(frame: pd.DataFrame, floatfmt: str = ".1f") -> str:
 
 # -- figures --------------------------------------------------------------------
 
+
+def save_figure(fig, path: Path, right: float = 1.0) -> Path:
+    """Lay out (leaving the footer line, and ``right`` of the width for the plots), save, close."""
+    fig.tight_layout(rect=(0, 0.03, right, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _finish(fig, axes, runs: list[Run], path: Path) -> Path:
+    """The shared legend on the right, the runs' footer, saved."""
+    axes[0][0].set_ylabel("megapixels per second (higher is faster)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
+    _footer(fig, runs)
+    return save_figure(fig, path, right=0.84)
+
 COLORS = {
     "turbojpeg": "#d62728", "turbojpeg-fast_dct": "#ff7f0e", "turbojpeg-fast_upsample": "#e377c2",
     "turbojpeg-fast_dct+fast_upsample": "#ff9896", "turbojpeg-system-2.x": "#17becf",
@@ -219,14 +232,7 @@ def by_quality_figure(runs: list[Run], operation: str, path: Path) -> Path | Non
         ax.set_xlabel("JPEG quality")
         ax.set_xticks(sorted({q for _, t in tables if not t.empty for q in t["quality"].unique()}))
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("megapixels per second (higher is faster)")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
-    _footer(fig, runs)
-    fig.tight_layout(rect=(0, 0.03, 0.84, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _finish(fig, axes, runs, path)
 
 
 def by_size_figure(runs: list[Run], path: Path) -> Path | None:
@@ -250,14 +256,7 @@ def by_size_figure(runs: list[Run], path: Path) -> Path | None:
         ax.set_title(f"decode by image size, q{quality}")
         ax.set_xlabel("image size")
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("megapixels per second (higher is faster)")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
-    _footer(fig, runs)
-    fig.tight_layout(rect=(0, 0.03, 0.84, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _finish(fig, axes, runs, path)
 
 
 # -- the report -----------------------------------------------------------------

@@ -12,7 +12,6 @@ and the JSON follows its format, so its tools can read it.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import datasets, peers
+from benchmarks import datasets, peers, results
 from benchmarks.jpeg import contenders as contender_registry
 
 QUALITIES = (80, 95, 99)
@@ -211,16 +210,11 @@ def check_quality(images: list[Image], ready: dict, config: Config) -> list[dict
 def benchmark_json(rows: list[dict], images: list[Image], ready: dict, config: Config,
                    machine: dict, commit: dict) -> dict:
     """pytest-benchmark's JSON layout, one entry per cell, its Stats for the numbers."""
-    import pytest_benchmark
-    from pytest_benchmark.stats import Stats
-
-    stats: dict[tuple, Stats] = {}
-    for row in rows:
-        key = (row["photo"], row["size"], row["quality"], row["contender"], row["operation"])
-        stats.setdefault(key, Stats()).update(row["seconds"])
+    stats = results.stats_by(rows, lambda r: (r["photo"], r["size"], r["quality"], r["contender"],
+                                              r["operation"]))
     resample = {(i.photo.name, i.size): i.resample for i in images}
     benchmarks = []
-    for (photo, size, quality, name, operation), s in sorted(stats.items()):
+    for (photo, size, quality, name, operation), s in stats.items():
         params = {"photo": photo, "size": size, "quality": quality, "contender": name}
         test = f"jpeg_{operation}[{photo}-{size}-q{quality}-{name}]"
         benchmarks.append({
@@ -235,16 +229,13 @@ def benchmark_json(rows: list[dict], images: list[Image], ready: dict, config: C
                         "shuffled_with_seed": config.seed},
             "stats": s.as_dict(),
         })
-    return {"machine_info": machine, "commit_info": commit, "benchmarks": benchmarks,
-            "datetime": datetime.now(UTC).isoformat(), "version": pytest_benchmark.__version__}
+    return results.benchmark_document(benchmarks, machine, commit, datetime.now(UTC).isoformat())
 
 
 def provenance(images, ready, skipped, config: Config, interrupted: bool) -> dict:
     import numpy
-    from pytest_benchmark.plugin import pytest_benchmark_generate_machine_info
-    from pytest_benchmark.utils import get_commit_info
 
-    machine = pytest_benchmark_generate_machine_info()
+    machine, commit = results.machine_and_commit()
     cv2_line = None
     try:
         import cv2
@@ -275,19 +266,9 @@ def provenance(images, ready, skipped, config: Config, interrupted: bool) -> dic
         "quality_thresholds": {"min_ssim": MIN_SSIM, "min_psnr": MIN_PSNR},
         "interrupted": interrupted,
         "machine_info": machine,
-        "commit_info": get_commit_info(),
+        "commit_info": commit,
         "finished": datetime.now(UTC).isoformat(),
     }
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    if not rows:
-        path.write_text("")
-        return
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def run(config: Config) -> Path:
@@ -312,8 +293,8 @@ def run(config: Config) -> Path:
     else:
         rows, interrupted = measure(work, images, ready, config)
     record = provenance(images, ready, skipped, config, interrupted)
-    write_csv(config.out / "rounds.csv", rows)
-    write_csv(config.out / "quality.csv", quality)
+    results.write_rows(config.out / "rounds.csv", rows)
+    results.write_rows(config.out / "quality.csv", quality)
     (config.out / "benchmark.json").write_text(json.dumps(
         benchmark_json(rows, images, ready, config, record["machine_info"], record["commit_info"]),
         indent=1))

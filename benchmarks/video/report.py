@@ -14,6 +14,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from benchmarks.report import save_figure
+from benchmarks.results import read_rows
+
 BASELINE = "exploded-jpeg"
 REFERENCE_READER = "indexed"
 INTRA_TARGET = 1.1  # indexed random access on intra codecs vs exploded JPEG
@@ -21,22 +24,21 @@ READER_COLORS = {"indexed": "#d62728", "opencv": "#9467bd", "pyav-naive": "#1f77
                  "decord": "#2ca02c", "torchcodec": "#ff7f0e", "exploded-jpeg": "black"}
 
 
-def _read(folder: Path, name: str) -> pd.DataFrame:
-    path = folder / name
-    if not path.is_file() or path.stat().st_size == 0:
-        return pd.DataFrame()
-    return pd.read_csv(path)
+def with_savings_and_speedup(enc: pd.DataFrame) -> pd.DataFrame:
+    """Adds space savings (%) and encode speed-up over the baseline at the same threads."""
+    enc = enc.copy()
+    enc["savings"] = 100 * (1 - enc["bytes"] / enc["raw_bytes"])
+    base = enc[enc["encoding"] == BASELINE].set_index(["recording", "threads"])["seconds"]
+    enc["speedup"] = [base.get((r, t), float("nan")) / s
+                      for r, t, s in zip(enc["recording"], enc["threads"], enc["seconds"], strict=True)]
+    return enc
 
 
 def encoding_table(enc: pd.DataFrame) -> pd.DataFrame:
     """Per recording and encoding: savings, encode seconds and speed-up vs the baseline, by threads."""
     if enc.empty:
         return enc
-    enc = enc.copy()
-    enc["savings"] = 100 * (1 - enc["bytes"] / enc["raw_bytes"])
-    base = enc[enc["encoding"] == BASELINE].set_index(["recording", "threads"])["seconds"]
-    enc["speedup"] = [base.get((r, t), float("nan")) / s
-                      for r, t, s in zip(enc["recording"], enc["threads"], enc["seconds"], strict=True)]
+    enc = with_savings_and_speedup(enc)
     wide = enc.pivot_table(index=["recording", "encoding"], columns="threads",
                            values=["seconds", "speedup"], aggfunc="first")
     wide.columns = [f"{what} ({t} thread{'s' if t > 1 else ''})" for what, t in wide.columns]
@@ -103,14 +105,16 @@ def _footer(fig, provenance: dict) -> None:
              fontsize=7, color="0.35")
 
 
+def _finish(fig, ax, provenance: dict, path: Path) -> Path:
+    ax.legend(fontsize=8)
+    _footer(fig, provenance)
+    return save_figure(fig, path)
+
+
 def savings_vs_speedup_figure(enc: pd.DataFrame, provenance: dict, path: Path) -> Path | None:
     if enc.empty:
         return None
-    enc = enc.copy()
-    enc["savings"] = 100 * (1 - enc["bytes"] / enc["raw_bytes"])
-    base = enc[enc["encoding"] == BASELINE].set_index(["recording", "threads"])["seconds"]
-    enc["speedup"] = [base.get((r, t), float("nan")) / s
-                      for r, t, s in zip(enc["recording"], enc["threads"], enc["seconds"], strict=True)]
+    enc = with_savings_and_speedup(enc)
     points = enc.groupby(["encoding", "threads"])[["savings", "speedup"]].median().reset_index()
     fig, ax = plt.subplots(figsize=(8, 5.2))
     for threads, marker in zip(sorted(points["threads"].unique()), "os", strict=False):
@@ -127,12 +131,7 @@ def savings_vs_speedup_figure(enc: pd.DataFrame, provenance: dict, path: Path) -
     ax.set_ylabel("space savings vs raw frames (%)")
     ax.set_title("Space savings vs encode speed (median over recordings)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    _footer(fig, provenance)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _finish(fig, ax, provenance, path)
 
 
 def random_access_figure(table: pd.DataFrame, provenance: dict, path: Path) -> Path | None:
@@ -158,12 +157,7 @@ def random_access_figure(table: pd.DataFrame, provenance: dict, path: Path) -> P
     ax.set_title(f"Random single-frame access, warm handle, relative to {BASELINE} "
                  f"(dashed: the {INTRA_TARGET}x target)")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
-    _footer(fig, provenance)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _finish(fig, ax, provenance, path)
 
 
 def latency_figure(table: pd.DataFrame, provenance: dict, path: Path) -> Path | None:
@@ -188,12 +182,7 @@ def latency_figure(table: pd.DataFrame, provenance: dict, path: Path) -> Path | 
     ax.set_ylabel("ms per random frame (log; median, p25-p75)")
     ax.set_title("Random-frame latency by reader and codec (warm handle, median over recordings)")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
-    _footer(fig, provenance)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _finish(fig, ax, provenance, path)
 
 
 # -- the report -----------------------------------------------------------------
@@ -206,8 +195,8 @@ def _md(frame: pd.DataFrame, floatfmt: str = ".3g") -> str:
 def write(folder: str | Path, out: Path | None = None) -> Path:
     folder = Path(folder)
     provenance = json.loads((folder / "provenance.json").read_text())
-    enc, lat = _read(folder, "encodings.csv"), _read(folder, "latency.csv")
-    acc, qual = _read(folder, "accuracy.csv"), _read(folder, "quality.csv")
+    enc, lat = read_rows(folder / "encodings.csv"), read_rows(folder / "latency.csv")
+    acc, qual = read_rows(folder / "accuracy.csv"), read_rows(folder / "quality.csv")
     table = latency_table(lat)
     intra = set(enc[enc["intra_only"].astype(bool)]["encoding"]) - {BASELINE, "exploded-png"} if not enc.empty else set()
     figures = [savings_vs_speedup_figure(enc, provenance, folder / "savings_vs_encode_speed.png"),

@@ -13,7 +13,6 @@ a reader that hangs or crashes on a bad file costs that cell, not the run.
 
 from __future__ import annotations
 
-import csv
 import json
 import multiprocessing
 import os
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import results
 from benchmarks.video import adversarial, codecs, frames, readers
 
 BASELINE = "exploded-jpeg"
@@ -145,9 +145,7 @@ def _measure_cell(reader_name: str, path: str, truth: dict, indices: list[int], 
         try:
             image = handle.read(i)
         except Exception as exc:  # noqa: BLE001 - a failed read is a wrong frame, recorded
-            result["errors"].append(f"cold read({i}): {type(exc).__name__}: {exc}")
-            result["checked"] += 1
-            result["wrong"].append((i, "error"))
+            _failed(result, f"cold read({i})", i, exc)
             continue
         finally:
             handle.close()
@@ -161,9 +159,7 @@ def _measure_cell(reader_name: str, path: str, truth: dict, indices: list[int], 
             try:
                 image = handle.read(i)
             except Exception as exc:  # noqa: BLE001 - a failed read is a wrong frame, recorded
-                result["errors"].append(f"read({i}): {type(exc).__name__}: {exc}")
-                result["checked"] += 1
-                result["wrong"].append((i, "error"))
+                _failed(result, f"read({i})", i, exc)
                 continue
             result["latency"].append(("warm", i, time.perf_counter() - start))
             _check(result, i, image, truth)
@@ -178,6 +174,13 @@ def _measure_cell(reader_name: str, path: str, truth: dict, indices: list[int], 
     finally:
         handle.close()
     return result
+
+
+def _failed(result: dict, what: str, i: int, exc: Exception) -> None:
+    """A read that raised: checked, wrong, and its error kept."""
+    result["errors"].append(f"{what}: {type(exc).__name__}: {exc}")
+    result["checked"] += 1
+    result["wrong"].append((i, "error"))
 
 
 def _check(result: dict, i: int, image: np.ndarray, truth: dict) -> None:
@@ -307,17 +310,6 @@ def user_files(folder: Path) -> list[VideoFile]:
     return found
 
 
-def write_csv(path: Path, rows: list[dict]) -> None:
-    if not rows:
-        path.write_text("")
-        return
-    keys = list(dict.fromkeys(k for row in rows for k in row))
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def run(config: Config) -> Path:
     import cv2
     from tqdm import tqdm
@@ -378,10 +370,10 @@ def run(config: Config) -> Path:
         progress.close()
         print("\ninterrupted: writing what was measured so far", file=sys.stderr)
 
-    write_csv(out / "encodings.csv", encodings)
-    write_csv(out / "latency.csv", latency)
-    write_csv(out / "accuracy.csv", accuracy)
-    write_csv(out / "quality.csv", quality)
+    results.write_rows(out / "encodings.csv", encodings)
+    results.write_rows(out / "latency.csv", latency)
+    results.write_rows(out / "accuracy.csv", accuracy)
+    results.write_rows(out / "quality.csv", quality)
     record = provenance(config, info, ready, skipped_readers, skipped_codecs, files, interrupted)
     (out / "provenance.json").write_text(json.dumps(record, indent=1, default=str))
     (out / "benchmark.json").write_text(json.dumps(benchmark_json(latency, record), indent=1))
@@ -419,10 +411,8 @@ def _accuracy_row(f: VideoFile, reader: str, result: dict, truth: dict) -> dict:
 def provenance(config, info, ready, skipped_readers, skipped_codecs, files, interrupted) -> dict:
     import av
     import cv2
-    from pytest_benchmark.plugin import pytest_benchmark_generate_machine_info
-    from pytest_benchmark.utils import get_commit_info
 
-    machine = pytest_benchmark_generate_machine_info()
+    machine, commit = results.machine_and_commit()
     return {
         "suite": "video",
         "command": " ".join(config.command),
@@ -446,25 +436,20 @@ def provenance(config, info, ready, skipped_readers, skipped_codecs, files, inte
                    "description": f.description} for f in files],
         "interrupted": interrupted,
         "machine_info": machine,
-        "commit_info": get_commit_info(),
+        "commit_info": commit,
         "finished": datetime.now(UTC).isoformat(),
     }
 
 
 def benchmark_json(latency: list[dict], record: dict) -> dict:
     """Latency cells in pytest-benchmark's layout, with its Stats."""
-    import pytest_benchmark
-    from pytest_benchmark.stats import Stats
-
-    cells: dict[tuple, Stats] = {}
-    for row in latency:
-        cells.setdefault((row["file"], row["reader"], row["mode"]), Stats()).update(row["seconds"])
     entries = []
-    for (file, reader, mode), stats in sorted(cells.items()):
+    for (file, reader, mode), stats in results.stats_by(
+            latency, lambda r: (r["file"], r["reader"], r["mode"])).items():
         name = f"video_{mode}[{file}-{reader}]"
         entries.append({"group": f"{mode}-{file}", "name": name, "fullname": f"benchmarks/video::{name}",
                         "params": {"file": file, "reader": reader, "mode": mode},
                         "extra_info": {"file": file, "reader": reader, "mode": mode},
                         "stats": stats.as_dict()})
-    return {"machine_info": record["machine_info"], "commit_info": record["commit_info"],
-            "benchmarks": entries, "datetime": record["finished"], "version": pytest_benchmark.__version__}
+    return results.benchmark_document(entries, record["machine_info"], record["commit_info"],
+                                      record["finished"])
