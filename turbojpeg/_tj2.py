@@ -112,11 +112,15 @@ class _Handle(OwnedHandle):
         message = self.api.error_str(self.handle).decode(errors="replace")
         exc = TurbojpegError(message, error_code(self.api.error_code(self.handle), message))
         exc.header_dims = self.header_dims()
+        self.renew()
+        return exc
+
+    def renew(self) -> None:
+        """Replace the handle by a new one (2.x keeps no parameters in it)."""
         self.api.destroy(self.handle)
         self.handle = self.new_handle()
         if not self.handle:
             raise MemoryError("tjInit failed")
-        return exc
 
 
 class Tj2Decompressor(_Handle):
@@ -146,11 +150,7 @@ class Tj2Decompressor(_Handle):
         self.mode = mode
 
     def read_header(self, buf, size: int) -> tuple[int, int]:
-        # A new handle per image: see _tj3.Tj3Decompressor.read_header.
-        self.api.destroy(self.handle)
-        self.handle = self.new_handle()
-        if not self.handle:
-            raise MemoryError("tjInitDecompress failed")
+        self.renew()  # a new handle per image: see _tj3.Tj3Decompressor.read_header
         w, h, s, c = self._info
         if self.api.decompress_header3(self.handle, buf, size, C.byref(w), C.byref(h),
                                        C.byref(s), C.byref(c)):
@@ -213,10 +213,7 @@ class Tj2Compressor(_Handle):
         if self.flags & PROGRESSIVE and not progressive:
             # 2.x keeps the progression script in the handle: the next baseline
             # JPEG from it would be corrupt. A fresh handle has none.
-            self.api.destroy(self.handle)
-            self.handle = self.new_handle()
-            if not self.handle:
-                raise MemoryError("tjInitCompress failed")
+            self.renew()
         self.flags = (FASTDCT if fast_dct else ACCURATEDCT) | (PROGRESSIVE if progressive else 0)
 
     def _reserve(self, width: int, height: int) -> C.c_ulong:
