@@ -1,5 +1,6 @@
 import hashlib
 import os
+import tarfile
 import time
 from pathlib import Path
 
@@ -80,14 +81,72 @@ def test_no_route_is_a_clear_error_after_trying_debian(tmp_path, offline, capsys
     assert "route debian hello-src unavailable" in out
 
 
-def test_substitute_is_used_loudly(tmp_path, tarball, capsys):
-    path, sha256 = tarball
+def _sdist(directory: Path, name: str = "hello", version: str = "1.2.3") -> Path:
+    """A minimal but real sdist that pip can prepare without an index."""
+    root = directory / f"{name}-{version}"
+    (root / name).mkdir(parents=True)
+    (root / name / "__init__.py").write_text("")
+    (root / "pyproject.toml").write_text(
+        f'[project]\nname = "{name}"\nversion = "{version}"\n'
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+    )
+    (root / "upstream-tree").mkdir()
+    (root / "upstream-tree" / "README").write_text("the nested upstream sources\n")
+    out = directory / f"{name}-{version}.tar.gz"
+    with tarfile.open(out, "w:gz") as tar:
+        tar.add(root, arcname=root.name)
+    return out
+
+
+@pytest.fixture
+def local_index(tmp_path, monkeypatch):
+    """pip sees only a local directory (no index, no build isolation)."""
+    links = tmp_path / "links"
+    links.mkdir()
+    sdist = _sdist(links)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(links))
+    monkeypatch.setenv("PIP_NO_BUILD_ISOLATION", "0")  # pip reads "0" as "no isolation"
+    return sdist, hashlib.sha256(sdist.read_bytes()).hexdigest()
+
+
+def test_substitute_comes_from_pip_and_is_announced(tmp_path, local_index, capsys):
+    sdist, sha256 = local_index
     missing = (tmp_path / "missing.tar.gz").as_uri()
-    substitute = {"url": path.as_uri(), "sha256": sha256, "note": "repacked without docs"}
+    substitute = {"pip": "hello==1.2.3", "sha256": sha256, "subdir": "upstream-tree",
+                  "note": "the sdist carries the sources"}  # fmt: skip
     got, digest, route = fetch.fetch_source(meta_for(missing, "1" * 64, substitute=substitute))
     assert (digest, route) == (sha256, "substitute")
-    assert got == cached(sha256)
-    assert "SUBSTITUTION: missing.tar.gz is built from" in capsys.readouterr().out
+    assert got.read_bytes() == sdist.read_bytes()
+    out = capsys.readouterr().out
+    assert "SUBSTITUTION: missing.tar.gz is not available" in out
+    assert "hello==1.2.3" in out
+    assert "the sdist carries the sources" in out
+    # Second time from the cache, still announced.
+    assert fetch.fetch_source(meta_for(missing, "1" * 64, substitute=substitute))[0] == got
+    assert "SUBSTITUTION" in capsys.readouterr().out
+
+
+def test_substitute_with_other_bytes_is_refused(tmp_path, local_index):
+    missing = (tmp_path / "missing.tar.gz").as_uri()
+    substitute = {"pip": "hello==1.2.3", "sha256": "2" * 64}
+    with pytest.raises(BuildError, match=r"sha256 mismatch .* route pip hello==1\.2\.3"):
+        fetch.fetch_source(meta_for(missing, "1" * 64, substitute=substitute))
+    assert not cached("2" * 64, "hello-1-2-3.sdist").exists()
+
+
+def test_substitute_that_pip_cannot_find_is_an_error(tmp_path, local_index, capsys):
+    missing = (tmp_path / "missing.tar.gz").as_uri()
+    substitute = {"pip": "hello==9.9.9", "sha256": "2" * 64}
+    with pytest.raises(BuildError, match=r"no route delivered missing\.tar\.gz"):
+        fetch.fetch_source(meta_for(missing, "1" * 64, substitute=substitute))
+    assert "route pip hello==9.9.9 unavailable" in capsys.readouterr().out
+
+
+def test_substitute_needs_pip_and_sha256(tmp_path):
+    missing = (tmp_path / "missing.tar.gz").as_uri()
+    with pytest.raises(BuildError, match="substitute needs pip and sha256"):
+        fetch.fetch_source(meta_for(missing, "1" * 64, substitute={"url": "file:///x"}))
 
 
 def test_fetch_command_prints_the_path(recipe, capsys):

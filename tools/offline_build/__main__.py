@@ -12,30 +12,41 @@ from .build import build, step
 from .channel import fresh_prefix, index, install, test_installed
 from .fetch import fetch_source
 from .pack import pack
-from .render import load_variant, render_recipe
+from .render import load_variant_values, recipe_variants, render_recipe
 
 DEFAULT_CONFIG = Path("conda_build_config.yaml")
 
 
-def channel(recipes: list[Path], variant: dict, root: Path, cached_only: bool) -> None:
-    """Build and pack every recipe, index ROOT/channel, install all, test in the install."""
-    channel_dir, env = root / "channel", fresh_prefix(root / "channel-test-env")
-    names, specs = [], []
+def channel(recipes: list[Path], values: dict, root: Path, cached_only: bool,
+            installs: list[list[str]]) -> None:  # fmt: skip
+    """Build and pack every variant of every recipe in order (each recipe's host
+    packages come from the channel as it stands), then install each spec set into a
+    fresh prefix and run there the tests of every package it installed."""
+    channel_dir = root / "channel"
+    built: dict[tuple[str, str], tuple[Path, dict]] = {}  # (name, build string) -> recipe
     for recipe in recipes:
-        rendered = render_recipe(recipe, variant)
-        out = build(rendered, root, cached_only)
-        step(f"pack: {rendered.name}")
-        pack(out, rendered, channel_dir)
-        names.append(rendered.name)  # the exact build just packed, not another one
-        specs.append(f"{rendered.name} =={rendered.version} {rendered.build_string}")
-    step(f"index: {channel_dir}")
-    index(channel_dir)
-    step(f"install: {', '.join(names)} into {env}")
-    install(channel_dir, specs, env)
-    for recipe in recipes:
-        step(f"test installed: {recipe}")
-        test_installed(recipe, env, variant)
-    print(f"channel: {len(names)} packages built, packed, installed and tested in {env}")
+        for variant in recipe_variants(recipe, values):
+            rendered = render_recipe(recipe, variant)
+            out = build(rendered, root, cached_only)
+            step(f"pack: {rendered.name} {rendered.build_string}")
+            pack(out, rendered, channel_dir)
+            built[(rendered.name, rendered.build_string)] = (recipe, variant)
+        step(f"index: {channel_dir}")
+        index(channel_dir)
+    names = list(dict.fromkeys(name for name, _ in built))
+    for number, specs in enumerate(installs or [names]):
+        env = fresh_prefix(root / ("channel-test-env" + (f"-{number}" if number else "")))
+        step(f"install: {', '.join(specs)} into {env}")
+        records = install(channel_dir, specs, env)
+        for record in records:
+            found = built.get((record.name.normalized, str(record.build)))
+            if found is None:
+                raise BuildError(f"installed {record.name.normalized} {record.build} is not "
+                                 "one of the builds just packed")  # fmt: skip
+            step(f"test installed: {record.name.normalized} {record.build} in {env}")
+            test_installed(found[0], env, found[1])
+    print(f"channel: {len(built)} packages built and packed in {channel_dir}; "
+          f"{len(installs or [names])} environments installed and tested")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         sub = commands.add_parser(name, help=text, description=text)
         if name == "channel":
             sub.add_argument("recipes", type=Path, nargs="+", metavar="recipe",
-                             help="recipe directories, built in this order")  # fmt: skip
+                             help="recipe directories, built in this order, every variant")  # fmt: skip
+            sub.add_argument("--install", action="append", default=[], metavar="SPECS",
+                             help="comma-separated specs to install into one fresh test "
+                                  "prefix (repeatable; default: every package by name)")  # fmt: skip
         else:
             sub.add_argument("recipe", type=Path, help="recipe directory (with meta.yaml)")
         sub.add_argument("--variant", action="append", default=[], metavar="KEY=VALUE",
@@ -79,10 +93,14 @@ def main(argv: list[str] | None = None) -> int:
             config = DEFAULT_CONFIG
         if config is not None and not config.is_file():
             raise BuildError(f"variant file {config} not found")
-        variant = load_variant(config, overrides)
+        values = load_variant_values(config, overrides)
         if args.command == "channel":
-            channel(args.recipes, variant, args.root, args.cached_only)
+            installs = [
+                [s.strip() for s in group.split(",") if s.strip()] for group in args.install
+            ]
+            channel(args.recipes, values, args.root, args.cached_only, installs)
             return 0
+        variant = {key: items[0] for key, items in values.items()}
         rendered = render_recipe(args.recipe, variant)
         if args.command == "render":
             sys.stdout.write(rendered.text)

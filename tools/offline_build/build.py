@@ -4,6 +4,11 @@ Layout under ``<root>/<recipe>/<key>/``: ``work/`` (SRC_DIR), ``prefix/``
 (the staging PREFIX), ``build.log``, ``test.log``, ``manifest.json`` and a
 ``DONE`` stamp once the tests passed.  ``<root>/<recipe>/current`` points at
 the last successful key.
+
+Host requirements that our own channel (``<root>/channel``) holds are
+installed into PREFIX before build.sh runs, as conda-build does; their files
+stay out of the package and their run_exports become run requirements.  Every
+other requirement is the machine's (compilers, cmake, Python, numpy, x264).
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ import struct
 import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 from pathlib import Path
 
 from . import BuildError
+from .channel import install
 from .fetch import fetch_source
 from .render import TARGET_PLATFORM, Rendered
+from .testing import python_env, run_tests
 
 RUNNER_VERSION = "1"  # part of the cache key: bump when the build contract changes
 
@@ -32,7 +38,7 @@ def step(title: str) -> None:
     print(f"\n==== {title}", flush=True)
 
 
-def cache_key(r: Rendered, source_sha256: str) -> str:
+def cache_key(r: Rendered, source_sha256: str, host_packages: list[str] = ()) -> str:
     digest = hashlib.sha256()
 
     def add(label: str, data: bytes) -> None:
@@ -44,6 +50,8 @@ def cache_key(r: Rendered, source_sha256: str) -> str:
         add(f"file {path.relative_to(r.recipe_dir).as_posix()}", path.read_bytes())
     add("source", source_sha256.encode())
     add("variant", json.dumps(r.variant, sort_keys=True).encode())
+    if host_packages:  # absent for recipes without host packages from our channel
+        add("host packages", " ".join(host_packages).encode())
     return digest.hexdigest()[:12]
 
 
@@ -91,8 +99,58 @@ def build_env(r: Rendered, prefix: Path, build_prefix: Path, src_dir: Path) -> d
         CMAKE_ARGS=f"-DCMAKE_INSTALL_PREFIX={prefix} -DCMAKE_INSTALL_LIBDIR=lib "
                    f"-DCMAKE_PREFIX_PATH={prefix} -DCMAKE_BUILD_TYPE=Release",
         PATH=f"{prefix}/bin:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        **python_env(prefix),
     )  # fmt: skip
     return env
+
+
+def _spec_name(spec: str) -> str:
+    return spec.split()[0].split("=")[0].split("<")[0].split(">")[0]
+
+
+def _channel_packages(channel_dir: Path) -> dict[str, str]:
+    """{file name: package name} of the channel's linux-64 packages."""
+    repodata = channel_dir / TARGET_PLATFORM / "repodata.json"
+    if not repodata.is_file():
+        return {}
+    packages = json.loads(repodata.read_text()).get("packages.conda", {})
+    return {filename: p["name"] for filename, p in packages.items()}
+
+
+def host_from_channel(r: Rendered, channel_dir: Path) -> list[str]:
+    """The host requirements our channel holds (the rest are the machine's)."""
+    host = [str(s) for s in (r.meta.get("requirements") or {}).get("host") or []]
+    ours = set(_channel_packages(channel_dir).values())
+    return [s for s in host if _spec_name(s) in ours]
+
+
+def install_host(r: Rendered, prefix: Path, channel_dir: Path) -> tuple[set[str], list[str]]:
+    """Install the host requirements our channel holds into prefix.
+
+    Returns the paths they put there (relative to prefix) and the run requirements
+    their run_exports add (minus build/ignore_run_exports).
+    """
+    host = [str(s) for s in (r.meta.get("requirements") or {}).get("host") or []]
+    specs = host_from_channel(r, channel_dir)
+    for spec in host:
+        if spec not in specs:
+            print(f"host: {spec}: the machine's (not in {channel_dir})")
+    if not specs:
+        return set(), []
+    exports: dict[str, dict] = {}
+    install(channel_dir, specs, prefix, run_exports=exports)
+    ignored = set((r.meta.get("build") or {}).get("ignore_run_exports") or [])
+    depends = []
+    for name, found in sorted(exports.items()):
+        for spec in (found.get("weak") or []) + (found.get("strong") or []):
+            if name in ignored or _spec_name(spec) in ignored:
+                print(f"host: run_export {spec} of {name} ignored (build/ignore_run_exports)")
+            else:
+                depends.append(spec)
+                print(f"host: run_export of {name}: {spec}")
+    present = {p.relative_to(prefix).as_posix() for p in prefix.rglob("*")
+               if p.is_symlink() or p.is_file()}  # fmt: skip
+    return present, depends
 
 
 def ensure_patchelf() -> str:
@@ -125,12 +183,17 @@ def is_dynamic_elf(path: Path) -> bool:
     return any(struct.unpack_from("<I", table, i * phentsize)[0] == 2 for i in range(phnum))
 
 
-def relocate(prefix: Path) -> None:
-    """What conda-build's post-processing does to rpaths: $ORIGIN-relative to lib/."""
+def relocate(prefix: Path, skip: set[str] = frozenset()) -> None:
+    """What conda-build's post-processing does to rpaths: $ORIGIN-relative to lib/.
+
+    Paths in skip (relative to prefix: the host packages' files) are left alone.
+    """
     patchelf = ensure_patchelf()
     for sub in ("bin", "lib"):
         for path in sorted((prefix / sub).rglob("*")):
             if path.is_symlink() or not path.is_file() or not is_dynamic_elf(path):
+                continue
+            if path.relative_to(prefix).as_posix() in skip:
                 continue
             rel = os.path.relpath(prefix / "lib", path.parent)
             entries = ["$ORIGIN" if rel == "." else f"$ORIGIN/{rel}"]
@@ -152,11 +215,15 @@ def relocate(prefix: Path) -> None:
             print(f"relocate: {path.relative_to(prefix)} rpath={rpath}")
 
 
-def write_manifest(r: Rendered, out: Path, prefix: Path, source: dict, key: str) -> None:
+def write_manifest(r: Rendered, out: Path, prefix: Path, source: dict, key: str,
+                   host_files: set[str] = frozenset(), host_depends: list[str] = ()) -> None:  # fmt: skip
+    """The package's record: its files (not the host packages'), requirements, about."""
     files, text_prefix, binary_prefix = [], [], []
     needle = str(prefix).encode()
     for path in sorted(prefix.rglob("*")):
         rel = path.relative_to(prefix).as_posix()
+        if rel in host_files or rel.startswith("conda-meta/"):
+            continue
         if path.is_symlink():
             files.append({"path": rel, "symlink": os.readlink(path)})
         elif path.is_file():
@@ -165,10 +232,14 @@ def write_manifest(r: Rendered, out: Path, prefix: Path, source: dict, key: str)
                           "size": len(data)})  # fmt: skip
             if needle in data:
                 (binary_prefix if b"\0" in data else text_prefix).append(rel)
+    requirements = dict(r.meta.get("requirements") or {})
+    run = [str(s) for s in requirements.get("run") or []]
+    if host_depends:
+        requirements["run"] = run + [s for s in host_depends if s not in run]
     manifest = {
         "name": r.name, "version": r.version, "build_number": int(r.info["PKG_BUILDNUM"]),
         "build_string": r.build_string, "subdir": TARGET_PLATFORM,
-        "requirements": r.meta.get("requirements") or {},
+        "requirements": requirements,
         "run_exports": (r.meta.get("build") or {}).get("run_exports") or [],
         "about": r.meta.get("about") or {}, "source": source, "cache_key": key,
         "variant": r.variant, "staging_prefix": str(prefix),
@@ -177,39 +248,6 @@ def write_manifest(r: Rendered, out: Path, prefix: Path, source: dict, key: str)
         "files": files,
     }  # fmt: skip
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-
-
-def run_tests(r: Rendered, prefix: Path, log: Path) -> None:
-    test = r.meta.get("test") or {}
-    commands = [str(c) for c in test.get("commands") or []]
-    ignored = [k for k in ("requires", "imports", "source_files") if test.get(k)]
-    if ignored:
-        print(f"test: note: test/{', test/'.join(ignored)} not supported here, ignored")
-    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}  # rpaths must do
-    env.update(PREFIX=str(prefix), SHLIB_EXT=".so", PKG_NAME=r.name, PKG_VERSION=r.version,
-               target_platform=TARGET_PLATFORM, PATH=f"{prefix}/bin:{env.get('PATH', '')}")  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix=f"offline-build-test-{r.name}-") as tmp:
-        for name in test.get("files") or []:
-            src, dst = r.recipe_dir / name, Path(tmp) / name
-            if not src.exists():
-                raise BuildError(f"test file {name} not found in {r.recipe_dir}")
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst)
-        if (r.recipe_dir / "run_test.sh").is_file():
-            commands.append(f"bash -e {r.recipe_dir / 'run_test.sh'}")
-        for command in commands:
-            proc = subprocess.run(["bash", "-e", "-c", command], cwd=tmp, env=env, text=True,
-                                  errors="replace", stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, check=False)  # fmt: skip
-            report = f"+ {command}\n{proc.stdout}"
-            sys.stdout.write(report)
-            with open(log, "a") as fh:
-                fh.write(report)
-            if proc.returncode != 0:
-                output = "\n".join(proc.stdout.rstrip().splitlines()[-20:])
-                raise BuildError(f"test command failed (exit {proc.returncode}): {command}"
-                                 + (f"\n{output}" if output else ""))  # fmt: skip
-    print(f"test: {len(commands)} commands passed")
 
 
 def point_current(base: Path, key: str) -> None:
@@ -231,7 +269,11 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
 
     step("[2/5] fetch")
     archive, sha256, route = fetch_source(r.meta)
-    key = cache_key(r, sha256)
+    channel_dir = root.resolve() / "channel"
+    names = {_spec_name(s) for s in host_from_channel(r, channel_dir)}
+    # The candidates the host install may pick from: a rebuilt dependency changes the key.
+    candidates = sorted(f for f, n in _channel_packages(channel_dir).items() if n in names)
+    key = cache_key(r, sha256, candidates)
     base = root.resolve() / r.recipe_dir.name
     out = base / key
     if (out / "DONE").is_file():
@@ -246,7 +288,17 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
         d.mkdir(parents=True)
 
     step(f"[3/5] build in {out}")
+    host_files, host_depends = install_host(r, prefix, channel_dir)
     extract(archive, work)
+    subdir = ((r.meta.get("extra") or {}).get("offline_source") or {}).get("substitute", {})
+    subdir = subdir.get("subdir") if route == "substitute" else None
+    if subdir:  # the substitute nests the upstream tree one level deeper
+        print(f"SUBSTITUTION: SRC_DIR is {subdir}/ of {archive.name}")
+        if not (work / subdir).is_dir():
+            raise BuildError(f"{archive.name} has no {subdir}/ directory")
+        (work / subdir).rename(out / "work.src")
+        shutil.rmtree(work)
+        (out / "work.src").rename(work)
     for patch in (r.meta.get("source") or {}).get("patches") or []:
         print(f"build: applying {patch}")
         if _stream(["patch", "-p1", "--batch", "-i", str(r.recipe_dir / patch)],
@@ -259,10 +311,10 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     code = _stream(["bash", "-e", str(build_sh)], out / "build.log", cwd=work, env=env)
     if code != 0:
         raise BuildError(f"build.sh failed with exit code {code} (log: {out / 'build.log'})")
-    relocate(prefix)
+    relocate(prefix, skip=host_files)
     source = {"url": r.meta["source"]["url"], "sha256": sha256, "route": route,
               "filename": archive.name}  # fmt: skip
-    write_manifest(r, out, prefix, source, key)
+    write_manifest(r, out, prefix, source, key, host_files, host_depends)
 
     step("[4/5] test")
     run_tests(r, prefix, out / "test.log")

@@ -2,12 +2,18 @@
 
 Indexing, solving and installing are py-rattler's (``rattler.index.index_fs``,
 ``rattler.solve``, ``rattler.install``); only the local channel is ever queried.
+The one thing it cannot supply, Python and numpy, is the machine's own: they are
+offered to the solver as virtual packages of the running interpreter's versions
+(see ``machine_packages``), and the tests run that interpreter.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib.metadata
 import json
+import platform
 import shutil
 import tempfile
 from pathlib import Path
@@ -17,9 +23,12 @@ import rattler.exceptions
 from rattler.index import index_fs
 
 from . import BuildError
-from .build import run_tests
 from .pack import SUBDIR_DIRS
 from .render import TARGET_PLATFORM, render_recipe
+from .testing import run_tests
+
+# Packages a conda environment would install but this machine provides itself.
+MACHINE_PROVIDES = ("python", "numpy")
 
 
 def index(channel_dir: Path) -> None:
@@ -50,10 +59,29 @@ def _check_prefix_replaced(target: Path) -> int:
     return checked
 
 
-def install(channel_dir: Path, specs: list[str], target_prefix: Path) -> list:
+def machine_packages() -> list[rattler.GenericVirtualPackage]:
+    """The running interpreter's Python and numpy, as packages the solver may count on."""
+    versions = {"python": platform.python_version()}
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        versions["numpy"] = importlib.metadata.version("numpy")
+    machine = rattler.BuildString("machine")
+    return [
+        rattler.GenericVirtualPackage(rattler.PackageName(name), rattler.Version(v), machine)
+        for name, v in versions.items()
+    ]
+
+
+def _run_exports(package_dir: Path) -> dict[str, list[str]]:
+    path = package_dir / "info" / "run_exports.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def install(channel_dir: Path, specs: list[str], target_prefix: Path,
+            run_exports: dict | None = None) -> list:  # fmt: skip
     """Solve specs against the local channel only and install into a fresh target_prefix.
 
-    Returns the installed rattler.RepoDataRecord list.
+    Returns the installed rattler.RepoDataRecord list. When run_exports is a dict,
+    it receives each installed package's info/run_exports.json, by name.
     """
     channel_dir, target = Path(channel_dir).resolve(), Path(target_prefix).resolve()
     if target.exists() and any(target.iterdir()):
@@ -66,13 +94,19 @@ def install(channel_dir: Path, specs: list[str], target_prefix: Path) -> list:
             [channel], [rattler.MatchSpec(spec, strict=False) for spec in specs],
             gateway=rattler.Gateway(cache_dir=cache / "repodata"),
             platforms=[TARGET_PLATFORM, "noarch"],
-            virtual_packages=rattler.VirtualPackage.detect(),
+            virtual_packages=[*rattler.VirtualPackage.detect(), *machine_packages()],
             channel_relations="disabled",
         )  # fmt: skip
         await rattler.install(records, target, cache_dir=cache / "pkgs", show_progress=False)
+        if run_exports is not None:
+            for record in records:
+                name = f"{record.name.normalized}-{record.version}-{record.build}"
+                run_exports[record.name.normalized] = _run_exports(cache / "pkgs" / name)
         return records
 
-    print(f"install: solving {', '.join(specs)} against {channel_dir.as_uri()} only")
+    print(f"install: solving {', '.join(specs)} against {channel_dir.as_uri()} only; "
+          "from the machine: " + ", ".join(f"{p.name.normalized} {p.version}"
+                                            for p in machine_packages()))  # fmt: skip
     # A private package cache: a repacked file of the same name is never served stale.
     with tempfile.TemporaryDirectory(prefix="offline-build-rattler-") as tmp:
         try:

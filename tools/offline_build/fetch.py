@@ -13,9 +13,11 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -161,8 +163,23 @@ def _debian_route(package: str, version: str, dest: Path) -> Path:
     return origs[0]
 
 
-def _fetch_one(filename: str, sha256: str, urls: list[str], debian: str | None,
-               version: str) -> tuple[Path, str] | None:  # fmt: skip
+def _pip_route(requirement: str, dest: Path) -> Path:
+    """The sdist of requirement (name==version), as pip downloads it from its index."""
+    name = re.split(r"[=<>!~ ]", requirement, maxsplit=1)[0]
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", name,
+           "--dest", str(dest), requirement]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    sdists = [p for p in dest.iterdir() if p.name.endswith((".tar.gz", ".zip"))]
+    if proc.returncode != 0 or len(sdists) != 1:
+        tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
+        raise Unavailable(f"pip download {requirement} failed ({proc.returncode}): {tail}")
+    return sdists[0]
+
+
+Route = tuple[str, Callable[[Path], Path]]
+
+
+def _fetch_one(filename: str, sha256: str, routes: list[Route]) -> tuple[Path, str] | None:
     target = cache_root() / "sources" / sha256 / filename
     if target.is_file():
         actual = sha256_of(target)
@@ -172,9 +189,6 @@ def _fetch_one(filename: str, sha256: str, urls: list[str], debian: str | None,
                 "(delete it to fetch again)"
             )
         return target, "cache"
-    routes = [(f"url {u}", lambda d, u=u: _url_route(u, d)) for u in urls]
-    if debian:
-        routes.append((f"debian {debian}", lambda d: _debian_route(debian, version, d)))
     (cache_root() / "sources").mkdir(parents=True, exist_ok=True)
     for route, deliver in routes:
         with tempfile.TemporaryDirectory(dir=cache_root() / "sources", prefix=".fetch-") as tmp:
@@ -188,7 +202,11 @@ def _fetch_one(filename: str, sha256: str, urls: list[str], debian: str | None,
 
 
 def fetch_source(meta: dict) -> tuple[Path, str, str]:
-    """Return (path in the cache, sha256 of the bytes, route that delivered them)."""
+    """Return (path in the cache, sha256 of the bytes, route that delivered them).
+
+    The route is "substitute" when the bytes are not upstream's but the recipe's
+    declared offline substitute (extra/offline_source/substitute).
+    """
     source = meta.get("source") or {}
     if not isinstance(source, dict) or not source.get("url") or not source.get("sha256"):
         raise BuildError("meta.yaml: need one source with url and sha256")
@@ -196,16 +214,25 @@ def fetch_source(meta: dict) -> tuple[Path, str, str]:
     filename = source.get("fn") or os.path.basename(urlparse(urls[0]).path)
     offline = (meta.get("extra") or {}).get("offline_source") or {}
     version = str(meta["package"]["version"])
-    found = _fetch_one(filename, source["sha256"], urls, offline.get("debian_source"), version)
+    routes: list[Route] = [(f"url {u}", lambda d, u=u: _url_route(u, d)) for u in urls]
+    if offline.get("debian_source"):
+        debian = offline["debian_source"]
+        routes.append((f"debian {debian}", lambda d: _debian_route(debian, version, d)))
+    found = _fetch_one(filename, source["sha256"], routes)
     if found:
         print(f"fetch: {filename} ({source['sha256'][:12]}) delivered by route {found[1]}")
         return found[0], source["sha256"], found[1]
     substitute = offline.get("substitute")
     if substitute:  # offline bytes that differ from upstream: allowed, but never silently
-        print(f"SUBSTITUTION: {filename} is built from {substitute['url']} "
-              f"(sha256 {substitute['sha256']}): {substitute.get('note', 'no note given')}")  # fmt: skip
-        sub_name = os.path.basename(urlparse(substitute["url"]).path)
-        found = _fetch_one(sub_name, substitute["sha256"], [substitute["url"]], None, version)
+        if not substitute.get("pip") or not substitute.get("sha256"):
+            raise BuildError("extra/offline_source/substitute needs pip and sha256")
+        print(f"SUBSTITUTION: {filename} is not available; building from the sdist of "
+              f"{substitute['pip']} (sha256 {substitute['sha256']}) instead: "
+              f"{substitute.get('note', 'no note given')}")  # fmt: skip
+        routes = [(f"pip {substitute['pip']}", lambda d: _pip_route(substitute["pip"], d))]
+        name = re.sub(r"\W+", "-", substitute["pip"]) + ".sdist"
+        found = _fetch_one(name, substitute["sha256"], routes)
         if found:
+            print(f"fetch: substitute delivered by route {found[1]}: {found[0]}")
             return found[0], substitute["sha256"], "substitute"
     raise BuildError(f"no route delivered {filename} (sha256 {source['sha256']}); see above")

@@ -131,7 +131,13 @@ def pack(build_dir: Path, rendered: Rendered | None = None,
     timestamp_ms = int((build_dir / "DONE").stat().st_mtime * 1000)
     with tempfile.TemporaryDirectory(dir=channel_dir, prefix=".pack-") as tmp:
         tree = Path(tmp) / "pkg"
-        shutil.copytree(build_dir / "prefix", tree, symlinks=True)
+        for entry in manifest["files"]:  # the package's own files, not its host deps'
+            src, dst = build_dir / "prefix" / entry["path"], tree / entry["path"]
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if "symlink" in entry:
+                dst.symlink_to(entry["symlink"])
+            else:
+                shutil.copy2(src, dst)
         write_info(tree, manifest, timestamp_ms, rendered)
         files = sorted(
             p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_symlink() or p.is_file()

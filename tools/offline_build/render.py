@@ -76,17 +76,33 @@ def selector_names(variant: dict) -> dict:
     return names
 
 
-def load_variant(config: Path | None, overrides: dict[str, str]) -> dict[str, str]:
-    """First value of every key of conda_build_config.yaml, then the overrides."""
-    variant: dict[str, str] = {}
+def load_variant_values(config: Path | None, overrides: dict[str, str]) -> dict[str, list[str]]:
+    """Every value of every key of conda_build_config.yaml; an override fixes one."""
+    values: dict[str, list[str]] = {}
     if config is not None:
         text = apply_selectors(config.read_text(), selector_names({}), str(config))
         for key, value in (load_yaml(text, str(config)) or {}).items():
-            first = value[0] if isinstance(value, list) and value else value
-            if isinstance(first, str | bool):  # skips zip_keys, pin_run_as_build, ...
-                variant[key] = str(first)
-    variant.update(overrides)
-    return variant
+            items = value if isinstance(value, list) else [value]
+            if items and all(isinstance(v, str | bool) for v in items):  # skips zip_keys, ...
+                values[key] = [str(v) for v in items]
+    values.update({key: [value] for key, value in overrides.items()})
+    return values
+
+
+def load_variant(config: Path | None, overrides: dict[str, str]) -> dict[str, str]:
+    """First value of every key of conda_build_config.yaml, then the overrides."""
+    return {key: items[0] for key, items in load_variant_values(config, overrides).items()}
+
+
+def recipe_variants(recipe_dir: Path, values: dict[str, list[str]]) -> list[dict[str, str]]:
+    """One variant per combination of the values of the keys the recipe uses, as
+    conda-build builds them (zip_keys are not supported)."""
+    first = {key: items[0] for key, items in values.items()}
+    used = render_recipe(recipe_dir, first).used_keys
+    variants = [first]
+    for key in used:
+        variants = [{**v, key: value} for v in variants for value in values[key]]
+    return variants
 
 
 def _pin(version: str, min_pin: str | None, max_pin: str | None) -> str:
