@@ -23,6 +23,9 @@ cmake ${CMAKE_ARGS:-} -G "Unix Makefiles" \
   -DCMAKE_ASM_NASM_COMPILER=nasm \
   -DENABLE_SHARED=ON \
   -DENABLE_STATIC=ON \
+  `# static libraries as position-independent code, so that a shared library` \
+  `# (OpenCV's imgcodecs) can link them in` \
+  -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
   -DWITH_JPEG8=ON \
   -DWITH_TURBOJPEG=ON \
   -DREQUIRE_SIMD=ON \
