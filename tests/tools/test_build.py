@@ -98,19 +98,48 @@ def test_failing_test_command_fails_and_keeps_current(recipe, capsys):
     code, base = run_build(recipe)
     assert code == 0
     good = os.readlink(base / "current")
+    stamp = (base / good / "DONE").read_text()
     meta = recipe / "meta.yaml"
-    meta.write_text(meta.read_text() + '    - test "$(hello)" = "something else"\n')
+    original = meta.read_text()
+    meta.write_text(original + '    - test "$(hello)" = "something else"\n')
     capsys.readouterr()
     code, _ = run_build(recipe)
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
     assert code == 1
-    assert 'error: test command failed (exit 1): test "$(hello)" = "something else"' in err
-    assert "Traceback" not in err
+    assert 'error: test command failed (exit 1): test "$(hello)" = "something else"' in captured.err
+    assert "Traceback" not in captured.err
+    # Only the tests changed: the same build was tested again, not rebuilt.
+    assert "(BUILT); the tests changed" in captured.out
+    assert build_runs(recipe) == 1
     assert os.readlink(base / "current") == good
-    failed = [p for p in base.iterdir() if p.name not in (good, "current")]
-    assert len(failed) == 1
-    assert not (failed[0] / "DONE").exists()
-    assert (failed[0] / "test.log").is_file()
+    assert (base / good / "DONE").read_text() == stamp  # still the last tests that passed
+    assert "something else" in (base / good / "test.log").read_text()
+    meta.write_text(original)
+    assert run_build(recipe)[0] == 0
+    assert "cached:" in capsys.readouterr().out
+    assert build_runs(recipe) == 1
+
+
+def test_test_changes_rerun_tests_and_build_changes_rebuild(recipe, capsys):
+    code, base = run_build(recipe)
+    assert code == 0
+    first = os.readlink(base / "current")
+    (recipe / "test" / "expected.txt").write_text("hello from somewhere else\n")
+    capsys.readouterr()
+    assert run_build(recipe)[0] == 1  # the changed expectation is checked ...
+    assert build_runs(recipe) == 1  # ... without building again
+    (recipe / "test" / "expected.txt").write_text("hello from greet\n")
+    meta = recipe / "meta.yaml"
+    meta.write_text(meta.read_text() + "    - test -x ${PREFIX}/bin/hello\n")
+    assert run_build(recipe)[0] == 0
+    assert "test: 5 commands passed" in capsys.readouterr().out
+    assert build_runs(recipe) == 1
+    assert os.readlink(base / "current") == first
+    with open(recipe / "build.sh", "a") as fh:
+        fh.write("true  # any change to the build script\n")
+    assert run_build(recipe)[0] == 0
+    assert build_runs(recipe) == 2
+    assert os.readlink(base / "current") != first
 
 
 def test_failing_build_script_is_reported(recipe, capsys):

@@ -1,9 +1,11 @@
 """Build, relocate, test and cache one rendered recipe.
 
 Layout under ``<root>/<recipe>/<key>/``: ``work/`` (SRC_DIR), ``prefix/``
-(the staging PREFIX), ``build.log``, ``test.log``, ``manifest.json`` and a
-``DONE`` stamp once the tests passed.  ``<root>/<recipe>/current`` points at
-the last successful key.
+(the staging PREFIX), ``build.log``, ``test.log``, ``manifest.json``, a
+``BUILT`` stamp once build.sh succeeded and a ``DONE`` stamp (holding the
+tests' key) once the tests passed.  ``<root>/<recipe>/current`` points at the
+last successful key.  The key covers what the build reads, not the recipe's
+tests: changed tests rerun on the existing build.
 
 Host requirements that our own channel (``<root>/channel``) holds are
 installed into PREFIX before build.sh runs, as conda-build does; their files
@@ -38,21 +40,51 @@ def step(title: str) -> None:
     print(f"\n==== {title}", flush=True)
 
 
+def _test_files(r: Rendered) -> set[Path]:
+    """Recipe files only the tests read: test/files entries and run_test.sh."""
+    names = [*((r.meta.get("test") or {}).get("files") or []), "run_test.sh"]
+    found = set()
+    for name in names:
+        path = r.recipe_dir / name
+        found |= {path} if path.is_file() else set(path.rglob("*"))
+    return {p for p in found if p.is_file()}
+
+
+class _Digest:
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+
+    def add(self, label: str, data: bytes) -> None:
+        self.digest.update(f"{label}\0{len(data)}\0".encode() + data)
+
+    def add_files(self, r: Rendered, paths) -> None:
+        for path in sorted(paths):
+            self.add(f"file {path.relative_to(r.recipe_dir).as_posix()}", path.read_bytes())
+
+
+def test_key(r: Rendered) -> str:
+    """What the tests read: the rendered test section and the test files."""
+    d = _Digest()
+    d.add("test", json.dumps(r.meta.get("test") or {}, sort_keys=True).encode())
+    d.add_files(r, _test_files(r))
+    return d.digest.hexdigest()[:12]
+
+
 def cache_key(r: Rendered, source_sha256: str, host_packages: list[str] = ()) -> str:
-    digest = hashlib.sha256()
-
-    def add(label: str, data: bytes) -> None:
-        digest.update(f"{label}\0{len(data)}\0".encode() + data)
-
+    """What the build reads: the rendered recipe but its tests, the recipe's files
+    (build.sh, patches) but the test files, the source, the variant, the host packages."""
+    d = _Digest()
+    add = d.add
     add("runner", RUNNER_VERSION.encode())
-    add("meta.yaml (rendered)", r.text.encode())
-    for path in sorted(p for p in r.recipe_dir.rglob("*") if p.is_file()):  # build.sh included
-        add(f"file {path.relative_to(r.recipe_dir).as_posix()}", path.read_bytes())
+    meta = {k: v for k, v in r.meta.items() if k != "test"}
+    add("meta.yaml (rendered, without test)", json.dumps(meta, sort_keys=True).encode())
+    skip = _test_files(r) | {r.recipe_dir / "meta.yaml"}  # meta.yaml: as rendered, above
+    d.add_files(r, (p for p in r.recipe_dir.rglob("*") if p.is_file() and p not in skip))
     add("source", source_sha256.encode())
     add("variant", json.dumps(r.variant, sort_keys=True).encode())
     if host_packages:  # absent for recipes without host packages from our channel
         add("host packages", " ".join(host_packages).encode())
-    return digest.hexdigest()[:12]
+    return d.digest.hexdigest()[:12]
 
 
 def _stream(cmd: list[str], log: Path, **kwargs) -> int:
@@ -273,13 +305,17 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     names = {_spec_name(s) for s in host_from_channel(r, channel_dir)}
     # The candidates the host install may pick from: a rebuilt dependency changes the key.
     candidates = sorted(f for f, n in _channel_packages(channel_dir).items() if n in names)
-    key = cache_key(r, sha256, candidates)
+    key, tests = cache_key(r, sha256, candidates), test_key(r)
     base = root.resolve() / r.recipe_dir.name
     out = base / key
-    if (out / "DONE").is_file():
+    done = out / "DONE"
+    if done.is_file() and done.read_text().split()[-1:] == [tests]:
         point_current(base, key)
         print(f"cached: {out} (DONE), nothing to build")
         return out
+    if (out / "BUILT").is_file():
+        print(f"cached: {out} (BUILT); the tests changed or did not pass: running them")
+        return _test_and_finish(r, out, base, tests, started)
     if cached_only:
         raise BuildError(f"{r.name}: no finished build {out} and --cached-only was given")
     shutil.rmtree(out, ignore_errors=True)  # a failed earlier attempt
@@ -315,12 +351,18 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     source = {"url": r.meta["source"]["url"], "sha256": sha256, "route": route,
               "filename": archive.name}  # fmt: skip
     write_manifest(r, out, prefix, source, key, host_files, host_depends)
+    (out / "BUILT").write_text(time.strftime("%Y-%m-%dT%H:%M:%S%z\n"))
+    print(f"built in {time.monotonic() - started:.0f} s")
+    return _test_and_finish(r, out, base, tests, started)
 
+
+def _test_and_finish(r: Rendered, out: Path, base: Path, tests: str, started: float) -> Path:
     step("[4/5] test")
-    run_tests(r, prefix, out / "test.log")
+    (out / "test.log").unlink(missing_ok=True)
+    run_tests(r, out / "prefix", out / "test.log")
 
     step("[5/5] cache")
-    (out / "DONE").write_text(time.strftime("%Y-%m-%dT%H:%M:%S%z\n"))
-    point_current(base, key)
+    (out / "DONE").write_text(time.strftime("%Y-%m-%dT%H:%M:%S%z ") + tests + "\n")
+    point_current(base, out.name)
     print(f"done in {time.monotonic() - started:.0f} s: {base / 'current' / 'prefix'}")
     return out
