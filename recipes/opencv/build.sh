@@ -1,0 +1,63 @@
+#!/bin/bash
+# OpenCV: core, imgproc, imgcodecs, videoio, headless highgui and the Python
+# bindings, on our libjpeg-turbo (static, prefixed layout) and our FFmpeg.
+set -euxo pipefail
+
+turbo="${PREFIX}/lib/libjpeg-turbo"
+test -f "${turbo}/lib/libjpeg.a" || { echo "host libjpeg-turbo (prefixed layout) is missing" >&2; exit 1; }
+turbo_version=$(sed -n 's/^#define LIBJPEG_TURBO_VERSION  *//p' "${turbo}/include/jconfig.h")
+jpeg_api=$(sed -n 's/^#define JPEG_LIB_VERSION  *//p' "${turbo}/include/jconfig.h")
+
+# Only our FFmpeg: pkg-config looks nowhere but the host prefix.
+export PKG_CONFIG_LIBDIR="${PREFIX}/lib/pkgconfig"
+pkg-config --exists libavcodec libavformat libavutil libswscale || { echo "host ffmpeg is missing" >&2; exit 1; }
+
+numpy_include=$("${PYTHON}" -c 'import numpy; print(numpy.get_include())')
+py_include=$("${PYTHON}" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+py_library=$("${PYTHON}" -c 'import sysconfig as s; print(s.get_config_var("LIBDIR") + "/" + s.get_config_var("LDLIBRARY"))')
+
+cmake -S . -B build -G Ninja ${CMAKE_ARGS} \
+  -DCMAKE_INSTALL_PREFIX="${PREFIX}" \
+  -DCMAKE_INSTALL_LIBDIR=lib \
+  -DCMAKE_BUILD_TYPE=Release \
+  -DBUILD_LIST=core,imgproc,imgcodecs,videoio,highgui,python3 \
+  -DBUILD_SHARED_LIBS=ON \
+  -DBUILD_TESTS=OFF -DBUILD_PERF_TESTS=OFF -DBUILD_EXAMPLES=OFF -DBUILD_DOCS=OFF \
+  -DBUILD_opencv_apps=OFF -DBUILD_JAVA=OFF -DBUILD_opencv_js=OFF \
+  -DOPENCV_GENERATE_PKGCONFIG=ON \
+  `# headless: no GUI toolkit` \
+  -DWITH_GTK=OFF -DWITH_QT=OFF -DWITH_OPENGL=OFF -DWITH_WAYLAND=OFF -DWITH_FRAMEBUFFER=OFF \
+  `# JPEG: our turbo, linked statically; its symbols stay inside libopencv_imgcodecs` \
+  -DWITH_JPEG=ON -DBUILD_JPEG=OFF \
+  -DJPEG_INCLUDE_DIR="${turbo}/include" \
+  -DJPEG_LIBRARY="${turbo}/lib/libjpeg.a" \
+  -DJPEG_LIB_VERSION="${jpeg_api}, libjpeg-turbo ${turbo_version}" \
+  -DCMAKE_SHARED_LINKER_FLAGS="-Wl,--exclude-libs,libjpeg.a" \
+  `# other image formats: OpenCV's bundled copies, static, so the package needs nothing else` \
+  -DWITH_PNG=ON -DBUILD_PNG=ON -DBUILD_ZLIB=ON -DWITH_SPNG=OFF \
+  -DWITH_TIFF=ON -DBUILD_TIFF=ON \
+  -DWITH_WEBP=OFF -DWITH_OPENJPEG=OFF -DWITH_JASPER=OFF -DWITH_OPENEXR=OFF -DWITH_AVIF=OFF \
+  -DWITH_JPEGXL=OFF -DWITH_GDAL=OFF -DWITH_GDCM=OFF -DWITH_IMGCODEC_GIF=ON \
+  `# video: FFmpeg (ours) and V4L cameras; nothing else` \
+  -DWITH_FFMPEG=ON -DOPENCV_FFMPEG_USE_FIND_PACKAGE=OFF -DVIDEOIO_PLUGIN_LIST= \
+  -DWITH_V4L=ON -DWITH_GSTREAMER=OFF -DWITH_1394=OFF -DWITH_AVFOUNDATION=OFF -DWITH_MSMF=OFF \
+  -DWITH_OBSENSOR=OFF -DWITH_VA=OFF -DWITH_VA_INTEL=OFF \
+  `# IPP and friends are downloaded at configure time: not offline, not here` \
+  -DWITH_IPP=OFF -DWITH_ITT=OFF -DWITH_OPENCL=OFF -DWITH_CUDA=OFF -DWITH_TBB=OFF \
+  -DWITH_OPENMP=OFF -DWITH_EIGEN=OFF -DWITH_LAPACK=OFF -DWITH_PROTOBUF=OFF \
+  -DWITH_KLEIDICV=OFF -DWITH_FASTCV=OFF \
+  -DPARALLEL_ENABLE_PLUGINS=OFF -DHIGHGUI_ENABLE_PLUGINS=OFF \
+  `# Python bindings for the environment's Python and numpy` \
+  -DBUILD_opencv_python3=ON \
+  -DPYTHON3_EXECUTABLE="${PYTHON}" \
+  -DPYTHON3_INCLUDE_DIR="${py_include}" \
+  -DPYTHON3_LIBRARY="${py_library}" \
+  -DPYTHON3_NUMPY_INCLUDE_DIRS="${numpy_include}" \
+  -DOPENCV_PYTHON3_INSTALL_PATH="lib/python${PY_VER}/site-packages" \
+  -DOPENCV_SKIP_PYTHON_LOADER=OFF
+
+cmake --build build --parallel "${CPU_COUNT}"
+cmake --install build
+
+# The configuration as OpenCV reports it, for the build log.
+sed -n '/General configuration/,/Install to/p' build/CMakeFiles/CMakeOutput.log 2>/dev/null || true
