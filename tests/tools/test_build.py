@@ -38,9 +38,12 @@ def test_build_relocates_tests_and_writes_manifest(recipe, monkeypatch, capsys):
     code, base = run_build(recipe)
     assert code == 0, capsys.readouterr().err
     out = base / os.readlink(base / "current")
-    prefix = out / "prefix"
+    prefix = (out / "prefix").resolve()
     assert (out / "DONE").is_file()
     assert len(out.name) == 12
+    # Padded like conda-build's host prefix, so installs may replace it in binaries.
+    assert len(str(prefix)) == 255
+    assert prefix.name.startswith("prefix_placehold_placehold")
 
     env = dict(line.split("=", 1) for line in (prefix / "build-env.txt").read_text().splitlines()
                if "=" in line)  # fmt: skip

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 
 import pytest
 import rattler
@@ -136,7 +137,7 @@ def test_index_install_offline_and_test_installed(built, tmp_path):
     assert [(r.name.normalized, str(r.version)) for r in records] == [("hello", "1.2.3")]
     installed = (env / "build-env.txt").read_text()
     assert f"PREFIX={env}\n" in installed  # the placeholder was replaced
-    assert str(out / "prefix") not in installed
+    assert str((out / "prefix").resolve()) not in installed
     assert os.readlink(env / "lib" / "libgreet.so.1") == "libgreet.so"
     assert (env / "conda-meta" / f"hello-1.2.3-{rendered.build_string}.json").is_file()
 
@@ -184,3 +185,23 @@ def test_pack_command_packs_and_indexes(recipe, capsys):
     (name,) = repodata["packages.conda"]
     assert (root / "channel" / "linux-64" / name).is_file()
     assert json.loads((root / "channel" / "noarch" / "repodata.json").read_text())
+
+
+def test_binary_prefix_is_replaced_in_a_long_install_path(recipe, tmp_path):
+    """A compiled-in prefix (like ffmpeg's configuration string) still points at the
+    install after rattler replaces the padded staging prefix, even in a long path."""
+    with open(recipe / "build.sh", "a") as fh:
+        fh.write('printf \'#include <stdio.h>\\nint main(void){puts("%s");return 0;}\\n\' '
+                 '"$PREFIX/share" > where.c\n'
+                 'gcc -o "$PREFIX/bin/where" where.c\n')  # fmt: skip
+    config = recipe.parents[1] / "conda_build_config.yaml"
+    root = recipe.parents[1] / ".build"
+    assert main(["pack", str(recipe), "-m", str(config), "--root", str(root)]) == 0
+    out = (root / "hello" / "current").resolve()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "bin/where" in manifest["has_prefix"]["binary"]
+    env = tmp_path / ("a-long-environment-path-" * 4) / "env"  # longer than most real ones
+    channel.install(root / "channel", ["hello"], env)
+    where = subprocess.run([str(env / "bin" / "where")], capture_output=True, text=True,
+                           check=True).stdout  # fmt: skip
+    assert where == f"{env.resolve()}/share\n"

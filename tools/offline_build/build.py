@@ -1,7 +1,9 @@
 """Build, relocate, test and cache one rendered recipe.
 
-Layout under ``<root>/<recipe>/<key>/``: ``work/`` (SRC_DIR), ``prefix/``
-(the staging PREFIX), ``build.log``, ``test.log``, ``manifest.json``, a
+Layout under ``<root>/<recipe>/<key>/``: ``work/`` (SRC_DIR), ``prefix``
+(a link to the staging PREFIX, ``prefix_placehold_placehold...``, padded to 255
+characters as conda-build pads its host prefix, so that an install may replace
+it in binaries with any shorter path), ``build.log``, ``test.log``, ``manifest.json``, a
 ``BUILT`` stamp once build.sh succeeded and a ``DONE`` stamp (holding the
 tests' key) once the tests passed.  ``<root>/<recipe>/current`` points at the
 last successful key.  The key covers what the build reads, not the recipe's
@@ -33,7 +35,8 @@ from .fetch import fetch_source
 from .render import TARGET_PLATFORM, Rendered
 from .testing import python_env, run_tests
 
-RUNNER_VERSION = "1"  # part of the cache key: bump when the build contract changes
+RUNNER_VERSION = "2"
+PREFIX_LENGTH = 255  # conda-build's placeholder length  # part of the cache key: bump when the build contract changes
 
 
 def step(title: str) -> None:
@@ -134,6 +137,12 @@ def build_env(r: Rendered, prefix: Path, build_prefix: Path, src_dir: Path) -> d
         **python_env(prefix),
     )  # fmt: skip
     return env
+
+
+def staging_prefix(out: Path) -> Path:
+    """out/prefix_placehold_placehold..., PREFIX_LENGTH characters in all when it fits."""
+    room = max(PREFIX_LENGTH - len(str(out)) - 1, len("prefix"))
+    return out / ("prefix" + "_placehold" * 26)[: min(room, 255)]
 
 
 def _spec_name(spec: str) -> str:
@@ -319,9 +328,11 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     if cached_only:
         raise BuildError(f"{r.name}: no finished build {out} and --cached-only was given")
     shutil.rmtree(out, ignore_errors=True)  # a failed earlier attempt
-    work, prefix, build_prefix = out / "work", out / "prefix", out / "build_env"
+    work, prefix, build_prefix = out / "work", staging_prefix(out), out / "build_env"
     for d in (prefix, build_prefix):
         d.mkdir(parents=True)
+    if prefix.name != "prefix":
+        (out / "prefix").symlink_to(prefix.name)
 
     step(f"[3/5] build in {out}")
     host_files, host_depends = install_host(r, prefix, channel_dir)
@@ -359,7 +370,7 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
 def _test_and_finish(r: Rendered, out: Path, base: Path, tests: str, started: float) -> Path:
     step("[4/5] test")
     (out / "test.log").unlink(missing_ok=True)
-    run_tests(r, out / "prefix", out / "test.log")
+    run_tests(r, (out / "prefix").resolve(), out / "test.log")
 
     step("[5/5] cache")
     (out / "DONE").write_text(time.strftime("%Y-%m-%dT%H:%M:%S%z ") + tests + "\n")
