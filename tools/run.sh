@@ -8,6 +8,10 @@
 #   bash tools/run.sh test    the test suite (against our libjpeg-turbo 3.x and
 #                             Debian's 2.x)
 #   bash tools/run.sh lib     build libjpeg-turbo from recipes/ (cached)
+#   bash tools/run.sh channel the whole conda channel in .build/channel: libjpeg-turbo (both
+#                             layouts), FFmpeg (LGPL and GPL), OpenCV; installed and tested
+#                             with a conda solver (about 25 min on 2 cores; cached after)
+#   bash tools/run.sh channel-fast  the same without OpenCV and the GPL FFmpeg (what CI runs)
 #   bash tools/run.sh bench   pytest-benchmark suite: turbojpeg vs its peers and tjbench
 #   bash tools/run.sh lint    ruff
 set -euo pipefail
@@ -71,6 +75,28 @@ lib() {
 
 setup() { system_deps; venv; lib; }
 
+channel_deps() {
+  # What the FFmpeg and OpenCV recipes need from the machine offline (conda-build
+  # takes them from conda-forge instead): libx264 and libx265 for the GPL FFmpeg, ninja and
+  # pkg-config for OpenCV.
+  local -a missing=()
+  [[ -f /usr/include/x264.h ]] || missing+=(libx264-dev)
+  [[ -f /usr/include/x265.h ]] || missing+=(libx265-dev)
+  command -v ninja >/dev/null 2>&1 || missing+=(ninja-build)
+  command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+  if ((${#missing[@]})); then
+    log "installing system packages for the channel: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+channel() {
+  # Every recipe in dependency order, every variant; then one fresh prefix per
+  # --install set, solved from .build/channel alone, with every package's tests.
+  "$PY" -m tools.offline_build channel "$@"
+}
+
 case "${1:-}" in
   setup) setup ;;
   lib) system_deps; venv; lib ;;
@@ -95,9 +121,22 @@ case "${1:-}" in
     setup
     TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" "$PY" -m benchmarks codec --full --out results/codec "${@:2}"
     ;;
+  channel)
+    system_deps; venv; channel_deps
+    log "the conda channel: libjpeg-turbo, FFmpeg (lgpl, gpl), OpenCV -> .build/channel"
+    channel recipes/libjpeg-turbo recipes/ffmpeg recipes/opencv \
+      --install 'libjpeg-turbo=*=standard*,ffmpeg,opencv' \
+      --install 'libjpeg-turbo=*=prefixed*,ffmpeg=*=lgpl*,opencv'
+    ;;
+  channel-fast)
+    system_deps; venv
+    log "the fast part of the channel: libjpeg-turbo (both layouts) and the LGPL FFmpeg"
+    channel recipes/libjpeg-turbo recipes/ffmpeg --variant license_family=lgpl \
+      --install 'libjpeg-turbo=*=standard*,ffmpeg=*=lgpl*'
+    ;;
   lint) venv; "$PY" -m ruff check . ;;
   *)
-    sed -n '2,12p' "$0"
+    sed -n '2,16p' "$0"
     exit 2
     ;;
 esac

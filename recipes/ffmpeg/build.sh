@@ -20,7 +20,7 @@ args=(
 )
 
 if [[ "${license}" == "gpl" ]]; then
-  args+=(--enable-gpl --enable-libx264)
+  args+=(--enable-gpl --enable-libx264 --enable-libx265)
 else
   # Stated explicitly so that `ffmpeg -buildconf` proves it.
   args+=(--disable-gpl --disable-nonfree)
