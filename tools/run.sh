@@ -35,6 +35,7 @@ system_deps() {
   local want=(
     "python3:python3" "gcc:gcc" "g++:g++" "make:make" "cmake:cmake" "nasm:nasm"
     "patchelf:patchelf" "git:git" "xz:xz-utils" "dpkg-source:dpkg-dev" "ffmpeg:ffmpeg"
+    "pkg-config:pkg-config"
   )
   for pair in "${want[@]}"; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
@@ -77,13 +78,12 @@ setup() { system_deps; venv; lib; }
 
 channel_deps() {
   # What the FFmpeg and OpenCV recipes need from the machine offline (conda-build
-  # takes them from conda-forge instead): libx264 and libx265 for the GPL FFmpeg, ninja and
-  # pkg-config for OpenCV.
+  # takes them from conda-forge instead): libx264 and libx265 for the GPL FFmpeg,
+  # ninja for OpenCV.
   local -a missing=()
   [[ -f /usr/include/x264.h ]] || missing+=(libx264-dev)
   [[ -f /usr/include/x265.h ]] || missing+=(libx265-dev)
   command -v ninja >/dev/null 2>&1 || missing+=(ninja-build)
-  command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
   if ((${#missing[@]})); then
     log "installing system packages for the channel: ${missing[*]}"
     as_root apt-get update -qq
