@@ -45,8 +45,9 @@ def channel(recipes: list[Path], values: dict, root: Path, cached_only: bool,
                                  "one of the builds just packed")  # fmt: skip
             step(f"test installed: {record.name.normalized} {record.build} in {env}")
             test_installed(found[0], env, found[1])
-    print(f"channel: {len(built)} packages built and packed in {channel_dir}; "
-          f"{len(installs or [names])} environments installed and tested")  # fmt: skip
+    envs = len(installs or [names])
+    print(f"channel: {len(built)} packages built and packed in {channel_dir}; {envs} "
+          f"environment{'s' if envs != 1 else ''} installed and tested")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
