@@ -7,7 +7,11 @@ import subprocess
 
 import pytest
 
+from tools.offline_build import BuildError
 from tools.offline_build.__main__ import main
+from tools.offline_build.build import extract
+
+from .conftest import make_tarball
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("gcc") and shutil.which("patchelf") and shutil.which("patch")),
@@ -168,3 +172,15 @@ def test_patches_are_applied(recipe):
     )
     (recipe / "test" / "expected.txt").write_text("hello from a patch\n")
     assert run_build(recipe)[0] == 0
+
+
+def test_extract_can_take_a_nested_tree(tmp_path):
+    archive = tmp_path / "sdist.tar.gz"
+    make_tarball(archive, {"setup.py": "", "upstream/CMakeLists.txt": "project(x)\n"},
+                 top="sdist-1.0")  # fmt: skip
+    extract(archive, tmp_path / "work", "upstream")
+    assert [p.name for p in (tmp_path / "work").iterdir()] == ["CMakeLists.txt"]
+    with pytest.raises(BuildError, match=r"sdist\.tar\.gz has no missing/ directory"):
+        extract(archive, tmp_path / "other", "missing")
+    assert not (tmp_path / "other").exists()
+    assert not (tmp_path / "other.unpack").exists()

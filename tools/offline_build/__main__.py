@@ -33,8 +33,8 @@ def channel(recipes: list[Path], values: dict, root: Path, cached_only: bool,
             built[(rendered.name, rendered.build_string)] = (recipe, variant)
         step(f"index: {channel_dir}")
         index(channel_dir)
-    names = list(dict.fromkeys(name for name, _ in built))
-    for number, specs in enumerate(installs or [names]):
+    installs = installs or [list(dict.fromkeys(name for name, _ in built))]
+    for number, specs in enumerate(installs):
         env = fresh_prefix(root / ("channel-test-env" + (f"-{number}" if number else "")))
         step(f"install: {', '.join(specs)} into {env}")
         records = install(channel_dir, specs, env)
@@ -45,9 +45,8 @@ def channel(recipes: list[Path], values: dict, root: Path, cached_only: bool,
                                  "one of the builds just packed")  # fmt: skip
             step(f"test installed: {record.name.normalized} {record.build} in {env}")
             test_installed(found[0], env, found[1])
-    envs = len(installs or [names])
-    print(f"channel: {len(built)} packages built and packed in {channel_dir}; {envs} "
-          f"environment{'s' if envs != 1 else ''} installed and tested")  # fmt: skip
+    print(f"channel: {len(built)} packages built and packed in {channel_dir}; {len(installs)} "
+          f"environment{'s' if len(installs) != 1 else ''} installed and tested")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,8 +35,8 @@ from .fetch import fetch_source
 from .render import TARGET_PLATFORM, Rendered
 from .testing import python_env, run_tests
 
-RUNNER_VERSION = "2"
-PREFIX_LENGTH = 255  # conda-build's placeholder length  # part of the cache key: bump when the build contract changes
+RUNNER_VERSION = "2"  # part of the cache key: bump when the build contract changes
+PREFIX_LENGTH = 255  # conda-build's placeholder length
 
 
 def step(title: str) -> None:
@@ -104,8 +104,9 @@ def _stream(cmd: list[str], log: Path, **kwargs) -> int:
     return proc.returncode
 
 
-def extract(archive: Path, dest: Path) -> None:
-    """Unpack into dest, dropping the single top-level directory if there is one."""
+def extract(archive: Path, dest: Path, subdir: str | None = None) -> None:
+    """Unpack into dest, dropping the single top-level directory if there is one;
+    with subdir, dest gets that directory of the tree instead."""
     unpacked = dest.with_name(dest.name + ".unpack")
     shutil.rmtree(unpacked, ignore_errors=True)
     unpacked.mkdir(parents=True)
@@ -116,6 +117,11 @@ def extract(archive: Path, dest: Path) -> None:
         raise BuildError(f"cannot unpack {archive.name}: {exc}") from None
     entries = list(unpacked.iterdir())
     top = entries[0] if len(entries) == 1 and entries[0].is_dir() else unpacked
+    if subdir:
+        top = top / subdir
+        if not top.is_dir():
+            shutil.rmtree(unpacked, ignore_errors=True)
+            raise BuildError(f"{archive.name} has no {subdir}/ directory")
     top.rename(dest)
     shutil.rmtree(unpacked, ignore_errors=True)
 
@@ -158,23 +164,25 @@ def _channel_packages(channel_dir: Path) -> dict[str, str]:
     return {filename: p["name"] for filename, p in packages.items()}
 
 
-def host_from_channel(r: Rendered, channel_dir: Path) -> list[str]:
-    """The host requirements our channel holds (the rest are the machine's)."""
+def host_from_channel(r: Rendered, channel_dir: Path) -> tuple[list[str], list[str]]:
+    """The host requirements our channel holds (the rest are the machine's), and the
+    channel's files of those packages: the candidates a host install may pick from."""
     host = [str(s) for s in (r.meta.get("requirements") or {}).get("host") or []]
-    ours = set(_channel_packages(channel_dir).values())
-    return [s for s in host if _spec_name(s) in ours]
+    packages = _channel_packages(channel_dir)
+    specs = [s for s in host if _spec_name(s) in set(packages.values())]
+    names = {_spec_name(s) for s in specs}
+    return specs, sorted(f for f, name in packages.items() if name in names)
 
 
-def install_host(r: Rendered, prefix: Path, channel_dir: Path) -> tuple[set[str], list[str]]:
-    """Install the host requirements our channel holds into prefix.
+def install_host(r: Rendered, prefix: Path, channel_dir: Path,
+                 specs: list[str]) -> tuple[set[str], list[str]]:  # fmt: skip
+    """Install specs (the host requirements our channel holds) into prefix.
 
     Returns the paths they put there (relative to prefix) and the run requirements
     their run_exports add (minus build/ignore_run_exports).
     """
-    host = [str(s) for s in (r.meta.get("requirements") or {}).get("host") or []]
-    specs = host_from_channel(r, channel_dir)
-    for spec in host:
-        if spec not in specs:
+    for spec in (r.meta.get("requirements") or {}).get("host") or []:
+        if str(spec) not in specs:
             print(f"host: {spec}: the machine's (not in {channel_dir})")
     if not specs:
         return set(), []
@@ -306,14 +314,14 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
         raise BuildError(f"{r.name}: build/skip is true for this platform/variant")
     step(f"[1/5] render: {r.name} {r.version} {r.build_string}")
     print("variant used: " + (", ".join(f"{k}={r.variant[k]}" for k in r.used_keys) or "none"))
-    print("note: requirements are not installed; the machine's own tools are used")
+    print("note: build requirements are the machine's; host requirements too, unless "
+          "our channel holds them")
 
     step("[2/5] fetch")
     archive, sha256, route = fetch_source(r.meta)
     channel_dir = root.resolve() / "channel"
-    names = {_spec_name(s) for s in host_from_channel(r, channel_dir)}
-    # The candidates the host install may pick from: a rebuilt dependency changes the key.
-    candidates = sorted(f for f, n in _channel_packages(channel_dir).items() if n in names)
+    host_specs, candidates = host_from_channel(r, channel_dir)
+    # A rebuilt dependency (a new candidate file) changes the key.
     key, tests = cache_key(r, sha256, candidates), test_key(r)
     base = root.resolve() / r.recipe_dir.name
     out = base / key
@@ -335,17 +343,14 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
         (out / "prefix").symlink_to(prefix.name)
 
     step(f"[3/5] build in {out}")
-    host_files, host_depends = install_host(r, prefix, channel_dir)
-    extract(archive, work)
-    subdir = ((r.meta.get("extra") or {}).get("offline_source") or {}).get("substitute", {})
-    subdir = subdir.get("subdir") if route == "substitute" else None
-    if subdir:  # the substitute nests the upstream tree one level deeper
-        print(f"SUBSTITUTION: SRC_DIR is {subdir}/ of {archive.name}")
-        if not (work / subdir).is_dir():
-            raise BuildError(f"{archive.name} has no {subdir}/ directory")
-        (work / subdir).rename(out / "work.src")
-        shutil.rmtree(work)
-        (out / "work.src").rename(work)
+    host_files, host_depends = install_host(r, prefix, channel_dir, host_specs)
+    subdir = None
+    if route == "substitute":  # the substitute may nest the upstream tree one level deeper
+        offline = (r.meta.get("extra") or {}).get("offline_source") or {}
+        subdir = offline["substitute"].get("subdir")
+        if subdir:
+            print(f"SUBSTITUTION: SRC_DIR is {subdir}/ of {archive.name}")
+    extract(archive, work, subdir)
     for patch in (r.meta.get("source") or {}).get("patches") or []:
         print(f"build: applying {patch}")
         if _stream(["patch", "-p1", "--batch", "-i", str(r.recipe_dir / patch)],

@@ -27,9 +27,6 @@ from .pack import SUBDIR_DIRS
 from .render import TARGET_PLATFORM, render_recipe
 from .testing import run_tests
 
-# Packages a conda environment would install but this machine provides itself.
-MACHINE_PROVIDES = ("python", "numpy")
-
 
 def index(channel_dir: Path) -> None:
     """Write repodata.json for linux-64 and noarch (noarch is created empty if missing)."""
@@ -86,7 +83,7 @@ def install(channel_dir: Path, specs: list[str], target_prefix: Path,
     channel_dir, target = Path(channel_dir).resolve(), Path(target_prefix).resolve()
     if target.exists() and any(target.iterdir()):
         raise BuildError(f"{target} is not empty; install wants a fresh prefix")
-    channel = rattler.Channel(channel_dir.as_uri())
+    channel, machine = rattler.Channel(channel_dir.as_uri()), machine_packages()
 
     async def solve_and_install(cache: Path) -> list:
         records = await rattler.solve(
@@ -94,7 +91,7 @@ def install(channel_dir: Path, specs: list[str], target_prefix: Path,
             [channel], [rattler.MatchSpec(spec, strict=False) for spec in specs],
             gateway=rattler.Gateway(cache_dir=cache / "repodata"),
             platforms=[TARGET_PLATFORM, "noarch"],
-            virtual_packages=[*rattler.VirtualPackage.detect(), *machine_packages()],
+            virtual_packages=[*rattler.VirtualPackage.detect(), *machine],
             channel_relations="disabled",
         )  # fmt: skip
         await rattler.install(records, target, cache_dir=cache / "pkgs", show_progress=False)
@@ -106,7 +103,7 @@ def install(channel_dir: Path, specs: list[str], target_prefix: Path,
 
     print(f"install: solving {', '.join(specs)} against {channel_dir.as_uri()} only; "
           "from the machine: " + ", ".join(f"{p.name.normalized} {p.version}"
-                                            for p in machine_packages()))  # fmt: skip
+                                            for p in machine))  # fmt: skip
     # A private package cache: a repacked file of the same name is never served stale.
     with tempfile.TemporaryDirectory(prefix="offline-build-rattler-") as tmp:
         try:
