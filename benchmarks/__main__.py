@@ -1,9 +1,9 @@
-"""python -m benchmarks jpeg | video | report | codec
+"""python -m benchmarks jpeg | video | micro | report
 
   jpeg     the JPEG roundtrip suite (every contender, by size and quality), then its report
   video    the video suite: codecs, encode speed, random access with every frame checked
+  micro    the pytest-benchmark suite: our wrapper vs its peers and tjbench, with target ratios
   report   regenerate a report from saved results; several JPEG folders are compared side by side
-  codec    the pytest-benchmark suite: our wrapper vs its peers and tjbench, with target ratios
 """
 
 from __future__ import annotations
@@ -116,15 +116,15 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def codec(args: argparse.Namespace) -> int:
+def micro(args: argparse.Namespace) -> int:
     import pytest
 
-    from benchmarks.codec_speed import plots, summary
+    from benchmarks.micro import plots, summary
 
     args.out.mkdir(parents=True, exist_ok=True)
-    json_path = args.out / "codec_speed.json"
+    json_path = args.out / "benchmark.json"
     timing = [] if args.full else ["--benchmark-max-time=0.15", "--benchmark-min-rounds=5"]
-    suite_dir = Path(__file__).parent / "codec_speed"
+    suite_dir = Path(__file__).parent / "micro"
     code = pytest.main([str(suite_dir), "--benchmark-only", f"--benchmark-json={json_path}",
                         "-o", "testpaths=", "-q", "-p", "no:cacheprovider", *timing])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not json_path.exists():
@@ -180,10 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--out", type=Path, help="the Markdown file to write")
     rep.set_defaults(func=report_command)
 
-    cod = commands.add_parser("codec", help="our wrapper vs its peers and tjbench (pytest-benchmark)")
-    cod.add_argument("--out", type=Path, default=Path("results/codec"), help="output folder")
-    cod.add_argument("--full", action="store_true", help="pytest-benchmark's default timing")
-    cod.set_defaults(func=codec)
+    mic = commands.add_parser("micro", help="our wrapper vs its peers and tjbench (pytest-benchmark)")
+    mic.add_argument("--out", type=Path, default=Path("results/micro"), help="output folder")
+    mic.add_argument("--full", action="store_true", help="pytest-benchmark's default timing")
+    mic.set_defaults(func=micro)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -119,7 +119,7 @@ case "${1:-}" in
     ;;
   bench)
     setup
-    TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" "$PY" -m benchmarks codec --full --out results/codec "${@:2}"
+    TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" "$PY" -m benchmarks micro --full --out results/micro "${@:2}"
     ;;
   channel)
     system_deps; venv; channel_deps

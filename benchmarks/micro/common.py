@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from benchmarks import peers
-from benchmarks.codec_speed.images import Frame
 from benchmarks.jpeg import contenders
+from benchmarks.micro.images import Frame
 
 _made: dict[str, contenders.Contender | str] = {}
 

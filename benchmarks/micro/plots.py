@@ -1,6 +1,6 @@
-"""Figures for a codec_speed run: throughput by image size, and fixed cost per call.
+"""Figures for a micro run: throughput by image size, and fixed cost per call.
 
-    python -m benchmarks.codec_speed.plots results/codec_speed.json
+    python -m benchmarks.micro.plots results/micro/benchmark.json
 
 Medians with p25-p75 bars, one line per contender, the machine on the figure.
 """

@@ -3,7 +3,7 @@ decoding all of it (group ``crop``)."""
 
 from __future__ import annotations
 
-from benchmarks.codec_speed.common import check_pixels, describe
+from benchmarks.micro.common import check_pixels, describe
 
 CROP = (0, 0, 480, 270)
 

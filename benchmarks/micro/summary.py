@@ -1,8 +1,8 @@
-"""Summarise a codec_speed run: medians per group and contender, and the target ratios.
+"""Summarise a micro run: medians per group and contender, and the target ratios.
 
-    python -m benchmarks.codec_speed.summary results/codec_speed.json
+    python -m benchmarks.micro.summary results/micro/benchmark.json
 
-Prints Markdown and writes it next to the JSON (``results/codec_speed_summary.md``).
+Prints Markdown and writes it next to the JSON (``results/micro/benchmark_summary.md``).
 Every ratio is taken between medians of the same run. Its range comes from
 the quartiles (the fastest plausible pairing, p25 over p75, to the slowest,
 p75 over p25), so a ratio whose range straddles the target is within noise.
@@ -209,9 +209,9 @@ def machine_lines(machine: dict) -> list[str]:
 def render(path: Path) -> str:
     frame, machine = load(path)
     if frame.empty:
-        return f"# codec_speed summary\n\nNo benchmarks in {path}.\n"
+        return f"# micro summary\n\nNo benchmarks in {path}.\n"
     parts = [
-        "# codec_speed summary",
+        "# micro summary",
         "",
         (f"From `{path}`. Medians of each benchmark's rounds; p25/p75 are its quartiles. "
          "tjbench rows are tjbench's own Mpixels/s turned into time per image. "

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.codec_speed import images
-from benchmarks.codec_speed.common import check_decoded, describe, get_contender
 from benchmarks.jpeg import contenders
+from benchmarks.micro import images
+from benchmarks.micro.common import check_decoded, describe, get_contender
 
 SIZES = list(images.SIZES)
 NAMES = [*contenders.DECODERS, *contenders.OUR_DECODE_VARIANTS]

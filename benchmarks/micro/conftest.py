@@ -1,4 +1,4 @@
-"""Fixtures for the codec speed benchmarks: images, contenders, machine info.
+"""Fixtures for the micro benchmarks: images, contenders, machine info.
 
 Everything runs single-threaded where the library lets us say so (OpenCV's
 own thread pool is set to 1 thread; the JPEG codecs themselves are
@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from benchmarks import peers
-from benchmarks.codec_speed import images
 from benchmarks.jpeg import contenders
+from benchmarks.micro import images
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "NUMEXPR_NUM_THREADS", "OPENCV_FOR_THREADS_NUM", "TURBOJPEG_LIB", "LD_LIBRARY_PATH")
@@ -47,24 +47,24 @@ def ours() -> contenders.Contender:
 
 
 @pytest.fixture(scope="session")
-def codec(ours):
+def tj(ours):
     """Our Turbojpeg, the one that encodes every benchmark image."""
     return ours.handle
 
 
 @pytest.fixture(scope="session")
-def frames(codec) -> dict[str, images.Frame]:
+def frames(tj) -> dict[str, images.Frame]:
     """The main photo at each benchmark size, keyed "480x270", ... plus "16x16"."""
     cache: dict = {}
-    made = {name: images.make_frame(codec, images.MAIN_PHOTO, size, cache=cache)
+    made = {name: images.make_frame(tj, images.MAIN_PHOTO, size, cache=cache)
             for name, size in images.SIZES.items()}
-    made["16x16"] = images.make_frame(codec, images.MAIN_PHOTO, images.TINY, cache=cache)
+    made["16x16"] = images.make_frame(tj, images.MAIN_PHOTO, images.TINY, cache=cache)
     return made
 
 
 @pytest.fixture(scope="session")
-def batch(codec) -> list[images.Frame]:
-    return images.make_batch(codec, count=64)
+def batch(tj) -> list[images.Frame]:
+    return images.make_batch(tj, count=64)
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +72,7 @@ def image_dir(tmp_path_factory, frames):
     """Each frame as ``<size>.jpg`` (the same bytes) and ``<size>.ppm`` (its BGR pixels)."""
     import cv2
 
-    root = tmp_path_factory.mktemp("codec_speed")
+    root = tmp_path_factory.mktemp("micro")
     for name, frame in frames.items():
         (root / f"{name}.jpg").write_bytes(frame.jpeg)
         if not cv2.imwrite(str(root / f"{name}.ppm"), frame.bgr):

@@ -17,8 +17,8 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import peers
-from benchmarks.codec_speed import images, tjbench
-from benchmarks.codec_speed.common import describe
+from benchmarks.micro import images, tjbench
+from benchmarks.micro.common import describe
 
 
 @pytest.fixture(scope="module")

@@ -61,7 +61,7 @@ class Frame:
         }
 
 
-def make_frame(codec, photo: str, size: tuple[int, int], *, name: str | None = None,
+def make_frame(tj, photo: str, size: tuple[int, int], *, name: str | None = None,
                shift=(0.0, 0.0), shrink=1.0, cache: dict | None = None) -> Frame:
     if cache is not None:
         if photo not in cache:
@@ -73,14 +73,14 @@ def make_frame(codec, photo: str, size: tuple[int, int], *, name: str | None = N
     return Frame(
         name=name or f"{size[0]}x{size[1]}",
         bgr=bgr,
-        jpeg=codec.encode(bgr, QUALITY, subsampling="420"),
+        jpeg=tj.encode(bgr, QUALITY, subsampling="420"),
         photo=photo,
         source_shape=rgb.shape,
         resample=resample,
     )
 
 
-def make_batch(codec, count: int = 64, size: tuple[int, int] = (1920, 1080),
+def make_batch(tj, count: int = 64, size: tuple[int, int] = (1920, 1080),
                seed: int = 20240601) -> list[Frame]:
     """``count`` distinct frames: the photos in turn, each with a seeded random
     crop (90-100 % of the 16:9 window, anywhere within the photo)."""
@@ -91,6 +91,6 @@ def make_batch(codec, count: int = 64, size: tuple[int, int] = (1920, 1080),
         photo = BATCH_PHOTOS[i % len(BATCH_PHOTOS)]
         shrink = float(rng.uniform(0.9, 1.0))
         shift = (float(rng.uniform(-1, 1)), float(rng.uniform(-1, 1)))
-        frames.append(make_frame(codec, photo, size, name=f"batch-{i}", shift=shift,
+        frames.append(make_frame(tj, photo, size, name=f"batch-{i}", shift=shift,
                                  shrink=shrink, cache=cache))
     return frames

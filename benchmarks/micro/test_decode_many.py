@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.codec_speed.common import check_pixels, describe
+from benchmarks.micro.common import check_pixels, describe
 
 THREADS = 2
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.codec_speed import images
-from benchmarks.codec_speed.common import (
+from benchmarks.micro import images
+from benchmarks.micro.common import (
     check_decoded,
     check_pixels,
     describe,
@@ -28,12 +28,12 @@ def test_fixed_cost_decode(benchmark, frames, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_fixed_cost_encode(benchmark, frames, codec, name):
+def test_fixed_cost_encode(benchmark, frames, tj, name):
     contender = get_contender(name)
     frame = frames["16x16"]
     source = source_for(contender, frame)
     # A 16x16 thumbnail of a busy photo loses more to 4:2:0 than a big frame does.
-    check_pixels(f"{name} encoding 16x16", codec.decode(contender.encode(source, 95)),
+    check_pixels(f"{name} encoding 16x16", tj.decode(contender.encode(source, 95)),
                  frame.bgr, tolerance=16)
     describe(benchmark, "fixed-cost-encode", "encode", contender, frame)
     benchmark(contender.encode, source, images.QUALITY)

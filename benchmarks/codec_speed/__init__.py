@@ -1,1 +1,0 @@
-"""Codec speed: turbojpeg against its peers and libjpeg-turbo's own tjbench (pytest-benchmark)."""
