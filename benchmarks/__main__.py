@@ -35,8 +35,8 @@ def _sizes(text: str):
 
 
 def jpeg(args: argparse.Namespace) -> int:
-    from benchmarks import datasets, report
-    from benchmarks.jpeg import contenders, suite
+    from benchmarks import datasets
+    from benchmarks.jpeg import contenders, report, suite
 
     count = args.photos or (QUICK["photos"] if args.quick else None)
     try:
@@ -95,7 +95,7 @@ def video(args: argparse.Namespace) -> int:
 def report_command(args: argparse.Namespace) -> int:
     import json
 
-    from benchmarks import report
+    from benchmarks.jpeg import report
     from benchmarks.video import report as video_report
 
     try:

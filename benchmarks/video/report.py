@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from benchmarks.report import save_figure
+from benchmarks.jpeg.report import save_figure
 from benchmarks.results import read_rows
 
 BASELINE = "exploded-jpeg"

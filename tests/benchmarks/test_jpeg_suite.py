@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 from skimage.metrics import structural_similarity
 
-from benchmarks import datasets, peers, report
+from benchmarks import datasets, peers
 from benchmarks.__main__ import main as cli
-from benchmarks.jpeg import contenders, suite
+from benchmarks.jpeg import contenders, report, suite
 
 OUTPUTS = ("rounds.csv", "quality.csv", "benchmark.json", "provenance.json", "report.md",
            "encode_by_quality.png", "decode_by_quality.png", "decode_by_size.png")
