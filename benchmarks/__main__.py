@@ -1,9 +1,9 @@
 """python -m benchmarks jpeg | video | micro | report
 
-  jpeg     the JPEG roundtrip suite (every contender, by size and quality), then its report
-  video    the video suite: codecs, encode speed, random access with every frame checked
-  micro    the pytest-benchmark suite: our wrapper vs its peers and tjbench, with target ratios
-  report   regenerate a report from saved results; several JPEG folders are compared side by side
+jpeg     the JPEG roundtrip suite (every contender, by size and quality), then its report
+video    the video suite: codecs, encode speed, random access with every frame checked
+micro    the pytest-benchmark suite: our wrapper vs its peers and tjbench, with target ratios
+report   regenerate a report from saved results; several JPEG folders are compared side by side
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ def _qualities(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of integers"
+        ) from None
     if not values or not all(1 <= v <= 100 for v in values):
         raise argparse.ArgumentTypeError("qualities must be integers from 1 to 100")
     return values
@@ -40,21 +42,36 @@ def jpeg(args: argparse.Namespace) -> int:
 
     count = args.photos or (QUICK["photos"] if args.quick else None)
     try:
-        photos = (datasets.folder_photos(args.images, count) if args.images
-                  else datasets.embedded_photos(count))
+        photos = (
+            datasets.folder_photos(args.images, count)
+            if args.images
+            else datasets.embedded_photos(count)
+        )
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     names = tuple(args.contenders.split(",")) if args.contenders else contenders.JPEG_SUITE
-    unknown = [n for n in names if n not in contenders.FACTORIES and n not in contenders.OUR_DECODE_VARIANTS]
+    unknown = [
+        n
+        for n in names
+        if n not in contenders.FACTORIES and n not in contenders.OUR_DECODE_VARIANTS
+    ]
     if unknown:
-        print(f"error: unknown contender(s) {', '.join(unknown)}; known: "
-              f"{', '.join(contenders.JPEG_SUITE)}", file=sys.stderr)
+        print(
+            f"error: unknown contender(s) {', '.join(unknown)}; known: "
+            f"{', '.join(contenders.JPEG_SUITE)}",
+            file=sys.stderr,
+        )
         return 2
     config = suite.Config(
-        photos=photos, sizes=args.sizes, qualities=args.qualities, contenders=names,
-        rounds=args.rounds or (QUICK["rounds"] if args.quick else 7), seed=args.seed,
-        threads=args.threads, out=args.out,
+        photos=photos,
+        sizes=args.sizes,
+        qualities=args.qualities,
+        contenders=names,
+        rounds=args.rounds or (QUICK["rounds"] if args.quick else 7),
+        seed=args.seed,
+        threads=args.threads,
+        out=args.out,
     )
     folder = suite.run(config)
     path = report.write([folder])
@@ -69,18 +86,24 @@ def video(args: argparse.Namespace) -> int:
     if args.readers:
         unknown = [n for n in args.readers.split(",") if n not in readers.READERS]
         if unknown:
-            print(f"error: unknown reader(s) {', '.join(unknown)}; known: {', '.join(readers.READERS)}",
-                  file=sys.stderr)
+            print(
+                f"error: unknown reader(s) {', '.join(unknown)}; known: {', '.join(readers.READERS)}",
+                file=sys.stderr,
+            )
             return 2
     if args.videos and not args.videos.is_dir():
         print(f"error: --videos: {args.videos} is not a folder", file=sys.stderr)
         return 2
     config = suite.Config(
         recordings=[] if args.videos else frames.default_recordings(quick=args.quick),
-        videos=args.videos, ffmpeg=args.ffmpeg,
+        videos=args.videos,
+        ffmpeg=args.ffmpeg,
         readers=tuple(args.readers.split(",")) if args.readers else tuple(readers.READERS),
         random_frames=args.random_frames or (20 if args.quick else 40),
-        cold_frames=3 if args.quick else 5, seed=args.seed, timeout=args.timeout, out=args.out,
+        cold_frames=3 if args.quick else 5,
+        seed=args.seed,
+        timeout=args.timeout,
+        out=args.out,
     )
     try:
         folder = suite.run(config)
@@ -99,8 +122,10 @@ def report_command(args: argparse.Namespace) -> int:
     from benchmarks.video import report as video_report
 
     try:
-        suites = {json.loads((Path(f) / "provenance.json").read_text()).get("suite", "jpeg")
-                  for f in args.folders}
+        suites = {
+            json.loads((Path(f) / "provenance.json").read_text()).get("suite", "jpeg")
+            for f in args.folders
+        }
         if suites == {"video"}:
             if len(args.folders) > 1:
                 print("error: compare video results one folder at a time", file=sys.stderr)
@@ -109,8 +134,12 @@ def report_command(args: argparse.Namespace) -> int:
         else:
             path = report.write(args.folders, args.out)
     except FileNotFoundError as exc:
-        print(f"error: {exc}" if "results folder" in str(exc) else
-              f"error: {exc.filename} is not a results folder (no provenance.json)", file=sys.stderr)
+        print(
+            f"error: {exc}"
+            if "results folder" in str(exc)
+            else f"error: {exc.filename} is not a results folder (no provenance.json)",
+            file=sys.stderr,
+        )
         return 2
     print(f"report: {path}")
     return 0
@@ -125,8 +154,19 @@ def micro(args: argparse.Namespace) -> int:
     json_path = args.out / "benchmark.json"
     timing = [] if args.full else ["--benchmark-max-time=0.15", "--benchmark-min-rounds=5"]
     suite_dir = Path(__file__).parent / "micro"
-    code = pytest.main([str(suite_dir), "--benchmark-only", f"--benchmark-json={json_path}",
-                        "-o", "testpaths=", "-q", "-p", "no:cacheprovider", *timing])
+    code = pytest.main(
+        [
+            str(suite_dir),
+            "--benchmark-only",
+            f"--benchmark-json={json_path}",
+            "-o",
+            "testpaths=",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *timing,
+        ]
+    )
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not json_path.exists():
         print(f"the benchmark run failed (pytest exit code {int(code)})", file=sys.stderr)
         return int(code) or 1
@@ -143,33 +183,59 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import datasets
     from benchmarks.jpeg import suite
 
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n", 1)[1])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n", 1)[1],
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("jpeg", help="the JPEG roundtrip suite and its report")
-    run.add_argument("--images", type=Path, help="a folder of your own photos (anything Pillow reads)")
-    run.add_argument("--sizes", type=_sizes, default=dict(datasets.SIZES),
-                     help="comma-separated WIDTHxHEIGHT (default: 480x270,960x540,1920x1080)")
-    run.add_argument("--qualities", type=_qualities, default=suite.QUALITIES,
-                     help="comma-separated JPEG qualities (default: 80,95,99)")
+    run.add_argument(
+        "--images", type=Path, help="a folder of your own photos (anything Pillow reads)"
+    )
+    run.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=dict(datasets.SIZES),
+        help="comma-separated WIDTHxHEIGHT (default: 480x270,960x540,1920x1080)",
+    )
+    run.add_argument(
+        "--qualities",
+        type=_qualities,
+        default=suite.QUALITIES,
+        help="comma-separated JPEG qualities (default: 80,95,99)",
+    )
     run.add_argument("--contenders", help="comma-separated subset (default: all)")
     run.add_argument("--photos", type=int, help="use only the first N photos")
     run.add_argument("--rounds", type=int, help="timed rounds per cell (default 7; --quick 3)")
-    run.add_argument("--seed", type=int, default=0, help="seed of the measurement order (default 0)")
-    run.add_argument("--threads", type=int, default=1, help="threads every library may use (default 1)")
-    run.add_argument("--quick", action="store_true",
-                     help=f"every contender, {QUICK['photos']} photos, {QUICK['rounds']} rounds (a few minutes)")
+    run.add_argument(
+        "--seed", type=int, default=0, help="seed of the measurement order (default 0)"
+    )
+    run.add_argument(
+        "--threads", type=int, default=1, help="threads every library may use (default 1)"
+    )
+    run.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"every contender, {QUICK['photos']} photos, {QUICK['rounds']} rounds (a few minutes)",
+    )
     run.add_argument("--out", type=Path, default=Path("results/jpeg"), help="output folder")
     run.set_defaults(func=jpeg)
 
     vid = commands.add_parser("video", help="the video suite and its report")
-    vid.add_argument("--videos", type=Path, help="a folder of your own videos (no burned-in code needed)")
-    vid.add_argument("--ffmpeg", default="ffmpeg", help="the ffmpeg executable (default: from PATH)")
+    vid.add_argument(
+        "--videos", type=Path, help="a folder of your own videos (no burned-in code needed)"
+    )
+    vid.add_argument(
+        "--ffmpeg", default="ffmpeg", help="the ffmpeg executable (default: from PATH)"
+    )
     vid.add_argument("--readers", help="comma-separated subset (default: all installed)")
     vid.add_argument("--random-frames", type=int, help="warm random reads per reader and file")
-    vid.add_argument("--seed", type=int, default=0, help="seed of the random frame list (default 0)")
+    vid.add_argument(
+        "--seed", type=int, default=0, help="seed of the random frame list (default 0)"
+    )
     vid.add_argument("--timeout", type=float, default=300.0, help="seconds per reader and file")
     vid.add_argument("--quick", action="store_true", help="480x270 only, 120 frames, 20 reads")
     vid.add_argument("--out", type=Path, default=Path("results/video"), help="output folder")
@@ -180,7 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--out", type=Path, help="the Markdown file to write")
     rep.set_defaults(func=report_command)
 
-    mic = commands.add_parser("micro", help="our wrapper vs its peers and tjbench (pytest-benchmark)")
+    mic = commands.add_parser(
+        "micro", help="our wrapper vs its peers and tjbench (pytest-benchmark)"
+    )
     mic.add_argument("--out", type=Path, default=Path("results/micro"), help="output folder")
     mic.add_argument("--full", action="store_true", help="pytest-benchmark's default timing")
     mic.set_defaults(func=micro)

@@ -50,5 +50,10 @@ def benchmark_document(entries: list[dict], machine: dict, commit: dict, when: s
     """The envelope of pytest-benchmark's ``--benchmark-json`` around our entries."""
     import pytest_benchmark
 
-    return {"machine_info": machine, "commit_info": commit, "benchmarks": entries,
-            "datetime": when, "version": pytest_benchmark.__version__}
+    return {
+        "machine_info": machine,
+        "commit_info": commit,
+        "benchmarks": entries,
+        "datetime": when,
+        "version": pytest_benchmark.__version__,
+    }

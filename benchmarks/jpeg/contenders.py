@@ -74,8 +74,13 @@ class Contender:
         return self.output == "RGB"
 
     def info(self) -> dict:
-        return {"contender": self.name, "library": self.library, "channels": self.output,
-                "adapter": self.notes, **self.extra}
+        return {
+            "contender": self.name,
+            "library": self.library,
+            "channels": self.output,
+            "adapter": self.notes,
+            **self.extra,
+        }
 
 
 def our_lib_path() -> str | None:
@@ -104,7 +109,7 @@ def ours(**decode_options) -> Contender:
         decode=decode,
         encode=encode,
         notes=f"Turbojpeg.decode(data{', ' + options if options else ''}) -> BGR; "
-              "Turbojpeg.encode(bgr, q, subsampling='420')",
+        "Turbojpeg.encode(bgr, q, subsampling='420')",
         extra={"lib_path": tj.lib_path, "libjpeg_turbo": version},
         handle=tj,
     )
@@ -120,17 +125,18 @@ def pyturbojpeg() -> Contender:
         return tj.decode(data, pixel_format=module.TJPF_BGR)
 
     def encode(image: np.ndarray, quality: int) -> bytes:
-        return tj.encode(image, quality, pixel_format=module.TJPF_BGR,
-                         jpeg_subsample=module.TJSAMP_420)
+        return tj.encode(
+            image, quality, pixel_format=module.TJPF_BGR, jpeg_subsample=module.TJSAMP_420
+        )
 
     return Contender(
         name="pyturbojpeg",
         library=f"PyTurboJPEG {module.__version__} on libjpeg-turbo "
-                f"{tj_ours.extra['libjpeg_turbo']} ({lib_path})",
+        f"{tj_ours.extra['libjpeg_turbo']} ({lib_path})",
         decode=decode,
         encode=encode,
         notes="TurboJPEG.decode(data, TJPF_BGR) -> BGR; "
-              "TurboJPEG.encode(bgr, q, TJPF_BGR, TJSAMP_420)",
+        "TurboJPEG.encode(bgr, q, TJPF_BGR, TJSAMP_420)",
         extra={"lib_path": lib_path},
     )
 
@@ -150,10 +156,10 @@ def simplejpeg() -> Contender:
         decode=decode,
         encode=encode,
         notes="decode_jpeg(data, colorspace='BGR') -> BGR; "
-              "encode_jpeg(bgr, q, colorspace='BGR', colorsubsampling='420'). Its encoder "
-              "always uses the fast DCT: fastdct=False only omits a flag, and the TurboJPEG 2 "
-              "call it makes then defaults to the fast DCT (its bytes equal ours with "
-              "fast_dct=True)",
+        "encode_jpeg(bgr, q, colorspace='BGR', colorsubsampling='420'). Its encoder "
+        "always uses the fast DCT: fastdct=False only omits a flag, and the TurboJPEG 2 "
+        "call it makes then defaults to the fast DCT (its bytes equal ours with "
+        "fast_dct=True)",
     )
 
 
@@ -177,7 +183,7 @@ def opencv() -> Contender:
         decode=decode,
         encode=encode,
         notes="imdecode(np.frombuffer(data, uint8), IMREAD_COLOR) -> BGR; "
-              "imencode('.jpg', bgr, [QUALITY, q, SAMPLING_FACTOR, 4:2:0]).tobytes()",
+        "imencode('.jpg', bgr, [QUALITY, q, SAMPLING_FACTOR, 4:2:0]).tobytes()",
     )
 
 
@@ -201,7 +207,7 @@ def pillow() -> Contender:
         encode=encode,
         output="RGB",
         notes="np.asarray(Image.open(BytesIO(data))) -> RGB; "
-              "Image.fromarray(rgb).save(buf, 'JPEG', quality=q, subsampling=2) from RGB",
+        "Image.fromarray(rgb).save(buf, 'JPEG', quality=q, subsampling=2) from RGB",
     )
 
 
@@ -218,8 +224,15 @@ FACTORIES: dict[str, Callable[[], Contender]] = {
 
 # The JPEG roundtrip suite's default set, in report order.
 JPEG_SUITE = (
-    "turbojpeg", *OUR_DECODE_VARIANTS, "turbojpeg-system-2.x", "pyturbojpeg", "simplejpeg",
-    "opencv", "pillow", "jpeglib-9e", "jpeglib-turbo210",
+    "turbojpeg",
+    *OUR_DECODE_VARIANTS,
+    "turbojpeg-system-2.x",
+    "pyturbojpeg",
+    "simplejpeg",
+    "opencv",
+    "pillow",
+    "jpeglib-9e",
+    "jpeglib-turbo210",
 )
 
 
@@ -251,7 +264,9 @@ def system_turbo2() -> Contender:
 
     path = os.environ.get("TURBOJPEG_TJ2_LIB", SYSTEM_TJ2)
     if not os.path.exists(path):
-        raise peers.PeerUnavailable(f"no system libturbojpeg at {path} (apt-get install libturbojpeg0)")
+        raise peers.PeerUnavailable(
+            f"no system libturbojpeg at {path} (apt-get install libturbojpeg0)"
+        )
     tj = turbojpeg.Turbojpeg(path)
     if tj.api_generation != 2:
         raise peers.PeerUnavailable(f"{path} offers the TurboJPEG {tj.api_generation} API, not 2.x")
@@ -280,7 +295,9 @@ def jpeglib_contender(version: str) -> Contender:
     """
     jpeglib = peers.import_peer("jpeglib")
     if version not in jpeglib.version.versions():
-        raise peers.PeerUnavailable(f"jpeglib {jpeglib.__version__} does not bundle libjpeg {version}")
+        raise peers.PeerUnavailable(
+            f"jpeglib {jpeglib.__version__} does not bundle libjpeg {version}"
+        )
     scratch = Path("/dev/shm" if Path("/dev/shm").is_dir() else tempfile.gettempdir())
     path = str(scratch / f"jpeglib-{version}-{os.getpid()}.jpg")
 
@@ -304,7 +321,7 @@ def jpeglib_contender(version: str) -> Contender:
         encode=encode,
         output="RGB",
         notes="read_spatial(file).spatial -> RGB; from_spatial(rgb).write_spatial(file, qt=q) "
-              "(libjpeg's default 4:2:0); through a file in memory",
+        "(libjpeg's default 4:2:0); through a file in memory",
     )
 
 

@@ -66,8 +66,9 @@ def throughput(run: Run) -> pd.DataFrame:
     if run.rounds.empty:
         return pd.DataFrame()
     grouped = run.rounds.groupby(["contender", "operation", "size", "quality"])["mps"]
-    return grouped.agg(p25=lambda s: s.quantile(0.25), median="median",
-                       p75=lambda s: s.quantile(0.75)).reset_index()
+    return grouped.agg(
+        p25=lambda s: s.quantile(0.25), median="median", p75=lambda s: s.quantile(0.75)
+    ).reset_index()
 
 
 def cell_medians(run: Run) -> pd.DataFrame:
@@ -80,8 +81,9 @@ def speed_ratio(run: Run, slow: str, fast: str, operation: str) -> pd.Series:
     """Per cell, slow's median time over fast's: how many times faster ``fast`` is."""
     medians = cell_medians(run)
     medians = medians[medians["operation"] == operation]
-    wide = medians.pivot_table(index=["photo", "size", "quality"], columns="contender",
-                               values="seconds")
+    wide = medians.pivot_table(
+        index=["photo", "size", "quality"], columns="contender", values="seconds"
+    )
     if slow not in wide or fast not in wide:
         return pd.Series(dtype=float)
     return (wide[slow] / wide[fast]).dropna()
@@ -95,39 +97,79 @@ def space_savings(run: Run) -> pd.DataFrame:
     ours = q[(q["contender"] == OURS) & q["jpeg_bytes"].notna()].copy()
     ours["savings"] = 100 * (1 - ours["jpeg_bytes"] / ours["raw_bytes"])
     table = ours.groupby(["size", "quality"])["savings"].agg(["mean", "std", "count"]).reset_index()
-    return table.sort_values(["size", "quality"], key=lambda c: c.map(
-        _size_key) if c.name == "size" else c)
+    return table.sort_values(
+        ["size", "quality"], key=lambda c: c.map(_size_key) if c.name == "size" else c
+    )
 
 
 def _fmt_ratio(values: pd.Series) -> str:
     if values.empty:
         return "not measured"
-    return f"{values.median():.2f}x (range {values.min():.2f}-{values.max():.2f}, {len(values)} cells)"
+    return (
+        f"{values.median():.2f}x (range {values.min():.2f}-{values.max():.2f}, {len(values)} cells)"
+    )
 
 
 def claims(run: Run) -> list[tuple[str, str, str]]:
     """(claim, the study's figure, today's measured figure)."""
     same_wrapper = f"same wrapper ({TURBO_SAME_WRAPPER} vs {BASELINE_9})"
     rows = [
-        (f"libjpeg-turbo vs IJG libjpeg 9, encode, {same_wrapper}", "3-7x faster",
-         _fmt_ratio(speed_ratio(run, BASELINE_9, TURBO_SAME_WRAPPER, "encode"))),
-        (f"libjpeg-turbo vs IJG libjpeg 9, decode, {same_wrapper}", "(not stated)",
-         _fmt_ratio(speed_ratio(run, BASELINE_9, TURBO_SAME_WRAPPER, "decode"))),
+        (
+            f"libjpeg-turbo vs IJG libjpeg 9, encode, {same_wrapper}",
+            "3-7x faster",
+            _fmt_ratio(speed_ratio(run, BASELINE_9, TURBO_SAME_WRAPPER, "encode")),
+        ),
+        (
+            f"libjpeg-turbo vs IJG libjpeg 9, decode, {same_wrapper}",
+            "(not stated)",
+            _fmt_ratio(speed_ratio(run, BASELINE_9, TURBO_SAME_WRAPPER, "decode")),
+        ),
     ]
-    rows += [(f"our turbojpeg vs IJG libjpeg 9 ({BASELINE_9}), {op}", "-",
-              _fmt_ratio(speed_ratio(run, BASELINE_9, OURS, op))) for op in ("encode", "decode")]
-    rows += [(f"the ctypes wrapper vs OpenCV, {op}", "much faster",
-              _fmt_ratio(speed_ratio(run, "opencv", OURS, op))) for op in ("decode", "encode")]
-    rows += [(f"fast mode {v.removeprefix('turbojpeg-')} vs the default, decode", "faster",
-              _fmt_ratio(speed_ratio(run, OURS, v, "decode")))
-             for v in ("turbojpeg-fast_dct", "turbojpeg-fast_upsample",
-                       "turbojpeg-fast_dct+fast_upsample")]
+    rows += [
+        (
+            f"our turbojpeg vs IJG libjpeg 9 ({BASELINE_9}), {op}",
+            "-",
+            _fmt_ratio(speed_ratio(run, BASELINE_9, OURS, op)),
+        )
+        for op in ("encode", "decode")
+    ]
+    rows += [
+        (
+            f"the ctypes wrapper vs OpenCV, {op}",
+            "much faster",
+            _fmt_ratio(speed_ratio(run, "opencv", OURS, op)),
+        )
+        for op in ("decode", "encode")
+    ]
+    rows += [
+        (
+            f"fast mode {v.removeprefix('turbojpeg-')} vs the default, decode",
+            "faster",
+            _fmt_ratio(speed_ratio(run, OURS, v, "decode")),
+        )
+        for v in (
+            "turbojpeg-fast_dct",
+            "turbojpeg-fast_upsample",
+            "turbojpeg-fast_dct+fast_upsample",
+        )
+    ]
     old = run.provenance.get("contenders", {}).get(OLD_TURBO, {}).get("libjpeg_turbo", "2.x")
     ours = run.provenance.get("contenders", {}).get(OURS, {}).get("libjpeg_turbo", "3.x")
-    rows += [(f"new turbo ({ours}) vs old ({old}), same wrapper, {op}", "beta vs stable",
-              _fmt_ratio(speed_ratio(run, OLD_TURBO, OURS, op))) for op in ("decode", "encode")]
-    rows.append(("larger images decode faster per pixel (ours, MP/s 1920x1080 / 480x270)", "yes",
-                 _per_pixel_gain(run)))
+    rows += [
+        (
+            f"new turbo ({ours}) vs old ({old}), same wrapper, {op}",
+            "beta vs stable",
+            _fmt_ratio(speed_ratio(run, OLD_TURBO, OURS, op)),
+        )
+        for op in ("decode", "encode")
+    ]
+    rows.append(
+        (
+            "larger images decode faster per pixel (ours, MP/s 1920x1080 / 480x270)",
+            "yes",
+            _per_pixel_gain(run),
+        )
+    )
     return rows
 
 
@@ -141,8 +183,11 @@ def _per_pixel_gain(run: Run) -> str:
         return "not measured (one size only)"
     small, large = sizes[0], sizes[-1]
     by = ours.set_index(["size", "quality"])["median"]
-    gains = [by[(large, q)] / by[(small, q)] for q in sorted(ours["quality"].unique())
-             if (large, q) in by and (small, q) in by]
+    gains = [
+        by[(large, q)] / by[(small, q)]
+        for q in sorted(ours["quality"].unique())
+        if (large, q) in by and (small, q) in by
+    ]
     text = ", ".join(f"{g:.2f}x" for g in gains)
     verdict = "yes" if all(g > 1 for g in gains) else "no"
     return f"{verdict}: {large} vs {small}: {text} (per quality)"
@@ -173,12 +218,19 @@ def _finish(fig, axes, runs: list[Run], path: Path) -> Path:
     _footer(fig, runs)
     return save_figure(fig, path, right=0.84)
 
+
 COLORS = {
-    "turbojpeg": "#d62728", "turbojpeg-fast_dct": "#ff7f0e", "turbojpeg-fast_upsample": "#e377c2",
-    "turbojpeg-fast_dct+fast_upsample": "#ff9896", "turbojpeg-system-2.x": "#17becf",
+    "turbojpeg": "#d62728",
+    "turbojpeg-fast_dct": "#ff7f0e",
+    "turbojpeg-fast_upsample": "#e377c2",
+    "turbojpeg-fast_dct+fast_upsample": "#ff9896",
+    "turbojpeg-system-2.x": "#17becf",
     "pyturbojpeg": "#1f77b4",
-    "simplejpeg": "#2ca02c", "opencv": "#9467bd", "pillow": "#8c564b",
-    "jpeglib-9e": "#7f7f7f", "jpeglib-turbo210": "#bcbd22",
+    "simplejpeg": "#2ca02c",
+    "opencv": "#9467bd",
+    "pillow": "#8c564b",
+    "jpeglib-9e": "#7f7f7f",
+    "jpeglib-turbo210": "#bcbd22",
 }
 
 
@@ -191,7 +243,9 @@ def _footer(fig, runs: list[Run]) -> None:
     for i, run in enumerate(runs):
         p = run.provenance
         style = f" [{LINESTYLES[i % len(LINESTYLES)]}]" if len(runs) > 1 else ""
-        parts.append(f"{run.name}{style}: {p.get('cpu')}, {p.get('threads')} thread(s), seed {p.get('seed')}")
+        parts.append(
+            f"{run.name}{style}: {p.get('cpu')}, {p.get('threads')} thread(s), seed {p.get('seed')}"
+        )
     fig.text(0.01, 0.005, " | ".join(parts) + " | median with p25-p75", fontsize=7, color="0.35")
 
 
@@ -209,11 +263,19 @@ def _lines(ax, table: pd.DataFrame, x: str, run_style: str | None, xkey=None) ->
         xs = [xkey(v) for v in rows[x]] if xkey else rows[x]
         variant = contender.startswith(f"{OURS}-fast")
         style = run_style or ("--" if variant else "-")
-        ax.errorbar(xs, rows["median"], yerr=[rows["median"] - rows["p25"], rows["p75"] - rows["median"]],
-                    marker="o", ms=3.5, capsize=2.5, ls=style, color=_color(contender),
-                    lw=2.6 if contender == OURS else 1.2 if variant else 1.5,
-                    zorder=5 if contender == OURS else 2,
-                    label=contender if run_style in (None, LINESTYLES[0]) else None)
+        ax.errorbar(
+            xs,
+            rows["median"],
+            yerr=[rows["median"] - rows["p25"], rows["p75"] - rows["median"]],
+            marker="o",
+            ms=3.5,
+            capsize=2.5,
+            ls=style,
+            color=_color(contender),
+            lw=2.6 if contender == OURS else 1.2 if variant else 1.5,
+            zorder=5 if contender == OURS else 2,
+            label=contender if run_style in (None, LINESTYLES[0]) else None,
+        )
 
 
 def by_quality_figure(runs: list[Run], operation: str, path: Path) -> Path | None:
@@ -241,14 +303,21 @@ def by_size_figure(runs: list[Run], path: Path) -> Path | None:
     if not qualities:
         return None
     fig, axes = plt.subplots(1, len(qualities), figsize=(4.4 * len(qualities), 4.2), squeeze=False)
-    all_sizes = sorted({s for _, t in tables if not t.empty for s in t["size"].unique()}, key=_size_key)
+    all_sizes = sorted(
+        {s for _, t in tables if not t.empty for s in t["size"].unique()}, key=_size_key
+    )
     for ax, quality in zip(axes[0], qualities, strict=True):
         for i, (_run, table) in enumerate(tables):
             if table.empty:
                 continue
             rows = table[(table["operation"] == "decode") & (table["quality"] == quality)]
-            _lines(ax, rows, "size", LINESTYLES[i % len(LINESTYLES)] if len(runs) > 1 else None,
-                   xkey=lambda s: _size_key(s) / 1e6)
+            _lines(
+                ax,
+                rows,
+                "size",
+                LINESTYLES[i % len(LINESTYLES)] if len(runs) > 1 else None,
+                xkey=lambda s: _size_key(s) / 1e6,
+            )
         ax.set_xscale("log")
         ax.minorticks_off()
         ax.set_xticks([_size_key(s) / 1e6 for s in all_sizes])
@@ -263,24 +332,36 @@ def by_size_figure(runs: list[Run], path: Path) -> Path | None:
 
 
 def _savings_section(runs: list[Run]) -> str:
-    out = ["## Space savings\n",
-           ("1 - JPEG size / raw BGR size, our encoder (accurate DCT, 4:2:0), mean ± sd over "
-            "the photos. The study's figures are for its 23 photos.\n")]
+    out = [
+        "## Space savings\n",
+        (
+            "1 - JPEG size / raw BGR size, our encoder (accurate DCT, 4:2:0), mean ± sd over "
+            "the photos. The study's figures are for its 23 photos.\n"
+        ),
+    ]
     for run in runs:
         table = space_savings(run)
         if table.empty:
             out.append(f"_{run.name}: no quality check in this run_\n")
             continue
-        wide = table.assign(cell=[f"{m:.1f} ± {0 if pd.isna(s) else s:.1f}"
-                                  for m, s in zip(table["mean"], table["std"], strict=True)])
+        wide = table.assign(
+            cell=[
+                f"{m:.1f} ± {0 if pd.isna(s) else s:.1f}"
+                for m, s in zip(table["mean"], table["std"], strict=True)
+            ]
+        )
         wide = wide.pivot_table(index="size", columns="quality", values="cell", aggfunc="first")
         wide = wide.loc[sorted(wide.index, key=_size_key)]
         wide.columns = [f"q{q} (%)" for q in wide.columns]
-        wide.loc["study (2018)"] = [f"{m} ± {s}" for m, s in
-                                    (STUDY_SAVINGS.get(int(c[1:3]), ("-", "-")) for c in wide.columns)]
+        wide.loc["study (2018)"] = [
+            f"{m} ± {s}"
+            for m, s in (STUDY_SAVINGS.get(int(c[1:3]), ("-", "-")) for c in wide.columns)
+        ]
         if len(runs) > 1:
             out.append(f"**{run.name}**\n")
-        out.append(wide.reset_index().rename(columns={"size": "size"}).to_markdown(index=False) + "\n")
+        out.append(
+            wide.reset_index().rename(columns={"size": "size"}).to_markdown(index=False) + "\n"
+        )
     return "\n".join(out)
 
 
@@ -293,18 +374,27 @@ def _quality_section(runs: list[Run]) -> str:
             out.append(f"_{run.name}: not run_\n")
             continue
         flagged = q[q["flagged"].astype(bool)]
-        summary = q.groupby("contender").agg(min_ssim=("ssim", "min"), min_psnr=("psnr", "min"),
-                                             flagged=("flagged", "sum")).reset_index()
+        summary = (
+            q.groupby("contender")
+            .agg(min_ssim=("ssim", "min"), min_psnr=("psnr", "min"), flagged=("flagged", "sum"))
+            .reset_index()
+        )
         prefix = f"**{run.name}**: " if len(runs) > 1 else ""
-        out.append(f"{prefix}each contender's own roundtrip against the original. Flagged below "
-                   f"SSIM {thresholds.get('min_ssim')} or PSNR {thresholds.get('min_psnr')} dB.\n")
+        out.append(
+            f"{prefix}each contender's own roundtrip against the original. Flagged below "
+            f"SSIM {thresholds.get('min_ssim')} or PSNR {thresholds.get('min_psnr')} dB.\n"
+        )
         out.append(markdown(summary, ".3f"))
         if flagged.empty:
             out.append("No cell was flagged.\n")
         else:
             out.append(f"**{len(flagged)} flagged cells:**\n")
-            out.append(markdown(flagged[["contender", "photo", "size", "quality", "ssim", "psnr",
-                                         "problem"]], ".3f"))
+            out.append(
+                markdown(
+                    flagged[["contender", "photo", "size", "quality", "ssim", "psnr", "problem"]],
+                    ".3f",
+                )
+            )
     return "\n".join(out)
 
 
@@ -312,10 +402,13 @@ def _claims_section(runs: list[Run]) -> str:
     header = ["claim", "study (2018)", *[f"measured: {r.name}" for r in runs]]
     per_run = [claims(r) for r in runs]
     rows = [[c, s, *[pr[i][2] for pr in per_run]] for i, (c, s, _) in enumerate(per_run[0])]
-    return ("## The study's claims, measured today\n\n"
-            "Ratios of median times per cell (photo x size x quality), then the median over "
-            "cells; >1 means the second-named is faster.\n\n"
-            + pd.DataFrame(rows, columns=header).to_markdown(index=False) + "\n")
+    return (
+        "## The study's claims, measured today\n\n"
+        "Ratios of median times per cell (photo x size x quality), then the median over "
+        "cells; >1 means the second-named is faster.\n\n"
+        + pd.DataFrame(rows, columns=header).to_markdown(index=False)
+        + "\n"
+    )
 
 
 def _speed_section(runs: list[Run]) -> str:
@@ -345,22 +438,40 @@ def _provenance_section(runs: list[Run]) -> str:
         commit = p.get("commit_info", {})
         lines = [
             f"- command: `{p.get('command')}`",
-            (f"- seed {p.get('seed')}, {p.get('rounds')} rounds per cell after {p.get('warmup')} "
-             "warm-up call(s), all rounds in one shuffled order"),
-            (f"- CPU: {p.get('cpu')} ({p.get('cpu_count')} cores), {p.get('threads')} thread(s) "
-             f"{p.get('thread_env')}"),
+            (
+                f"- seed {p.get('seed')}, {p.get('rounds')} rounds per cell after {p.get('warmup')} "
+                "warm-up call(s), all rounds in one shuffled order"
+            ),
+            (
+                f"- CPU: {p.get('cpu')} ({p.get('cpu_count')} cores), {p.get('threads')} thread(s) "
+                f"{p.get('thread_env')}"
+            ),
             f"- OpenCV's JPEG: {p.get('opencv_jpeg')}",
-            (f"- commit: {str(commit.get('id', '?'))[:12]}{' (dirty)' if commit.get('dirty') else ''},"
-             f" finished {p.get('finished')}"),
+            (
+                f"- commit: {str(commit.get('id', '?'))[:12]}{' (dirty)' if commit.get('dirty') else ''},"
+                f" finished {p.get('finished')}"
+            ),
         ]
         if p.get("interrupted"):
-            lines.append("- **interrupted with Ctrl-C: the tables hold the rounds measured so far**")
-        upscaled = sorted({f"{i['photo']} at {i['size']}" for i in p.get("images", [])
-                           if "upscaled" in i.get("resample", "")})
+            lines.append(
+                "- **interrupted with Ctrl-C: the tables hold the rounds measured so far**"
+            )
+        upscaled = sorted(
+            {
+                f"{i['photo']} at {i['size']}"
+                for i in p.get("images", [])
+                if "upscaled" in i.get("resample", "")
+            }
+        )
         if upscaled:
-            lines.append(f"- upscaled (INTER_CUBIC, the photo is smaller than the size): "
-                         f"{', '.join(upscaled)}")
-        lines += [f"- {name}: {c['library']} — {c['adapter']}" for name, c in p.get("contenders", {}).items()]
+            lines.append(
+                f"- upscaled (INTER_CUBIC, the photo is smaller than the size): "
+                f"{', '.join(upscaled)}"
+            )
+        lines += [
+            f"- {name}: {c['library']} — {c['adapter']}"
+            for name, c in p.get("contenders", {}).items()
+        ]
         lines += [f"- **skipped {name}**: {why}" for name, why in p.get("skipped", {}).items()]
         out.append("\n".join(lines) + "\n")
     return "\n".join(out)
@@ -377,12 +488,14 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
         by_size_figure(runs, figures_dir / f"{stem}decode_by_size.png"),
     ]
     title = "JPEG roundtrip" + ("" if len(runs) == 1 else ": " + " vs ".join(r.name for r in runs))
-    parts = [f"# {title}\n",
-             _claims_section(runs),
-             _savings_section(runs),
-             "## Figures\n\n" + "".join(f"![{p.stem}]({p.name})\n\n" for p in figures if p),
-             _speed_section(runs),
-             _quality_section(runs),
-             _provenance_section(runs)]
+    parts = [
+        f"# {title}\n",
+        _claims_section(runs),
+        _savings_section(runs),
+        "## Figures\n\n" + "".join(f"![{p.stem}]({p.name})\n\n" for p in figures if p),
+        _speed_section(runs),
+        _quality_section(runs),
+        _provenance_section(runs),
+    ]
     target.write_text("\n".join(parts), encoding="utf-8")
     return target

@@ -73,8 +73,13 @@ class Image:
 
 def pin_threads(threads: int) -> None:
     """Every library's own thread pool to ``threads``."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "NUMEXPR_NUM_THREADS", "OPENCV_FOR_THREADS_NUM"):
+    for var in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+        "OPENCV_FOR_THREADS_NUM",
+    ):
         os.environ[var] = str(threads)
     try:
         import cv2
@@ -102,8 +107,9 @@ def prepare_images(config: Config, reference) -> list[Image]:
         for size, dims in config.sizes.items():
             bgr, resample = datasets.sixteen_by_nine(photo, dims)
             encoded = {q: reference.encode(bgr, q) for q in config.qualities}
-            images.append(Image(photo, size, bgr, np.ascontiguousarray(bgr[:, :, ::-1]),
-                                resample, encoded))
+            images.append(
+                Image(photo, size, bgr, np.ascontiguousarray(bgr[:, :, ::-1]), resample, encoded)
+            )
     return images
 
 
@@ -147,13 +153,21 @@ def measure(work, images: list[Image], ready: dict, config: Config) -> tuple[lis
             start = time.perf_counter()
             call()
             seconds = time.perf_counter() - start
-            rows.append({
-                "photo": cell.photo, "size": cell.size, "width": image.bgr.shape[1],
-                "height": image.bgr.shape[0], "megapixels": image.megapixels,
-                "quality": cell.quality, "contender": cell.contender,
-                "operation": cell.operation, "round": round_index, "order": order,
-                "seconds": seconds,
-            })
+            rows.append(
+                {
+                    "photo": cell.photo,
+                    "size": cell.size,
+                    "width": image.bgr.shape[1],
+                    "height": image.bgr.shape[0],
+                    "megapixels": image.megapixels,
+                    "quality": cell.quality,
+                    "contender": cell.contender,
+                    "operation": cell.operation,
+                    "round": round_index,
+                    "order": order,
+                    "seconds": seconds,
+                }
+            )
             progress.update()
     except KeyboardInterrupt:
         interrupted = True
@@ -170,8 +184,12 @@ def check_quality(images: list[Image], ready: dict, config: Config) -> list[dict
 
     rows = []
     scores: dict[bytes, tuple[float, float]] = {}  # many contenders return identical pixels
-    progress = tqdm(total=len(images) * len(config.qualities) * len(ready), unit="roundtrip",
-                    desc="quality", file=sys.stderr)
+    progress = tqdm(
+        total=len(images) * len(config.qualities) * len(ready),
+        unit="roundtrip",
+        desc="quality",
+        file=sys.stderr,
+    )
     for image in images:
         raw = image.bgr.nbytes
         for quality in config.qualities:
@@ -179,56 +197,96 @@ def check_quality(images: list[Image], ready: dict, config: Config) -> list[dict
                 progress.update()
                 original = image.rgb if contender.needs_rgb else image.bgr
                 try:
-                    data = (contender.encode(original, quality) if contender.encode
-                            else image.reference[quality])
+                    data = (
+                        contender.encode(original, quality)
+                        if contender.encode
+                        else image.reference[quality]
+                    )
                     decoded = contender.decode(data)
                     if decoded.shape != original.shape:
                         raise ValueError(f"decoded shape {decoded.shape} != {original.shape}")
                 except Exception as exc:  # noqa: BLE001 - a failing contender is a flagged cell
-                    rows.append({"photo": image.photo.name, "size": image.size, "quality": quality,
-                                 "contender": name, "ssim": None, "psnr": None, "jpeg_bytes": None,
-                                 "raw_bytes": raw, "flagged": True, "problem": repr(exc)})
+                    rows.append(
+                        {
+                            "photo": image.photo.name,
+                            "size": image.size,
+                            "quality": quality,
+                            "contender": name,
+                            "ssim": None,
+                            "psnr": None,
+                            "jpeg_bytes": None,
+                            "raw_bytes": raw,
+                            "flagged": True,
+                            "problem": repr(exc),
+                        }
+                    )
                     continue
-                key = hashlib.blake2b(original.tobytes() + decoded.tobytes(), digest_size=16).digest()
+                key = hashlib.blake2b(
+                    original.tobytes() + decoded.tobytes(), digest_size=16
+                ).digest()
                 if key not in scores:
-                    scores[key] = (structural_similarity(original, decoded, channel_axis=2),
-                                   peak_signal_noise_ratio(original, decoded))
+                    scores[key] = (
+                        structural_similarity(original, decoded, channel_axis=2),
+                        peak_signal_noise_ratio(original, decoded),
+                    )
                 ssim, psnr = scores[key]
                 problem = []
                 if ssim < MIN_SSIM:
                     problem.append(f"SSIM {ssim:.3f} < {MIN_SSIM}")
                 if psnr < MIN_PSNR:
                     problem.append(f"PSNR {psnr:.1f} dB < {MIN_PSNR}")
-                rows.append({"photo": image.photo.name, "size": image.size, "quality": quality,
-                             "contender": name, "ssim": float(ssim), "psnr": float(psnr),
-                             "jpeg_bytes": len(data), "raw_bytes": raw, "flagged": bool(problem),
-                             "problem": "; ".join(problem)})
+                rows.append(
+                    {
+                        "photo": image.photo.name,
+                        "size": image.size,
+                        "quality": quality,
+                        "contender": name,
+                        "ssim": float(ssim),
+                        "psnr": float(psnr),
+                        "jpeg_bytes": len(data),
+                        "raw_bytes": raw,
+                        "flagged": bool(problem),
+                        "problem": "; ".join(problem),
+                    }
+                )
     progress.close()
     return rows
 
 
-def benchmark_json(rows: list[dict], images: list[Image], ready: dict, config: Config,
-                   machine: dict, commit: dict) -> dict:
+def benchmark_json(
+    rows: list[dict], images: list[Image], ready: dict, config: Config, machine: dict, commit: dict
+) -> dict:
     """pytest-benchmark's JSON layout, one entry per cell, its Stats for the numbers."""
-    stats = results.stats_by(rows, lambda r: (r["photo"], r["size"], r["quality"], r["contender"],
-                                              r["operation"]))
+    stats = results.stats_by(
+        rows, lambda r: (r["photo"], r["size"], r["quality"], r["contender"], r["operation"])
+    )
     resample = {(i.photo.name, i.size): i.resample for i in images}
     benchmarks = []
     for (photo, size, quality, name, operation), s in stats.items():
         params = {"photo": photo, "size": size, "quality": quality, "contender": name}
         test = f"jpeg_{operation}[{photo}-{size}-q{quality}-{name}]"
-        benchmarks.append({
-            "group": f"{operation}-{size}-q{quality}",
-            "name": test,
-            "fullname": f"benchmarks/jpeg/suite.py::{test}",
-            "params": params,
-            "param": f"{photo}-{size}-q{quality}-{name}",
-            "extra_info": {**params, "operation": operation, "library": ready[name].library,
-                           "resample": resample[(photo, size)]},
-            "options": {"rounds": config.rounds, "warmup": config.warmup, "timer": "perf_counter",
-                        "shuffled_with_seed": config.seed},
-            "stats": s.as_dict(),
-        })
+        benchmarks.append(
+            {
+                "group": f"{operation}-{size}-q{quality}",
+                "name": test,
+                "fullname": f"benchmarks/jpeg/suite.py::{test}",
+                "params": params,
+                "param": f"{photo}-{size}-q{quality}-{name}",
+                "extra_info": {
+                    **params,
+                    "operation": operation,
+                    "library": ready[name].library,
+                    "resample": resample[(photo, size)],
+                },
+                "options": {
+                    "rounds": config.rounds,
+                    "warmup": config.warmup,
+                    "timer": "perf_counter",
+                    "shuffled_with_seed": config.seed,
+                },
+                "stats": s.as_dict(),
+            }
+        )
     return results.benchmark_document(benchmarks, machine, commit, datetime.now(UTC).isoformat())
 
 
@@ -255,12 +313,26 @@ def provenance(images, ready, skipped, config: Config, interrupted: bool) -> dic
         "python": platform.python_version(),
         "numpy": numpy.__version__,
         "opencv_jpeg": cv2_line,
-        "contenders": {name: {"library": c.library, "adapter": c.notes, "output": c.output,
-                              "operations": list(c.operations), **c.extra}
-                       for name, c in ready.items()},
+        "contenders": {
+            name: {
+                "library": c.library,
+                "adapter": c.notes,
+                "output": c.output,
+                "operations": list(c.operations),
+                **c.extra,
+            }
+            for name, c in ready.items()
+        },
         "skipped": skipped,
-        "images": [{"photo": i.photo.name, "source": i.photo.source, "size": i.size,
-                    "resample": i.resample} for i in images],
+        "images": [
+            {
+                "photo": i.photo.name,
+                "source": i.photo.source,
+                "size": i.size,
+                "resample": i.resample,
+            }
+            for i in images
+        ],
         "sizes": list(config.sizes),
         "qualities": list(config.qualities),
         "quality_thresholds": {"min_ssim": MIN_SSIM, "min_psnr": MIN_PSNR},
@@ -279,11 +351,16 @@ def run(config: Config) -> Path:
     for name, reason in skipped.items():
         print(f"skipping {name}: {reason}", file=sys.stderr)
     if "turbojpeg" not in ready:
-        raise SystemExit(f"our turbojpeg is needed as the reference encoder: {skipped.get('turbojpeg')}")
+        raise SystemExit(
+            f"our turbojpeg is needed as the reference encoder: {skipped.get('turbojpeg')}"
+        )
     images = prepare_images(config, ready["turbojpeg"])
     work = plan(images, ready, config)
-    print(f"{len(images)} images x {len(config.qualities)} qualities x {len(ready)} contenders: "
-          f"{len(work)} timed calls in a random order (seed {config.seed})", file=sys.stderr)
+    print(
+        f"{len(images)} images x {len(config.qualities)} qualities x {len(ready)} contenders: "
+        f"{len(work)} timed calls in a random order (seed {config.seed})",
+        file=sys.stderr,
+    )
     # Quality first: Ctrl-C during the (longer) timing then still leaves it whole.
     try:
         quality = check_quality(images, ready, config)
@@ -295,8 +372,13 @@ def run(config: Config) -> Path:
     record = provenance(images, ready, skipped, config, interrupted)
     results.write_rows(config.out / "rounds.csv", rows)
     results.write_rows(config.out / "quality.csv", quality)
-    (config.out / "benchmark.json").write_text(json.dumps(
-        benchmark_json(rows, images, ready, config, record["machine_info"], record["commit_info"]),
-        indent=1))
+    (config.out / "benchmark.json").write_text(
+        json.dumps(
+            benchmark_json(
+                rows, images, ready, config, record["machine_info"], record["commit_info"]
+            ),
+            indent=1,
+        )
+    )
     (config.out / "provenance.json").write_text(json.dumps(record, indent=1, default=str))
     return config.out

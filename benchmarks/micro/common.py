@@ -43,8 +43,14 @@ def check_decoded(contender: contenders.Contender, frame: Frame, decoded: np.nda
     check_pixels(f"{contender.name} decoding {frame.name}", decoded, source_for(contender, frame))
 
 
-def describe(benchmark, group: str, op: str, who: contenders.Contender | str,
-             frame: Frame | None = None, **extra) -> None:
+def describe(
+    benchmark,
+    group: str,
+    op: str,
+    who: contenders.Contender | str,
+    frame: Frame | None = None,
+    **extra,
+) -> None:
     """Name the group and fill extra_info (what summary.py reads); ``extra`` wins."""
     benchmark.group = group
     info = benchmark.extra_info

@@ -18,8 +18,15 @@ from benchmarks import peers
 from benchmarks.jpeg import contenders
 from benchmarks.micro import images
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "NUMEXPR_NUM_THREADS", "OPENCV_FOR_THREADS_NUM", "TURBOJPEG_LIB", "LD_LIBRARY_PATH")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "OPENCV_FOR_THREADS_NUM",
+    "TURBOJPEG_LIB",
+    "LD_LIBRARY_PATH",
+)
 
 
 _load_at_start: list[float] = []
@@ -56,8 +63,10 @@ def tj(ours):
 def frames(tj) -> dict[str, images.Frame]:
     """The main photo at each benchmark size, keyed "480x270", ... plus "16x16"."""
     cache: dict = {}
-    made = {name: images.make_frame(tj, images.MAIN_PHOTO, size, cache=cache)
-            for name, size in images.SIZES.items()}
+    made = {
+        name: images.make_frame(tj, images.MAIN_PHOTO, size, cache=cache)
+        for name, size in images.SIZES.items()
+    }
     made["16x16"] = images.make_frame(tj, images.MAIN_PHOTO, images.TINY, cache=cache)
     return made
 
@@ -102,8 +111,11 @@ def _version(name: str, attr: str = "__version__") -> str:
 
 
 def pytest_benchmark_update_machine_info(config, machine_info) -> None:
-    versions = {"numpy": np.__version__, "simplejpeg": _version("simplejpeg"),
-                "Pillow": _version("PIL")}
+    versions = {
+        "numpy": np.__version__,
+        "simplejpeg": _version("simplejpeg"),
+        "Pillow": _version("PIL"),
+    }
     try:
         import cv2
 
@@ -133,7 +145,9 @@ def pytest_benchmark_update_machine_info(config, machine_info) -> None:
         versions["turbojpeg"] = f"unavailable ({exc})"
     machine_info["codec_versions"] = versions
     machine_info["cpu_model"] = _cpu_model()
-    machine_info["cpu_affinity"] = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    machine_info["cpu_affinity"] = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    )
     machine_info["thread_env"] = {k: os.environ.get(k) for k in THREAD_VARS}
     # Other work on the machine shows here; it hits the threaded benchmark hardest.
     machine_info["loadavg_at_start"] = [round(x, 2) for x in _load_at_start]

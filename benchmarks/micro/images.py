@@ -23,8 +23,16 @@ SIZES = {"480x270": (480, 270), "960x540": (960, 540), "1920x1080": (1920, 1080)
 TINY = (16, 16)
 # The most detailed colour photo in skimage.data: a street scene with a motorcycle.
 MAIN_PHOTO = "motorcycle"
-BATCH_PHOTOS = ("motorcycle", "astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field",
-                "retina", "immunohistochemistry")
+BATCH_PHOTOS = (
+    "motorcycle",
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "hubble_deep_field",
+    "retina",
+    "immunohistochemistry",
+)
 
 
 @dataclass(frozen=True)
@@ -61,8 +69,16 @@ class Frame:
         }
 
 
-def make_frame(tj, photo: str, size: tuple[int, int], *, name: str | None = None,
-               shift=(0.0, 0.0), shrink=1.0, cache: dict | None = None) -> Frame:
+def make_frame(
+    tj,
+    photo: str,
+    size: tuple[int, int],
+    *,
+    name: str | None = None,
+    shift=(0.0, 0.0),
+    shrink=1.0,
+    cache: dict | None = None,
+) -> Frame:
     if cache is not None:
         if photo not in cache:
             cache[photo] = photo_rgb(photo)
@@ -80,8 +96,9 @@ def make_frame(tj, photo: str, size: tuple[int, int], *, name: str | None = None
     )
 
 
-def make_batch(tj, count: int = 64, size: tuple[int, int] = (1920, 1080),
-               seed: int = 20240601) -> list[Frame]:
+def make_batch(
+    tj, count: int = 64, size: tuple[int, int] = (1920, 1080), seed: int = 20240601
+) -> list[Frame]:
     """``count`` distinct frames: the photos in turn, each with a seeded random
     crop (90-100 % of the 16:9 window, anywhere within the photo)."""
     rng = np.random.default_rng(seed)
@@ -91,6 +108,7 @@ def make_batch(tj, count: int = 64, size: tuple[int, int] = (1920, 1080),
         photo = BATCH_PHOTOS[i % len(BATCH_PHOTOS)]
         shrink = float(rng.uniform(0.9, 1.0))
         shift = (float(rng.uniform(-1, 1)), float(rng.uniform(-1, 1)))
-        frames.append(make_frame(tj, photo, size, name=f"batch-{i}", shift=shift,
-                                 shrink=shrink, cache=cache))
+        frames.append(
+            make_frame(tj, photo, size, name=f"batch-{i}", shift=shift, shrink=shrink, cache=cache)
+        )
     return frames

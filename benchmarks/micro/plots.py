@@ -31,8 +31,9 @@ STYLE = {
 
 
 def _throughput(frame: pd.DataFrame, operation: str) -> pd.DataFrame:
-    rows = frame[frame["group"].str.startswith(f"{operation}-")
-                 | (frame["group"] == f"tjbench-{operation}")].copy()
+    rows = frame[
+        frame["group"].str.startswith(f"{operation}-") | (frame["group"] == f"tjbench-{operation}")
+    ].copy()
     rows = rows[rows["contender"].isin(STYLE) & rows["megapixels"].notna()]
     rows["mps"] = rows["megapixels"] / rows["median"]
     # Quartiles of time become the opposite quartiles of throughput.
@@ -44,8 +45,13 @@ def _throughput(frame: pd.DataFrame, operation: str) -> pd.DataFrame:
 def _footer(fig, machine: dict) -> None:
     cpu = machine.get("cpu_model") or machine.get("cpu", {}).get("brand_raw") or "unknown CPU"
     lib = machine.get("codec_versions", {}).get("turbojpeg_libjpeg_turbo", "?")
-    fig.text(0.01, 0.01, f"{cpu} · libjpeg-turbo {lib} · single-threaded · q95 4:2:0 BGR · "
-             "median with p25-p75", fontsize=7, color="0.35")
+    fig.text(
+        0.01,
+        0.01,
+        f"{cpu} · libjpeg-turbo {lib} · single-threaded · q95 4:2:0 BGR · median with p25-p75",
+        fontsize=7,
+        color="0.35",
+    )
 
 
 def throughput_figure(frame: pd.DataFrame, machine: dict, path: Path) -> Path:
@@ -53,9 +59,16 @@ def throughput_figure(frame: pd.DataFrame, machine: dict, path: Path) -> Path:
     for ax, operation in zip(axes, ("decode", "encode"), strict=True):
         data = _throughput(frame, operation)
         for contender, rows in data.groupby("contender", sort=False):
-            ax.errorbar(rows["megapixels"], rows["mps"],
-                        yerr=[rows["mps"] - rows["mps_lo"], rows["mps_hi"] - rows["mps"]],
-                        marker="o", ms=4, capsize=3, label=contender, **STYLE[contender])
+            ax.errorbar(
+                rows["megapixels"],
+                rows["mps"],
+                yerr=[rows["mps"] - rows["mps_lo"], rows["mps_hi"] - rows["mps"]],
+                marker="o",
+                ms=4,
+                capsize=3,
+                label=contender,
+                **STYLE[contender],
+            )
         ax.set_xscale("log")
         ax.minorticks_off()
         ax.set_xticks(sorted(data["megapixels"].unique()))
@@ -94,8 +107,10 @@ def fixed_cost_figure(frame: pd.DataFrame, machine: dict, path: Path) -> Path:
 def make_figures(json_path: Path, out_dir: Path) -> list[Path]:
     frame, machine = load(json_path)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [throughput_figure(frame, machine, out_dir / "throughput.png"),
-            fixed_cost_figure(frame, machine, out_dir / "fixed_cost.png")]
+    return [
+        throughput_figure(frame, machine, out_dir / "throughput.png"),
+        fixed_cost_figure(frame, machine, out_dir / "fixed_cost.png"),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,9 +21,20 @@ from pathlib import Path
 
 import pandas as pd
 
-GROUP_ORDER = ("decode-480x270", "decode-960x540", "decode-1920x1080", "tjbench-decode",
-               "encode-480x270", "encode-960x540", "encode-1920x1080", "tjbench-encode",
-               "fixed-cost-decode", "fixed-cost-encode", "decode-many", "crop")
+GROUP_ORDER = (
+    "decode-480x270",
+    "decode-960x540",
+    "decode-1920x1080",
+    "tjbench-decode",
+    "encode-480x270",
+    "encode-960x540",
+    "encode-1920x1080",
+    "tjbench-encode",
+    "fixed-cost-decode",
+    "fixed-cost-encode",
+    "decode-many",
+    "crop",
+)
 
 
 def load(path: str | Path) -> tuple[pd.DataFrame, dict]:
@@ -46,8 +57,13 @@ def load(path: str | Path) -> tuple[pd.DataFrame, dict]:
             "name": bench["name"],
         }
         if "tjbench_s_per_image" in info:  # tjbench timed itself; its wall time is not the figure
-            row.update(median=info["tjbench_s_per_image"], q1=None, q3=None,
-                       rounds=None, contender="tjbench")
+            row.update(
+                median=info["tjbench_s_per_image"],
+                q1=None,
+                q3=None,
+                rounds=None,
+                contender="tjbench",
+            )
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
@@ -61,8 +77,11 @@ def load(path: str | Path) -> tuple[pd.DataFrame, dict]:
 def _context(report: dict) -> dict:
     """machine_info, plus when the run was made and on which commit."""
     commit = report.get("commit_info", {})
-    return {**report.get("machine_info", {}), "datetime": report.get("datetime"),
-            "commit": f"{commit.get('id', '?')[:12]}{' (dirty)' if commit.get('dirty') else ''}"}
+    return {
+        **report.get("machine_info", {}),
+        "datetime": report.get("datetime"),
+        "commit": f"{commit.get('id', '?')[:12]}{' (dirty)' if commit.get('dirty') else ''}",
+    }
 
 
 def fmt_time(seconds) -> str:
@@ -91,10 +110,30 @@ def medians_table(frame: pd.DataFrame) -> str:
             if r.megapixels and not pd.isna(r.megapixels):
                 rate = f"{r.megapixels / r.median:.1f}"
             rel = f"{r.median / base:.2f}" if base else ""
-            rows.append([group, r.contender, r.size, fmt_time(r.median), fmt_time(r.q1),
-                         fmt_time(r.q3), rate, rel, "" if pd.isna(r.rounds) else int(r.rounds)])
-    header = ["group", "contender", "size", "median", "p25", "p75", "MP/s", "vs turbojpeg",
-              "rounds"]
+            rows.append(
+                [
+                    group,
+                    r.contender,
+                    r.size,
+                    fmt_time(r.median),
+                    fmt_time(r.q1),
+                    fmt_time(r.q3),
+                    rate,
+                    rel,
+                    "" if pd.isna(r.rounds) else int(r.rounds),
+                ]
+            )
+    header = [
+        "group",
+        "contender",
+        "size",
+        "median",
+        "p25",
+        "p75",
+        "MP/s",
+        "vs turbojpeg",
+        "rounds",
+    ]
     return markdown_table(header, rows)
 
 
@@ -109,37 +148,96 @@ class Target:
 
 
 TARGETS = [
-    Target("1. decode time ours / tjbench, 1920x1080", ("decode-1920x1080", "turbojpeg"),
-           ("tjbench-decode", "tjbench@1920x1080"), "<=", 1.00,
-           "tjbench reads the header once and decodes into one reused buffer; each of our "
-           "calls reads the header and allocates its output"),
-    Target("1. decode time ours / tjbench, 480x270", ("decode-480x270", "turbojpeg"),
-           ("tjbench-decode", "tjbench@480x270"), "<=", 1.00),
-    Target("2. fixed cost per call (16x16 decode) ours / simplejpeg",
-           ("fixed-cost-decode", "turbojpeg"), ("fixed-cost-decode", "simplejpeg"), "<=", 0.90),
-    Target("2. fixed cost per call (16x16 encode) ours / simplejpeg",
-           ("fixed-cost-encode", "turbojpeg"), ("fixed-cost-encode", "simplejpeg"), "<=", 0.90),
-    *[Target(f"3. encode time ours / PyTurboJPEG, {size}", (f"encode-{size}", "turbojpeg"),
-             (f"encode-{size}", "pyturbojpeg"), "<=", 0.93)
-      for size in ("480x270", "960x540", "1920x1080")],
-    Target("4. decode_many(threads=2) speed-up over a serial decode loop (64 x 1080p)",
-           ("decode-many", "serial-decode"), ("decode-many", "decode_many-2"), ">=", 1.85,
-           "the loop makes 64 separate output arrays, decode_many one batch array"),
-    Target("5. 480x270 top-left crop / full decode time, 1080p", ("crop", "crop-480x270-top-left"),
-           ("crop", "full-decode"), "<=", 0.20),
+    Target(
+        "1. decode time ours / tjbench, 1920x1080",
+        ("decode-1920x1080", "turbojpeg"),
+        ("tjbench-decode", "tjbench@1920x1080"),
+        "<=",
+        1.00,
+        "tjbench reads the header once and decodes into one reused buffer; each of our "
+        "calls reads the header and allocates its output",
+    ),
+    Target(
+        "1. decode time ours / tjbench, 480x270",
+        ("decode-480x270", "turbojpeg"),
+        ("tjbench-decode", "tjbench@480x270"),
+        "<=",
+        1.00,
+    ),
+    Target(
+        "2. fixed cost per call (16x16 decode) ours / simplejpeg",
+        ("fixed-cost-decode", "turbojpeg"),
+        ("fixed-cost-decode", "simplejpeg"),
+        "<=",
+        0.90,
+    ),
+    Target(
+        "2. fixed cost per call (16x16 encode) ours / simplejpeg",
+        ("fixed-cost-encode", "turbojpeg"),
+        ("fixed-cost-encode", "simplejpeg"),
+        "<=",
+        0.90,
+    ),
+    *[
+        Target(
+            f"3. encode time ours / PyTurboJPEG, {size}",
+            (f"encode-{size}", "turbojpeg"),
+            (f"encode-{size}", "pyturbojpeg"),
+            "<=",
+            0.93,
+        )
+        for size in ("480x270", "960x540", "1920x1080")
+    ],
+    Target(
+        "4. decode_many(threads=2) speed-up over a serial decode loop (64 x 1080p)",
+        ("decode-many", "serial-decode"),
+        ("decode-many", "decode_many-2"),
+        ">=",
+        1.85,
+        "the loop makes 64 separate output arrays, decode_many one batch array",
+    ),
+    Target(
+        "5. 480x270 top-left crop / full decode time, 1080p",
+        ("crop", "crop-480x270-top-left"),
+        ("crop", "full-decode"),
+        "<=",
+        0.20,
+    ),
 ]
 
 # Context for the targets above: printed with their ratio, never PASS/MISS.
 CONTEXT = [
-    Target("decode time ours with out= / tjbench, 1920x1080", ("decode-1920x1080", "turbojpeg-out"),
-           ("tjbench-decode", "tjbench@1920x1080"), "<=", 1.00),
-    Target("decode time ours with out= / tjbench, 480x270", ("decode-480x270", "turbojpeg-out"),
-           ("tjbench-decode", "tjbench@480x270"), "<=", 1.00),
-    *[Target(f"encode time ours / tjbench, {size}", (f"encode-{size}", "turbojpeg"),
-             ("tjbench-encode", f"tjbench@{size}"), "<=", 1.00)
-      for size in ("480x270", "1920x1080")],
-    Target("decode_many(threads=2) speed-up over decode_many(threads=1)",
-           ("decode-many", "decode_many-1"), ("decode-many", "decode_many-2"), ">=", 1.85),
+    Target(
+        "decode time ours with out= / tjbench, 1920x1080",
+        ("decode-1920x1080", "turbojpeg-out"),
+        ("tjbench-decode", "tjbench@1920x1080"),
+        "<=",
+        1.00,
+    ),
+    Target(
+        "decode time ours with out= / tjbench, 480x270",
+        ("decode-480x270", "turbojpeg-out"),
+        ("tjbench-decode", "tjbench@480x270"),
+        "<=",
+        1.00,
+    ),
+    *[
+        Target(
+            f"encode time ours / tjbench, {size}",
+            (f"encode-{size}", "turbojpeg"),
+            ("tjbench-encode", f"tjbench@{size}"),
+            "<=",
+            1.00,
+        )
+        for size in ("480x270", "1920x1080")
+    ],
+    Target(
+        "decode_many(threads=2) speed-up over decode_many(threads=1)",
+        ("decode-many", "decode_many-1"),
+        ("decode-many", "decode_many-2"),
+        ">=",
+        1.85,
+    ),
 ]
 
 
@@ -153,10 +251,18 @@ def _lookup(frame: pd.DataFrame, group: str, contender: str):
 
 def evaluate(frame: pd.DataFrame, target: Target) -> dict:
     a, b = _lookup(frame, *target.numerator), _lookup(frame, *target.denominator)
-    missing = [f"{g}/{c}" for (g, c), row in ((target.numerator, a), (target.denominator, b))
-               if row is None]
+    missing = [
+        f"{g}/{c}"
+        for (g, c), row in ((target.numerator, a), (target.denominator, b))
+        if row is None
+    ]
     if missing:
-        return {"ratio": None, "status": "SKIP", "range": "", "verdict": f"missing: {', '.join(missing)}"}
+        return {
+            "ratio": None,
+            "status": "SKIP",
+            "range": "",
+            "verdict": f"missing: {', '.join(missing)}",
+        }
     ratio = a["median"] / b["median"]
 
     def quartiles(row):
@@ -198,11 +304,15 @@ def machine_lines(machine: dict) -> list[str]:
     ]
     lines += [f"- {k}: {v}" for k, v in versions.items()]
     threads = {k: v for k, v in machine.get("thread_env", {}).items() if v}
-    lines.append(f"- thread settings: opencv threads {machine.get('opencv_threads', '?')}; env {threads}")
+    lines.append(
+        f"- thread settings: opencv threads {machine.get('opencv_threads', '?')}; env {threads}"
+    )
     if "loadavg_at_start" in machine:
-        lines.append(f"- load average (1, 5, 15 min) at start {machine['loadavg_at_start']}, "
-                     f"at end {machine.get('loadavg_at_end')} (this run adds about 1): anything "
-                     "else running makes the numbers noisy, decode_many's most of all")
+        lines.append(
+            f"- load average (1, 5, 15 min) at start {machine['loadavg_at_start']}, "
+            f"at end {machine.get('loadavg_at_end')} (this run adds about 1): anything "
+            "else running makes the numbers noisy, decode_many's most of all"
+        )
     return lines
 
 
@@ -213,10 +323,12 @@ def render(path: Path) -> str:
     parts = [
         "# micro summary",
         "",
-        (f"From `{path}`. Medians of each benchmark's rounds; p25/p75 are its quartiles. "
-         "tjbench rows are tjbench's own Mpixels/s turned into time per image. "
-         "`vs turbojpeg` is the median over ours (plain `decode`/`encode`) in the same group. "
-         "Pillow decodes to and encodes from RGB (its native order); everyone else uses BGR."),
+        (
+            f"From `{path}`. Medians of each benchmark's rounds; p25/p75 are its quartiles. "
+            "tjbench rows are tjbench's own Mpixels/s turned into time per image. "
+            "`vs turbojpeg` is the median over ours (plain `decode`/`encode`) in the same group. "
+            "Pillow decodes to and encodes from RGB (its native order); everyone else uses BGR."
+        ),
         "",
         *machine_lines(machine),
         "",
@@ -239,8 +351,12 @@ def render(path: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("json", type=Path, help="pytest-benchmark --benchmark-json output")
-    parser.add_argument("--output", type=Path, default=None,
-                        help="Markdown file to write (default: <json stem>_summary.md beside it)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="Markdown file to write (default: <json stem>_summary.md beside it)",
+    )
     args = parser.parse_args(argv)
     if not args.json.is_file():
         parser.error(f"{args.json} does not exist; run the benchmarks with --benchmark-json first")

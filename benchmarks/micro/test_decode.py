@@ -31,6 +31,13 @@ def test_decode_into(benchmark, frames, size):
     out = np.empty_like(frame.bgr)
     decode = contender.handle.decode
     check_decoded(contender, frame, decode(frame.jpeg, out=out))
-    describe(benchmark, f"decode-{size}", "decode", contender, frame,
-             contender="turbojpeg-out", adapter="Turbojpeg.decode(data, out=preallocated) -> BGR")
+    describe(
+        benchmark,
+        f"decode-{size}",
+        "decode",
+        contender,
+        frame,
+        contender="turbojpeg-out",
+        adapter="Turbojpeg.decode(data, out=preallocated) -> BGR",
+    )
     benchmark(decode, frame.jpeg, out=out)

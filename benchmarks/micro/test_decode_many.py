@@ -37,9 +37,17 @@ def test_decode_many_threads(benchmark, ours, batch, threads):
     for i, frame in enumerate(batch):
         check_pixels(f"decode_many frame {i}", result[i], frame.bgr)
     del result
-    describe(benchmark, "decode-many", "decode", ours, None, contender=f"decode_many-{threads}",
-             threads=threads, adapter=f"Turbojpeg.decode_many(batch, threads={threads})",
-             **_batch_info(batch))
+    describe(
+        benchmark,
+        "decode-many",
+        "decode",
+        ours,
+        None,
+        contender=f"decode_many-{threads}",
+        threads=threads,
+        adapter=f"Turbojpeg.decode_many(batch, threads={threads})",
+        **_batch_info(batch),
+    )
     benchmark(tj.decode_many, data, threads=threads)
 
 
@@ -50,6 +58,15 @@ def test_decode_many_serial(benchmark, ours, batch):
     def serial():
         return [decode(b) for b in data]
 
-    describe(benchmark, "decode-many", "decode", ours, None, contender="serial-decode",
-             threads=1, adapter="[Turbojpeg.decode(b) for b in batch]", **_batch_info(batch))
+    describe(
+        benchmark,
+        "decode-many",
+        "decode",
+        ours,
+        None,
+        contender="serial-decode",
+        threads=1,
+        adapter="[Turbojpeg.decode(b) for b in batch]",
+        **_batch_info(batch),
+    )
     benchmark(serial)

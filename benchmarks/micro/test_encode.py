@@ -21,6 +21,5 @@ def test_encode(benchmark, frames, tj, name, size):
     source = source_for(contender, frame)
     encoded = contender.encode(source, images.QUALITY)
     check_pixels(f"{name} encoding {size}", tj.decode(encoded), frame.bgr)
-    describe(benchmark, f"encode-{size}", "encode", contender, frame,
-             encoded_bytes=len(encoded))
+    describe(benchmark, f"encode-{size}", "encode", contender, frame, encoded_bytes=len(encoded))
     benchmark(contender.encode, source, images.QUALITY)

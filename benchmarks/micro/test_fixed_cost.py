@@ -33,7 +33,8 @@ def test_fixed_cost_encode(benchmark, frames, tj, name):
     frame = frames["16x16"]
     source = source_for(contender, frame)
     # A 16x16 thumbnail of a busy photo loses more to 4:2:0 than a big frame does.
-    check_pixels(f"{name} encoding 16x16", tj.decode(contender.encode(source, 95)),
-                 frame.bgr, tolerance=16)
+    check_pixels(
+        f"{name} encoding 16x16", tj.decode(contender.encode(source, 95)), frame.bgr, tolerance=16
+    )
     describe(benchmark, "fixed-cost-encode", "encode", contender, frame)
     benchmark(contender.encode, source, images.QUALITY)

@@ -30,9 +30,15 @@ def exe(ours):
 
 
 def _describe(benchmark, op, frame, ours):
-    describe(benchmark, f"tjbench-{op}", op, "tjbench", frame,
-             library=f"tjbench of libjpeg-turbo {ours.extra['libjpeg_turbo']}",
-             lib_path=ours.extra["lib_path"])
+    describe(
+        benchmark,
+        f"tjbench-{op}",
+        op,
+        "tjbench",
+        frame,
+        library=f"tjbench of libjpeg-turbo {ours.extra['libjpeg_turbo']}",
+        lib_path=ours.extra["lib_path"],
+    )
 
 
 def _record(benchmark, frame, result, column):
@@ -50,8 +56,9 @@ def _record(benchmark, frame, result, column):
 def test_tjbench_decode(benchmark, exe, ours, frames, image_dir, size):
     frame = frames[size]
     _describe(benchmark, "decode", frame, ours)
-    result = benchmark.pedantic(tjbench.run, args=(exe, image_dir / f"{size}.jpg"),
-                                rounds=1, iterations=1)
+    result = benchmark.pedantic(
+        tjbench.run, args=(exe, image_dir / f"{size}.jpg"), rounds=1, iterations=1
+    )
     _record(benchmark, frame, result, "Decomp Perf")
 
 

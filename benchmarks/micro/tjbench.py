@@ -62,13 +62,23 @@ class Result:
 
 def run(exe: Path, image: Path, *args: str, timeout: float = 300) -> Result:
     """``tjbench image *args -quiet -nowrite -benchtime .. -warmup ..``, parsed."""
-    command = [str(exe), str(image), *args, "-quiet", "-nowrite",
-               "-benchtime", str(BENCHTIME), "-warmup", str(WARMUP)]
+    command = [
+        str(exe),
+        str(image),
+        *args,
+        "-quiet",
+        "-nowrite",
+        "-benchtime",
+        str(BENCHTIME),
+        "-warmup",
+        str(WARMUP),
+    ]
     lib_dir = str(exe.parent.parent / "lib")
     env = dict(os.environ)
     env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [lib_dir, env.get("LD_LIBRARY_PATH")]))
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout,
-                          check=False)
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
     output = done.stdout + done.stderr
     if done.returncode != 0 or "ERROR" in output:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{output}")
@@ -90,13 +100,15 @@ def parse_table(output: str) -> dict[str, str]:
     for i, line in enumerate(lines[:-1]):
         if line.startswith("Pixel") and lines[i + 1].startswith("Format"):
             top, bottom = line, lines[i + 1]
-            rows = [r for r in lines[i + 2:] if r.strip()]
+            rows = [r for r in lines[i + 2 :] if r.strip()]
             break
     else:
         raise ValueError(f"no tjbench table in:\n{output}")
     if not rows:
         raise ValueError(f"the tjbench table has no data row:\n{output}")
-    starts = sorted({m.start() for m in _WORD.finditer(top)} | {m.start() for m in _WORD.finditer(bottom)})
+    starts = sorted(
+        {m.start() for m in _WORD.finditer(top)} | {m.start() for m in _WORD.finditer(bottom)}
+    )
     names = []
     for k, start in enumerate(starts):
         end = starts[k + 1] if k + 1 < len(starts) else None

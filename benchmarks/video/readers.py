@@ -146,8 +146,10 @@ class OpenCVReader(Reader):
 
 class PyAVNaiveReader(Reader):
     name = "pyav-naive"
-    description = ("PyAV, the usual recipe: seek to int(i / average_rate / time_base), "
-                   "return the first frame with pts at or after it")
+    description = (
+        "PyAV, the usual recipe: seek to int(i / average_rate / time_base), "
+        "return the first frame with pts at or after it"
+    )
 
     @staticmethod
     def unavailable() -> str | None:
@@ -196,8 +198,10 @@ class PyAVNaiveReader(Reader):
 
 class IndexedVideoReader(Reader):
     name = "indexed"
-    description = ("ours: a packet index (sidecar file), pread + decode for intra-only "
-                   "streams, else seek to a keyframe and decode to the exact pts")
+    description = (
+        "ours: a packet index (sidecar file), pread + decode for intra-only "
+        "streams, else seek to a keyframe and decode to the exact pts"
+    )
 
     @staticmethod
     def unavailable() -> str | None:
@@ -331,8 +335,14 @@ class ExplodedJpegReader(Reader):
 
 READERS: dict[str, type[Reader]] = {
     cls.name: cls
-    for cls in (IndexedVideoReader, OpenCVReader, PyAVNaiveReader, DecordReader,
-                TorchCodecReader, ExplodedJpegReader)
+    for cls in (
+        IndexedVideoReader,
+        OpenCVReader,
+        PyAVNaiveReader,
+        DecordReader,
+        TorchCodecReader,
+        ExplodedJpegReader,
+    )
 }
 
 
@@ -373,8 +383,9 @@ class Mismatch(NamedTuple):
     error: str | None = None  # what read() raised, if it raised
 
 
-def check_frames(handle: Reader, ground_truth_hashes: Sequence[str],
-                 indices: Iterable[int]) -> list[Mismatch]:
+def check_frames(
+    handle: Reader, ground_truth_hashes: Sequence[str], indices: Iterable[int]
+) -> list[Mismatch]:
     """Read each index and compare with the ground truth; one Mismatch per wrong frame.
 
     A frame counts as right when its hash is the one at its index, so identical
@@ -387,7 +398,9 @@ def check_frames(handle: Reader, ground_truth_hashes: Sequence[str],
     mismatches = []
     for i in indices:
         if not 0 <= i < len(ground_truth_hashes):
-            raise ValueError(f"index {i} is outside the ground truth (0..{len(ground_truth_hashes) - 1})")
+            raise ValueError(
+                f"index {i} is outside the ground truth (0..{len(ground_truth_hashes) - 1})"
+            )
         try:
             digest = frame_hash(handle.read(i))
         except Exception as exc:  # noqa: BLE001 - a failed read is a wrong frame, recorded

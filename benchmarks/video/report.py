@@ -20,8 +20,14 @@ from benchmarks.results import read_rows
 BASELINE = "exploded-jpeg"
 REFERENCE_READER = "indexed"
 INTRA_TARGET = 1.1  # indexed random access on intra codecs vs exploded JPEG
-READER_COLORS = {"indexed": "#d62728", "opencv": "#9467bd", "pyav-naive": "#1f77b4",
-                 "decord": "#2ca02c", "torchcodec": "#ff7f0e", "exploded-jpeg": "black"}
+READER_COLORS = {
+    "indexed": "#d62728",
+    "opencv": "#9467bd",
+    "pyav-naive": "#1f77b4",
+    "decord": "#2ca02c",
+    "torchcodec": "#ff7f0e",
+    "exploded-jpeg": "black",
+}
 
 
 def with_savings_and_speedup(enc: pd.DataFrame) -> pd.DataFrame:
@@ -29,8 +35,10 @@ def with_savings_and_speedup(enc: pd.DataFrame) -> pd.DataFrame:
     enc = enc.copy()
     enc["savings"] = 100 * (1 - enc["bytes"] / enc["raw_bytes"])
     base = enc[enc["encoding"] == BASELINE].set_index(["recording", "threads"])["seconds"]
-    enc["speedup"] = [base.get((r, t), float("nan")) / s
-                      for r, t, s in zip(enc["recording"], enc["threads"], enc["seconds"], strict=True)]
+    enc["speedup"] = [
+        base.get((r, t), float("nan")) / s
+        for r, t, s in zip(enc["recording"], enc["threads"], enc["seconds"], strict=True)
+    ]
     return enc
 
 
@@ -39,8 +47,12 @@ def encoding_table(enc: pd.DataFrame) -> pd.DataFrame:
     if enc.empty:
         return enc
     enc = with_savings_and_speedup(enc)
-    wide = enc.pivot_table(index=["recording", "encoding"], columns="threads",
-                           values=["seconds", "speedup"], aggfunc="first")
+    wide = enc.pivot_table(
+        index=["recording", "encoding"],
+        columns="threads",
+        values=["seconds", "speedup"],
+        aggfunc="first",
+    )
     wide.columns = [f"{what} ({t} thread{'s' if t > 1 else ''})" for what, t in wide.columns]
     savings = enc.groupby(["recording", "encoding"])["savings"].first()
     return wide.assign(**{"space savings (%)": savings}).reset_index()
@@ -52,12 +64,18 @@ def latency_table(lat: pd.DataFrame) -> pd.DataFrame:
         return lat
     lat = lat.copy()
     lat["what"] = lat["encoding"].fillna(lat["file"])
-    lat["recording"] = [f.rsplit(".", 1)[0] if k == "encoding" else f
-                        for f, k in zip(lat["file"], lat["kind"], strict=True)]
+    lat["recording"] = [
+        f.rsplit(".", 1)[0] if k == "encoding" else f
+        for f, k in zip(lat["file"], lat["kind"], strict=True)
+    ]
     grouped = lat.groupby(["recording", "what", "reader", "mode"])["seconds"]
-    return grouped.agg(median="median", p25=lambda s: s.quantile(0.25),
-                       p75=lambda s: s.quantile(0.75), p90=lambda s: s.quantile(0.9),
-                       reads="count").reset_index()
+    return grouped.agg(
+        median="median",
+        p25=lambda s: s.quantile(0.25),
+        p75=lambda s: s.quantile(0.75),
+        p90=lambda s: s.quantile(0.9),
+        reads="count",
+    ).reset_index()
 
 
 def relative_to_baseline(table: pd.DataFrame, mode: str = "warm") -> pd.DataFrame:
@@ -65,16 +83,27 @@ def relative_to_baseline(table: pd.DataFrame, mode: str = "warm") -> pd.DataFram
     rows = table[table["mode"] == mode]
     base = rows[rows["what"] == BASELINE].set_index("recording")["median"]
     rows = rows[rows["what"] != BASELINE].copy()
-    rows["relative"] = [m / base.get(r, float("nan")) for r, m in zip(rows["recording"], rows["median"], strict=True)]
+    rows["relative"] = [
+        m / base.get(r, float("nan"))
+        for r, m in zip(rows["recording"], rows["median"], strict=True)
+    ]
     return rows
 
 
 def intra_target(table: pd.DataFrame, intra: set[str]) -> pd.DataFrame:
     rel = relative_to_baseline(table)
     rows = rel[(rel["reader"] == REFERENCE_READER) & rel["what"].isin(intra)]
-    return rows[["recording", "what", "median", "relative"]].rename(
-        columns={"what": "encoding", "median": "indexed median (s)",
-                 "relative": "vs exploded JPEG"}).sort_values(["recording", "encoding"])
+    return (
+        rows[["recording", "what", "median", "relative"]]
+        .rename(
+            columns={
+                "what": "encoding",
+                "median": "indexed median (s)",
+                "relative": "vs exploded JPEG",
+            }
+        )
+        .sort_values(["recording", "encoding"])
+    )
 
 
 def accuracy_matrix(acc: pd.DataFrame) -> pd.DataFrame:
@@ -100,9 +129,14 @@ def accuracy_matrix(acc: pd.DataFrame) -> pd.DataFrame:
 
 def _footer(fig, provenance: dict) -> None:
     ffmpeg = provenance.get("ffmpeg", {}).get("version", "ffmpeg ?")
-    fig.text(0.01, 0.005, f"{provenance.get('cpu')} · {ffmpeg} · PyAV {provenance.get('pyav', {}).get('version')} · "
-             f"OpenCV {provenance.get('opencv', {}).get('version')} · seed {provenance.get('seed')}",
-             fontsize=7, color="0.35")
+    fig.text(
+        0.01,
+        0.005,
+        f"{provenance.get('cpu')} · {ffmpeg} · PyAV {provenance.get('pyav', {}).get('version')} · "
+        f"OpenCV {provenance.get('opencv', {}).get('version')} · seed {provenance.get('seed')}",
+        fontsize=7,
+        color="0.35",
+    )
 
 
 def _finish(fig, ax, provenance: dict, path: Path) -> Path:
@@ -119,12 +153,22 @@ def savings_vs_speedup_figure(enc: pd.DataFrame, provenance: dict, path: Path) -
     fig, ax = plt.subplots(figsize=(8, 5.2))
     for threads, marker in zip(sorted(points["threads"].unique()), "os", strict=False):
         rows = points[points["threads"] == threads]
-        ax.scatter(rows["speedup"], rows["savings"], marker=marker, s=50,
-                   label=f"{threads} thread{'s' if threads > 1 else ''} (both sides)")
+        ax.scatter(
+            rows["speedup"],
+            rows["savings"],
+            marker=marker,
+            s=50,
+            label=f"{threads} thread{'s' if threads > 1 else ''} (both sides)",
+        )
         if threads == 1:
             for _, r in rows.iterrows():
-                ax.annotate(r["encoding"], (r["speedup"], r["savings"]), fontsize=7,
-                            xytext=(4, 3), textcoords="offset points")
+                ax.annotate(
+                    r["encoding"],
+                    (r["speedup"], r["savings"]),
+                    fontsize=7,
+                    xytext=(4, 3),
+                    textcoords="offset points",
+                )
     ax.axvline(1, color="0.5", lw=0.8, ls=":")
     ax.set_xscale("log")
     ax.set_xlabel(f"encode speed-up relative to {BASELINE} (x, log scale; right is faster)")
@@ -146,16 +190,23 @@ def random_access_figure(table: pd.DataFrame, provenance: dict, path: Path) -> P
     fig, ax = plt.subplots(figsize=(10, 4.8))
     width = 0.8 / max(1, len(med.columns))
     for k, reader in enumerate(med.columns):
-        ax.bar([x + k * width for x in range(len(med))], med[reader], width=width,
-               color=READER_COLORS.get(reader, "#17becf"), label=reader)
+        ax.bar(
+            [x + k * width for x in range(len(med))],
+            med[reader],
+            width=width,
+            color=READER_COLORS.get(reader, "#17becf"),
+            label=reader,
+        )
     ax.axhline(1, color="black", lw=1)
     ax.axhline(INTRA_TARGET, color="black", lw=0.8, ls="--")
     ax.set_yscale("log")
     ax.set_xticks([x + width * (len(med.columns) - 1) / 2 for x in range(len(med))])
     ax.set_xticklabels(med.index, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel(f"random frame time / {BASELINE} (log; lower is better)")
-    ax.set_title(f"Random single-frame access, warm handle, relative to {BASELINE} "
-                 f"(dashed: the {INTRA_TARGET}x target)")
+    ax.set_title(
+        f"Random single-frame access, warm handle, relative to {BASELINE} "
+        f"(dashed: the {INTRA_TARGET}x target)"
+    )
     ax.grid(axis="y", alpha=0.3)
     return _finish(fig, ax, provenance, path)
 
@@ -174,8 +225,15 @@ def latency_figure(table: pd.DataFrame, provenance: dict, path: Path) -> Path | 
     for k, reader in enumerate(readers):
         sub = agg[agg["reader"] == reader].set_index("what").reindex(order)
         xs = [x + k * width for x in range(len(order))]
-        ax.bar(xs, sub["median"] * 1e3, width=width, color=READER_COLORS.get(reader, "#17becf"), label=reader,
-               yerr=[(sub["median"] - sub["p25"]) * 1e3, (sub["p75"] - sub["median"]) * 1e3], capsize=2)
+        ax.bar(
+            xs,
+            sub["median"] * 1e3,
+            width=width,
+            color=READER_COLORS.get(reader, "#17becf"),
+            label=reader,
+            yerr=[(sub["median"] - sub["p25"]) * 1e3, (sub["p75"] - sub["median"]) * 1e3],
+            capsize=2,
+        )
     ax.set_yscale("log")
     ax.set_xticks([x + width * (len(readers) - 1) / 2 for x in range(len(order))])
     ax.set_xticklabels(order, rotation=30, ha="right", fontsize=8)
@@ -189,7 +247,9 @@ def latency_figure(table: pd.DataFrame, provenance: dict, path: Path) -> Path | 
 
 
 def _md(frame: pd.DataFrame, floatfmt: str = ".3g") -> str:
-    return "_no data_\n" if frame.empty else frame.to_markdown(index=False, floatfmt=floatfmt) + "\n"
+    return (
+        "_no data_\n" if frame.empty else frame.to_markdown(index=False, floatfmt=floatfmt) + "\n"
+    )
 
 
 def write(folder: str | Path, out: Path | None = None) -> Path:
@@ -198,30 +258,42 @@ def write(folder: str | Path, out: Path | None = None) -> Path:
     enc, lat = read_rows(folder / "encodings.csv"), read_rows(folder / "latency.csv")
     acc, qual = read_rows(folder / "accuracy.csv"), read_rows(folder / "quality.csv")
     table = latency_table(lat)
-    intra = set(enc[enc["intra_only"].astype(bool)]["encoding"]) - {BASELINE, "exploded-png"} if not enc.empty else set()
-    figures = [savings_vs_speedup_figure(enc, provenance, folder / "savings_vs_encode_speed.png"),
-               random_access_figure(table, provenance, folder / "random_access_vs_baseline.png"),
-               latency_figure(table, provenance, folder / "latency_by_reader.png")]
+    intra = (
+        set(enc[enc["intra_only"].astype(bool)]["encoding"]) - {BASELINE, "exploded-png"}
+        if not enc.empty
+        else set()
+    )
+    figures = [
+        savings_vs_speedup_figure(enc, provenance, folder / "savings_vs_encode_speed.png"),
+        random_access_figure(table, provenance, folder / "random_access_vs_baseline.png"),
+        latency_figure(table, provenance, folder / "latency_by_reader.png"),
+    ]
     parts = ["# Video: storage, encode speed and random access, every frame checked\n"]
     target = intra_target(table, intra) if not table.empty else pd.DataFrame()
     if not target.empty:
         by_codec = target.groupby("encoding")["vs exploded JPEG"].max()
         met = [c for c, r in by_codec.items() if r <= INTRA_TARGET]
-        parts.append(f"**Indexed random access on intra-only codecs vs {BASELINE} (target <= "
-                     f"{INTRA_TARGET}x): met by {', '.join(met) or 'none'}; "
-                     + "; ".join(f"{c} {r:.2f}x" for c, r in by_codec.sort_values().items())
-                     + " (worst recording).**\n")
+        parts.append(
+            f"**Indexed random access on intra-only codecs vs {BASELINE} (target <= "
+            f"{INTRA_TARGET}x): met by {', '.join(met) or 'none'}; "
+            + "; ".join(f"{c} {r:.2f}x" for c, r in by_codec.sort_values().items())
+            + " (worst recording).**\n"
+        )
         parts.append(_md(target))
     parts.append("## Accuracy: wrong frames per reader and file\n")
-    parts.append("A frame is right when its burned-in code (or, for your own videos, its thumbnail) is "
-                 "that of the same index in a full sequential decode. Out-of-range probes: index = frame "
-                 "count, count + 10, and -1.\n")
+    parts.append(
+        "A frame is right when its burned-in code (or, for your own videos, its thumbnail) is "
+        "that of the same index in a full sequential decode. Out-of-range probes: index = frame "
+        "count, count + 10, and -1.\n"
+    )
     parts.append(_md(accuracy_matrix(acc)))
     if not acc.empty:
         notes = acc[(acc["errors"].fillna("") != "") | (acc["wrong"] > 0)]
         if not notes.empty:
             parts.append("Details (first wrong indices as requested->returned, errors):\n")
-            notes = notes.assign(errors=notes["errors"].fillna("").map(lambda e: e.splitlines()[0] if e else ""))
+            notes = notes.assign(
+                errors=notes["errors"].fillna("").map(lambda e: e.splitlines()[0] if e else "")
+            )
             parts.append(_md(notes[["file", "reader", "wrong_examples", "offsets", "errors"]]))
         adversarial = acc[acc["kind"] == "adversarial"].drop_duplicates("file")
         if not adversarial.empty:
@@ -243,23 +315,34 @@ def write(folder: str | Path, out: Path | None = None) -> Path:
     parts.append("## Quality of the lossy encodings (every 10th frame against the source)\n")
     parts.append(_md(qual))
     vmaf = provenance.get("ffmpeg", {}).get("libvmaf")
-    parts.append(f"VMAF: {'available but not computed in this version' if vmaf else 'this ffmpeg has no libvmaf'}.\n")
+    parts.append(
+        f"VMAF: {'available but not computed in this version' if vmaf else 'this ffmpeg has no libvmaf'}.\n"
+    )
     parts.append("## Provenance\n")
     ff = provenance.get("ffmpeg", {})
-    lines = [f"- command: `{provenance.get('command')}`",
-             (f"- seed {provenance.get('seed')}: {provenance.get('random_frames')} warm random reads and "
-              f"{provenance.get('cold_frames')} cold opens per (reader, file), one index list per file "
-              "for every reader"),
-             f"- CPU: {provenance.get('cpu')} ({provenance.get('cpu_count')} cores)",
-             f"- ffmpeg: {ff.get('path')}: {ff.get('version')} ({ff.get('license')})",
-             f"- PyAV {provenance.get('pyav', {}).get('version')}: {provenance.get('pyav', {}).get('libraries')}",
-             f"- OpenCV {provenance.get('opencv', {}).get('version')}: {provenance.get('opencv', {}).get('video_io')}"]
-    lines += [f"- **skipped reader {n}**: {why}" for n, why in provenance.get("skipped_readers", {}).items()]
+    lines = [
+        f"- command: `{provenance.get('command')}`",
+        (
+            f"- seed {provenance.get('seed')}: {provenance.get('random_frames')} warm random reads and "
+            f"{provenance.get('cold_frames')} cold opens per (reader, file), one index list per file "
+            "for every reader"
+        ),
+        f"- CPU: {provenance.get('cpu')} ({provenance.get('cpu_count')} cores)",
+        f"- ffmpeg: {ff.get('path')}: {ff.get('version')} ({ff.get('license')})",
+        f"- PyAV {provenance.get('pyav', {}).get('version')}: {provenance.get('pyav', {}).get('libraries')}",
+        f"- OpenCV {provenance.get('opencv', {}).get('version')}: {provenance.get('opencv', {}).get('video_io')}",
+    ]
+    lines += [
+        f"- **skipped reader {n}**: {why}"
+        for n, why in provenance.get("skipped_readers", {}).items()
+    ]
     if provenance.get("interrupted"):
         lines.append("- **interrupted with Ctrl-C: the tables hold what was measured so far**")
     parts.append("\n".join(lines) + "\n")
-    parts.append("<details><summary>ffmpeg -buildconf</summary>\n\n```\n"
-                 f"{ff.get('buildconf', '')}\n```\n</details>\n")
+    parts.append(
+        "<details><summary>ffmpeg -buildconf</summary>\n\n```\n"
+        f"{ff.get('buildconf', '')}\n```\n</details>\n"
+    )
     target_path = out or folder / "report.md"
     target_path.write_text("\n".join(parts), encoding="utf-8")
     return target_path

@@ -130,10 +130,19 @@ def ground_truth(path: Path) -> dict:
 # -- one (reader, file) cell, in a child process --------------------------------
 
 
-def _measure_cell(reader_name: str, path: str, truth: dict, indices: list[int], cold: list[int]) -> dict:
+def _measure_cell(
+    reader_name: str, path: str, truth: dict, indices: list[int], cold: list[int]
+) -> dict:
     reader = readers.make_reader(reader_name)
-    result = {"latency": [], "checked": 0, "wrong": [], "out_of_range": {}, "errors": [],
-              "index_seconds": None, "header_count": None}
+    result = {
+        "latency": [],
+        "checked": 0,
+        "wrong": [],
+        "out_of_range": {},
+        "errors": [],
+        "index_seconds": None,
+        "header_count": None,
+    }
     if reader_name == "indexed":
         for sidecar in Path(path).parent.glob(Path(path).name + ".frameindex*"):
             sidecar.unlink()  # measure the index build itself, once
@@ -201,7 +210,9 @@ def run_cell(reader_name: str, path: Path, truth: dict, indices, cold, timeout: 
     """``_measure_cell`` in a forked child with a time limit."""
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    child = context.Process(target=_child, args=(queue, reader_name, str(path), truth, indices, cold))
+    child = context.Process(
+        target=_child, args=(queue, reader_name, str(path), truth, indices, cold)
+    )
     child.start()
     try:
         status, payload = queue.get(timeout=timeout)
@@ -219,7 +230,9 @@ def run_cell(reader_name: str, path: Path, truth: dict, indices, cold, timeout: 
 # -- the run ----------------------------------------------------------------------
 
 
-def encode_all(config: Config, info: dict, workdir: Path, progress) -> tuple[list[VideoFile], list[dict], dict]:
+def encode_all(
+    config: Config, info: dict, workdir: Path, progress
+) -> tuple[list[VideoFile], list[dict], dict]:
     files, rows, skipped = [], [], {}
     cores = os.cpu_count() or 1
     for recording in config.recordings:
@@ -234,27 +247,46 @@ def encode_all(config: Config, info: dict, workdir: Path, progress) -> tuple[lis
             for threads in (1, cores):
                 if encoding:
                     target = workdir / f"{recording.name}.{name}.t{threads}{encoding.extension}"
-                    seconds = codecs.encode_ffmpeg(recording, encoding, target, threads=threads,
-                                                   ffmpeg=config.ffmpeg)
+                    seconds = codecs.encode_ffmpeg(
+                        recording, encoding, target, threads=threads, ffmpeg=config.ffmpeg
+                    )
                 else:
                     target = workdir / f"{recording.name}.{name}.t{threads}"
                     shutil.rmtree(target, ignore_errors=True)
-                    encode = codecs.encode_exploded_jpeg if name == BASELINE else codecs.encode_exploded_png
+                    encode = (
+                        codecs.encode_exploded_jpeg
+                        if name == BASELINE
+                        else codecs.encode_exploded_png
+                    )
                     seconds = encode(recording, target, threads=threads)
                 size = _size(target)
-                rows.append({"recording": recording.name, "encoding": name, "threads": threads,
-                             "seconds": seconds, "bytes": size, "raw_bytes": recording.raw_bytes,
-                             "frames": recording.frames, "width": recording.width,
-                             "height": recording.height, "color": recording.color,
-                             "intra_only": True if encoding is None else encoding.intra_only,
-                             "lossless": name == "exploded-png" or bool(encoding and encoding.lossless)})
+                rows.append(
+                    {
+                        "recording": recording.name,
+                        "encoding": name,
+                        "threads": threads,
+                        "seconds": seconds,
+                        "bytes": size,
+                        "raw_bytes": recording.raw_bytes,
+                        "frames": recording.frames,
+                        "width": recording.width,
+                        "height": recording.height,
+                        "color": recording.color,
+                        "intra_only": True if encoding is None else encoding.intra_only,
+                        "lossless": name == "exploded-png" or bool(encoding and encoding.lossless),
+                    }
+                )
                 progress.update()
                 if threads == 1:
                     keep = target
                 elif target != keep:
-                    shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink()
+                    shutil.rmtree(
+                        target, ignore_errors=True
+                    ) if target.is_dir() else target.unlink()
             if name != "exploded-png":  # PNG is for the storage comparison only
-                files.append(VideoFile(f"{recording.name}.{name}", keep, "encoding", name, recording))
+                files.append(
+                    VideoFile(f"{recording.name}.{name}", keep, "encoding", name, recording)
+                )
     return files, rows, skipped
 
 
@@ -280,7 +312,9 @@ def quality_rows(files: list[VideoFile]) -> list[dict]:
             continue
         if f.path.is_dir():
             tj = Turbojpeg()
-            decoded = ((i, tj.decode(p.read_bytes())) for i, p in enumerate(sorted(f.path.iterdir())))
+            decoded = (
+                (i, tj.decode(p.read_bytes())) for i, p in enumerate(sorted(f.path.iterdir()))
+            )
         else:
             container = av.open(str(f.path))
             decoded = enumerate(d.to_ndarray(format="bgr24") for d in container.decode(video=0))
@@ -291,22 +325,37 @@ def quality_rows(files: list[VideoFile]) -> list[dict]:
             source = f.recording.frame(i)
             if source.ndim == 2:
                 image = image[:, :, 0] if image.ndim == 3 else image
-            ssim.append(structural_similarity(source, image, channel_axis=2 if source.ndim == 3 else None))
+            ssim.append(
+                structural_similarity(source, image, channel_axis=2 if source.ndim == 3 else None)
+            )
             psnr.append(peak_signal_noise_ratio(source, image))
-        rows.append({"file": f.name, "encoding": f.encoding, "recording": f.recording.name,
-                     "frames_compared": len(ssim), "ssim_mean": float(np.mean(ssim)),
-                     "ssim_min": float(np.min(ssim)), "psnr_mean": float(np.mean(psnr)),
-                     "psnr_min": float(np.min(psnr))})
+        rows.append(
+            {
+                "file": f.name,
+                "encoding": f.encoding,
+                "recording": f.recording.name,
+                "frames_compared": len(ssim),
+                "ssim_mean": float(np.mean(ssim)),
+                "ssim_min": float(np.min(ssim)),
+                "psnr_mean": float(np.mean(psnr)),
+                "psnr_min": float(np.min(psnr)),
+            }
+        )
     return rows
 
 
 def user_files(folder: Path) -> list[VideoFile]:
     if not folder.is_dir():
         raise FileNotFoundError(f"--videos: {folder} is not a folder")
-    found = [VideoFile(p.name, p, "user") for p in sorted(folder.iterdir())
-             if p.suffix.lower() in VIDEO_SUFFIXES]
+    found = [
+        VideoFile(p.name, p, "user")
+        for p in sorted(folder.iterdir())
+        if p.suffix.lower() in VIDEO_SUFFIXES
+    ]
     if not found:
-        raise ValueError(f"--videos: no video files ({', '.join(sorted(VIDEO_SUFFIXES))}) in {folder}")
+        raise ValueError(
+            f"--videos: no video files ({', '.join(sorted(VIDEO_SUFFIXES))}) in {folder}"
+        )
     return found
 
 
@@ -319,8 +368,12 @@ def run(config: Config) -> Path:
     workdir = out / "files"
     workdir.mkdir(parents=True, exist_ok=True)
     info = codecs.ffmpeg_info(config.ffmpeg)
-    ready = {n: readers.READERS[n] for n in config.readers if readers.READERS[n].unavailable() is None}
-    skipped_readers = {n: readers.READERS[n].unavailable() for n in config.readers if n not in ready}
+    ready = {
+        n: readers.READERS[n] for n in config.readers if readers.READERS[n].unavailable() is None
+    }
+    skipped_readers = {
+        n: readers.READERS[n].unavailable() for n in config.readers if n not in ready
+    }
     for name, why in skipped_readers.items():
         print(f"skipping reader {name}: {why}", file=sys.stderr)
 
@@ -334,9 +387,18 @@ def run(config: Config) -> Path:
         else:
             files, encodings, skipped_codecs = encode_all(config, info, workdir, progress)
             if config.adversarial_set:
-                files += [VideoFile(a.name, Path(a.path), "adversarial", expect_error=a.expect_error,
-                                    description=a.description)
-                          for a in adversarial.make_adversarial(workdir / "adversarial", ffmpeg=config.ffmpeg)]
+                files += [
+                    VideoFile(
+                        a.name,
+                        Path(a.path),
+                        "adversarial",
+                        expect_error=a.expect_error,
+                        description=a.description,
+                    )
+                    for a in adversarial.make_adversarial(
+                        workdir / "adversarial", ffmpeg=config.ffmpeg
+                    )
+                ]
         progress.close()
         progress = tqdm(total=len(files) * len(ready), desc="read", unit="cell", file=sys.stderr)
         rng = random.Random(config.seed)
@@ -350,7 +412,9 @@ def run(config: Config) -> Path:
                 continue
             count = truth["count"]
             # One seeded index list per file, shared by every reader; first and last frames included.
-            indices = [0, count - 1, *rng.choices(range(count), k=config.random_frames)] if count else []
+            indices = (
+                [0, count - 1, *rng.choices(range(count), k=config.random_frames)] if count else []
+            )
             cold = rng.sample(range(count), min(config.cold_frames, count)) if count else []
             for name in ready:
                 if not applies(name, f):
@@ -359,9 +423,18 @@ def run(config: Config) -> Path:
                 progress.set_postfix_str(f"{name} on {f.name}")
                 result = run_cell(name, f.path, truth, indices, cold, config.timeout)
                 accuracy.append(_accuracy_row(f, name, result, truth))
-                latency += [{"file": f.name, "encoding": f.encoding, "kind": f.kind, "reader": name,
-                             "mode": mode, "index": i, "seconds": s}
-                            for mode, i, s in result.get("latency", [])]
+                latency += [
+                    {
+                        "file": f.name,
+                        "encoding": f.encoding,
+                        "kind": f.kind,
+                        "reader": name,
+                        "mode": mode,
+                        "index": i,
+                        "seconds": s,
+                    }
+                    for mode, i, s in result.get("latency", [])
+                ]
                 progress.update()
         progress.close()
         quality = quality_rows(files)
@@ -394,17 +467,26 @@ def _accuracy_row(f: VideoFile, reader: str, result: dict, truth: dict) -> dict:
     wrong = result.get("wrong", [])
     offsets = sorted({got - i for i, got in wrong if isinstance(got, int) and got >= 0})
     return {
-        "file": f.name, "kind": f.kind, "encoding": f.encoding, "reader": reader,
-        "frames": truth.get("count"), "header_count": result.get("header_count"),
-        "checked": result.get("checked", 0), "wrong": len(wrong),
+        "file": f.name,
+        "kind": f.kind,
+        "encoding": f.encoding,
+        "reader": reader,
+        "frames": truth.get("count"),
+        "header_count": result.get("header_count"),
+        "checked": result.get("checked", 0),
+        "wrong": len(wrong),
         "wrong_examples": "; ".join(f"{i}->{got}" for i, got in wrong[:5]),
         "offsets": ", ".join(f"off by {o:+d}" for o in offsets[:6]),
         "out_of_range": "; ".join(f"{k}: {v}" for k, v in result.get("out_of_range", {}).items()),
         "errors": (result.get("error") or "; ".join(result.get("errors", [])[:3]))[:2000],
         "index_seconds": result.get("index_seconds"),
-        "sequential_fps": (truth["count"] / truth["sequential_seconds"]
-                           if truth.get("sequential_seconds") else None),
-        "expect_error": f.expect_error, "description": f.description,
+        "sequential_fps": (
+            truth["count"] / truth["sequential_seconds"]
+            if truth.get("sequential_seconds")
+            else None
+        ),
+        "expect_error": f.expect_error,
+        "description": f.description,
     }
 
 
@@ -423,17 +505,35 @@ def provenance(config, info, ready, skipped_readers, skipped_codecs, files, inte
         "cpu": machine.get("cpu", {}).get("brand_raw") or platform.processor(),
         "cpu_count": os.cpu_count(),
         "ffmpeg": info,
-        "pyav": {"version": av.__version__, "libraries": {k: ".".join(map(str, v))
-                                                          for k, v in av.library_versions.items()}},
-        "opencv": {"version": cv2.__version__, "threads": cv2.getNumThreads(),
-                   "video_io": [line.strip() for line in cv2.getBuildInformation().splitlines()
-                                if "FFMPEG" in line or "avcodec" in line][:4]},
+        "pyav": {
+            "version": av.__version__,
+            "libraries": {k: ".".join(map(str, v)) for k, v in av.library_versions.items()},
+        },
+        "opencv": {
+            "version": cv2.__version__,
+            "threads": cv2.getNumThreads(),
+            "video_io": [
+                line.strip()
+                for line in cv2.getBuildInformation().splitlines()
+                if "FFMPEG" in line or "avcodec" in line
+            ][:4],
+        },
         "readers": {n: getattr(r, "description", n) for n, r in ready.items()},
         "skipped_readers": skipped_readers,
         "skipped_encodings": skipped_codecs,
-        "recordings": [vars(r) | {"raw_bytes": r.raw_bytes} for r in config.recordings] if not config.videos else [],
-        "files": [{"name": f.name, "kind": f.kind, "encoding": f.encoding, "path": str(f.path),
-                   "description": f.description} for f in files],
+        "recordings": [vars(r) | {"raw_bytes": r.raw_bytes} for r in config.recordings]
+        if not config.videos
+        else [],
+        "files": [
+            {
+                "name": f.name,
+                "kind": f.kind,
+                "encoding": f.encoding,
+                "path": str(f.path),
+                "description": f.description,
+            }
+            for f in files
+        ],
         "interrupted": interrupted,
         "machine_info": machine,
         "commit_info": commit,
@@ -445,11 +545,19 @@ def benchmark_json(latency: list[dict], record: dict) -> dict:
     """Latency cells in pytest-benchmark's layout, with its Stats."""
     entries = []
     for (file, reader, mode), stats in results.stats_by(
-            latency, lambda r: (r["file"], r["reader"], r["mode"])).items():
+        latency, lambda r: (r["file"], r["reader"], r["mode"])
+    ).items():
         name = f"video_{mode}[{file}-{reader}]"
-        entries.append({"group": f"{mode}-{file}", "name": name, "fullname": f"benchmarks/video::{name}",
-                        "params": {"file": file, "reader": reader, "mode": mode},
-                        "extra_info": {"file": file, "reader": reader, "mode": mode},
-                        "stats": stats.as_dict()})
-    return results.benchmark_document(entries, record["machine_info"], record["commit_info"],
-                                      record["finished"])
+        entries.append(
+            {
+                "group": f"{mode}-{file}",
+                "name": name,
+                "fullname": f"benchmarks/video::{name}",
+                "params": {"file": file, "reader": reader, "mode": mode},
+                "extra_info": {"file": file, "reader": reader, "mode": mode},
+                "stats": stats.as_dict(),
+            }
+        )
+    return results.benchmark_document(
+        entries, record["machine_info"], record["commit_info"], record["finished"]
+    )

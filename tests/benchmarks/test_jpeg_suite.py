@@ -16,8 +16,16 @@ from benchmarks import datasets, peers
 from benchmarks.__main__ import main as cli
 from benchmarks.jpeg import contenders, report, suite
 
-OUTPUTS = ("rounds.csv", "quality.csv", "benchmark.json", "provenance.json", "report.md",
-           "encode_by_quality.png", "decode_by_quality.png", "decode_by_size.png")
+OUTPUTS = (
+    "rounds.csv",
+    "quality.csv",
+    "benchmark.json",
+    "provenance.json",
+    "report.md",
+    "encode_by_quality.png",
+    "decode_by_quality.png",
+    "decode_by_size.png",
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +78,9 @@ def test_the_order_is_shuffled_reproducibly(tmp_path):
     # Every cell appears `rounds` times, and the decode-only variant has no encode cell.
     cells = pd.Series([cell for cell, _ in first]).value_counts()
     assert set(cells) == {config.rounds}
-    assert not any(c.contender == "turbojpeg-fast_upsample" and c.operation == "encode"
-                   for c in cells.index)
+    assert not any(
+        c.contender == "turbojpeg-fast_upsample" and c.operation == "encode" for c in cells.index
+    )
     assert len(cells) == 2 * 2 * (2 + 1 + 2)  # sizes x qualities x (ops per contender)
     # The order is not grouped by contender: neighbours often differ.
     changes = sum(a.contender != b.contender for (a, _), (b, _) in itertools.pairwise(first))
@@ -95,7 +104,12 @@ def test_a_tiny_run_writes_every_output_and_figure(tmp_path):
     assert "turbojpeg" in provenance["contenders"]
     assert provenance["opencv_jpeg"]
     text = path.read_text()
-    for heading in ("## The study's claims", "## Space savings", "## Quality check", "## Provenance"):
+    for heading in (
+        "## The study's claims",
+        "## Space savings",
+        "## Quality check",
+        "## Provenance",
+    ):
         assert heading in text
     assert "upscaled" not in text  # both sizes are smaller than the photo
     # Re-reporting from the saved folder, and two folders side by side.
@@ -111,10 +125,18 @@ def test_a_missing_contender_is_skipped_with_its_reason(tmp_path, monkeypatch):
         raise peers.PeerUnavailable("simplejpeg is not installed (pip install simplejpeg)")
 
     monkeypatch.setitem(contenders.FACTORIES, "simplejpeg", missing)
-    folder = suite.run(small_config(tmp_path, contenders=("turbojpeg", "simplejpeg"),
-                                    qualities=(95,), sizes={"96x54": (96, 54)}))
+    folder = suite.run(
+        small_config(
+            tmp_path,
+            contenders=("turbojpeg", "simplejpeg"),
+            qualities=(95,),
+            sizes={"96x54": (96, 54)},
+        )
+    )
     provenance = json.loads((folder / "provenance.json").read_text())
-    assert provenance["skipped"] == {"simplejpeg": "simplejpeg is not installed (pip install simplejpeg)"}
+    assert provenance["skipped"] == {
+        "simplejpeg": "simplejpeg is not installed (pip install simplejpeg)"
+    }
     assert "simplejpeg" not in set(pd.read_csv(folder / "rounds.csv")["contender"])
     text = report.write([folder]).read_text()
     assert "**skipped simplejpeg**: simplejpeg is not installed" in text
@@ -124,13 +146,21 @@ def test_a_contender_returning_wrong_pixels_is_flagged(tmp_path, monkeypatch):
     def broken():
         good = contenders.make("turbojpeg")
         good.name = "broken"
-        good.decode = lambda data: np.ascontiguousarray(contenders.make("turbojpeg").decode(data)[::-1])
+        good.decode = lambda data: np.ascontiguousarray(
+            contenders.make("turbojpeg").decode(data)[::-1]
+        )
         return good
 
     monkeypatch.setitem(contenders.FACTORIES, "broken", broken)
     # 192x108 at q95 is well above the thresholds for a correct codec.
-    folder = suite.run(small_config(tmp_path, contenders=("turbojpeg", "broken"), qualities=(95,),
-                                    sizes={"192x108": (192, 108)}))
+    folder = suite.run(
+        small_config(
+            tmp_path,
+            contenders=("turbojpeg", "broken"),
+            qualities=(95,),
+            sizes={"192x108": (192, 108)},
+        )
+    )
     quality = pd.read_csv(folder / "quality.csv")
     assert quality[quality["contender"] == "broken"]["flagged"].all()
     assert not quality[quality["contender"] == "turbojpeg"]["flagged"].any()
@@ -173,8 +203,23 @@ def test_command_line_with_a_folder_of_photos(tmp_path, bgr):
     (photos / "notes.txt").write_text("not an image")
     (photos / "broken.png").write_bytes(b"\x89PNG garbage")
     out = tmp_path / "out"
-    code = cli(["jpeg", "--images", str(photos), "--sizes", "64x36", "--qualities", "90",
-                "--contenders", "turbojpeg,pillow", "--rounds", "2", "--out", str(out)])
+    code = cli(
+        [
+            "jpeg",
+            "--images",
+            str(photos),
+            "--sizes",
+            "64x36",
+            "--qualities",
+            "90",
+            "--contenders",
+            "turbojpeg,pillow",
+            "--rounds",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     provenance = json.loads((out / "provenance.json").read_text())
     assert [i["photo"] for i in provenance["images"]] == ["a", "b"]

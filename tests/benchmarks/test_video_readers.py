@@ -26,8 +26,14 @@ pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs th
 
 FRAMES = 90
 SIZE = (108, 192)  # height, width
-SOURCE = ["-f", "lavfi", "-i", "testsrc2=size=192x108:rate=30,noise=alls=12:allf=t",
-          "-frames:v", str(FRAMES)]
+SOURCE = [
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=192x108:rate=30,noise=alls=12:allf=t",
+    "-frames:v",
+    str(FRAMES),
+]
 X264 = ["-c:v", "libx264", "-crf", "18", "-bf", "3", "-g", "30"]
 ENCODINGS = {
     "ffv1.mkv": ["-c:v", "ffv1"],
@@ -35,8 +41,16 @@ ENCODINGS = {
     "mjpeg.avi": ["-c:v", "mjpeg", "-q:v", "3"],
     "x264-lossless.mp4": ["-c:v", "libx264", "-qp", "0", "-g", "30"],
     "x264-bframes.mp4": X264,
-    "x264-opengop.mkv": ["-c:v", "libx264", "-crf", "18", "-bf", "3", "-x264-params",
-                         "open-gop=1:keyint=30:min-keyint=30:scenecut=0"],
+    "x264-opengop.mkv": [
+        "-c:v",
+        "libx264",
+        "-crf",
+        "18",
+        "-bf",
+        "3",
+        "-x264-params",
+        "open-gop=1:keyint=30:min-keyint=30:scenecut=0",
+    ],
     "h264.ts": [*X264, "-f", "mpegts"],
     "vfr.mkv": ["-vf", r"select='not(eq(mod(n\,7)\,3))'", "-fps_mode", "vfr", *X264],
     "shifted.mp4": [*X264, "-output_ts_offset", "5"],
@@ -58,7 +72,7 @@ def cut_at_second_keyframe(source: Path, out: Path) -> None:
     with av.open(str(source)) as container:
         keys = [p.pos for p in container.demux(video=0) if p.is_keyframe and p.size]
     data = source.read_bytes()
-    out.write_bytes(data[keys[1] - keys[1] % 188:])
+    out.write_bytes(data[keys[1] - keys[1] % 188 :])
 
 
 @pytest.fixture(scope="session")
@@ -172,8 +186,11 @@ def test_a_stale_index_is_refused(videos, tmp_path):
 def orders(count: int) -> dict[str, list[int]]:
     shuffled = list(range(count))
     random.Random(20240607).shuffle(shuffled)
-    return {"random": shuffled, "forward": list(range(count)),
-            "backward": list(range(count - 1, -1, -1))}
+    return {
+        "random": shuffled,
+        "forward": list(range(count)),
+        "backward": list(range(count - 1, -1, -1)),
+    }
 
 
 @pytest.mark.parametrize("name", EXACT)
@@ -317,7 +334,9 @@ def test_the_exploded_jpeg_reader(videos, tmp_path):
         (folder / f"frame_{i:06d}.jpg").write_bytes(tj.encode(image, quality=92))
     gray = tmp_path / "gray"
     gray.mkdir()
-    (gray / "frame_000000.jpg").write_bytes(tj.encode(np.ascontiguousarray(source[0][:, :, 1]), quality=92))
+    (gray / "frame_000000.jpg").write_bytes(
+        tj.encode(np.ascontiguousarray(source[0][:, :, 1]), quality=92)
+    )
 
     with readers.make_reader("exploded-jpeg").open(folder) as handle:
         assert handle.frame_count() == 20
@@ -334,8 +353,14 @@ def test_the_exploded_jpeg_reader(videos, tmp_path):
 
 
 def test_the_registry(videos):
-    assert set(readers.READERS) == {"indexed", "opencv", "pyav-naive", "decord",
-                                    "torchcodec", "exploded-jpeg"}
+    assert set(readers.READERS) == {
+        "indexed",
+        "opencv",
+        "pyav-naive",
+        "decord",
+        "torchcodec",
+        "exploded-jpeg",
+    }
     with pytest.raises(KeyError, match="known: indexed"):
         readers.make_reader("nope")
     for name, reader in readers.READERS.items():
@@ -351,7 +376,9 @@ def test_the_registry(videos):
 
 
 # Only the optional readers installed here; a missing one's reason is checked above.
-INSTALLED_OPTIONAL = [n for n in ("decord", "torchcodec") if readers.READERS[n].unavailable() is None]
+INSTALLED_OPTIONAL = [
+    n for n in ("decord", "torchcodec") if readers.READERS[n].unavailable() is None
+]
 
 
 @pytest.mark.parametrize("reader_name", INSTALLED_OPTIONAL)

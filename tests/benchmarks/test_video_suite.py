@@ -12,9 +12,18 @@ from benchmarks.__main__ import main as cli
 from benchmarks.video import frames, readers, suite
 from benchmarks.video import report as video_report
 
-OUTPUTS = ("encodings.csv", "latency.csv", "accuracy.csv", "quality.csv", "provenance.json",
-           "benchmark.json", "report.md", "savings_vs_encode_speed.png",
-           "random_access_vs_baseline.png", "latency_by_reader.png")
+OUTPUTS = (
+    "encodings.csv",
+    "latency.csv",
+    "accuracy.csv",
+    "quality.csv",
+    "provenance.json",
+    "benchmark.json",
+    "report.md",
+    "savings_vs_encode_speed.png",
+    "random_access_vs_baseline.png",
+    "latency_by_reader.png",
+)
 
 
 def tiny(name: str = "tiny-color", color: bool = True) -> frames.Recording:
@@ -24,10 +33,16 @@ def tiny(name: str = "tiny-color", color: bool = True) -> frames.Recording:
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("video")
-    config = suite.Config(recordings=[tiny(), tiny("tiny-gray", color=False)],
-                          readers=("indexed", "opencv", "pyav-naive", "exploded-jpeg"),
-                          random_frames=6, cold_frames=1, seed=5, timeout=120, out=out,
-                          command=["test"])
+    config = suite.Config(
+        recordings=[tiny(), tiny("tiny-gray", color=False)],
+        readers=("indexed", "opencv", "pyav-naive", "exploded-jpeg"),
+        random_frames=6,
+        cold_frames=1,
+        seed=5,
+        timeout=120,
+        out=out,
+        command=["test"],
+    )
     folder = suite.run(config)
     return folder, video_report.write(folder)
 
@@ -38,7 +53,9 @@ def test_a_tiny_run_writes_every_output(full_run):
         assert (folder / name).is_file(), name
         assert (folder / name).stat().st_size > 0, name
     encodings = pd.read_csv(folder / "encodings.csv")
-    assert {"ffv1", "ffvhuff", "mjpeg", "exploded-jpeg", "exploded-png"} <= set(encodings["encoding"])
+    assert {"ffv1", "ffvhuff", "mjpeg", "exploded-jpeg", "exploded-png"} <= set(
+        encodings["encoding"]
+    )
     assert set(encodings["threads"]) == {1, suite.os.cpu_count()}
     provenance = json.loads((folder / "provenance.json").read_text())
     assert provenance["ffmpeg"]["version"]
@@ -86,11 +103,19 @@ class Hangs(readers.IndexedVideoReader):
 def test_a_reader_returning_the_wrong_frame_is_caught(tmp_path, monkeypatch):
     monkeypatch.setitem(readers.READERS, "off-by-one", OffByOne)
     monkeypatch.setitem(readers.READERS, "hangs", Hangs)
-    config = suite.Config(recordings=[tiny()], readers=("indexed", "off-by-one", "hangs"),
-                          random_frames=5, cold_frames=0, adversarial_set=False, timeout=8,
-                          out=tmp_path, command=["test"])
-    monkeypatch.setattr(suite.codecs, "ENCODINGS",
-                        tuple(e for e in suite.codecs.ENCODINGS if e.name == "ffvhuff"))
+    config = suite.Config(
+        recordings=[tiny()],
+        readers=("indexed", "off-by-one", "hangs"),
+        random_frames=5,
+        cold_frames=0,
+        adversarial_set=False,
+        timeout=8,
+        out=tmp_path,
+        command=["test"],
+    )
+    monkeypatch.setattr(
+        suite.codecs, "ENCODINGS", tuple(e for e in suite.codecs.ENCODINGS if e.name == "ffvhuff")
+    )
     folder = suite.run(config)
     accuracy = pd.read_csv(folder / "accuracy.csv").set_index(["file", "reader"])
     cell = accuracy.loc[("tiny-color.ffvhuff", "off-by-one")]
