@@ -1,5 +1,5 @@
 """Command line: python -m tools.offline_build {render,fetch,build,pack,channel} RECIPE_DIR...
-[options]."""
+[options], or python -m tools.offline_build env ENVIRONMENT_YML --prefix DIR."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from . import BuildError
 from .build import build, step
 from .channel import fresh_prefix, index, install, test_installed
+from .environment import install_environment
 from .fetch import fetch_source
 from .pack import pack
 from .render import load_variant_values, recipe_variants, render_recipe
@@ -18,10 +19,11 @@ DEFAULT_CONFIG = Path("conda_build_config.yaml")
 
 
 def channel(recipes: list[Path], values: dict, root: Path, cached_only: bool,
-            installs: list[list[str]]) -> None:  # fmt: skip
+            installs: list[list[str]] | None) -> None:  # fmt: skip
     """Build and pack every variant of every recipe in order (each recipe's host
     packages come from the channel as it stands), then install each spec set into a
-    fresh prefix and run there the tests of every package it installed."""
+    fresh prefix and run there the tests of every package it installed. With
+    ``installs`` None, stop after packing."""
     channel_dir = root / "channel"
     built: dict[tuple[str, str], tuple[Path, dict]] = {}  # (name, build string) -> recipe
     for recipe in recipes:
@@ -33,6 +35,9 @@ def channel(recipes: list[Path], values: dict, root: Path, cached_only: bool,
             built[(rendered.name, rendered.build_string)] = (recipe, variant)
         step(f"index: {channel_dir}")
         index(channel_dir)
+    if installs is None:
+        print(f"channel: {len(built)} packages built and packed in {channel_dir}")
+        return
     installs = installs or [list(dict.fromkeys(name for name, _ in built))]
     for number, specs in enumerate(installs):
         env = fresh_prefix(root / ("channel-test-env" + (f"-{number}" if number else "")))
@@ -64,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     ):  # fmt: skip
         sub = commands.add_parser(name, help=text, description=text)
         if name == "channel":
+            sub.add_argument("--build-only", action="store_true",
+                             help="build and pack every variant; install no test prefix")  # fmt: skip
+        if name == "channel":
             sub.add_argument("recipes", type=Path, nargs="+", metavar="recipe",
                              help="recipe directories, built in this order, every variant")  # fmt: skip
             sub.add_argument("--install", action="append", default=[], metavar="SPECS",
@@ -80,8 +88,18 @@ def main(argv: list[str] | None = None) -> int:
                              help="output root (default: .build)")  # fmt: skip
             sub.add_argument("--cached-only", action="store_true",
                              help="fail instead of building a recipe that is not cached")  # fmt: skip
+    text = "install an environment.yml's packages from ROOT/channel into a prefix (offline)"
+    env = commands.add_parser("env", help=text, description=text)
+    env.add_argument("file", type=Path, help="an environment.yml")
+    env.add_argument("--prefix", type=Path, required=True, help="the environment to create")
+    env.add_argument(
+        "--root", type=Path, default=Path(".build"), help="output root (default: .build)"
+    )
     args = parser.parse_args(argv)
     try:
+        if args.command == "env":
+            install_environment(args.file, args.prefix, args.root / "channel")
+            return 0
         overrides = {}
         for item in args.variant:
             key, sep, value = item.partition("=")
@@ -98,7 +116,13 @@ def main(argv: list[str] | None = None) -> int:
             installs = [
                 [s.strip() for s in group.split(",") if s.strip()] for group in args.install
             ]
-            channel(args.recipes, values, args.root, args.cached_only, installs)
+            channel(
+                args.recipes,
+                values,
+                args.root,
+                args.cached_only,
+                None if args.build_only else installs,
+            )
             return 0
         variant = {key: items[0] for key, items in values.items()}
         rendered = render_recipe(args.recipe, variant)

@@ -26,6 +26,7 @@ import struct
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from pathlib import Path
 
@@ -35,8 +36,9 @@ from .fetch import fetch_source
 from .render import TARGET_PLATFORM, Rendered
 from .testing import python_env, run_tests
 
-RUNNER_VERSION = "2"  # part of the cache key: bump when the build contract changes
+RUNNER_VERSION = "3"  # part of the cache key: bump when the build contract changes
 PREFIX_LENGTH = 255  # conda-build's placeholder length
+HEARTBEAT = 60  # seconds between "still building" lines
 
 
 def step(title: str) -> None:
@@ -80,18 +82,39 @@ def cache_key(r: Rendered, source_sha256: str, host_packages: list[str] = ()) ->
     add = d.add
     add("runner", RUNNER_VERSION.encode())
     meta = {k: v for k, v in r.meta.items() if k != "test"}
+    if "build_minutes" in (meta.get("extra") or {}):  # a progress hint, not an input
+        meta["extra"] = {k: v for k, v in meta["extra"].items() if k != "build_minutes"}
     add("meta.yaml (rendered, without test)", json.dumps(meta, sort_keys=True).encode())
     skip = _test_files(r) | {r.recipe_dir / "meta.yaml"}  # meta.yaml: as rendered, above
     d.add_files(r, (p for p in r.recipe_dir.rglob("*") if p.is_file() and p not in skip))
     add("source", source_sha256.encode())
-    add("variant", json.dumps(r.variant, sort_keys=True).encode())
+    # Only the keys the recipe uses, as conda-build hashes them: a key added to
+    # conda_build_config.yaml for another recipe rebuilds nothing here.
+    add("variant", json.dumps({k: r.variant[k] for k in r.used_keys}, sort_keys=True).encode())
     if host_packages:  # absent for recipes without host packages from our channel
         add("host packages", " ".join(host_packages).encode())
     return d.digest.hexdigest()[:12]
 
 
-def _stream(cmd: list[str], log: Path, **kwargs) -> int:
-    """Run cmd, copying its merged stdout/stderr to our stdout and to log."""
+def _stream(cmd: list[str], log: Path, heartbeat: str | None = None, **kwargs) -> int:
+    """Run cmd, copying its merged stdout/stderr to our stdout and to log. With a
+    heartbeat, a step line every HEARTBEAT seconds says how long it has run:
+    ``heartbeat`` is its text, with ``{minutes}`` for the elapsed minutes."""
+    started, done = time.monotonic(), threading.Event()
+
+    def beat() -> None:
+        while not done.wait(HEARTBEAT):
+            step(heartbeat.format(minutes=f"{(time.monotonic() - started) / 60:.0f}"))
+
+    if heartbeat:
+        threading.Thread(target=beat, daemon=True).start()
+    try:
+        return _copy_output(cmd, log, **kwargs)
+    finally:
+        done.set()
+
+
+def _copy_output(cmd: list[str], log: Path, **kwargs) -> int:
     with (
         open(log, "a") as fh,
         subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -265,7 +288,8 @@ def relocate(prefix: Path, skip: set[str] = frozenset()) -> None:
 
 
 def write_manifest(r: Rendered, out: Path, prefix: Path, source: dict, key: str,
-                   host_files: set[str] = frozenset(), host_depends: list[str] = ()) -> None:  # fmt: skip
+                   host_files: set[str] = frozenset(), host_depends: list[str] = (),
+                   build_seconds: float | None = None) -> None:  # fmt: skip
     """The package's record: its files (not the host packages'), requirements, about."""
     files, text_prefix, binary_prefix = [], [], []
     needle = str(prefix).encode()
@@ -294,9 +318,25 @@ def write_manifest(r: Rendered, out: Path, prefix: Path, source: dict, key: str,
         "variant": r.variant, "staging_prefix": str(prefix),
         # Files that embed the staging prefix: future has_prefix entries.
         "has_prefix": {"text": text_prefix, "binary": binary_prefix},
+        "build_seconds": None if build_seconds is None else round(build_seconds, 1),
         "files": files,
     }  # fmt: skip
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def expected_minutes(r: Rendered, base: Path) -> str:
+    """How long this build should take, for progress lines: the last build of the
+    same package and build-string prefix here, else the recipe's own estimate."""
+    flavour = r.build_string.split("_")[0]
+    for manifest in sorted(base.glob("*/manifest.json"), key=lambda p: p.stat().st_mtime,
+                           reverse=True):  # fmt: skip
+        record = json.loads(manifest.read_text())
+        if record.get("build_seconds") and record["build_string"].split("_")[0] == flavour:
+            return f"about {record['build_seconds'] / 60:.0f} min (the last build here)"
+    hint = (r.meta.get("extra") or {}).get("build_minutes")
+    if hint:
+        return f"about {hint} min on 2 cores (the recipe's estimate)"
+    return "no estimate yet"
 
 
 def point_current(base: Path, key: str) -> None:
@@ -314,8 +354,10 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
         raise BuildError(f"{r.name}: build/skip is true for this platform/variant")
     step(f"[1/5] render: {r.name} {r.version} {r.build_string}")
     print("variant used: " + (", ".join(f"{k}={r.variant[k]}" for k in r.used_keys) or "none"))
-    print("note: build requirements are the machine's; host requirements too, unless "
-          "our channel holds them")
+    print(
+        "note: build requirements are the machine's; host requirements too, unless "
+        "our channel holds them"
+    )
 
     step("[2/5] fetch")
     archive, sha256, route = fetch_source(r.meta)
@@ -360,13 +402,27 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     if not build_sh.is_file():
         raise BuildError(f"{build_sh} not found (only build.sh recipes are supported)")
     env = build_env(r, prefix, build_prefix, work)
-    code = _stream(["bash", "-e", str(build_sh)], out / "build.log", cwd=work, env=env)
+    expected = expected_minutes(r, base)
+    step(f"[3/5] build.sh: {r.name} {r.build_string}, {expected}")
+    heartbeat = (
+        f"[3/5] still building {r.name} {r.build_string}: {{minutes}} min so far, {expected}"
+    )
+    code = _stream(["bash", "-e", str(build_sh)], out / "build.log", heartbeat, cwd=work, env=env)
     if code != 0:
         raise BuildError(f"build.sh failed with exit code {code} (log: {out / 'build.log'})")
     relocate(prefix, skip=host_files)
     source = {"url": r.meta["source"]["url"], "sha256": sha256, "route": route,
               "filename": archive.name}  # fmt: skip
-    write_manifest(r, out, prefix, source, key, host_files, host_depends)
+    write_manifest(
+        r,
+        out,
+        prefix,
+        source,
+        key,
+        host_files,
+        host_depends,
+        build_seconds=time.monotonic() - started,
+    )
     (out / "BUILT").write_text(time.strftime("%Y-%m-%dT%H:%M:%S%z\n"))
     print(f"built in {time.monotonic() - started:.0f} s")
     return _test_and_finish(r, out, base, tests, started)

@@ -1,0 +1,129 @@
+"""An environment file (conda's environment.yml) installed from our channel.
+
+conda would take every dependency from the file's channels. Offline, only our
+channel exists, so the specs split three ways, and each is printed:
+- packages our channel builds: solved and installed with py-rattler;
+- ``python`` and ``numpy``: the machine's, offered to the solver (see
+  ``channel.machine_packages``);
+- everything else, and the ``pip:`` list: not installed here. tools/run.sh puts the
+  Python ones in the virtualenv from pip.
+
+The prefix remembers what it was solved from; a repeat with the same specs and
+the same channel contents changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import rattler
+
+from . import BuildError
+from .channel import fresh_prefix, install, machine_packages
+from .pack import SUBDIR_DIRS
+from .render import load_yaml
+
+STAMP = "conda-meta/offline-build-environment.json"
+
+
+@dataclass
+class EnvironmentFile:
+    path: Path
+    name: str | None
+    channels: list[str]
+    conda: list[str]  # every conda spec, as written
+    pip: list[str] = field(default_factory=list)
+
+
+def read_environment_file(path: Path) -> EnvironmentFile:
+    """The name, channels, conda specs and pip specs of an environment.yml."""
+    data = load_yaml(Path(path).read_text(), str(path)) or {}
+    if not isinstance(data, dict) or not isinstance(data.get("dependencies"), list):
+        raise BuildError(f"{path}: no dependencies list")
+    conda, pip = [], []
+    for item in data["dependencies"]:
+        if isinstance(item, dict) and set(item) == {"pip"}:
+            pip += [str(s) for s in item["pip"]]
+        elif isinstance(item, str):
+            conda.append(item)
+        else:
+            raise BuildError(f"{path}: cannot read the dependency {item!r}")
+    return EnvironmentFile(Path(path), data.get("name"), [str(c) for c in data.get("channels") or []],
+                           conda, pip)  # fmt: skip
+
+
+def spec_name(spec: str) -> str:
+    return rattler.MatchSpec(spec, strict=False).name.normalized
+
+
+def channel_names(channel_dir: Path) -> set[str]:
+    """Package names the channel's index holds."""
+    names = set()
+    for sub in SUBDIR_DIRS:
+        path = Path(channel_dir) / sub / "repodata.json"
+        if path.is_file():
+            repodata = json.loads(path.read_text())
+            for key in ("packages", "packages.conda"):
+                names |= {record["name"] for record in repodata.get(key, {}).values()}
+    return names
+
+
+def split_specs(env: EnvironmentFile, channel_dir: Path) -> tuple[list[str], list[str], list[str]]:
+    """(from our channel, from the machine, left to pip or conda-forge)."""
+    ours, machine_names = (
+        channel_names(channel_dir),
+        {p.name.normalized for p in machine_packages()},
+    )
+    channel, machine, elsewhere = [], [], []
+    for spec in env.conda:
+        name = spec_name(spec)
+        (channel if name in ours else machine if name in machine_names else elsewhere).append(spec)
+    return channel, machine, elsewhere
+
+
+def _fingerprint(specs: list[str], channel_dir: Path) -> str:
+    digest = hashlib.sha256("\n".join(specs).encode())
+    for sub in SUBDIR_DIRS:
+        path = Path(channel_dir) / sub / "repodata.json"
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    return digest.hexdigest()
+
+
+def install_environment(env_file: Path, prefix: Path, channel_dir: Path) -> list[dict]:
+    """Install what the file asks of our channel into prefix; returns the installed
+    records (name, version, build) and leaves the prefix as it is when up to date."""
+    env = read_environment_file(env_file)
+    channel, machine, elsewhere = split_specs(env, channel_dir)
+    if not channel:
+        raise BuildError(f"{env_file}: none of its packages is in {channel_dir}")
+    print(f"environment: {env_file} -> {prefix}")
+    print(f"environment: from our channel: {', '.join(channel)}")
+    print(f"environment: the machine's: {', '.join(machine) or 'none'}")
+    print(f"environment: not from conda here (pip into the virtualenv): "
+          f"{', '.join(elsewhere + env.pip) or 'none'}")  # fmt: skip
+    specs = channel + machine
+    fingerprint = _fingerprint(specs, channel_dir)
+    stamp = Path(prefix) / STAMP
+    if stamp.is_file():
+        recorded = json.loads(stamp.read_text())
+        if recorded.get("fingerprint") == fingerprint:
+            print(f"environment: {prefix} is up to date")
+            return recorded["packages"]
+    records = install(channel_dir, specs, fresh_prefix(prefix))
+    packages = [{"name": r.name.normalized, "version": str(r.version), "build": str(r.build)}
+                for r in records]  # fmt: skip
+    stamp.write_text(
+        json.dumps(
+            {
+                "file": str(env_file),
+                "specs": specs,
+                "fingerprint": fingerprint,
+                "packages": packages,
+            },
+            indent=1,
+        )
+    )
+    return packages
