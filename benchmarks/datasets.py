@@ -1,4 +1,12 @@
-"""The images the benchmarks run on: photos bundled with scikit-image, or a user's folder.
+"""The data the benchmarks run on: real photos and footage, or a user's folder.
+
+The default photos are real: the colour photos that ship inside scikit-image,
+and the OpenCV sample photos from the opencv-python sdist that recipes/opencv
+builds from. That sdist is fetched and verified by the sha256 in the recipe
+(through the offline runner's fetch, so it is the same file), and the photos
+and the sample video are extracted from it into .build/data; nothing is
+committed. OpenCV's ``vtest.avi`` (real pedestrian footage, 768x576) is the
+video suite's real footage.
 
 A photo is cut to the target aspect around its centre and resized with
 OpenCV: INTER_AREA (area interpolation) when shrinking; INTER_CUBIC when the
@@ -9,16 +17,60 @@ photo of that size would).
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / ".build" / "data"
+OPENCV_RECIPE = ROOT / "recipes" / "opencv"
+
 # Real colour photos that ship inside scikit-image (no download), most detailed first.
 EMBEDDED_PHOTOS = (
-    "motorcycle", "astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field",
-    "immunohistochemistry", "retina",
+    "motorcycle",
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
 )
+# Real colour photos among OpenCV's samples/data, largest first (renders, paintings,
+# drawings, gray and near-duplicate photos left out).
+OPENCV_PHOTOS = (
+    "aloeL.jpg",
+    "castle.jpg",
+    "ela_original.jpg",
+    "building.jpg",
+    "graf1.png",
+    "pca_test1.jpg",
+    "mcc_ccm_test.jpg",
+    "leuvenA.jpg",
+    "text_defocus.jpg",
+    "stuff.jpg",
+    "board.jpg",
+    "aero1.jpg",
+    "aero3.jpg",
+    "licenseplate_motion.jpg",
+    "left.jpg",
+    "orange.jpg",
+    "baboon.jpg",
+    "apple.jpg",
+    "fruits.jpg",
+    "squirrel_cls.jpg",
+    "rubberwhale1.png",
+    "messi5.jpg",
+    "home.jpg",
+    "butterfly.jpg",
+    "smarties.png",
+)
+OPENCV_FOOTAGE = "vtest.avi"
+SAMPLES_MEMBER = "opencv/samples/data/"  # inside the sdist's top-level folder
 SIZES = {"480x270": (480, 270), "960x540": (960, 540), "1920x1080": (1920, 1080)}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"}
 
@@ -39,13 +91,72 @@ def photo_rgb(name: str) -> np.ndarray:
     return getattr(data, name)()
 
 
-def embedded_photos(count: int | None = None) -> list[Photo]:
-    names = EMBEDDED_PHOTOS[:count] if count else EMBEDDED_PHOTOS
+def opencv_sdist() -> Path:
+    """The opencv-python sdist recipes/opencv builds from, fetched and verified by its
+    sha256 through the offline runner (cached after the first time)."""
+    proc = subprocess.run([sys.executable, "-m", "tools.offline_build", "fetch", str(OPENCV_RECIPE)],
+                          cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines or not Path(lines[-1]).is_file():
+        tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
+        raise OSError(f"cannot fetch the opencv-python sdist of {OPENCV_RECIPE}: {tail}")
+    return Path(lines[-1])
+
+
+def opencv_samples(names: tuple[str, ...]) -> dict[str, Path]:
+    """Files of OpenCV's samples/data, extracted once from the verified sdist."""
+    folder = DATA_DIR / "opencv-samples"
+    missing = [n for n in names if not (folder / n).is_file()]
+    if missing:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(opencv_sdist()) as tar:
+            members = {m.name.split("/", 1)[-1]: m for m in tar.getmembers() if m.isfile()}
+            for name in missing:
+                member = members.get(SAMPLES_MEMBER + name)
+                if member is None:
+                    raise OSError(f"{SAMPLES_MEMBER}{name} is not in the opencv-python sdist")
+                data = tar.extractfile(member).read()
+                partial = folder / (name + ".partial")
+                partial.write_bytes(data)
+                partial.replace(folder / name)
+    return {n: folder / n for n in names}
+
+
+def _skimage_photos(names) -> list[Photo]:
     photos = []
     for name in names:
         rgb = photo_rgb(name)
         photos.append(Photo(name, rgb, f"skimage.data.{name} {rgb.shape[1]}x{rgb.shape[0]}"))
     return photos
+
+
+def _opencv_photos(names) -> list[Photo]:
+    from PIL import Image
+
+    photos = []
+    for name, path in opencv_samples(tuple(names)).items():
+        with Image.open(path) as img:
+            rgb = np.asarray(img.convert("RGB"))
+        source = f"OpenCV samples/data/{name} (opencv-python sdist) {rgb.shape[1]}x{rgb.shape[0]}"
+        photos.append(Photo(Path(name).stem, rgb, source))
+    return photos
+
+
+def embedded_photos(count: int | None = None) -> list[Photo]:
+    """The default photos: scikit-image's and OpenCV's, interleaved so that the first
+    few (quick mode) come from both sources, each list largest first."""
+    order = []
+    for i in range(max(len(EMBEDDED_PHOTOS), len(OPENCV_PHOTOS))):
+        order += [(src, names[i]) for src, names in (("opencv", OPENCV_PHOTOS),
+                                                      ("skimage", EMBEDDED_PHOTOS)) if i < len(names)]  # fmt: skip
+    order = order[:count] if count else order
+    photos = {
+        ("skimage", p.name): p for p in _skimage_photos([n for s, n in order if s == "skimage"])
+    }
+    photos |= {("opencv", n): p for n, p in zip([n for s, n in order if s == "opencv"],
+                                                 _opencv_photos([n for s, n in order if s == "opencv"]),
+                                                 strict=True)}  # fmt: skip
+    return [photos[key] for key in order]
 
 
 def folder_photos(folder: str | Path, count: int | None = None) -> list[Photo]:
@@ -76,8 +187,12 @@ def folder_photos(folder: str | Path, count: int | None = None) -> list[Photo]:
     return photos
 
 
-def crop_to(image: np.ndarray, aspect: tuple[int, int], shift: tuple[float, float] = (0.0, 0.0),
-            shrink: float = 1.0) -> np.ndarray:
+def crop_to(
+    image: np.ndarray,
+    aspect: tuple[int, int],
+    shift: tuple[float, float] = (0.0, 0.0),
+    shrink: float = 1.0,
+) -> np.ndarray:
     """The largest window of that aspect (times ``shrink``), centred, then moved
     by ``shift`` (each in -1..1, a fraction of the room there is to move)."""
     h, w = image.shape[:2]
@@ -86,7 +201,7 @@ def crop_to(image: np.ndarray, aspect: tuple[int, int], shift: tuple[float, floa
     cw, ch = max(1, int(cw * shrink)), max(1, int(ch * shrink))
     x = (w - cw) // 2 + int(shift[0] * ((w - cw) // 2))
     y = (h - ch) // 2 + int(shift[1] * ((h - ch) // 2))
-    return image[y:y + ch, x:x + cw]
+    return image[y : y + ch, x : x + cw]
 
 
 def resize_bgr(rgb: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, str]:

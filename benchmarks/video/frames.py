@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from statistics import NormalDist
 
 import numpy as np
@@ -321,16 +322,70 @@ def _draw_animal(image: np.ndarray, animal: Animal, t: float, width: int, height
                 heading, 0, 360, head, -1, cv2.LINE_AA, 4)
 
 
+@dataclass(frozen=True)
+class Footage(Recording):
+    """Real footage: the first ``frames`` frames of a video file, decoded once (PyAV)
+    into a raw file beside it, each with its index burned in like a synthetic frame,
+    so a reader's answer is checked the same way."""
+
+    source: str = ""  # the video file
+
+    @functools.cached_property
+    def _decoded(self) -> np.ndarray:
+        path = Path(self.source)
+        raw = path.with_name(f"{path.name}.{self.width}x{self.height}.bgr24.{self.frames}f.raw")
+        if not raw.is_file() or raw.stat().st_size != self.frames * self.height * self.width * 3:
+            import av
+
+            partial = raw.with_name(raw.name + ".partial")
+            with av.open(str(path)) as container, open(partial, "wb") as out:
+                written = 0
+                for frame in container.decode(video=0):
+                    out.write(frame.to_ndarray(format="bgr24").tobytes())
+                    written += 1
+                    if written == self.frames:
+                        break
+            if written < self.frames:
+                partial.unlink()
+                raise ValueError(f"{path} has {written} frames, fewer than {self.frames}")
+            partial.replace(raw)
+        return np.memmap(raw, np.uint8, "r", shape=(self.frames, self.height, self.width, 3))
+
+    def frame(self, i: int) -> np.ndarray:
+        if isinstance(i, bool) or not isinstance(i, int | np.integer) or not 0 <= i < self.frames:
+            raise IndexError(f"frame {i!r} out of range 0..{self.frames - 1}")
+        image = np.array(self._decoded[int(i)])
+        burn_code(image, int(i))
+        return image
+
+
+def footage(path: str | Path, frames: int, name: str) -> Footage:
+    """A ``Footage`` of the first ``frames`` frames of ``path``, at its own size and rate."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        width, height = stream.codec_context.width, stream.codec_context.height
+        fps = round(float(stream.average_rate or 25))
+    return Footage(f"{name}-{width}x{height}", width, height, True, frames, fps=fps,
+                   source=str(path))  # fmt: skip
+
+
 SIZES = ((480, 270), (960, 540), (1920, 1080))
 SEED = 20240611
 
 
 def default_recordings(quick: bool) -> list[Recording]:
     """Gray and colour recordings: 480x270, 960x540 and 1920x1080 with 300 frames each,
-    or (quick) 480x270 only with 120 frames."""
+    or (quick) 480x270 only with 120 frames; and the real footage (OpenCV's vtest.avi,
+    768x576, from the verified opencv-python sdist) with as many frames."""
+    from benchmarks import datasets
+
     sizes, count = (SIZES[:1], 120) if quick else (SIZES, 300)
-    return [
+    synthetic = [
         Recording(f"arena-{'color' if color else 'gray'}-{w}x{h}", w, h, color, count, seed=SEED)
         for w, h in sizes
         for color in (False, True)
     ]
+    source = datasets.opencv_samples((datasets.OPENCV_FOOTAGE,))[datasets.OPENCV_FOOTAGE]
+    return [*synthetic, footage(source, count, "vtest")]
