@@ -1,0 +1,108 @@
+"""environment.yml and environment-ijg.yml agree with our recipes, with pyproject's
+bench extra, and (slow) with the environments tools/run.sh installs from them."""
+
+import fnmatch
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+import rattler
+import yaml
+
+from benchmarks import environments
+from tools.offline_build.environment import read_environment_file, spec_name
+from tools.offline_build.render import load_variant_values, recipe_variants, render_recipe
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = {role: ROOT / name for role, name in environments.FILES.items()}
+# Only in pyproject: PyTurboJPEG's module is `turbojpeg` like ours (see environment.yml).
+PIP_ONLY = {"pyturbojpeg"}
+
+
+def normalized(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+def our_builds() -> dict[str, list[tuple[str, str]]]:
+    """name -> [(version, build string)] for every variant of every recipe."""
+    values = load_variant_values(ROOT / "conda_build_config.yaml", {})
+    builds: dict[str, list[tuple[str, str]]] = {}
+    for recipe in sorted((ROOT / "recipes").iterdir()):
+        for variant in recipe_variants(recipe, values):
+            r = render_recipe(recipe, variant)
+            builds.setdefault(r.name, []).append((r.version, r.build_string))
+    return builds
+
+
+@pytest.fixture(scope="module")
+def builds():
+    return our_builds()
+
+
+def matches(spec: str, version: str, build: str) -> bool:
+    match = rattler.MatchSpec(spec, strict=False)
+    version_ok = match.version is None or rattler.VersionSpec(match.version).matches(
+        rattler.Version(version)
+    )
+    return version_ok and (match.build is None or fnmatch.fnmatchcase(build, match.build))
+
+
+@pytest.mark.parametrize("role", list(FILES))
+def test_each_channel_spec_picks_exactly_one_of_our_builds(role, builds):
+    env = read_environment_file(FILES[role])
+    ours = [s for s in env.conda if spec_name(s) in builds]
+    assert ours, f"{FILES[role].name} names none of our packages"
+    for spec in ours:
+        picked = [b for v, b in builds[spec_name(spec)] if matches(spec, v, b)]
+        assert len(picked) == 1, f"{spec} picks {picked} of {builds[spec_name(spec)]}"
+    assert "./.build/channel" in env.channels[0]  # ours first
+
+
+def test_the_two_environments_differ_in_the_opencv_jpeg_library_only(builds):
+    bench, ijg = (read_environment_file(FILES[r]) for r in ("bench", "bench-ijg"))
+    opencv = {r: next(s for s in e.conda if spec_name(s) == "opencv") for r, e in
+              (("bench", bench), ("bench-ijg", ijg))}  # fmt: skip
+    assert next(b for v, b in builds["opencv"] if matches(opencv["bench"], v, b)).startswith(
+        "turbo_"
+    )
+    assert next(b for v, b in builds["opencv"] if matches(opencv["bench-ijg"], v, b)).startswith(
+        "ijg_"
+    )
+    ffmpeg = {e.name: next(s for s in e.conda if spec_name(s) == "ffmpeg") for e in (bench, ijg)}
+    assert len(set(ffmpeg.values())) == 1, ffmpeg
+
+
+def test_environment_yml_lists_the_bench_extra():
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    wanted = {normalized(rattler.MatchSpec(r.split(";")[0].replace(">=", " >="), strict=False)
+                         .name.normalized) for r in extra["bench"]}  # fmt: skip
+    env = read_environment_file(FILES["bench"])
+    listed = {normalized(spec_name(s)) for s in env.conda + env.pip}
+    assert wanted - PIP_ONLY <= listed, (
+        f"missing from environment.yml: {wanted - PIP_ONLY - listed}"
+    )
+
+
+def test_environment_yml_is_plain_yaml():
+    data = yaml.safe_load(FILES["bench"].read_text())
+    assert data["name"] == "accelerated-codecs"
+    assert "nodefaults" in data["channels"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("role", list(FILES))
+def test_the_installed_environment_is_what_the_file_asks(role, builds):
+    """Each spec of ours is met by exactly one installed package, and nothing of ours
+    is installed that the file does not ask for."""
+    env = environments.get(role)
+    installed = env.packages()
+    asked = read_environment_file(FILES[role])
+    ours = {spec_name(s): s for s in asked.conda if spec_name(s) in builds}
+    for name, spec in ours.items():
+        assert name in installed, f"{spec}: not installed in {env.prefix}"
+        record = installed[name]
+        assert matches(spec, record["version"], record["build"]), (spec, record)
+    extra = {n for n in installed if n in builds} - set(ours)
+    assert not extra, f"installed but not asked for: {extra}"
+    assert os.path.isdir(env.site_packages / "cv2")
