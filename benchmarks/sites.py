@@ -1,0 +1,95 @@
+"""Libraries that live in a benchmark environment, used from a process of their own.
+
+Two builds of one module (the OpenCV wheel's ``cv2`` and our channel's) cannot
+be imported into one process. An adapter whose library lives in a conda
+prefix names that prefix's site-packages as its *site*; it then runs in a
+process started fresh (``spawn``, so nothing imported here carries over) with
+the site first on ``sys.path``. ``Worker`` keeps such a process for many calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import multiprocessing
+import os
+import sys
+import traceback
+from typing import Any
+
+
+def context():
+    """The start method for site processes: a fresh interpreter, not a fork."""
+    return multiprocessing.get_context("spawn")
+
+
+def enter(site: str | os.PathLike[str] | None) -> None:
+    """Put ``site`` first on this process's ``sys.path`` (nothing when None)."""
+    if site is not None and os.fspath(site) not in sys.path:
+        sys.path.insert(0, os.fspath(site))
+
+
+class WorkerError(RuntimeError):
+    """A call in the worker raised; the message carries the worker's traceback."""
+
+
+def _serve(conn, site, factory: str, args: tuple) -> None:
+    enter(site)
+    try:
+        module, _, name = factory.partition(":")
+        served = getattr(importlib.import_module(module), name)(*args)
+    except BaseException as exc:  # noqa: BLE001 - the parent gets the reason
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            method, call_args = conn.recv()
+        except EOFError:
+            return
+        if method is None:
+            return
+        try:
+            conn.send(("ok", getattr(served, method)(*call_args)))
+        except Exception as exc:  # noqa: BLE001 - sent back, raised there
+            conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"))
+
+
+class Worker:
+    """An object built by ``factory`` ("module:function") in a site process;
+    ``call(method, *args)`` runs one of its methods there and returns the result."""
+
+    def __init__(self, site, factory: str, *args: Any) -> None:
+        ctx = context()
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(target=_serve, args=(child, os.fspath(site) if site else None,
+                                                         factory, args), daemon=True)  # fmt: skip
+        self._process.start()
+        child.close()
+        status, reason = self._receive()
+        if status != "ready":
+            self.close()
+            raise WorkerError(reason)
+
+    def _receive(self):
+        try:
+            return self._conn.recv()
+        except EOFError:
+            return "error", f"the worker died (exit code {self._process.exitcode})"
+
+    def call(self, method: str, *args: Any) -> Any:
+        self._conn.send((method, args))
+        status, value = self._receive()
+        if status != "ok":
+            raise WorkerError(value)
+        return value
+
+    def close(self) -> None:
+        if self._process.is_alive():
+            with contextlib.suppress(BrokenPipeError, OSError):
+                self._conn.send((None, ()))
+            self._process.join(5)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
+        self._conn.close()
