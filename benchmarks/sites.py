@@ -75,6 +75,7 @@ class Worker:
         try:
             return self._conn.recv()
         except EOFError:
+            self._process.join(5)
             return "error", f"the worker died (exit code {self._process.exitcode})"
 
     def call(self, method: str, *args: Any) -> Any:
