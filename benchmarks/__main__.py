@@ -146,37 +146,16 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def micro(args: argparse.Namespace) -> int:
-    import pytest
+    from benchmarks.micro import report, suite
 
-    from benchmarks.micro import plots, summary
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    json_path = args.out / "benchmark.json"
-    timing = [] if args.full else ["--benchmark-max-time=0.15", "--benchmark-min-rounds=5"]
-    suite_dir = Path(__file__).parent / "micro"
-    code = pytest.main(
-        [
-            str(suite_dir),
-            "--benchmark-only",
-            f"--benchmark-json={json_path}",
-            "-o",
-            "testpaths=",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            *timing,
-        ]
-    )
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not json_path.exists():
-        print(f"the benchmark run failed (pytest exit code {int(code)})", file=sys.stderr)
-        return int(code) or 1
-    figures = plots.make_figures(json_path, args.out)
-    text = summary.render(json_path)
-    text += "\n## Figures\n\n" + "".join(f"![{p.stem}]({p.name})\n\n" for p in figures)
-    (args.out / "report.md").write_text(text, encoding="utf-8")
-    print(text)
-    print(f"report: {args.out / 'report.md'}")
-    return 0 if code == pytest.ExitCode.OK else 1
+    code = suite.run(args.out, full=args.full)
+    if code not in (0, 1) or not (args.out / "benchmark.json").exists():  # 1: some test failed
+        print(f"the benchmark run failed (pytest exit code {code})", file=sys.stderr)
+        return code or 1
+    path = report.write([args.out])
+    print(path.read_text(encoding="utf-8"))
+    print(f"report: {path}")
+    return 0 if code == 0 else 1
 
 
 def main(argv: list[str] | None = None) -> int:

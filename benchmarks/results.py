@@ -1,9 +1,12 @@
-"""What the suites write and the reports read: row files and pytest-benchmark's JSON."""
+"""What the suites write and the reports read: row files, pytest-benchmark's JSON, provenance."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Hashable, Iterable
+import os
+import platform
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -38,22 +41,43 @@ def stats_by(rows: Iterable[dict], key: Callable[[dict], Hashable]) -> dict:
     return dict(sorted(cells.items()))
 
 
-def machine_and_commit() -> tuple[dict, dict]:
-    """pytest-benchmark's machine info and commit info, for provenance records."""
+def cpu_name(machine: dict) -> str:
+    """The CPU's model name from pytest-benchmark's machine info, else the platform's word."""
+    return (machine.get("cpu") or {}).get("brand_raw") or platform.processor() or platform.machine()
+
+
+def provenance(suite: str, command: Sequence[str], seed: int | None) -> dict:
+    """What every suite records about its run; each suite adds its own fields.
+
+    ``suite`` says which report reads the folder (``python -m benchmarks report``).
+    """
+    import numpy
     from pytest_benchmark.plugin import pytest_benchmark_generate_machine_info
     from pytest_benchmark.utils import get_commit_info
 
-    return pytest_benchmark_generate_machine_info(), get_commit_info()
+    machine = pytest_benchmark_generate_machine_info()
+    return {
+        "suite": suite,
+        "command": " ".join(command),
+        "seed": seed,
+        "cpu": cpu_name(machine),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "machine_info": machine,
+        "commit_info": get_commit_info(),
+        "finished": datetime.now(UTC).isoformat(),
+    }
 
 
-def benchmark_document(entries: list[dict], machine: dict, commit: dict, when: str) -> dict:
+def benchmark_document(entries: list[dict], provenance: dict) -> dict:
     """The envelope of pytest-benchmark's ``--benchmark-json`` around our entries."""
     import pytest_benchmark
 
     return {
-        "machine_info": machine,
-        "commit_info": commit,
+        "machine_info": provenance["machine_info"],
+        "commit_info": provenance["commit_info"],
         "benchmarks": entries,
-        "datetime": when,
+        "datetime": provenance["finished"],
         "version": pytest_benchmark.__version__,
     }

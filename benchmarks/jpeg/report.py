@@ -14,13 +14,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from benchmarks import results
+from benchmarks import figures, results
 
 # The 2018 study this suite follows: space savings (%) at q80, q95, q99.
 STUDY_SAVINGS = {80: (94.1, 2.8), 95: (87.2, 5.4), 99: (77.6, 8.4)}
@@ -202,51 +199,23 @@ def markdown(frame: pd.DataFrame, floatfmt: str = ".1f") -> str:
 # -- figures --------------------------------------------------------------------
 
 
-def save_figure(fig, path: Path, right: float = 1.0) -> Path:
-    """Lay out (leaving the footer line, and ``right`` of the width for the plots), save, close."""
-    fig.tight_layout(rect=(0, 0.03, right, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
 def _finish(fig, axes, runs: list[Run], path: Path) -> Path:
     """The shared legend on the right, the runs' footer, saved."""
     axes[0][0].set_ylabel("megapixels per second (higher is faster)")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
-    _footer(fig, runs)
-    return save_figure(fig, path, right=0.84)
-
-
-COLORS = {
-    "turbojpeg": "#d62728",
-    "turbojpeg-fast_dct": "#ff7f0e",
-    "turbojpeg-fast_upsample": "#e377c2",
-    "turbojpeg-fast_dct+fast_upsample": "#ff9896",
-    "turbojpeg-system-2.x": "#17becf",
-    "pyturbojpeg": "#1f77b4",
-    "simplejpeg": "#2ca02c",
-    "opencv": "#9467bd",
-    "pillow": "#8c564b",
-    "jpeglib-9e": "#7f7f7f",
-    "jpeglib-turbo210": "#bcbd22",
-}
-
-
-def _color(name: str) -> str:
-    return COLORS.get(name, "#17becf")
-
-
-def _footer(fig, runs: list[Run]) -> None:
     parts = []
     for i, run in enumerate(runs):
         p = run.provenance
         style = f" [{LINESTYLES[i % len(LINESTYLES)]}]" if len(runs) > 1 else ""
-        parts.append(
-            f"{run.name}{style}: {p.get('cpu')}, {p.get('threads')} thread(s), seed {p.get('seed')}"
-        )
-    fig.text(0.01, 0.005, " | ".join(parts) + " | median with p25-p75", fontsize=7, color="0.35")
+        details = [
+            *figures.system_details(p),
+            f"{p.get('threads')} thread(s)",
+            f"seed {p.get('seed')}",
+        ]
+        parts.append(f"{run.name}{style}: {', '.join(details)}")
+    figures.footer(fig, *parts, "median with p25-p75")
+    return figures.save(fig, path, right=0.84)
 
 
 def _order(name: str) -> int:
@@ -271,7 +240,7 @@ def _lines(ax, table: pd.DataFrame, x: str, run_style: str | None, xkey=None) ->
             ms=3.5,
             capsize=2.5,
             ls=style,
-            color=_color(contender),
+            color=figures.color(contender),
             lw=2.6 if contender == OURS else 1.2 if variant else 1.5,
             zorder=5 if contender == OURS else 2,
             label=contender if run_style in (None, LINESTYLES[0]) else None,

@@ -15,17 +15,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import random
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks import datasets, peers, results
+from benchmarks import quality as metrics
 from benchmarks.jpeg import contenders as contender_registry
 
 QUALITIES = (80, 95, 99)
@@ -179,7 +178,6 @@ def measure(work, images: list[Image], ready: dict, config: Config) -> tuple[lis
 
 def check_quality(images: list[Image], ready: dict, config: Config) -> list[dict]:
     """Each contender's own roundtrip against the original: SSIM, PSNR, size, flag."""
-    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
     from tqdm import tqdm
 
     rows = []
@@ -226,8 +224,8 @@ def check_quality(images: list[Image], ready: dict, config: Config) -> list[dict
                 ).digest()
                 if key not in scores:
                     scores[key] = (
-                        structural_similarity(original, decoded, channel_axis=2),
-                        peak_signal_noise_ratio(original, decoded),
+                        metrics.ssim(original, decoded),
+                        metrics.psnr(original, decoded),
                     )
                 ssim, psnr = scores[key]
                 problem = []
@@ -241,8 +239,8 @@ def check_quality(images: list[Image], ready: dict, config: Config) -> list[dict
                         "size": image.size,
                         "quality": quality,
                         "contender": name,
-                        "ssim": float(ssim),
-                        "psnr": float(psnr),
+                        "ssim": ssim,
+                        "psnr": psnr,
                         "jpeg_bytes": len(data),
                         "raw_bytes": raw,
                         "flagged": bool(problem),
@@ -254,7 +252,7 @@ def check_quality(images: list[Image], ready: dict, config: Config) -> list[dict
 
 
 def benchmark_json(
-    rows: list[dict], images: list[Image], ready: dict, config: Config, machine: dict, commit: dict
+    rows: list[dict], images: list[Image], ready: dict, config: Config, record: dict
 ) -> dict:
     """pytest-benchmark's JSON layout, one entry per cell, its Stats for the numbers."""
     stats = results.stats_by(
@@ -287,13 +285,10 @@ def benchmark_json(
                 "stats": s.as_dict(),
             }
         )
-    return results.benchmark_document(benchmarks, machine, commit, datetime.now(UTC).isoformat())
+    return results.benchmark_document(benchmarks, record)
 
 
 def provenance(images, ready, skipped, config: Config, interrupted: bool) -> dict:
-    import numpy
-
-    machine, commit = results.machine_and_commit()
     cv2_line = None
     try:
         import cv2
@@ -301,17 +296,11 @@ def provenance(images, ready, skipped, config: Config, interrupted: bool) -> dic
         cv2_line = contender_registry.jpeg_build_line(cv2)
     except ImportError:
         pass
-    return {
-        "command": " ".join(config.command),
-        "seed": config.seed,
+    return results.provenance("jpeg", config.command, config.seed) | {
         "rounds": config.rounds,
         "warmup": config.warmup,
         "threads": config.threads,
         "thread_env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENCV_FOR_THREADS_NUM")},
-        "cpu": machine.get("cpu", {}).get("brand_raw") or platform.processor(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
         "opencv_jpeg": cv2_line,
         "contenders": {
             name: {
@@ -337,9 +326,6 @@ def provenance(images, ready, skipped, config: Config, interrupted: bool) -> dic
         "qualities": list(config.qualities),
         "quality_thresholds": {"min_ssim": MIN_SSIM, "min_psnr": MIN_PSNR},
         "interrupted": interrupted,
-        "machine_info": machine,
-        "commit_info": commit,
-        "finished": datetime.now(UTC).isoformat(),
     }
 
 
@@ -373,12 +359,7 @@ def run(config: Config) -> Path:
     results.write_rows(config.out / "rounds.csv", rows)
     results.write_rows(config.out / "quality.csv", quality)
     (config.out / "benchmark.json").write_text(
-        json.dumps(
-            benchmark_json(
-                rows, images, ready, config, record["machine_info"], record["commit_info"]
-            ),
-            indent=1,
-        )
+        json.dumps(benchmark_json(rows, images, ready, config, record), indent=1)
     )
     (config.out / "provenance.json").write_text(json.dumps(record, indent=1, default=str))
     return config.out

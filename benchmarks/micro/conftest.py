@@ -8,13 +8,12 @@ single-threaded), except decode_many, which is asked for 2 threads.
 from __future__ import annotations
 
 import os
-import platform
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from benchmarks import peers
+from benchmarks import peers, results
 from benchmarks.jpeg import contenders
 from benchmarks.micro import images
 
@@ -92,17 +91,6 @@ def image_dir(tmp_path_factory, frames):
 # -- machine info -------------------------------------------------------------------
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _version(name: str, attr: str = "__version__") -> str:
     try:
         return str(getattr(peers.import_peer(name), attr))
@@ -144,7 +132,7 @@ def pytest_benchmark_update_machine_info(config, machine_info) -> None:
     except (ImportError, OSError) as exc:  # report it; never break the run over machine info
         versions["turbojpeg"] = f"unavailable ({exc})"
     machine_info["codec_versions"] = versions
-    machine_info["cpu_model"] = _cpu_model()
+    machine_info["cpu_model"] = results.cpu_name(machine_info)
     machine_info["cpu_affinity"] = (
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     )

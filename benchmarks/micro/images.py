@@ -23,6 +23,7 @@ SIZES = {"480x270": (480, 270), "960x540": (960, 540), "1920x1080": (1920, 1080)
 TINY = (16, 16)
 # The most detailed colour photo in skimage.data: a street scene with a motorcycle.
 MAIN_PHOTO = "motorcycle"
+BATCH_SEED = 20240601  # the crops of the decode_many batch
 BATCH_PHOTOS = (
     "motorcycle",
     "astronaut",
@@ -97,7 +98,7 @@ def make_frame(
 
 
 def make_batch(
-    tj, count: int = 64, size: tuple[int, int] = (1920, 1080), seed: int = 20240601
+    tj, count: int = 64, size: tuple[int, int] = (1920, 1080), seed: int = BATCH_SEED
 ) -> list[Frame]:
     """``count`` distinct frames: the photos in turn, each with a seeded random
     crop (90-100 % of the 16:9 window, anywhere within the photo)."""

@@ -8,26 +8,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from benchmarks.jpeg.report import save_figure
+from benchmarks import figures
 from benchmarks.results import read_rows
 
 BASELINE = "exploded-jpeg"
 REFERENCE_READER = "indexed"
 INTRA_TARGET = 1.1  # indexed random access on intra codecs vs exploded JPEG
-READER_COLORS = {
-    "indexed": "#d62728",
-    "opencv": "#9467bd",
-    "pyav-naive": "#1f77b4",
-    "decord": "#2ca02c",
-    "torchcodec": "#ff7f0e",
-    "exploded-jpeg": "black",
-}
 
 
 def with_savings_and_speedup(enc: pd.DataFrame) -> pd.DataFrame:
@@ -127,22 +116,17 @@ def accuracy_matrix(acc: pd.DataFrame) -> pd.DataFrame:
 # -- figures --------------------------------------------------------------------
 
 
-def _footer(fig, provenance: dict) -> None:
-    ffmpeg = provenance.get("ffmpeg", {}).get("version", "ffmpeg ?")
-    fig.text(
-        0.01,
-        0.005,
-        f"{provenance.get('cpu')} · {ffmpeg} · PyAV {provenance.get('pyav', {}).get('version')} · "
-        f"OpenCV {provenance.get('opencv', {}).get('version')} · seed {provenance.get('seed')}",
-        fontsize=7,
-        color="0.35",
-    )
-
-
 def _finish(fig, ax, provenance: dict, path: Path) -> Path:
     ax.legend(fontsize=8)
-    _footer(fig, provenance)
-    return save_figure(fig, path)
+    figures.footer(
+        fig,
+        *figures.system_details(provenance),
+        provenance.get("ffmpeg", {}).get("version", "ffmpeg ?").split(" Copyright")[0],
+        f"PyAV {provenance.get('pyav', {}).get('version')}",
+        f"OpenCV {provenance.get('opencv', {}).get('version')}",
+        f"seed {provenance.get('seed')}",
+    )
+    return figures.save(fig, path)
 
 
 def savings_vs_speedup_figure(enc: pd.DataFrame, provenance: dict, path: Path) -> Path | None:
@@ -194,7 +178,7 @@ def random_access_figure(table: pd.DataFrame, provenance: dict, path: Path) -> P
             [x + k * width for x in range(len(med))],
             med[reader],
             width=width,
-            color=READER_COLORS.get(reader, "#17becf"),
+            color=figures.color(reader),
             label=reader,
         )
     ax.axhline(1, color="black", lw=1)
@@ -229,7 +213,7 @@ def latency_figure(table: pd.DataFrame, provenance: dict, path: Path) -> Path | 
             xs,
             sub["median"] * 1e3,
             width=width,
-            color=READER_COLORS.get(reader, "#17becf"),
+            color=figures.color(reader),
             label=reader,
             yerr=[(sub["median"] - sub["p25"]) * 1e3, (sub["p75"] - sub["median"]) * 1e3],
             capsize=2,
@@ -263,7 +247,7 @@ def write(folder: str | Path, out: Path | None = None) -> Path:
         if not enc.empty
         else set()
     )
-    figures = [
+    pictures = [
         savings_vs_speedup_figure(enc, provenance, folder / "savings_vs_encode_speed.png"),
         random_access_figure(table, provenance, folder / "random_access_vs_baseline.png"),
         latency_figure(table, provenance, folder / "latency_by_reader.png"),
@@ -299,7 +283,7 @@ def write(folder: str | Path, out: Path | None = None) -> Path:
         if not adversarial.empty:
             parts.append("The adversarial files:\n")
             parts.append(_md(adversarial[["file", "frames", "description"]]))
-    parts.append("## Figures\n\n" + "".join(f"![{p.stem}]({p.name})\n\n" for p in figures if p))
+    parts.append("## Figures\n\n" + "".join(f"![{p.stem}]({p.name})\n\n" for p in pictures if p))
     parts.append("## Encodings\n")
     parts.append(_md(encoding_table(enc)))
     skipped = provenance.get("skipped_encodings", {})

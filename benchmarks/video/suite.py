@@ -16,18 +16,17 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import platform
 import random
 import shutil
 import sys
 import time
 import traceback
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks import quality as metrics
 from benchmarks import results
 from benchmarks.video import adversarial, codecs, frames, readers
 
@@ -298,11 +297,6 @@ def _size(path: Path) -> int:
 
 def quality_rows(files: list[VideoFile]) -> list[dict]:
     """SSIM and PSNR of the lossy encodings against the source, every 10th frame."""
-    import av
-    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
-
-    from turbojpeg import Turbojpeg
-
     rows = []
     for f in files:
         if f.kind != "encoding" or f.recording is None:
@@ -310,25 +304,15 @@ def quality_rows(files: list[VideoFile]) -> list[dict]:
         lossy = f.encoding in (BASELINE, *[e.name for e in codecs.ENCODINGS if not e.lossless])
         if not lossy:
             continue
-        if f.path.is_dir():
-            tj = Turbojpeg()
-            decoded = (
-                (i, tj.decode(p.read_bytes())) for i, p in enumerate(sorted(f.path.iterdir()))
-            )
-        else:
-            container = av.open(str(f.path))
-            decoded = enumerate(d.to_ndarray(format="bgr24") for d in container.decode(video=0))
         ssim, psnr = [], []
-        for i, image in decoded:
+        for i, image in enumerate(_sequential(f.path)):
             if i % 10:
                 continue
             source = f.recording.frame(i)
             if source.ndim == 2:
                 image = image[:, :, 0] if image.ndim == 3 else image
-            ssim.append(
-                structural_similarity(source, image, channel_axis=2 if source.ndim == 3 else None)
-            )
-            psnr.append(peak_signal_noise_ratio(source, image))
+            ssim.append(metrics.ssim(source, image))
+            psnr.append(metrics.psnr(source, image))
         rows.append(
             {
                 "file": f.name,
@@ -494,16 +478,10 @@ def provenance(config, info, ready, skipped_readers, skipped_codecs, files, inte
     import av
     import cv2
 
-    machine, commit = results.machine_and_commit()
-    return {
-        "suite": "video",
-        "command": " ".join(config.command),
-        "seed": config.seed,
+    return results.provenance("video", config.command, config.seed) | {
         "random_frames": config.random_frames,
         "cold_frames": config.cold_frames,
         "timeout_seconds": config.timeout,
-        "cpu": machine.get("cpu", {}).get("brand_raw") or platform.processor(),
-        "cpu_count": os.cpu_count(),
         "ffmpeg": info,
         "pyav": {
             "version": av.__version__,
@@ -535,9 +513,6 @@ def provenance(config, info, ready, skipped_readers, skipped_codecs, files, inte
             for f in files
         ],
         "interrupted": interrupted,
-        "machine_info": machine,
-        "commit_info": commit,
-        "finished": datetime.now(UTC).isoformat(),
     }
 
 
@@ -558,6 +533,4 @@ def benchmark_json(latency: list[dict], record: dict) -> dict:
                 "stats": stats.as_dict(),
             }
         )
-    return results.benchmark_document(
-        entries, record["machine_info"], record["commit_info"], record["finished"]
-    )
+    return results.benchmark_document(entries, record)

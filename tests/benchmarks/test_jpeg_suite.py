@@ -100,7 +100,9 @@ def test_a_tiny_run_writes_every_output_and_figure(tmp_path):
     assert len(bench["benchmarks"]) == 2 * 2 * 5
     assert {"median", "q1", "q3", "rounds"} <= set(bench["benchmarks"][0]["stats"])
     provenance = json.loads((folder / "provenance.json").read_text())
+    assert provenance["suite"] == "jpeg"
     assert provenance["seed"] == 3
+    assert bench["datetime"] == provenance["finished"]
     assert "turbojpeg" in provenance["contenders"]
     assert provenance["opencv_jpeg"]
     text = path.read_text()

@@ -1,8 +1,9 @@
-"""Summarise a micro run: medians per group and contender, and the target ratios.
+"""A micro run's report: medians per group and contender, the target ratios, two figures.
 
-    python -m benchmarks.micro.summary results/micro/benchmark.json
+    python -m benchmarks report results/micro
 
-Prints Markdown and writes it next to the JSON (``results/micro/benchmark_summary.md``).
+Reads ``benchmark.json`` (pytest-benchmark's) and ``provenance.json``; writes
+``report.md``, ``throughput.png`` and ``fixed_cost.png`` beside them.
 Every ratio is taken between medians of the same run. Its range comes from
 the quartiles (the fastest plausible pairing, p25 over p75, to the slowest,
 p75 over p25), so a ratio whose range straddles the target is within noise.
@@ -12,14 +13,15 @@ have a median but no quartiles.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
+
+from benchmarks import figures
 
 GROUP_ORDER = (
     "decode-480x270",
@@ -316,8 +318,8 @@ def machine_lines(machine: dict) -> list[str]:
     return lines
 
 
-def render(path: Path) -> str:
-    frame, machine = load(path)
+def render(frame: pd.DataFrame, machine: dict, path: Path) -> str:
+    """The Markdown summary of the run ``path`` holds."""
     if frame.empty:
         return f"# micro summary\n\nNo benchmarks in {path}.\n"
     parts = [
@@ -348,25 +350,108 @@ def render(path: Path) -> str:
     return "\n".join(parts)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("json", type=Path, help="pytest-benchmark --benchmark-json output")
-    parser.add_argument(
-        "--output",
-        type=Path,
-        default=None,
-        help="Markdown file to write (default: <json stem>_summary.md beside it)",
+# -- figures --------------------------------------------------------------------
+
+
+# The contenders the throughput figure draws: ours first and bold.
+LINES = {
+    "turbojpeg": {"lw": 2.6, "zorder": 5},
+    "turbojpeg-fast_dct+fast_upsample": {"lw": 1.6, "ls": "--"},
+    "tjbench": {"lw": 1.4, "ls": ":"},
+    "pyturbojpeg": {"lw": 1.6},
+    "simplejpeg": {"lw": 1.6},
+    "opencv": {"lw": 1.6},
+    "pillow": {"lw": 1.6},
+}
+
+
+def _throughput(frame: pd.DataFrame, operation: str) -> pd.DataFrame:
+    rows = frame[
+        frame["group"].str.startswith(f"{operation}-") | (frame["group"] == f"tjbench-{operation}")
+    ].copy()
+    rows = rows[rows["contender"].isin(LINES) & rows["megapixels"].notna()]
+    rows["mps"] = rows["megapixels"] / rows["median"]
+    # Quartiles of time become the opposite quartiles of throughput.
+    rows["mps_lo"] = rows["megapixels"] / rows["q3"].fillna(rows["median"])
+    rows["mps_hi"] = rows["megapixels"] / rows["q1"].fillna(rows["median"])
+    return rows.sort_values("megapixels")
+
+
+def _finish(fig, machine: dict, provenance: dict, path: Path) -> Path:
+    lib = machine.get("codec_versions", {}).get("turbojpeg_libjpeg_turbo", "?")
+    figures.footer(
+        fig,
+        *figures.system_details(provenance),
+        f"libjpeg-turbo {lib}",
+        "single-threaded",
+        "q95 4:2:0 BGR",
+        "median with p25-p75",
     )
-    args = parser.parse_args(argv)
-    if not args.json.is_file():
-        parser.error(f"{args.json} does not exist; run the benchmarks with --benchmark-json first")
-    text = render(args.json)
-    output = args.output or args.json.with_name(f"{args.json.stem}_summary.md")
-    output.write_text(text, encoding="utf-8")
-    sys.stdout.write(text)
-    print(f"\n(written to {output})")
-    return 0
+    return figures.save(fig, path)
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def throughput_figure(frame: pd.DataFrame, machine: dict, provenance: dict, path: Path) -> Path:
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=False)
+    for ax, operation in zip(axes, ("decode", "encode"), strict=True):
+        data = _throughput(frame, operation)
+        for contender, rows in data.groupby("contender", sort=False):
+            ax.errorbar(
+                rows["megapixels"],
+                rows["mps"],
+                yerr=[rows["mps"] - rows["mps_lo"], rows["mps_hi"] - rows["mps"]],
+                marker="o",
+                ms=4,
+                capsize=3,
+                label=contender,
+                color=figures.color(contender),
+                **LINES[contender],
+            )
+        ax.set_xscale("log")
+        ax.minorticks_off()
+        ax.set_xticks(sorted(data["megapixels"].unique()))
+        ax.set_xticklabels(sorted(data["size"].unique(), key=lambda s: int(s.split("x")[0])))
+        ax.set_xlabel("image size")
+        ax.set_ylabel("megapixels per second (higher is faster)")
+        ax.set_title(f"JPEG {operation}")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8, loc="lower right")
+    return _finish(fig, machine, provenance, path)
+
+
+def fixed_cost_figure(frame: pd.DataFrame, machine: dict, provenance: dict, path: Path) -> Path:
+    rows = frame[frame["group"].str.startswith("fixed-cost-")].copy()
+    rows["us"] = rows["median"] * 1e6
+    rows["operation"] = rows["group"].str.removeprefix("fixed-cost-")
+    table = rows.pivot_table(index="contender", columns="operation", values="us")
+    table = table.sort_values(table.columns[0])
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    table.plot.barh(ax=ax, color=["#1f77b4", "#ff7f0e"][: len(table.columns)])
+    ax.set_xlabel("microseconds per call on a 16x16 image (lower is better)")
+    ax.set_ylabel("")
+    ax.set_title("Fixed cost per call")
+    ax.grid(axis="x", alpha=0.3)
+    return _finish(fig, machine, provenance, path)
+
+
+# -- the report -----------------------------------------------------------------
+
+
+def write(folders: list[str | Path], out: Path | None = None) -> Path:
+    """``report.md`` (or ``out``) and the figures beside it, for one micro run's folder."""
+    if len(folders) != 1:
+        raise ValueError("compare micro results one folder at a time")
+    folder = Path(folders[0])
+    provenance = json.loads((folder / "provenance.json").read_text())
+    json_path = folder / "benchmark.json"
+    frame, machine = load(json_path)
+    target = out or folder / "report.md"
+    pictures = []
+    if not frame.empty:
+        pictures = [
+            throughput_figure(frame, machine, provenance, target.parent / "throughput.png"),
+            fixed_cost_figure(frame, machine, provenance, target.parent / "fixed_cost.png"),
+        ]
+    text = render(frame, machine, json_path)
+    text += "\n## Figures\n\n" + "".join(f"![{p.stem}]({p.name})\n\n" for p in pictures)
+    target.write_text(text, encoding="utf-8")
+    return target
