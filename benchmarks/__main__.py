@@ -9,6 +9,8 @@ report   regenerate a report from saved results; several JPEG folders are compar
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
 import sys
 from pathlib import Path
 
@@ -110,38 +112,8 @@ def video(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    path = video_report.write(folder)
+    path = video_report.write([folder])
     print(f"\nreport: {path}")
-    return 0
-
-
-def report_command(args: argparse.Namespace) -> int:
-    import json
-
-    from benchmarks.jpeg import report
-    from benchmarks.video import report as video_report
-
-    try:
-        suites = {
-            json.loads((Path(f) / "provenance.json").read_text()).get("suite", "jpeg")
-            for f in args.folders
-        }
-        if suites == {"video"}:
-            if len(args.folders) > 1:
-                print("error: compare video results one folder at a time", file=sys.stderr)
-                return 2
-            path = video_report.write(args.folders[0], args.out)
-        else:
-            path = report.write(args.folders, args.out)
-    except FileNotFoundError as exc:
-        print(
-            f"error: {exc}"
-            if "results folder" in str(exc)
-            else f"error: {exc.filename} is not a results folder (no provenance.json)",
-            file=sys.stderr,
-        )
-        return 2
-    print(f"report: {path}")
     return 0
 
 
@@ -156,6 +128,44 @@ def micro(args: argparse.Namespace) -> int:
     print(path.read_text(encoding="utf-8"))
     print(f"report: {path}")
     return 0 if code == 0 else 1
+
+
+SUITES = ("jpeg", "video", "micro")
+
+
+def suite_of(folder: Path) -> str:
+    """The suite that wrote ``folder``, from its provenance.json; JPEG results from before
+    the record named its suite are "jpeg"."""
+    return json.loads((Path(folder) / "provenance.json").read_text()).get("suite", "jpeg")
+
+
+def write_report(folders: list[Path], out: Path | None = None) -> Path:
+    """The report of the suite that wrote ``folders``, by that suite's ``report.write``."""
+    suites = sorted({suite_of(f) for f in folders})
+    if len(suites) > 1:
+        raise ValueError(f"the folders hold results of different suites ({', '.join(suites)})")
+    if suites[0] not in SUITES:
+        raise ValueError(f"unknown suite {suites[0]!r} in {folders[0]}/provenance.json")
+    report = importlib.import_module(f"benchmarks.{suites[0]}.report")
+    return report.write(folders, out)
+
+
+def report_command(args: argparse.Namespace) -> int:
+    try:
+        path = write_report(args.folders, args.out)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(
+            f"error: {exc}"
+            if "results folder" in str(exc)
+            else f"error: {exc.filename} is not a results folder (no provenance.json)",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"report: {path}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -220,17 +230,17 @@ def main(argv: list[str] | None = None) -> int:
     vid.add_argument("--out", type=Path, default=Path("results/video"), help="output folder")
     vid.set_defaults(func=video)
 
-    rep = commands.add_parser("report", help="regenerate a report; several folders side by side")
-    rep.add_argument("folders", nargs="+", type=Path)
-    rep.add_argument("--out", type=Path, help="the Markdown file to write")
-    rep.set_defaults(func=report_command)
-
     mic = commands.add_parser(
         "micro", help="our wrapper vs its peers and tjbench (pytest-benchmark)"
     )
     mic.add_argument("--out", type=Path, default=Path("results/micro"), help="output folder")
     mic.add_argument("--full", action="store_true", help="pytest-benchmark's default timing")
     mic.set_defaults(func=micro)
+
+    rep = commands.add_parser("report", help="regenerate a report; several folders side by side")
+    rep.add_argument("folders", nargs="+", type=Path)
+    rep.add_argument("--out", type=Path, help="the Markdown file to write")
+    rep.set_defaults(func=report_command)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -236,8 +236,11 @@ def _md(frame: pd.DataFrame, floatfmt: str = ".3g") -> str:
     )
 
 
-def write(folder: str | Path, out: Path | None = None) -> Path:
-    folder = Path(folder)
+def write(folders: list[str | Path], out: Path | None = None) -> Path:
+    """``report.md`` (or ``out``) and the figures, for one video run's folder."""
+    if len(folders) != 1:
+        raise ValueError("compare video results one folder at a time")
+    folder = Path(folders[0])
     provenance = json.loads((folder / "provenance.json").read_text())
     enc, lat = read_rows(folder / "encodings.csv"), read_rows(folder / "latency.csv")
     acc, qual = read_rows(folder / "accuracy.csv"), read_rows(folder / "quality.csv")

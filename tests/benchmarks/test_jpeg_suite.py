@@ -115,6 +115,9 @@ def test_a_tiny_run_writes_every_output_and_figure(tmp_path):
         assert heading in text
     assert "upscaled" not in text  # both sizes are smaller than the photo
     # Re-reporting from the saved folder, and two folders side by side.
+    path.unlink()
+    assert cli(["report", str(folder)]) == 0
+    assert path.read_text() == text
     second = suite.run(small_config(tmp_path, out=tmp_path / "second", seed=9))
     compare = report.write([folder, second])
     assert compare.name == "report-compare.md"

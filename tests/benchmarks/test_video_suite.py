@@ -44,7 +44,7 @@ def full_run(tmp_path_factory):
         command=["test"],
     )
     folder = suite.run(config)
-    return folder, video_report.write(folder)
+    return folder, video_report.write([folder])
 
 
 def test_a_tiny_run_writes_every_output(full_run):
@@ -60,9 +60,14 @@ def test_a_tiny_run_writes_every_output(full_run):
     provenance = json.loads((folder / "provenance.json").read_text())
     assert provenance["ffmpeg"]["version"]
     assert "--enable" in provenance["ffmpeg"]["buildconf"]
+    assert provenance["suite"] == "video"
     text = report.read_text()
     for heading in ("## Accuracy", "## Encodings", "## Random-frame latency", "## Provenance"):
         assert heading in text
+    # The report again from the saved folder, by the suite its provenance names.
+    report.unlink()
+    assert cli(["report", str(folder)]) == 0
+    assert report.read_text() == text
 
 
 def test_our_indexed_reader_is_right_on_every_file(full_run):
@@ -124,7 +129,7 @@ def test_a_reader_returning_the_wrong_frame_is_caught(tmp_path, monkeypatch):
     assert accuracy.loc[("tiny-color.ffvhuff", "indexed"), "wrong"] == 0
     hung = accuracy.loc[("tiny-color.ffvhuff", "hangs")]
     assert "no answer within 8 s" in hung["errors"]
-    text = video_report.write(folder).read_text()
+    text = video_report.write([folder]).read_text()
     assert "off-by-one" in text
 
 

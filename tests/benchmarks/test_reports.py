@@ -1,0 +1,142 @@
+"""``python -m benchmarks report``: each folder's provenance names the suite whose report
+it gets; and the micro report, from a small pytest-benchmark JSON written here."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks import results
+from benchmarks.__main__ import SUITES, write_report
+from benchmarks.__main__ import main as cli
+
+COMMON = {
+    "suite",
+    "command",
+    "seed",
+    "cpu",
+    "cpu_count",
+    "python",
+    "numpy",
+    "machine_info",
+    "commit_info",
+    "finished",
+}
+
+
+def results_folder(root: Path, name: str, provenance: dict) -> Path:
+    folder = root / name
+    folder.mkdir()
+    (folder / "provenance.json").write_text(json.dumps(provenance))
+    return folder
+
+
+@pytest.fixture
+def writers(monkeypatch, tmp_path) -> list[tuple[str, list, Path | None]]:
+    """Every suite's ``report.write`` replaced by a recorder of its calls."""
+    calls = []
+    for suite in SUITES:
+
+        def write(folders, out=None, suite=suite):
+            calls.append((suite, list(folders), out))
+            return tmp_path / f"{suite}.md"
+
+        monkeypatch.setattr(importlib.import_module(f"benchmarks.{suite}.report"), "write", write)
+    return calls
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_the_report_is_the_one_of_the_suite_the_provenance_names(suite, writers, tmp_path):
+    folder = results_folder(tmp_path, "run", {"suite": suite})
+    assert cli(["report", str(folder)]) == 0
+    assert writers == [(suite, [folder], None)]
+    out = tmp_path / "elsewhere.md"
+    assert write_report([folder], out) == tmp_path / f"{suite}.md"
+    assert writers[-1] == (suite, [folder], out)
+
+
+def test_results_from_before_the_suite_key_are_jpeg(writers, tmp_path):
+    old = [results_folder(tmp_path, n, {"seed": 0}) for n in ("a", "b")]
+    assert cli(["report", *map(str, old)]) == 0
+    assert writers == [("jpeg", old, None)]
+
+
+@pytest.mark.parametrize(
+    ("suites", "message"),
+    [
+        (["jpeg", "video"], "different suites (jpeg, video)"),
+        (["nope"], "unknown suite 'nope'"),
+    ],
+)
+def test_folders_no_report_can_take_are_refused(suites, message, writers, tmp_path, capsys):
+    folders = [results_folder(tmp_path, f"r{i}", {"suite": s}) for i, s in enumerate(suites)]
+    assert cli(["report", *map(str, folders)]) == 2
+    assert message in capsys.readouterr().err
+    assert writers == []
+
+
+@pytest.mark.parametrize("suite", ["video", "micro"])
+def test_video_and_micro_runs_are_reported_one_at_a_time(suite, tmp_path, capsys):
+    folders = [results_folder(tmp_path, n, {"suite": suite}) for n in ("a", "b")]
+    assert cli(["report", *map(str, folders)]) == 2
+    assert f"compare {suite} results one folder at a time" in capsys.readouterr().err
+
+
+def test_every_provenance_starts_from_the_common_fields():
+    record = results.provenance("micro", ["python", "-m", "benchmarks", "micro"], 5)
+    assert set(record) == COMMON
+    assert record["suite"] == "micro"
+    assert record["command"] == "python -m benchmarks micro"
+    assert record["seed"] == 5
+    assert record["cpu"]
+    document = results.benchmark_document([{"name": "x"}], record)
+    assert document["datetime"] == record["finished"]
+    assert document["machine_info"] is record["machine_info"]
+
+
+def entry(group: str, contender: str, median: float, size: str = "", **extra) -> dict:
+    megapixels = {"480x270": 0.1296, "1920x1080": 2.0736, "16x16": 0.000256}.get(size)
+    info = {"contender": contender, "size": size, "megapixels": megapixels, **extra}
+    stats = {"median": median, "q1": median * 0.95, "q3": median * 1.05, "rounds": 9}
+    return {
+        "group": group,
+        "name": f"test[{group}-{contender}]",
+        "extra_info": info,
+        "stats": stats,
+    }
+
+
+def test_a_micro_run_is_reported_from_its_folder(tmp_path):
+    folder = tmp_path / "micro"
+    folder.mkdir()
+    entries = [
+        *(
+            entry(f"{op}-{size}", contender, seconds * op_factor * factor, size)
+            for op, op_factor in (("decode", 1.0), ("encode", 1.3))
+            for size, seconds in (("480x270", 1e-3), ("1920x1080", 14e-3))
+            for contender, factor in (("turbojpeg", 1.0), ("pyturbojpeg", 1.1), ("opencv", 1.4))
+        ),
+        entry("tjbench-decode", "tjbench", 1.0, "1920x1080", tjbench_s_per_image=13e-3),
+        entry("tjbench-decode", "tjbench", 1.0, "480x270", tjbench_s_per_image=0.9e-3),
+        *(
+            entry(f"fixed-cost-{op}", c, t, "16x16")
+            for op in ("decode", "encode")
+            for c, t in (("turbojpeg", 4e-6), ("simplejpeg", 5e-6))
+        ),
+    ]
+    record = results.provenance("micro", ["test"], 20240601)
+    machine = record["machine_info"] | {"codec_versions": {"turbojpeg_libjpeg_turbo": "3.1.3"}}
+    (folder / "benchmark.json").write_text(
+        json.dumps(results.benchmark_document(entries, record | {"machine_info": machine}))
+    )
+    (folder / "provenance.json").write_text(json.dumps(record))
+    assert cli(["report", str(folder)]) == 0
+    text = (folder / "report.md").read_text()
+    assert "## Targets" in text
+    assert "| 1. decode time ours / tjbench, 1920x1080 | 1.077 |" in text
+    assert "![throughput](throughput.png)" in text
+    for name in ("throughput.png", "fixed_cost.png"):
+        assert (folder / name).stat().st_size > 0, name
