@@ -53,11 +53,7 @@ def jpeg(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     names = tuple(args.contenders.split(",")) if args.contenders else contenders.JPEG_SUITE
-    unknown = [
-        n
-        for n in names
-        if n not in contenders.FACTORIES and n not in contenders.OUR_DECODE_VARIANTS
-    ]
+    unknown = [n for n in names if n not in contenders.FACTORIES]
     if unknown:
         print(
             f"error: unknown contender(s) {', '.join(unknown)}; known: "

@@ -336,11 +336,12 @@ def run(config: Config) -> Path:
     ready, skipped = load_contenders(config.contenders)
     for name, reason in skipped.items():
         print(f"skipping {name}: {reason}", file=sys.stderr)
-    if "turbojpeg" not in ready:
+    reference = contender_registry.REFERENCE
+    if reference not in ready:
         raise SystemExit(
-            f"our turbojpeg is needed as the reference encoder: {skipped.get('turbojpeg')}"
+            f"{reference} is needed as the reference encoder: {skipped.get(reference)}"
         )
-    images = prepare_images(config, ready["turbojpeg"])
+    images = prepare_images(config, ready[reference])
     work = plan(images, ready, config)
     print(
         f"{len(images)} images x {len(config.qualities)} qualities x {len(ready)} contenders: "
