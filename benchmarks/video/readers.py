@@ -54,7 +54,13 @@ def _in_range(i: int, count: int | None) -> int:
 
 
 class Reader:
-    """An adapter: ``open(path)`` returns a handle, an instance of the adapter."""
+    """An adapter: ``open(path)`` returns a handle, an instance of the adapter.
+
+    It describes itself, so the suite needs no word about any one reader: what it
+    cannot run without (``unavailable``), what input it takes (``accepts``), what a
+    cold open must forget (``forget``) and what a handle reports besides frames
+    (``stats``).
+    """
 
     name = ""
     description = ""
@@ -66,6 +72,19 @@ class Reader:
     def unavailable() -> str | None:
         """Why the reader cannot run here, or None."""
         return None
+
+    @staticmethod
+    def accepts(path: str | os.PathLike[str]) -> bool:
+        """Whether this reader reads ``path``: a video file, unless the reader says otherwise."""
+        return Path(path).is_file()
+
+    @staticmethod
+    def forget(path: str | os.PathLike[str]) -> None:
+        """Drop whatever this reader keeps between opens of ``path``, so the next open is cold."""
+
+    def stats(self) -> dict[str, float]:
+        """What this handle measured about itself beyond its reads, by name (JSON-safe)."""
+        return {}
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Self:
@@ -211,9 +230,16 @@ class IndexedVideoReader(Reader):
         from benchmarks.video.index import IndexedReader
 
         super().__init__(path)
-        self.reader = IndexedReader(self.path)
-        self.index_seconds = self.reader.index_seconds  # load or build, on open
-        self.from_sidecar = self.reader.from_sidecar
+        self.reader = IndexedReader(self.path)  # loads the sidecar index, or builds and saves it
+
+    @staticmethod
+    def forget(path):
+        from benchmarks.video.index import sidecar_path
+
+        sidecar_path(path).unlink(missing_ok=True)
+
+    def stats(self):
+        return {"index_seconds": self.reader.index_seconds}
 
     def frame_count(self) -> int:
         return len(self.reader)
@@ -309,6 +335,10 @@ class ExplodedJpegReader(Reader):
         except LibraryNotFoundError as exc:
             return f"libturbojpeg not found: {exc}"
         return None
+
+    @staticmethod
+    def accepts(path):
+        return Path(path).is_dir()
 
     def __init__(self, path):
         from turbojpeg import Turbojpeg

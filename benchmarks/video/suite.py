@@ -102,11 +102,6 @@ def _sequential(path: Path):
             yield decoded.to_ndarray(format="bgr24")
 
 
-def applies(reader: str, f: VideoFile) -> bool:
-    """The exploded-JPEG reader reads folders of JPEGs; every other reader reads video files."""
-    return (reader == BASELINE) == f.path.is_dir()
-
-
 def ground_truth(path: Path) -> dict:
     """A full sequential decode: frame count, codes, thumbnails, fps."""
     codes, thumbs = [], []
@@ -139,17 +134,20 @@ def _measure_cell(
         "wrong": [],
         "out_of_range": {},
         "errors": [],
-        "index_seconds": None,
+        "stats": None,
         "header_count": None,
     }
-    if reader_name == "indexed":
-        for sidecar in Path(path).parent.glob(Path(path).name + ".frameindex*"):
-            sidecar.unlink()  # measure the index build itself, once
+
+    def open_handle():
+        handle = reader.open(path)
+        if result["stats"] is None:  # the first open: the cold one forget() made ready
+            result["stats"] = handle.stats()
+        return handle
+
+    reader.forget(path)  # the first open pays for whatever the reader keeps between opens
     for i in cold:
         start = time.perf_counter()
-        handle = reader.open(path)
-        if result["index_seconds"] is None:
-            result["index_seconds"] = getattr(handle, "index_seconds", None)
+        handle = open_handle()
         try:
             image = handle.read(i)
         except Exception as exc:  # noqa: BLE001 - a failed read is a wrong frame, recorded
@@ -159,7 +157,7 @@ def _measure_cell(
             handle.close()
         result["latency"].append(("cold", i, time.perf_counter() - start))
         _check(result, i, image, truth)
-    handle = reader.open(path)
+    handle = open_handle()
     try:
         result["header_count"] = handle.frame_count()
         for i in indices:
@@ -365,6 +363,7 @@ def run(config: Config) -> Path:
     progress = tqdm(total=encode_steps, desc="encode", unit="step", file=sys.stderr)
     interrupted = False
     encodings, skipped_codecs, files, latency, accuracy, quality = [], {}, [], [], [], []
+    reader_stats: dict[str, dict] = {}  # reader -> the names of the stats it reported (as keys)
     try:
         if config.videos:
             files = user_files(config.videos)
@@ -389,8 +388,8 @@ def run(config: Config) -> Path:
         for f in files:
             truth = _truth_or_error(f)
             if "error" in truth:
-                for name in ready:
-                    if applies(name, f):
+                for name, reader in ready.items():
+                    if reader.accepts(f.path):
                         accuracy.append(_accuracy_row(f, name, {"error": truth["error"]}, truth))
                     progress.update()
                 continue
@@ -400,13 +399,14 @@ def run(config: Config) -> Path:
                 [0, count - 1, *rng.choices(range(count), k=config.random_frames)] if count else []
             )
             cold = rng.sample(range(count), min(config.cold_frames, count)) if count else []
-            for name in ready:
-                if not applies(name, f):
+            for name, reader in ready.items():
+                if not reader.accepts(f.path):
                     progress.update()
                     continue
                 progress.set_postfix_str(f"{name} on {f.name}")
                 result = run_cell(name, f.path, truth, indices, cold, config.timeout)
                 accuracy.append(_accuracy_row(f, name, result, truth))
+                reader_stats.setdefault(name, {}).update(dict.fromkeys(result.get("stats") or {}))
                 latency += [
                     {
                         "file": f.name,
@@ -431,7 +431,9 @@ def run(config: Config) -> Path:
     results.write_rows(out / "latency.csv", latency)
     results.write_rows(out / "accuracy.csv", accuracy)
     results.write_rows(out / "quality.csv", quality)
-    record = provenance(config, info, ready, skipped_readers, skipped_codecs, files, interrupted)
+    record = provenance(
+        config, info, ready, reader_stats, skipped_readers, skipped_codecs, files, interrupted
+    )
     (out / "provenance.json").write_text(json.dumps(record, indent=1, default=str))
     (out / "benchmark.json").write_text(json.dumps(benchmark_json(latency, record), indent=1))
     return out
@@ -463,7 +465,7 @@ def _accuracy_row(f: VideoFile, reader: str, result: dict, truth: dict) -> dict:
         "offsets": ", ".join(f"off by {o:+d}" for o in offsets[:6]),
         "out_of_range": "; ".join(f"{k}: {v}" for k, v in result.get("out_of_range", {}).items()),
         "errors": (result.get("error") or "; ".join(result.get("errors", [])[:3]))[:2000],
-        "index_seconds": result.get("index_seconds"),
+        **(result.get("stats") or {}),
         "sequential_fps": (
             truth["count"] / truth["sequential_seconds"]
             if truth.get("sequential_seconds")
@@ -474,7 +476,9 @@ def _accuracy_row(f: VideoFile, reader: str, result: dict, truth: dict) -> dict:
     }
 
 
-def provenance(config, info, ready, skipped_readers, skipped_codecs, files, interrupted) -> dict:
+def provenance(
+    config, info, ready, reader_stats, skipped_readers, skipped_codecs, files, interrupted
+) -> dict:
     import av
     import cv2
 
@@ -496,7 +500,8 @@ def provenance(config, info, ready, skipped_readers, skipped_codecs, files, inte
                 if "FFMPEG" in line or "avcodec" in line
             ][:4],
         },
-        "readers": {n: getattr(r, "description", n) for n, r in ready.items()},
+        "readers": {n: r.description for n, r in ready.items()},
+        "reader_stats": {n: list(keys) for n, keys in reader_stats.items() if keys},
         "skipped_readers": skipped_readers,
         "skipped_encodings": skipped_codecs,
         "recordings": [vars(r) | {"raw_bytes": r.raw_bytes} for r in config.recordings]

@@ -375,6 +375,48 @@ def test_the_registry(videos):
                 readers.make_reader(name)
 
 
+def test_a_reader_says_what_input_it_takes(videos, tmp_path):
+    folder = tmp_path / "exploded"
+    folder.mkdir()
+    video = videos["ffv1.mkv"]
+    assert readers.ExplodedJpegReader.accepts(folder)
+    assert not readers.ExplodedJpegReader.accepts(video)
+    for name, reader in readers.READERS.items():
+        if name != "exploded-jpeg":
+            assert reader.accepts(video), name
+            assert not reader.accepts(folder), name
+
+
+def test_the_indexed_reader_forgets_its_sidecar_and_reports_its_build(videos, tmp_path):
+    video = tmp_path / "clip.mkv"
+    shutil.copy(videos["ffv1.mkv"], video)
+    reader = readers.make_reader("indexed")
+    reader.forget(video)  # nothing to forget yet
+    with reader.open(video) as handle:
+        built = handle.stats()
+    assert set(built) == {"index_seconds"}
+    assert built["index_seconds"] > 0
+    assert sidecar_path(video).exists()
+    reader.forget(video)
+    assert not sidecar_path(video).exists()
+    assert video.exists()
+    with reader.open(video) as handle:
+        assert not handle.reader.from_sidecar  # a cold open builds the index again
+        assert handle.stats()["index_seconds"] > 0
+
+
+def test_readers_without_a_cache_forget_nothing_and_report_no_stats(videos, tmp_path):
+    video = tmp_path / "clip.mkv"
+    shutil.copy(videos["ffv1.mkv"], video)
+    before = sorted(tmp_path.iterdir())
+    for name in ("opencv", "pyav-naive"):
+        reader = readers.make_reader(name)
+        reader.forget(video)
+        with reader.open(video) as handle:
+            assert handle.stats() == {}
+    assert sorted(tmp_path.iterdir()) == before
+
+
 # Only the optional readers installed here; a missing one's reason is checked above.
 INSTALLED_OPTIONAL = [
     n for n in ("decord", "torchcodec") if readers.READERS[n].unavailable() is None

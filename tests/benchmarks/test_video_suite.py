@@ -61,9 +61,11 @@ def test_a_tiny_run_writes_every_output(full_run):
     assert provenance["ffmpeg"]["version"]
     assert "--enable" in provenance["ffmpeg"]["buildconf"]
     assert provenance["suite"] == "video"
+    assert provenance["reader_stats"] == {"indexed": ["index_seconds"]}
     text = report.read_text()
     for heading in ("## Accuracy", "## Encodings", "## Random-frame latency", "## Provenance"):
         assert heading in text
+    assert "index_seconds (indexed)" in text  # the index build, which only our reader reports
     # The report again from the saved folder, by the suite its provenance names.
     report.unlink()
     assert cli(["report", str(folder)]) == 0
@@ -77,6 +79,8 @@ def test_our_indexed_reader_is_right_on_every_file(full_run):
     assert len(ours) > 10
     assert (ours["checked"] > 0).all()
     assert (ours["wrong"] == 0).all(), ours[ours["wrong"] > 0][["file", "wrong_examples"]]
+    assert (ours["index_seconds"] > 0).all()  # its own stats, from the first (cold) open
+    assert accuracy[accuracy["reader"] != "indexed"]["index_seconds"].isna().all()
     # Every file a video reader can read got a cell, and the JPEG folders only the JPEG reader.
     jpeg_dirs = accuracy[accuracy["file"].str.endswith("exploded-jpeg")]
     assert set(jpeg_dirs["reader"]) == {"exploded-jpeg"}
