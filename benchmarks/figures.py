@@ -55,6 +55,13 @@ def color(name: str) -> str:
     return SPARE_COLORS[zlib.crc32(name.encode()) % len(SPARE_COLORS)]
 
 
+def median_line(ax, x, median, low, high, name: str, **style) -> None:
+    """``name``'s medians joined by a line in its colour, with bars from ``low`` to ``high``
+    (p25 to p75); ``style`` goes to matplotlib (ls, lw, ms, label, ...)."""
+    bars = [median - low, high - median]
+    ax.errorbar(x, median, yerr=bars, marker="o", color=color(name), **style)
+
+
 def system_details(provenance: dict) -> list[str]:
     """CPU, commit and date of a run, from its provenance record."""
     commit = provenance.get("commit_info") or {}

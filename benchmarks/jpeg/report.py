@@ -231,20 +231,16 @@ def _lines(ax, table: pd.DataFrame, x: str, run_style: str | None, xkey=None) ->
         rows = rows.sort_values(x, key=(lambda c: c.map(xkey)) if xkey else None)
         xs = [xkey(v) for v in rows[x]] if xkey else rows[x]
         variant = contender.startswith(f"{OURS}-fast")
-        style = run_style or ("--" if variant else "-")
-        ax.errorbar(
-            xs,
-            rows["median"],
-            yerr=[rows["median"] - rows["p25"], rows["p75"] - rows["median"]],
-            marker="o",
-            ms=3.5,
-            capsize=2.5,
-            ls=style,
-            color=figures.color(contender),
-            lw=2.6 if contender == OURS else 1.2 if variant else 1.5,
-            zorder=5 if contender == OURS else 2,
-            label=contender if run_style in (None, LINESTYLES[0]) else None,
-        )
+        style = {
+            "ms": 3.5,
+            "capsize": 2.5,
+            "ls": run_style or ("--" if variant else "-"),
+            "lw": 2.6 if contender == OURS else 1.2 if variant else 1.5,
+            "zorder": 5 if contender == OURS else 2,
+            "label": contender if run_style in (None, LINESTYLES[0]) else None,
+        }
+        low, high = rows["p25"], rows["p75"]
+        figures.median_line(ax, xs, rows["median"], low, high, contender, **style)
 
 
 def by_quality_figure(runs: list[Run], operation: str, path: Path) -> Path | None:

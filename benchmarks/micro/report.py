@@ -395,17 +395,9 @@ def throughput_figure(frame: pd.DataFrame, machine: dict, provenance: dict, path
     for ax, operation in zip(axes, ("decode", "encode"), strict=True):
         data = _throughput(frame, operation)
         for contender, rows in data.groupby("contender", sort=False):
-            ax.errorbar(
-                rows["megapixels"],
-                rows["mps"],
-                yerr=[rows["mps"] - rows["mps_lo"], rows["mps_hi"] - rows["mps"]],
-                marker="o",
-                ms=4,
-                capsize=3,
-                label=contender,
-                color=figures.color(contender),
-                **LINES[contender],
-            )
+            style = {"ms": 4, "capsize": 3, "label": contender, **LINES[contender]}
+            low, high = rows["mps_lo"], rows["mps_hi"]
+            figures.median_line(ax, rows["megapixels"], rows["mps"], low, high, contender, **style)
         ax.set_xscale("log")
         ax.minorticks_off()
         ax.set_xticks(sorted(data["megapixels"].unique()))
