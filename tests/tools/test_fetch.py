@@ -239,3 +239,41 @@ def test_debian_route_picks_the_matching_upstream_version(fake_apt, tarball, mon
     assert ["apt-get", "source", "--download-only", "hello-src=1:1.2.3-4"] in [
         c[0] for c in fake_apt
     ]
+
+
+def test_debian_route_keeps_the_orig_tarball_when_the_dsc_is_gone(
+    fake_apt, tarball, monkeypatch, capsys
+):
+    """A mirror that no longer serves the revision's .dsc still delivers the orig
+    tarball; apt fails, and the tarball is taken once its sha256 checks out."""
+    path, sha256 = tarball
+    monkeypatch.setattr(fetch, "_debian_route", REAL_DEBIAN_ROUTE)
+    fake = fetch._run_apt
+
+    def dsc_missing(cmd, options, cwd=None):
+        out = fake(cmd, options, cwd)
+        if cmd[:2] == ["apt-get", "source"]:
+            raise fetch.Unavailable("apt-get source failed (100): E: Failed to fetch ... .dsc 404")
+        return out
+
+    monkeypatch.setattr(fetch, "_run_apt", dsc_missing)
+    missing = (path.parent / "missing.tar.gz").as_uri()
+    got, _, route = fetch.fetch_source(meta_for(missing, sha256, debian_source="hello-src"))
+    assert route == "debian"
+    assert got == cached(sha256, "missing.tar.gz")
+    assert "the orig tarball arrived and is checked by its sha256" in capsys.readouterr().out
+
+
+def test_debian_route_without_any_tarball_still_fails(fake_apt, tarball, monkeypatch):
+    path, sha256 = tarball
+    monkeypatch.setattr(fetch, "_debian_route", REAL_DEBIAN_ROUTE)
+
+    def nothing(cmd, options, cwd=None):
+        if cmd[:2] == ["apt-get", "source"]:
+            raise fetch.Unavailable("apt-get source failed (100)")
+        return SHOWSRC if cmd[0] == "apt-cache" else ""
+
+    monkeypatch.setattr(fetch, "_run_apt", nothing)
+    missing = (path.parent / "missing.tar.gz").as_uri()
+    with pytest.raises(BuildError, match="no route delivered"):
+        fetch.fetch_source(meta_for(missing, sha256, debian_source="hello-src"))

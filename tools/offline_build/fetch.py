@@ -156,7 +156,14 @@ def _debian_route(package: str, version: str, dest: Path) -> Path:
     if not found:
         raise Unavailable(f"no Debian source of {package} has upstream version {version}")
     print(f"fetch: apt-get source --download-only {package}={found[0]}", flush=True)
-    _run_apt(["apt-get", "source", "--download-only", f"{package}={found[0]}"], options, dest)
+    try:
+        _run_apt(["apt-get", "source", "--download-only", f"{package}={found[0]}"], options, dest)
+    except Unavailable as exc:
+        # A mirror may serve the orig tarball but no longer the .dsc of that Debian
+        # revision; only the orig tarball matters, and its sha256 is checked next.
+        if not list(dest.glob("*.orig.tar.*")):
+            raise
+        print(f"fetch: note: {exc}; the orig tarball arrived and is checked by its sha256")
     origs = [p for p in dest.glob("*.orig.tar.*") if not p.name.endswith(".asc")]
     if len(origs) != 1:
         raise Unavailable(f"{package}={found[0]}: expected one orig tarball, got {origs}")
