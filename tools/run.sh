@@ -2,15 +2,19 @@
 # One entry point that sets everything up on a fresh Debian/Ubuntu machine and
 # then runs a job. Idempotent: each step is skipped when already done.
 #
-#   bash tools/run.sh main    the main job: the JPEG and video suites on the embedded
-#                             data (quick mode; --full-run for everything), ending in
-#                             results/{jpeg,video}/report.md and their plots
+#   bash tools/run.sh main    the main job: builds the channel (cached), installs the
+#                             benchmark environments from it, then runs the JPEG and video
+#                             suites on the embedded data (quick mode; --full-run for
+#                             everything), ending in results/{jpeg,video}/report.md
 #   bash tools/run.sh test    the test suite (against our libjpeg-turbo 3.x and
-#                             Debian's 2.x)
+#                             Debian's 2.x), without the slow tests
+#   bash tools/run.sh test-slow  the slow tests: the benchmark environments and both
+#                             OpenCV builds in the suites (builds the channel, cached)
 #   bash tools/run.sh lib     build libjpeg-turbo from recipes/ (cached)
 #   bash tools/run.sh channel the whole conda channel in .build/channel: libjpeg-turbo (both
-#                             layouts), FFmpeg (LGPL and GPL), OpenCV; installed and tested
-#                             with a conda solver (about 25 min on 2 cores; cached after)
+#                             layouts), IJG libjpeg, FFmpeg (LGPL and GPL), OpenCV (on turbo
+#                             and on IJG libjpeg); installed and tested with a conda solver
+#                             (about 30 min on 2 cores; cached after)
 #   bash tools/run.sh channel-fast  the same without OpenCV and the GPL FFmpeg (what CI runs)
 #   bash tools/run.sh bench   pytest-benchmark suite: turbojpeg vs its peers and tjbench
 #   bash tools/run.sh lint    ruff
@@ -97,6 +101,25 @@ channel() {
   "$PY" -m tools.offline_build channel "$@"
 }
 
+RECIPES=(recipes/libjpeg-turbo recipes/libjpeg recipes/ffmpeg recipes/opencv)
+BENCH_ENV="$ROOT/.build/envs/bench"          # environment.yml: our OpenCV on turbo, GPL FFmpeg
+BENCH_IJG_ENV="$ROOT/.build/envs/bench-ijg"  # environment-ijg.yml: our OpenCV on IJG libjpeg
+
+bench_envs() {
+  # Build (cached) and pack every package, showing only the steps and the
+  # estimates; the full output goes to a log. Then solve and install the two
+  # benchmark environments from the channel (py-rattler), unchanged when up to date.
+  local log="$ROOT/.build/logs/channel.log"
+  mkdir -p "$(dirname "$log")"
+  log "the channel: ${RECIPES[*]} (cached; the first time about 30 min on 2 cores; log: $log)"
+  channel "${RECIPES[@]}" --build-only 2>&1 | tee "$log" \
+    | grep --line-buffered -E '^==== |^SUBSTITUTION:|^error:' || true
+  [[ "$(tail -n 1 "$log")" == channel:* ]] || { echo "the channel build failed: see $log" >&2; exit 1; }
+  log "the benchmark environments, solved from .build/channel"
+  "$PY" -m tools.offline_build env environment.yml --prefix "$BENCH_ENV"
+  "$PY" -m tools.offline_build env environment-ijg.yml --prefix "$BENCH_IJG_ENV"
+}
+
 case "${1:-}" in
   setup) setup ;;
   lib) system_deps; venv; lib ;;
@@ -105,12 +128,23 @@ case "${1:-}" in
     log "tests against our libjpeg-turbo ($LIBDIR) and Debian's 2.x ($SYSTEM_TJ2)"
     TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" TURBOJPEG_TJ2_LIB="$SYSTEM_TJ2" \
       TURBOJPEG_PREFIXED_PREFIX="$(cat "$ROOT/.build/libjpeg-turbo/prefixed-prefix")" \
-      "$PY" -m pytest "${@:2}"
+      "$PY" -m pytest -m "not slow" "${@:2}"
+    ;;
+  test-slow)
+    # The tests that need the whole channel: the benchmark environments, both
+    # OpenCV builds in the suites. Builds what is missing (about 30 min the first time).
+    setup; channel_deps; bench_envs
+    log "slow tests against the benchmark environments ($BENCH_ENV, $BENCH_IJG_ENV)"
+    BENCH_PREFIX="$BENCH_ENV" BENCH_IJG_PREFIX="$BENCH_IJG_ENV" \
+      TURBOJPEG_LIB="$BENCH_ENV/lib/libturbojpeg.so.0" TURBOJPEG_TJ2_LIB="$SYSTEM_TJ2" \
+      "$PY" -m pytest -m slow "${@:2}"
     ;;
   main)
-    setup
+    setup; channel_deps; bench_envs
     if [[ "${2:-}" == "--full-run" ]]; then quick=(); else quick=(--quick); fi
-    export TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" TURBOJPEG_TJ2_LIB="$SYSTEM_TJ2"
+    # The suites measure what the benchmark environments hold: our turbo, OpenCV and FFmpeg.
+    export BENCH_PREFIX="$BENCH_ENV" BENCH_IJG_PREFIX="$BENCH_IJG_ENV"
+    export TURBOJPEG_LIB="$BENCH_ENV/lib/libturbojpeg.so.0" TURBOJPEG_TJ2_LIB="$SYSTEM_TJ2"
     log "the JPEG roundtrip suite on the embedded photos ${quick[*]:-(full run)}"
     "$PY" -m benchmarks jpeg "${quick[@]}" --out results/jpeg
     log "the video suite on the embedded synthetic recordings ${quick[*]:-(full run)}"
@@ -123,10 +157,11 @@ case "${1:-}" in
     ;;
   channel)
     system_deps; venv; channel_deps
-    log "the conda channel: libjpeg-turbo, FFmpeg (lgpl, gpl), OpenCV -> .build/channel"
-    channel recipes/libjpeg-turbo recipes/ffmpeg recipes/opencv \
+    log "the conda channel: libjpeg-turbo, IJG libjpeg, FFmpeg (lgpl, gpl), OpenCV (turbo, ijg) -> .build/channel"
+    channel "${RECIPES[@]}" \
       --install 'libjpeg-turbo=*=standard*,ffmpeg,opencv' \
-      --install 'libjpeg-turbo=*=prefixed*,ffmpeg=*=lgpl*,opencv'
+      --install 'libjpeg-turbo=*=prefixed*,ffmpeg=*=lgpl*,opencv' \
+      --install 'jpeg,opencv=*=ijg*'
     ;;
   channel-fast)
     system_deps; venv
@@ -134,9 +169,9 @@ case "${1:-}" in
     channel recipes/libjpeg-turbo recipes/ffmpeg --variant license_family=lgpl \
       --install 'libjpeg-turbo=*=standard*,ffmpeg=*=lgpl*'
     ;;
-  lint) venv; "$PY" -m ruff check . ;;
+  lint) venv; "$PY" -m ruff check . && "$PY" -m ruff format --check . ;;
   *)
-    sed -n '2,16p' "$0"
+    sed -n '2,19p' "$0"
     exit 2
     ;;
 esac

@@ -1,12 +1,24 @@
 #!/bin/bash
 # OpenCV: core, imgproc, imgcodecs, videoio, headless highgui and the Python
-# bindings, on our libjpeg-turbo (static, prefixed layout) and our FFmpeg.
+# bindings, on our FFmpeg and a static JPEG library chosen by the variant:
+# libjpeg-turbo (prefixed layout) or IJG libjpeg 9.
 set -euxo pipefail
 
-turbo="${PREFIX}/lib/libjpeg-turbo"
-test -f "${turbo}/lib/libjpeg.a" || { echo "host libjpeg-turbo (prefixed layout) is missing" >&2; exit 1; }
-turbo_version=$(sed -n 's/^#define LIBJPEG_TURBO_VERSION  *//p' "${turbo}/include/jconfig.h")
-jpeg_api=$(sed -n 's/^#define JPEG_LIB_VERSION  *//p' "${turbo}/include/jconfig.h")
+case "${jpeg_implementation:?jpeg_implementation (turbo or ijg) must come from the variant}" in
+  turbo) jpeg_root="${PREFIX}/lib/libjpeg-turbo" ;;
+  ijg) jpeg_root="${PREFIX}" ;;
+  *) echo "unknown jpeg_implementation: ${jpeg_implementation}" >&2; exit 1 ;;
+esac
+test -f "${jpeg_root}/lib/libjpeg.a" || { echo "host ${jpeg_implementation} libjpeg.a is missing" >&2; exit 1; }
+jpeg_api=$(sed -n 's/^#define JPEG_LIB_VERSION  *\([0-9]*\).*/\1/p' "${jpeg_root}/include/jpeglib.h" "${jpeg_root}/include/jconfig.h" | head -n1)
+if [[ "${jpeg_implementation}" == "turbo" ]]; then
+  jpeg_name="libjpeg-turbo $(sed -n 's/^#define LIBJPEG_TURBO_VERSION  *//p' "${jpeg_root}/include/jconfig.h")"
+else
+  # IJG names its releases 9, 9a, 9b, ...: the minor number is the letter.
+  minor=$(sed -n 's/^#define JPEG_LIB_VERSION_MINOR  *\([0-9]*\).*/\1/p' "${jpeg_root}/include/jpeglib.h")
+  letters=("" a b c d e f g h i j)
+  jpeg_name="IJG libjpeg $((jpeg_api / 10))${letters[minor]}"
+fi
 
 # Only our FFmpeg: pkg-config looks nowhere but the host prefix.
 export PKG_CONFIG_LIBDIR="${PREFIX}/lib/pkgconfig"
@@ -27,11 +39,11 @@ cmake -S . -B build -G Ninja ${CMAKE_ARGS} \
   -DOPENCV_GENERATE_PKGCONFIG=ON \
   `# headless: no GUI toolkit` \
   -DWITH_GTK=OFF -DWITH_QT=OFF -DWITH_OPENGL=OFF -DWITH_WAYLAND=OFF -DWITH_FRAMEBUFFER=OFF \
-  `# JPEG: our turbo, linked statically; its symbols stay inside libopencv_imgcodecs` \
+  `# JPEG: the variant's library, linked statically; its symbols stay inside libopencv_imgcodecs` \
   -DWITH_JPEG=ON -DBUILD_JPEG=OFF \
-  -DJPEG_INCLUDE_DIR="${turbo}/include" \
-  -DJPEG_LIBRARY="${turbo}/lib/libjpeg.a" \
-  -DJPEG_LIB_VERSION="${jpeg_api}, libjpeg-turbo ${turbo_version}" \
+  -DJPEG_INCLUDE_DIR="${jpeg_root}/include" \
+  -DJPEG_LIBRARY="${jpeg_root}/lib/libjpeg.a" \
+  -DJPEG_LIB_VERSION="${jpeg_api}, ${jpeg_name}" \
   -DCMAKE_SHARED_LINKER_FLAGS="-Wl,--exclude-libs,libjpeg.a" \
   `# other image formats: OpenCV's bundled copies, static, so the package needs nothing else` \
   -DWITH_PNG=ON -DBUILD_PNG=ON -DBUILD_ZLIB=ON -DWITH_SPNG=OFF \

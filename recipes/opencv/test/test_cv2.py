@@ -2,7 +2,8 @@
 again in every installed prefix. Plain Python: a conda test environment has no pytest.
 
 Each check prints one line; the first failure raises with what was found.
-Usage: python test/test_cv2.py   (with PREFIX set, and cv2 importable from it)
+Usage: python test/test_cv2.py turbo|ijg   (the variant's jpeg_implementation; with PREFIX
+set, and cv2 importable from it)
 """
 
 import ctypes
@@ -23,7 +24,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ASTRONAUT = os.path.join(HERE, "astronaut.jpg")
 # RGB pixels of astronaut.jpg as libjpeg-turbo 3.1.3 decodes it (accurate integer DCT,
 # fancy upsampling): the golden digest of recipes/libjpeg-turbo's djpeg test.
-ASTRONAUT_RGB_SHA256 = "4ef42bd4c1c2a531fc31e48fbe3fa7b5d5f7d56c734e5490179e7e64fb563ea0"
+# The same for IJG libjpeg 9f: the golden digest of recipes/libjpeg's djpeg test.
+ASTRONAUT_RGB_SHA256 = {
+    "turbo": "4ef42bd4c1c2a531fc31e48fbe3fa7b5d5f7d56c734e5490179e7e64fb563ea0",
+    "ijg": "08d758c087aac2c1cd9aff76d583b807941b105b0532b58f44aee42ea87327ba",
+}
+# What getBuildInformation()'s JPEG line and the library's own strings say.
+JPEG_NAME = {"turbo": "libjpeg-turbo 3.1.3", "ijg": "IJG libjpeg 9f"}
+JPEG_ARCHIVE = {"turbo": "lib/libjpeg-turbo/lib/libjpeg.a", "ijg": "/lib/libjpeg.a"}
+JPEG_VERSION_STRING = {"turbo": b"libjpeg-turbo version 3.1.3", "ijg": b"9f  14-Jan-2024"}
 FRAMES = 24
 
 
@@ -60,13 +69,13 @@ def check_cv2_is_ours():
     ok(f"cv2 {cv2.__version__} from {where}")
 
 
-def check_jpeg_is_our_static_turbo():
+def check_jpeg_is_static(jpeg):
     line = build_info("JPEG")
-    assert "libjpeg-turbo 3.1.3" in line, f"JPEG: {line}"
-    assert "lib/libjpeg-turbo/lib/libjpeg.a" in line, f"JPEG: {line}"
+    assert JPEG_NAME[jpeg] in line, f"JPEG: {line}"
+    assert JPEG_ARCHIVE[jpeg] in line, f"JPEG: {line}"
     imgcodecs = library("opencv_imgcodecs")
     with open(imgcodecs, "rb") as fh:
-        assert b"libjpeg-turbo version 3.1.3" in fh.read(), "turbo 3.1.3 is not linked in"
+        assert JPEG_VERSION_STRING[jpeg] in fh.read(), f"{JPEG_NAME[jpeg]} is not linked in"
     needed = ldd(imgcodecs)
     assert not [n for n in needed if "jpeg" in n], f"a shared libjpeg is linked: {needed}"
     # Linked statically with --exclude-libs: no jpeg_* symbol is exported to clash.
@@ -85,18 +94,18 @@ def decode_astronaut():
     return bgr
 
 
-def check_jpeg_decodes_like_turbo():
+def check_jpeg_decodes_like_its_library(jpeg):
     bgr = decode_astronaut()
     assert bgr.shape == (160, 240, 3), bgr.shape
     rgb = np.ascontiguousarray(bgr[:, :, ::-1])
     digest = hashlib.sha256(rgb.tobytes()).hexdigest()
-    assert digest == ASTRONAUT_RGB_SHA256, f"pixels differ from turbo 3.1.3's ({digest})"
+    assert digest == ASTRONAUT_RGB_SHA256[jpeg], f"pixels differ from {JPEG_NAME[jpeg]}'s ({digest})"
     encoded_ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
     assert encoded_ok
     again = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
     psnr = cv2.PSNR(bgr, again)
     assert psnr > 38, f"q95 roundtrip PSNR {psnr:.1f} dB"
-    print(f"ok: imdecode gives turbo 3.1.3's exact pixels; q95 roundtrip {psnr:.1f} dB")
+    ok(f"imdecode gives {JPEG_NAME[jpeg]}'s exact pixels; q95 roundtrip {psnr:.1f} dB")
 
 
 def check_beside_libjpeg9():
@@ -111,7 +120,7 @@ def check_beside_libjpeg9():
     ctypes.CDLL(libs[0], mode=ctypes.RTLD_GLOBAL)  # its jpeg_* symbols now come first
     bgr = decode_astronaut()
     digest = hashlib.sha256(np.ascontiguousarray(bgr[:, :, ::-1]).tobytes()).hexdigest()
-    assert digest == ASTRONAUT_RGB_SHA256, "with libjpeg 9 loaded, cv2 decodes differently"
+    assert digest == ASTRONAUT_RGB_SHA256["turbo"], "with libjpeg 9 loaded, cv2 decodes differently"
     jpeglib.version.set("9e")
     rgb9 = jpeglib.read_spatial(ASTRONAUT).spatial
     assert rgb9.shape == (160, 240, 3), rgb9.shape
@@ -266,21 +275,23 @@ def check_threads(clips):
        "same pixels; read-only; 'fast' refused")  # fmt: skip
 
 
-def main():
+def main(jpeg):
+    assert jpeg in JPEG_NAME, f"usage: test_cv2.py {'|'.join(JPEG_NAME)} (got {jpeg!r})"
     check_cv2_is_ours()
-    check_jpeg_is_our_static_turbo()
-    check_jpeg_decodes_like_turbo()
+    check_jpeg_is_static(jpeg)
+    check_jpeg_decodes_like_its_library(jpeg)
     check_ffmpeg_is_ours()
     check_no_gpl_with_lgpl_ffmpeg()
     with tempfile.TemporaryDirectory(prefix="test-cv2-") as tmp:
         clips = write_clips(tmp)
         check_reads_video(clips)
         check_threads(clips)
-    check_beside_libjpeg9()  # last: it loads libjpeg 9 into this process for good
+    if jpeg == "turbo":
+        check_beside_libjpeg9()  # last: it loads libjpeg 9 into this process for good
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--probe"]:
         probe_main(*sys.argv[2:])
     else:
-        main()
+        main(sys.argv[1] if len(sys.argv) > 1 else "")
