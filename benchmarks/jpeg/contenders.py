@@ -39,14 +39,14 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import peers
+from benchmarks import environments, peers
 
 QUALITY = 95
 
 # Ours: it encodes the bytes that every decoder decodes.
 REFERENCE = "turbojpeg"
 # Decode contenders, in the order they appear in the reports.
-DECODERS = ("turbojpeg", "pyturbojpeg", "simplejpeg", "opencv", "pillow")
+DECODERS = ("turbojpeg", "pyturbojpeg", "simplejpeg", "opencv-wheel", "pillow")
 ENCODERS = DECODERS
 # Our own decode variants: name -> keyword arguments for Turbojpeg.decode.
 OUR_DECODE_VARIANTS = {
@@ -66,6 +66,8 @@ class Contender:
     notes: str = ""
     extra: dict = field(default_factory=dict)  # JSON-safe facts for extra_info
     handle: object = None  # the library object behind the adapter, if any
+    # Also measured for bytes at equal SSIM (its encoder over a range of qualities).
+    rate_distortion: bool = False
 
     @property
     def operations(self) -> tuple[str, ...]:
@@ -114,6 +116,7 @@ def ours(**decode_options) -> Contender:
         "Turbojpeg.encode(bgr, q, subsampling='420')",
         extra={"lib_path": tj.lib_path, "libjpeg_turbo": version},
         handle=tj,
+        rate_distortion=not decode_options,
     )
 
 
@@ -165,8 +168,23 @@ def simplejpeg() -> Contender:
     )
 
 
-def opencv() -> Contender:
+def opencv(name: str = "opencv-wheel", environment: str | None = None) -> Contender:
+    """OpenCV's imdecode/imencode. ``environment`` names the benchmark environment
+    whose cv2 this must be (our channel's builds); None: the pip wheel. The suite
+    runs the channel's in a process with that environment's site-packages first."""
     cv2 = peers.import_peer("cv2")
+    where = os.path.realpath(cv2.__file__)
+    extra = {"cv2": where, "jpeg": jpeg_build_line(cv2)}
+    if environment is not None:
+        env = environments.get(environment)
+        if not where.startswith(str(env.site_packages) + os.sep):
+            raise peers.PeerUnavailable(f"cv2 comes from {where}, not from the {environment} "
+                                        f"environment ({env.site_packages})")  # fmt: skip
+        package = env.packages().get("opencv", {})
+        extra |= {"environment": str(env.prefix), "build": package.get("build")}
+        origin = f"ours, {package.get('build')}"
+    else:
+        origin = "pip wheel"
     cv2.setNumThreads(1)
     sampling = [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420]
 
@@ -180,12 +198,36 @@ def opencv() -> Contender:
         return buf.tobytes()
 
     return Contender(
-        name="opencv",
-        library=f"opencv {cv2.__version__} ({jpeg_build_line(cv2)})",
+        name=name,
+        library=f"opencv {cv2.__version__}, {origin} (JPEG: {extra['jpeg']})",
         decode=decode,
         encode=encode,
         notes="imdecode(np.frombuffer(data, uint8), IMREAD_COLOR) -> BGR; "
         "imencode('.jpg', bgr, [QUALITY, q, SAMPLING_FACTOR, 4:2:0]).tobytes()",
+        extra=extra,
+    )
+
+
+def jpegli() -> Contender:
+    """Google's jpegli through ajpegli, with jpegli's own defaults (progressive,
+    optimized Huffman tables, adaptive quantization): what its users get."""
+    ajpegli = peers.import_peer("ajpegli")
+
+    def decode(data: bytes) -> np.ndarray:
+        return ajpegli.decode(data)
+
+    def encode(image: np.ndarray, quality: int) -> bytes:
+        return ajpegli.encode(image, quality=quality, subsampling="420")
+
+    return Contender(
+        name="jpegli",
+        library=f"ajpegli {ajpegli.__version__} (jpegli {ajpegli.jpegli_commit()[:12]})",
+        decode=decode,
+        encode=encode,
+        output="RGB",
+        notes="ajpegli.decode(data) -> RGB; ajpegli.encode(rgb, quality=q, subsampling='420') "
+        "with jpegli's defaults (progressive, optimized, adaptive quantization)",
+        rate_distortion=True,
     )
 
 
@@ -217,7 +259,11 @@ FACTORIES: dict[str, Callable[[], Contender]] = {
     "turbojpeg": ours,
     "pyturbojpeg": pyturbojpeg,
     "simplejpeg": simplejpeg,
-    "opencv": opencv,
+    "opencv-wheel": opencv,
+    # Our channel's two builds, each from its benchmark environment (see ENVIRONMENT).
+    "opencv-turbo": lambda: opencv("opencv-turbo", "bench"),
+    "opencv-ijg": lambda: opencv("opencv-ijg", "bench-ijg"),
+    "jpegli": jpegli,
     "pillow": pillow,
     "turbojpeg-system-2.x": lambda: system_turbo2(),
     "jpeglib-9e": lambda: jpeglib_contender("9e"),
@@ -232,11 +278,17 @@ JPEG_SUITE = (
     "turbojpeg-system-2.x",
     "pyturbojpeg",
     "simplejpeg",
-    "opencv",
+    "opencv-turbo",
+    "opencv-ijg",
+    "opencv-wheel",
     "pillow",
+    "jpegli",
     "jpeglib-9e",
     "jpeglib-turbo210",
 )
+# Contenders whose library lives in a benchmark environment (benchmarks/environments.py):
+# the suite makes and times them in a process with that environment's site-packages first.
+ENVIRONMENT = {"opencv-turbo": "bench", "opencv-ijg": "bench-ijg"}
 
 
 def our_variant(name: str) -> Contender:

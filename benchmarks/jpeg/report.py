@@ -11,10 +11,11 @@ line style per run, and the report goes to the first folder as
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from benchmarks import figures, results
@@ -25,6 +26,10 @@ OURS = "turbojpeg"
 BASELINE_9 = "jpeglib-9e"
 TURBO_SAME_WRAPPER = "jpeglib-turbo210"
 OLD_TURBO = "turbojpeg-system-2.x"
+# Our channel's OpenCV on libjpeg-turbo and on IJG libjpeg 9f: the study's
+# opencv_with_turbo and opencv_without_turbo, one recipe, one variant key apart.
+OPENCV_TURBO, OPENCV_IJG, OPENCV_WHEEL = "opencv-turbo", "opencv-ijg", "opencv-wheel"
+JPEGLI = "jpegli"
 LINESTYLES = ("-", "--", ":", "-.")
 
 
@@ -35,6 +40,7 @@ class Run:
     rounds: pd.DataFrame  # one row per timed call
     quality: pd.DataFrame  # one row per roundtrip check
     provenance: dict
+    rd: pd.DataFrame = field(default_factory=pd.DataFrame)  # bytes and SSIM per encoder quality
 
 
 def load(folder: str | Path) -> Run:
@@ -47,7 +53,8 @@ def load(folder: str | Path) -> Run:
         rounds["mps"] = rounds["megapixels"] / rounds["seconds"]
     quality = results.read_rows(folder / "quality.csv")
     provenance = json.loads((folder / "provenance.json").read_text())
-    return Run(folder.resolve().name, folder, rounds, quality, provenance)
+    rd = results.read_rows(folder / "rate_distortion.csv")
+    return Run(folder.resolve().name, folder, rounds, quality, provenance, rd)
 
 
 def _size_key(size: str) -> int:
@@ -99,6 +106,28 @@ def space_savings(run: Run) -> pd.DataFrame:
     )
 
 
+def equal_ssim_bytes(run: Run, contender: str, reference: str = OURS) -> pd.DataFrame:
+    """Per photo, size and reference quality: the contender's bytes at the SSIM the
+    reference reaches there, interpolated on its own curve (log bytes, linear in SSIM),
+    over the reference's bytes. NaN where the contender's curve does not reach."""
+    rd = run.rd
+    if rd.empty or contender not in set(rd["contender"]) or reference not in set(rd["contender"]):
+        return pd.DataFrame()
+    rows = []
+    for (photo, size), group in rd.groupby(["photo", "size"]):
+        ref = group[group["contender"] == reference].sort_values("quality")
+        other = group[group["contender"] == contender].sort_values("ssim")
+        for quality, ssim, size_bytes in zip(ref["quality"], ref["ssim"], ref["jpeg_bytes"],
+                                             strict=True):  # fmt: skip
+            inside = other["ssim"].min() <= ssim <= other["ssim"].max()
+            matched = (float(np.exp(np.interp(ssim, other["ssim"], np.log(other["jpeg_bytes"]))))
+                       if inside else np.nan)  # fmt: skip
+            rows.append({"photo": photo, "size": size, "quality": quality, "ssim": ssim,
+                         "reference_bytes": size_bytes, "bytes": matched,
+                         "ratio": matched / size_bytes})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def _fmt_ratio(values: pd.Series) -> str:
     if values.empty:
         return "not measured"
@@ -109,8 +138,22 @@ def _fmt_ratio(values: pd.Series) -> str:
 
 def claims(run: Run) -> list[tuple[str, str, str]]:
     """(claim, the study's figure, today's measured figure)."""
-    same_wrapper = f"same wrapper ({TURBO_SAME_WRAPPER} vs {BASELINE_9})"
+    same_opencv = f"same OpenCV, our two builds ({OPENCV_TURBO} vs {OPENCV_IJG})"
     rows = [
+        (
+            f"libjpeg-turbo vs IJG libjpeg 9, {op}, {same_opencv}",
+            "3-7x faster" if op == "encode" else "(not stated)",
+            _fmt_ratio(speed_ratio(run, OPENCV_IJG, OPENCV_TURBO, op)),
+        )
+        for op in ("encode", "decode")
+    ]
+    rows += [
+        (f"our OpenCV vs the pip wheel's, {op} ({OPENCV_TURBO} vs {OPENCV_WHEEL})", "-",
+         _fmt_ratio(speed_ratio(run, OPENCV_WHEEL, OPENCV_TURBO, op)))
+        for op in ("encode", "decode")
+    ]  # fmt: skip
+    same_wrapper = f"second witness, jpeglib ({TURBO_SAME_WRAPPER} vs {BASELINE_9})"
+    rows += [
         (
             f"libjpeg-turbo vs IJG libjpeg 9, encode, {same_wrapper}",
             "3-7x faster",
@@ -132,9 +175,9 @@ def claims(run: Run) -> list[tuple[str, str, str]]:
     ]
     rows += [
         (
-            f"the ctypes wrapper vs OpenCV, {op}",
+            f"the ctypes wrapper vs OpenCV ({OPENCV_TURBO}, the same turbo), {op}",
             "much faster",
-            _fmt_ratio(speed_ratio(run, "opencv", OURS, op)),
+            _fmt_ratio(speed_ratio(run, OPENCV_TURBO, OURS, op)),
         )
         for op in ("decode", "encode")
     ]
@@ -160,6 +203,14 @@ def claims(run: Run) -> list[tuple[str, str, str]]:
         )
         for op in ("decode", "encode")
     ]
+    at_equal = equal_ssim_bytes(run, JPEGLI)
+    for quality in (80, 95):
+        ratios = at_equal[at_equal["quality"] == quality]["ratio"].dropna() if len(at_equal) else []
+        rows.append((
+            f"jpegli's bytes at the SSIM of our turbojpeg at q{quality} (ratio of bytes)",
+            "-",
+            _fmt_ratio(pd.Series(ratios, dtype=float)).replace("x (", " (", 1),
+        ))  # fmt: skip
     rows.append(
         (
             "larger images decode faster per pixel (ours, MP/s 1920x1080 / 480x270)",
@@ -262,6 +313,34 @@ def by_quality_figure(runs: list[Run], operation: str, path: Path) -> Path | Non
     return _finish(fig, axes, runs, path)
 
 
+def rate_distortion_figure(runs: list[Run], path: Path) -> Path | None:
+    """SSIM against bits per pixel, median over the photos, one panel per size."""
+    rd = [(run, run.rd) for run in runs if not run.rd.empty]
+    if not rd:
+        return None
+    sizes = sorted({s for _, t in rd for s in t["size"].unique()}, key=_size_key)
+    fig, axes = plt.subplots(1, len(sizes), figsize=(4.4 * len(sizes), 4.2), squeeze=False)
+    for ax, size in zip(axes[0], sizes, strict=True):
+        for i, (_run, table) in enumerate(rd):
+            rows = table[table["size"] == size]
+            curve = rows.groupby(["contender", "quality"])[["bits_per_pixel", "ssim"]].median()
+            for contender in sorted(rows["contender"].unique(), key=_order):
+                points = curve.loc[contender].sort_index()
+                ax.plot(points["bits_per_pixel"], points["ssim"], marker="o", ms=3.5,
+                        color=figures.color(contender), ls=LINESTYLES[i % len(LINESTYLES)],
+                        label=contender if i == 0 else None)  # fmt: skip
+        ax.set_title(f"bytes against SSIM, {size}")
+        ax.set_xlabel("bits per pixel (lower is smaller)")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("SSIM against the original (higher is better)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
+    parts = [f"{run.name}: {', '.join(figures.system_details(run.provenance))}" for run, _ in rd]
+    figures.footer(fig, *parts, "median over the photos at each encoder quality",
+                   "every encoding decoded by our turbojpeg")  # fmt: skip
+    return figures.save(fig, path, right=0.84)
+
+
 def by_size_figure(runs: list[Run], path: Path) -> Path | None:
     tables = [(run, throughput(run)) for run in runs]
     qualities = sorted({q for _, t in tables if not t.empty for q in t["quality"].unique()})
@@ -328,6 +407,57 @@ def _savings_section(runs: list[Run]) -> str:
             wide.reset_index().rename(columns={"size": "size"}).to_markdown(index=False) + "\n"
         )
     return "\n".join(out)
+
+
+def _equal_ssim_section(runs: list[Run]) -> str:
+    out = [
+        "## Bytes at equal SSIM\n",
+        (
+            f"Each encoder over qualities {', '.join(map(str, runs[0].provenance.get('rd_qualities', [])))}, "
+            "every encoding decoded by our turbojpeg and compared with the original (SSIM). "
+            f"For each photo and size, {JPEGLI}'s bytes are read off its own curve at the SSIM "
+            f"our turbojpeg reaches at q80 and q95; below 1.0, {JPEGLI} is smaller for the "
+            "same quality. Medians over the photos, p25-p75 in brackets.\n"
+        ),
+    ]
+    for run in runs:
+        table = equal_ssim_bytes(run, JPEGLI)
+        if table.empty:
+            out.append(f"_{run.name}: {JPEGLI} or {OURS} not measured_\n")
+            continue
+        summary = table.dropna().groupby(["size", "quality"])["ratio"].agg(
+            median="median", p25=lambda v: v.quantile(0.25), p75=lambda v: v.quantile(0.75),
+            photos="count").reset_index()  # fmt: skip
+        summary = summary.sort_values(["size", "quality"],
+                                      key=lambda c: c.map(_size_key) if c.name == "size" else c)  # fmt: skip
+        summary["jpegli bytes / turbojpeg bytes"] = [
+            f"{m:.3f} ({a:.3f}-{b:.3f})"
+            for m, a, b in zip(summary["median"], summary["p25"], summary["p75"], strict=True)
+        ]
+        if len(runs) > 1:
+            out.append(f"**{run.name}**\n")
+        out.append(
+            markdown(summary[["size", "quality", "jpegli bytes / turbojpeg bytes", "photos"]])
+        )
+    return "\n".join(out)
+
+
+def _photos_section(runs: list[Run]) -> str:
+    """Where each photo came from, and at which sizes it had to be enlarged."""
+    images = runs[0].provenance.get("images", [])
+    if not images:
+        return ""
+    by_photo: dict[str, dict] = {}
+    for i in images:
+        entry = by_photo.setdefault(i["photo"], {"photo": i["photo"], "source": i["source"]})
+        entry[i["size"]] = (
+            "upscaled" if "upscaled" in i.get("resample", "") else "native or smaller"
+        )
+    table = pd.DataFrame(list(by_photo.values()))
+    return (
+        "## The photos\n\nCut to 16:9 around the centre, then resized to each size.\n\n"
+        + markdown(table)
+    )
 
 
 def _quality_section(runs: list[Run]) -> str:
@@ -411,7 +541,13 @@ def _provenance_section(runs: list[Run]) -> str:
                 f"- CPU: {p.get('cpu')} ({p.get('cpu_count')} cores), {p.get('threads')} thread(s) "
                 f"{p.get('thread_env')}"
             ),
-            f"- OpenCV's JPEG: {p.get('opencv_jpeg')}",
+            *[
+                f"- environment {role}: {e['prefix']}: "
+                + ", ".join(f"{n} {v['version']} {v['build']}" for n, v in e["packages"].items())
+                if "prefix" in e
+                else f"- environment {role}: {e.get('unavailable')}"
+                for role, e in p.get("environments", {}).items()
+            ],
             (
                 f"- commit: {str(commit.get('id', '?'))[:12]}{' (dirty)' if commit.get('dirty') else ''},"
                 f" finished {p.get('finished')}"
@@ -451,15 +587,18 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
         by_quality_figure(runs, "encode", figures_dir / f"{stem}encode_by_quality.png"),
         by_quality_figure(runs, "decode", figures_dir / f"{stem}decode_by_quality.png"),
         by_size_figure(runs, figures_dir / f"{stem}decode_by_size.png"),
+        rate_distortion_figure(runs, figures_dir / f"{stem}bytes_at_equal_ssim.png"),
     ]
     title = "JPEG roundtrip" + ("" if len(runs) == 1 else ": " + " vs ".join(r.name for r in runs))
     parts = [
         f"# {title}\n",
         _claims_section(runs),
         _savings_section(runs),
+        _equal_ssim_section(runs),
         "## Figures\n\n" + "".join(f"![{p.stem}]({p.name})\n\n" for p in figures if p),
         _speed_section(runs),
         _quality_section(runs),
+        _photos_section(runs),
         _provenance_section(runs),
     ]
     target.write_text("\n".join(parts), encoding="utf-8")

@@ -17,17 +17,19 @@ import json
 import os
 import random
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks import datasets, peers, results
+from benchmarks import datasets, environments, results
 from benchmarks import quality as metrics
 from benchmarks.jpeg import contenders as contender_registry
+from benchmarks.jpeg import runners
 
 QUALITIES = (80, 95, 99)
+# Encoder qualities for bytes at equal SSIM (contenders with rate_distortion).
+RD_QUALITIES = (50, 60, 70, 75, 80, 85, 90, 95)
 # A roundtrip below either bound is flagged in the report (never dropped).
 MIN_SSIM = 0.90
 MIN_PSNR = 30.0
@@ -87,25 +89,24 @@ def pin_threads(threads: int) -> None:
     cv2.setNumThreads(threads)
 
 
-def load_contenders(names) -> tuple[dict[str, contender_registry.Contender], dict[str, str]]:
-    """The contenders that can run here, and why each other one can't."""
+def load_contenders(names) -> tuple[dict, dict[str, str]]:
+    """A runner for each contender that can run here, and why each other one can't."""
     ready, skipped = {}, {}
     for name in names:
         try:
-            ready[name] = contender_registry.make(name)
-        except peers.PeerUnavailable as exc:
-            skipped[name] = str(exc)
-        except Exception as exc:  # noqa: BLE001 - a broken install is a skip with its reason
-            skipped[name] = f"{type(exc).__name__}: {exc}"
+            ready[name] = runners.start(name)
+        except Exception as exc:  # noqa: BLE001 - missing or broken: a skip with its reason
+            skipped[name] = str(exc) if "Unavailable" in type(exc).__name__ else (
+                f"{type(exc).__name__}: {exc}")  # fmt: skip
     return ready, skipped
 
 
-def prepare_images(config: Config, reference) -> list[Image]:
+def prepare_images(config: Config, reference: runners.LocalRunner) -> list[Image]:
     images = []
     for photo in config.photos:
         for size, dims in config.sizes.items():
             bgr, resample = datasets.sixteen_by_nine(photo, dims)
-            encoded = {q: reference.encode(bgr, q) for q in config.qualities}
+            encoded = {q: reference.contender.encode(bgr, q) for q in config.qualities}
             images.append(
                 Image(photo, size, bgr, np.ascontiguousarray(bgr[:, :, ::-1]), resample, encoded)
             )
@@ -117,19 +118,12 @@ def plan(images: list[Image], ready: dict, config: Config) -> list[tuple[Cell, i
     work = []
     for image in images:
         for quality in config.qualities:
-            for name, contender in ready.items():
-                for operation in contender.operations:
+            for name, runner in ready.items():
+                for operation in runner.describe().operations:
                     cell = Cell(image.photo.name, image.size, quality, name, operation)
                     work += [(cell, r) for r in range(config.rounds)]
     random.Random(config.seed).shuffle(work)
     return work
-
-
-def _call(cell: Cell, image: Image, contender):
-    if cell.operation == "decode":
-        return lambda: contender.decode(image.reference[cell.quality])
-    source = image.rgb if contender.needs_rgb else image.bgr
-    return lambda: contender.encode(source, cell.quality)
 
 
 def measure(work, images: list[Image], ready: dict, config: Config) -> tuple[list[dict], bool]:
@@ -144,14 +138,12 @@ def measure(work, images: list[Image], ready: dict, config: Config) -> tuple[lis
     try:
         for order, (cell, round_index) in enumerate(work):
             image = by_key[(cell.photo, cell.size)]
-            call = _call(cell, image, ready[cell.contender])
-            if cell not in warmed:
-                for _ in range(config.warmup):
-                    call()
-                warmed.add(cell)
-            start = time.perf_counter()
-            call()
-            seconds = time.perf_counter() - start
+            # Timed inside the process that runs the call (ours, or a site process).
+            warm = 0 if cell in warmed else config.warmup
+            warmed.add(cell)
+            seconds = ready[cell.contender].timed(
+                (cell.photo, cell.size), cell.quality, cell.operation, warm
+            )
             rows.append(
                 {
                     "photo": cell.photo,
@@ -191,18 +183,11 @@ def check_quality(images: list[Image], ready: dict, config: Config) -> list[dict
     for image in images:
         raw = image.bgr.nbytes
         for quality in config.qualities:
-            for name, contender in ready.items():
+            for name, runner in ready.items():
                 progress.update()
-                original = image.rgb if contender.needs_rgb else image.bgr
+                original = image.rgb if runner.describe().needs_rgb else image.bgr
                 try:
-                    data = (
-                        contender.encode(original, quality)
-                        if contender.encode
-                        else image.reference[quality]
-                    )
-                    decoded = contender.decode(data)
-                    if decoded.shape != original.shape:
-                        raise ValueError(f"decoded shape {decoded.shape} != {original.shape}")
+                    length, decoded = runner.roundtrip((image.photo.name, image.size), quality)
                 except Exception as exc:  # noqa: BLE001 - a failing contender is a flagged cell
                     rows.append(
                         {
@@ -241,7 +226,7 @@ def check_quality(images: list[Image], ready: dict, config: Config) -> list[dict
                         "contender": name,
                         "ssim": ssim,
                         "psnr": psnr,
-                        "jpeg_bytes": len(data),
+                        "jpeg_bytes": length,
                         "raw_bytes": raw,
                         "flagged": bool(problem),
                         "problem": "; ".join(problem),
@@ -273,7 +258,7 @@ def benchmark_json(
                 "extra_info": {
                     **params,
                     "operation": operation,
-                    "library": ready[name].library,
+                    "library": ready[name].describe().library,
                     "resample": resample[(photo, size)],
                 },
                 "options": {
@@ -289,28 +274,22 @@ def benchmark_json(
 
 
 def provenance(images, ready, skipped, config: Config, interrupted: bool) -> dict:
-    cv2_line = None
-    try:
-        import cv2
-
-        cv2_line = contender_registry.jpeg_build_line(cv2)
-    except ImportError:
-        pass
     return results.provenance("jpeg", config.command, config.seed) | {
         "rounds": config.rounds,
         "warmup": config.warmup,
         "threads": config.threads,
         "thread_env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENCV_FOR_THREADS_NUM")},
-        "opencv_jpeg": cv2_line,
+        "environments": environments.provenance(),
         "contenders": {
             name: {
-                "library": c.library,
-                "adapter": c.notes,
-                "output": c.output,
-                "operations": list(c.operations),
-                **c.extra,
+                "library": d.library,
+                "adapter": d.notes,
+                "output": d.output,
+                "operations": list(d.operations),
+                "process": d.process,
+                **d.extra,
             }
-            for name, c in ready.items()
+            for name, d in ((n, r.describe()) for n, r in ready.items())
         },
         "skipped": skipped,
         "images": [
@@ -329,11 +308,44 @@ def provenance(images, ready, skipped, config: Config, interrupted: bool) -> dic
     }
 
 
+def rate_distortion(images: list[Image], ready: dict, reference: runners.LocalRunner) -> list[dict]:
+    """Bytes and SSIM over RD_QUALITIES for each encoder that asks for it; every
+    encoding decoded by our turbojpeg, so only the encoders differ."""
+    from tqdm import tqdm
+
+    encoders = {n: r for n, r in ready.items() if r.describe().rate_distortion}
+    rows = []
+    progress = tqdm(total=len(images) * len(encoders) * len(RD_QUALITIES), unit="encode",
+                    desc="bytes at equal SSIM", file=sys.stderr)  # fmt: skip
+    for image in images:
+        for name, runner in encoders.items():
+            for quality in RD_QUALITIES:
+                progress.update()
+                data = runner.encode((image.photo.name, image.size), quality)
+                decoded = reference.contender.decode(data)
+                rows.append({
+                    "photo": image.photo.name, "size": image.size, "contender": name,
+                    "quality": quality, "jpeg_bytes": len(data),
+                    "bits_per_pixel": 8 * len(data) / (image.bgr.shape[0] * image.bgr.shape[1]),
+                    "ssim": metrics.ssim(image.bgr, decoded),
+                })  # fmt: skip
+    progress.close()
+    return rows
+
+
 def run(config: Config) -> Path:
     """Measure, check, write every output to ``config.out``; returns that folder."""
     pin_threads(config.threads)
     config.out.mkdir(parents=True, exist_ok=True)
     ready, skipped = load_contenders(config.contenders)
+    try:
+        return _run(config, ready, skipped)
+    finally:
+        for runner in ready.values():
+            runners.close(runner)
+
+
+def _run(config: Config, ready: dict, skipped: dict) -> Path:
     for name, reason in skipped.items():
         print(f"skipping {name}: {reason}", file=sys.stderr)
     reference = contender_registry.REFERENCE
@@ -342,6 +354,8 @@ def run(config: Config) -> Path:
             f"{reference} is needed as the reference encoder: {skipped.get(reference)}"
         )
     images = prepare_images(config, ready[reference])
+    for runner in ready.values():
+        runner.load([((i.photo.name, i.size), i.bgr, i.reference) for i in images])
     work = plan(images, ready, config)
     print(
         f"{len(images)} images x {len(config.qualities)} qualities x {len(ready)} contenders: "
@@ -349,16 +363,20 @@ def run(config: Config) -> Path:
         file=sys.stderr,
     )
     # Quality first: Ctrl-C during the (longer) timing then still leaves it whole.
+    rd: list[dict] = []
     try:
         quality = check_quality(images, ready, config)
+        rd = rate_distortion(images, ready, ready[reference])
     except KeyboardInterrupt:
         print("\ninterrupted during the quality check: no timings taken", file=sys.stderr)
         quality, rows, interrupted = [], [], True
     else:
         rows, interrupted = measure(work, images, ready, config)
     record = provenance(images, ready, skipped, config, interrupted)
+    record["rd_qualities"] = list(RD_QUALITIES)
     results.write_rows(config.out / "rounds.csv", rows)
     results.write_rows(config.out / "quality.csv", quality)
+    results.write_rows(config.out / "rate_distortion.csv", rd)
     (config.out / "benchmark.json").write_text(
         json.dumps(benchmark_json(rows, images, ready, config, record), indent=1)
     )

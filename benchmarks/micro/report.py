@@ -360,7 +360,7 @@ LINES = {
     "tjbench": {"lw": 1.4, "ls": ":"},
     "pyturbojpeg": {"lw": 1.6},
     "simplejpeg": {"lw": 1.6},
-    "opencv": {"lw": 1.6},
+    "opencv-wheel": {"lw": 1.6},
     "pillow": {"lw": 1.6},
 }
 

@@ -15,7 +15,7 @@ from benchmarks.micro.common import (
     source_for,
 )
 
-NAMES = ("turbojpeg", "simplejpeg", "pyturbojpeg", "opencv")
+NAMES = ("turbojpeg", "simplejpeg", "pyturbojpeg", "opencv-wheel")
 
 
 @pytest.mark.parametrize("name", NAMES)
