@@ -77,6 +77,17 @@ def jpeg(args: argparse.Namespace) -> int:
     return 0
 
 
+def default_ffmpeg() -> str:
+    """Our channel's ffmpeg from the bench environment, else the one on PATH (said so)."""
+    from benchmarks import environments
+
+    try:
+        return str(environments.get("bench").executable("ffmpeg"))
+    except environments.EnvironmentUnavailable as exc:
+        print(f"note: encoding with the ffmpeg on PATH: {exc}", file=sys.stderr)
+        return "ffmpeg"
+
+
 def video(args: argparse.Namespace) -> int:
     from benchmarks.video import frames, readers, suite
     from benchmarks.video import report as video_report
@@ -95,7 +106,7 @@ def video(args: argparse.Namespace) -> int:
     config = suite.Config(
         recordings=[] if args.videos else frames.default_recordings(quick=args.quick),
         videos=args.videos,
-        ffmpeg=args.ffmpeg,
+        ffmpeg=args.ffmpeg or default_ffmpeg(),
         readers=tuple(args.readers.split(",")) if args.readers else tuple(readers.READERS),
         random_frames=args.random_frames or (20 if args.quick else 40),
         cold_frames=3 if args.quick else 5,
@@ -214,7 +225,10 @@ def main(argv: list[str] | None = None) -> int:
         "--videos", type=Path, help="a folder of your own videos (no burned-in code needed)"
     )
     vid.add_argument(
-        "--ffmpeg", default="ffmpeg", help="the ffmpeg executable (default: from PATH)"
+        "--ffmpeg",
+        default=None,
+        help="the ffmpeg executable that encodes (default: the bench environment's, our "
+        "channel's GPL build; without that environment, the one on PATH)",
     )
     vid.add_argument("--readers", help="comma-separated subset (default: all installed)")
     vid.add_argument("--random-frames", type=int, help="warm random reads per reader and file")

@@ -1,6 +1,6 @@
 """One adapter per video reader, all with the same methods, and a frame checker.
 
-    reader = make_reader("opencv")          # the class; READERS lists them all
+    reader = make_reader("opencv-wheel")    # the class; READERS lists them all
     with reader.open("video.mkv") as handle:
         image = handle.read(17)             # BGR uint8 (h, w, 3)
 
@@ -58,12 +58,20 @@ class Reader:
 
     It describes itself, so the suite needs no word about any one reader: what it
     cannot run without (``unavailable``), what input it takes (``accepts``), what a
-    cold open must forget (``forget``) and what a handle reports besides frames
-    (``stats``).
+    cold open must forget (``forget``), what a handle reports besides frames
+    (``stats``), and the process it needs: the benchmark environment whose Python
+    packages it imports (``environment``) and the variables set before that
+    process starts (``process_environment``).
     """
 
     name = ""
     description = ""
+    environment: str | None = None  # a role in benchmarks/environments.py, or None: the suite's
+
+    @classmethod
+    def process_environment(cls) -> dict[str, str]:
+        """Environment variables the reader's process must start with (e.g. a library path)."""
+        return {}
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
@@ -110,9 +118,11 @@ class Reader:
 
 
 class OpenCVReader(Reader):
-    name = "opencv"
-    description = "cv2.VideoCapture (FFmpeg backend): set CAP_PROP_POS_FRAMES, then read()"
+    name = "opencv-wheel"
+    description = ("the pip wheel's cv2.VideoCapture (its own FFmpeg), one thread: "
+                   "set CAP_PROP_POS_FRAMES, then read()")  # fmt: skip
     threads = 1  # OpenCV's and its FFmpeg decoder's
+    thread_type: str | None = None  # OPENCV_FFMPEG_THREAD_TYPE, our channel's patch
 
     @staticmethod
     def unavailable() -> str | None:
@@ -122,9 +132,19 @@ class OpenCVReader(Reader):
         super().__init__(path)
         self._cap = self._capture()
 
+    def stats(self):
+        import cv2
+
+        if self.thread_type is None:
+            return {}
+        # What FFmpeg really does: 1 frame threading, 2 slice, 0 none (our patch's property).
+        return {"active_thread_type": self._cap.get(cv2.CAP_PROP_THREAD_TYPE)}
+
     def _capture(self):
         import cv2
 
+        if self.thread_type is not None:  # read by our OpenCV at every open
+            os.environ["OPENCV_FFMPEG_THREAD_TYPE"] = self.thread_type
         cv2.setNumThreads(self.threads)
         # setNumThreads leaves FFmpeg's decoder threads at the core count: pin them too
         cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, self.threads])
@@ -161,6 +181,49 @@ class OpenCVReader(Reader):
 
     def close(self):
         self._cap.release()
+
+
+def _channel_opencv_unavailable(role: str) -> str | None:
+    from benchmarks import environments
+
+    try:
+        env = environments.get(role)
+    except environments.EnvironmentUnavailable as exc:
+        return str(exc)
+    if not (env.site_packages / "cv2").is_dir():
+        return f"no cv2 in the {role} environment ({env.site_packages})"
+    return None
+
+
+class OpenCVFrameThreads(OpenCVReader):
+    """Our channel's OpenCV, in the bench environment, on our FFmpeg; the decoder's
+    thread type set through our patch (OPENCV_FFMPEG_THREAD_TYPE)."""
+
+    name = "opencv-frame"
+    description = ("our OpenCV (bench environment, our FFmpeg), every core, frame "
+                   "threading: set CAP_PROP_POS_FRAMES, then read()")  # fmt: skip
+    environment = "bench"
+    threads = os.cpu_count() or 1
+    thread_type = "frame"
+
+    @staticmethod
+    def unavailable() -> str | None:
+        return _channel_opencv_unavailable("bench")
+
+
+class OpenCVSliceThreads(OpenCVFrameThreads):
+    name = "opencv-slice"
+    description = ("our OpenCV (bench environment, our FFmpeg), every core, slice "
+                   "threading: set CAP_PROP_POS_FRAMES, then read()")  # fmt: skip
+    thread_type = "slice"
+
+
+class OpenCVOneThread(OpenCVFrameThreads):
+    name = "opencv-1thread"
+    description = ("our OpenCV (bench environment, our FFmpeg), one decoding thread: "
+                   "set CAP_PROP_POS_FRAMES, then read()")  # fmt: skip
+    threads = 1
+    thread_type = "frame"  # with one thread FFmpeg threads nothing (active type 0)
 
 
 class PyAVNaiveReader(Reader):
@@ -293,21 +356,48 @@ class DecordReader(Reader):
 
 class TorchCodecReader(Reader):
     name = "torchcodec"
-    description = "torchcodec VideoDecoder(path, seek_mode='exact')[i], RGB to BGR"
+    description = ("torchcodec VideoDecoder(path, seek_mode='exact', num_ffmpeg_threads=1)[i], "
+                   "RGB to BGR; on our FFmpeg when the bench environment is there")  # fmt: skip
+    seek_mode = "exact"
 
     @staticmethod
     def unavailable() -> str | None:
         return _missing("torchcodec", TORCHCODEC_MISSING)
 
+    @classmethod
+    def process_environment(cls) -> dict[str, str]:
+        """Our FFmpeg's libraries first, when the bench environment has them: torchcodec
+        loads whichever FFmpeg the dynamic loader finds, so this is set at process start."""
+        from benchmarks import environments
+
+        try:
+            lib = environments.get("bench").prefix / "lib"
+        except environments.EnvironmentUnavailable:
+            return {}
+        if not list(lib.glob("libavcodec.so.*")):
+            return {}
+        return {"LD_LIBRARY_PATH": os.pathsep.join(
+            p for p in (str(lib), os.environ.get("LD_LIBRARY_PATH")) if p)}  # fmt: skip
+
     def __init__(self, path):
         super().__init__(path)
         self._frames = self._decoder()
+
+    def stats(self):
+        """Which libavcodec this process loaded (ours or another), from its memory map."""
+        maps = Path("/proc/self/maps")
+        if not maps.is_file():
+            return {}
+        found = {line.split()[-1] for line in maps.read_text().splitlines()
+                 if "/libavcodec" in line}  # fmt: skip
+        return {"libavcodec": ", ".join(sorted(found)) or "none"}
 
     def _decoder(self):
         from torchcodec.decoders import VideoDecoder
 
         # NHWC: the HWC RGB frames FFmpeg decodes, without the CHW permute
-        return VideoDecoder(self.path, dimension_order="NHWC", seek_mode="exact")
+        return VideoDecoder(self.path, dimension_order="NHWC", seek_mode=self.seek_mode,
+                            num_ffmpeg_threads=1)  # fmt: skip
 
     def frame_count(self) -> int:
         return len(self._frames)
@@ -320,6 +410,57 @@ class TorchCodecReader(Reader):
         frames = self._decoder()
         for i in range(len(frames)):
             yield np.ascontiguousarray(frames[i].numpy()[:, :, ::-1])
+
+
+class TorchCodecApproximateReader(TorchCodecReader):
+    name = "torchcodec-approximate"
+    description = ("torchcodec VideoDecoder(path, seek_mode='approximate', "
+                   "num_ffmpeg_threads=1)[i], RGB to BGR: no scan, frame numbers from "
+                   "the header's rate")  # fmt: skip
+    seek_mode = "approximate"
+
+
+class VideoReaderRs(Reader):
+    name = "video-reader-rs"
+    description = "video_reader.PyVideoReader(path, threads=1)[i] (Rust over FFmpeg), RGB to BGR"
+
+    @staticmethod
+    def unavailable() -> str | None:
+        return _missing(
+            "video_reader", "video-reader-rs is not installed (pip install video-reader-rs)"
+        )
+
+    @staticmethod
+    def _load():
+        import ctypes
+        import importlib.metadata
+
+        # Its 0.4.5 wheel ships libsharpyuv but gives libwebp no rpath to find it:
+        # load it first from the wheel's own library folder.
+        files = importlib.metadata.files("video-reader-rs") or []
+        for file in files:
+            if file.name.startswith("libsharpyuv"):
+                ctypes.CDLL(str(file.locate()), mode=ctypes.RTLD_GLOBAL)
+        from video_reader import PyVideoReader
+
+        return PyVideoReader
+
+    def __init__(self, path):
+        super().__init__(path)
+        self._video = self._load()(self.path, threads=1)
+        self._count = len(self._video)
+
+    def frame_count(self) -> int:
+        return self._count
+
+    def read(self, i):
+        i = _in_range(i, self._count)
+        return np.ascontiguousarray(np.asarray(self._video[i])[:, :, ::-1])
+
+    def sequential(self):
+        video = self._load()(self.path, threads=1)
+        for frame in video:
+            yield np.ascontiguousarray(np.asarray(frame)[:, :, ::-1])
 
 
 class ExplodedJpegReader(Reader):
@@ -368,9 +509,14 @@ READERS: dict[str, type[Reader]] = {
     for cls in (
         IndexedVideoReader,
         OpenCVReader,
+        OpenCVFrameThreads,
+        OpenCVSliceThreads,
+        OpenCVOneThread,
         PyAVNaiveReader,
         DecordReader,
         TorchCodecReader,
+        TorchCodecApproximateReader,
+        VideoReaderRs,
         ExplodedJpegReader,
     )
 }

@@ -114,9 +114,10 @@ def accuracy_matrix(acc: pd.DataFrame) -> pd.DataFrame:
 
 
 def sequential_table(acc: pd.DataFrame, reader_stats: dict[str, list[str]]) -> pd.DataFrame:
-    """Per file: frames, sequential decode speed, the frame count the reference reader
-    reports, and each reader's own stats as "<stat> (<reader>)" columns."""
-    table = acc.drop_duplicates("file")[["file", "frames", "sequential_fps"]]
+    """Per file: frames, PyAV's threaded sequential decode speed, the frame count the
+    reference reader reports, and each reader's own stats as "<stat> (<reader>)" columns."""
+    speed = "pyav_sequential_fps" if "pyav_sequential_fps" in acc else "sequential_fps"
+    table = acc.drop_duplicates("file")[["file", "frames", speed]]
     columns = [(r, k) for r, keys in reader_stats.items() for k in keys]
     for reader, key in [*columns, (REFERENCE_READER, "header_count")]:
         own = acc[acc["reader"] == reader][["file", key]]

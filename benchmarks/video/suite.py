@@ -26,13 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import environments, results, sites
 from benchmarks import quality as metrics
-from benchmarks import results
 from benchmarks.video import adversarial, codecs, frames, readers
 
 BASELINE = "exploded-jpeg"
 VIDEO_SUFFIXES = {".mkv", ".mp4", ".avi", ".mov", ".ts", ".m2ts", ".webm", ".mpg", ".mpeg", ".m4v"}
-THUMB = (32, 18)  # width, height of the identity thumbnails
+THUMB = (32, 18)
+SEQUENTIAL_FRAMES = 100  # frames read straight through per (reader, file), open included  # width, height of the identity thumbnails
 
 
 @dataclass
@@ -179,7 +180,26 @@ def _measure_cell(
                 result["out_of_range"][str(probe)] = "returned a frame"
     finally:
         handle.close()
+    result["sequential_fps"] = _sequential_fps(reader, path, truth["count"])
     return result
+
+
+def _sequential_fps(reader, path: str, count: int) -> float | None:
+    """Frames per second reading straight through from a fresh open (at most
+    SEQUENTIAL_FRAMES frames); None when the reader fails."""
+    frames = min(count, SEQUENTIAL_FRAMES)
+    start = time.perf_counter()
+    try:
+        with reader.open(path) as handle:
+            for n, _ in enumerate(handle.sequential(), 1):
+                if n == frames:
+                    break
+            else:
+                n = 0 if frames else n
+    except Exception:  # noqa: BLE001 - a reader that cannot read through has no figure
+        return None
+    seconds = time.perf_counter() - start
+    return frames / seconds if frames and n == frames and seconds > 0 else None
 
 
 def _failed(result: dict, what: str, i: int, exc: Exception) -> None:
@@ -196,7 +216,8 @@ def _check(result: dict, i: int, image: np.ndarray, truth: dict) -> None:
         result["wrong"].append((i, got))
 
 
-def _child(queue, *args) -> None:
+def _child(queue, site, *args) -> None:
+    sites.enter(site)  # before anything imports the reader's library
     try:
         queue.put(("ok", _measure_cell(*args)))
     except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
@@ -204,13 +225,28 @@ def _child(queue, *args) -> None:
 
 
 def run_cell(reader_name: str, path: Path, truth: dict, indices, cold, timeout: float) -> dict:
-    """``_measure_cell`` in a forked child with a time limit."""
-    context = multiprocessing.get_context("fork")
+    """``_measure_cell`` in a child with a time limit: forked, unless the reader needs a
+    process of its own (a benchmark environment's packages, variables set at start),
+    which is then spawned fresh."""
+    reader = readers.READERS[reader_name]
+    variables = reader.process_environment()
+    site = environments.get(reader.environment).site_packages if reader.environment else None
+    fresh = site is not None or bool(variables)
+    context = sites.context() if fresh else multiprocessing.get_context("fork")
     queue = context.Queue()
     child = context.Process(
-        target=_child, args=(queue, reader_name, str(path), truth, indices, cold)
+        target=_child, args=(queue, site, reader_name, str(path), truth, indices, cold)
     )
-    child.start()
+    saved = {k: os.environ.get(k) for k in variables}
+    os.environ.update(variables)  # a spawned child starts with them
+    try:
+        child.start()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     try:
         status, payload = queue.get(timeout=timeout)
     except Exception:  # noqa: BLE001 - queue.Empty: the child hung or died silently
@@ -466,7 +502,9 @@ def _accuracy_row(f: VideoFile, reader: str, result: dict, truth: dict) -> dict:
         "out_of_range": "; ".join(f"{k}: {v}" for k, v in result.get("out_of_range", {}).items()),
         "errors": (result.get("error") or "; ".join(result.get("errors", [])[:3]))[:2000],
         **(result.get("stats") or {}),
-        "sequential_fps": (
+        # straight through with this reader, and with PyAV's threaded decode (the ground truth)
+        "sequential_fps": result.get("sequential_fps"),
+        "pyav_sequential_fps": (
             truth["count"] / truth["sequential_seconds"]
             if truth.get("sequential_seconds")
             else None
@@ -487,6 +525,7 @@ def provenance(
         "cold_frames": config.cold_frames,
         "timeout_seconds": config.timeout,
         "ffmpeg": info,
+        "environments": environments.provenance(),
         "pyav": {
             "version": av.__version__,
             "libraries": {k: ".".join(map(str, v)) for k, v in av.library_versions.items()},

@@ -18,7 +18,9 @@ COUNT = 30  # frames in the encoded test recordings
 
 
 def small_recording(color: bool, frames_count: int = COUNT) -> frames.Recording:
-    return frames.Recording(f"test-{'color' if color else 'gray'}", *SMALL, color, frames_count, seed=5)
+    return frames.Recording(
+        f"test-{'color' if color else 'gray'}", *SMALL, color, frames_count, seed=5
+    )
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +62,23 @@ def decode_all(path: Path, fmt: str = "bgr24") -> list[np.ndarray]:
 
 # -- the burned-in code -----------------------------------------------------------------------
 
-INDICES = sorted({0, 1, 2, 3, 255, 256, 65535, 65536, 2**19, 2**20 - 2, 2**20 - 1,
-                  *range(0, 2**20, 1009), *range(600)})
+INDICES = sorted(
+    {
+        0,
+        1,
+        2,
+        3,
+        255,
+        256,
+        65535,
+        65536,
+        2**19,
+        2**20 - 2,
+        2**20 - 1,
+        *range(0, 2**20, 1009),
+        *range(600),
+    }
+)
 
 
 @pytest.mark.parametrize("size", [SMALL, (1920, 1080)], ids=["320x180", "1920x1080"])
@@ -99,9 +116,13 @@ def test_read_code_rejects_frames_without_a_code():
     rng = np.random.default_rng(0)
     h, w = 180, 320
     candidates = [
-        np.zeros((h, w), np.uint8), np.full((h, w), 128, np.uint8), np.full((h, w, 3), 255, np.uint8),
-        rng.integers(0, 256, (h, w, 3), dtype=np.uint8), rng.integers(0, 256, (h, w), dtype=np.uint8),
-        np.array(frames.arena(w, h, True, 0)), np.array(frames.arena(w, h, False, 0)),
+        np.zeros((h, w), np.uint8),
+        np.full((h, w), 128, np.uint8),
+        np.full((h, w, 3), 255, np.uint8),
+        rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
+        rng.integers(0, 256, (h, w), dtype=np.uint8),
+        np.array(frames.arena(w, h, True, 0)),
+        np.array(frames.arena(w, h, False, 0)),
         np.zeros((10, 10), np.uint8),  # too small for a band
     ]
     found = [frames.read_code(c) for c in candidates]
@@ -112,7 +133,7 @@ def _band_with_bits(bits: list[int], width: int = 320, height: int = 180) -> np.
     frame = np.full((height, width), 128, np.uint8)
     b = frames.block_size(width)
     cells = np.array(bits).reshape(frames.ROWS, frames.COLS) * 255
-    frame[b:b * (frames.ROWS + 1), b:b * (frames.COLS + 1)] = np.kron(cells, np.ones((b, b)))
+    frame[b : b * (frames.ROWS + 1), b : b * (frames.COLS + 1)] = np.kron(cells, np.ones((b, b)))
     return frame
 
 
@@ -122,9 +143,18 @@ def test_read_code_checks_start_pattern_and_crc():
     for index in rng.integers(0, 2**20, 200).tolist():
         bits = frames.code_bits(index)
         assert frames.read_code(_band_with_bits(bits)) == index
-        wrong_crc = [*bits[:crc_at], *(b ^ int(k) for b, k in zip(
-            bits[crc_at:], rng.integers(0, 2, frames.CHECK_BITS) | np.eye(1, 8, int(rng.integers(8)), dtype=int)[0],
-            strict=True))]
+        wrong_crc = [
+            *bits[:crc_at],
+            *(
+                b ^ int(k)
+                for b, k in zip(
+                    bits[crc_at:],
+                    rng.integers(0, 2, frames.CHECK_BITS)
+                    | np.eye(1, 8, int(rng.integers(8)), dtype=int)[0],
+                    strict=True,
+                )
+            ),
+        ]
         assert frames.read_code(_band_with_bits(wrong_crc)) is None
         wrong_start = [*(1 - b for b in bits[:start]), *bits[start:]]
         assert frames.read_code(_band_with_bits(wrong_start)) is None
@@ -140,7 +170,7 @@ def test_read_code_rejects_every_single_damaged_block(color):
     for row in range(frames.ROWS + 2):
         for col in range(frames.COLS + 2):
             frame = clean.copy()
-            block = frame[row * b:(row + 1) * b, col * b:(col + 1) * b]
+            block = frame[row * b : (row + 1) * b, col * b : (col + 1) * b]
             inner = 1 <= row <= frames.ROWS and 1 <= col <= frames.COLS
             block[...] = 255 - block if inner else 0  # flip a code block; blacken a quiet-zone one
             assert frames.read_code(frame) is None, (row, col)
@@ -189,27 +219,45 @@ def test_recording_properties():
 
 def test_default_recordings():
     quick = frames.default_recordings(quick=True)
-    assert [r.name for r in quick] == ["arena-gray-480x270", "arena-color-480x270"]
+    assert [r.name for r in quick] == [
+        "arena-gray-480x270",
+        "arena-color-480x270",
+        "vtest-768x576",  # real footage beside the synthetic recordings
+    ]
     assert all(r.frames == 120 for r in quick)
     full = frames.default_recordings(quick=False)
-    assert {(r.width, r.height, r.color) for r in full} == {
-        (w, h, c) for w, h in frames.SIZES for c in (False, True)}
+    synthetic = [r for r in full if not isinstance(r, frames.Footage)]
+    assert {(r.width, r.height, r.color) for r in synthetic} == {
+        (w, h, c) for w, h in frames.SIZES for c in (False, True)
+    }
+    assert [r.name for r in full if isinstance(r, frames.Footage)] == ["vtest-768x576"]
     assert all(r.frames == 300 for r in full)
     assert len({r.name for r in full}) == len(full)
-    assert len({r.seed for r in full}) == 1
+    assert len({r.seed for r in synthetic}) == 1
 
 
 # -- encodings --------------------------------------------------------------------------------
 
 LOSSY = [e for e in codecs.ENCODINGS if not e.lossless]
 LOSSLESS = [e for e in codecs.ENCODINGS if e.lossless]
-MJPEG_Q5 = dataclasses.replace(codecs.ENCODINGS_BY_NAME["mjpeg"], name="mjpeg-q5", args=("-q:v", "5"))
+MJPEG_Q5 = dataclasses.replace(
+    codecs.ENCODINGS_BY_NAME["mjpeg"], name="mjpeg-q5", args=("-q:v", "5")
+)
 
 
 def test_encodings_table():
     assert len(codecs.ENCODINGS_BY_NAME) == len(codecs.ENCODINGS)
-    assert {"ffv1", "ffv1-g1", "ffvhuff", "x264-lossless-k1", "x264-lossless-k30", "x264-lossless-k250",
-            "x264-lossless-k30-fastdecode", "x264-crf18-bframes", "mjpeg"} <= set(codecs.ENCODINGS_BY_NAME)
+    assert {
+        "ffv1",
+        "ffv1-g1",
+        "ffvhuff",
+        "x264-lossless-k1",
+        "x264-lossless-k30",
+        "x264-lossless-k250",
+        "x264-lossless-k30-fastdecode",
+        "x264-crf18-bframes",
+        "mjpeg",
+    } <= set(codecs.ENCODINGS_BY_NAME)
     assert LOSSY
     assert LOSSLESS
     for e in codecs.ENCODINGS:
@@ -226,7 +274,9 @@ def test_code_survives_lossy_encodings(encode, encoding, color):
     decoded = decode_all(encode(encoding, color))
     assert len(decoded) == COUNT
     assert [frames.read_code(f) for f in decoded] == list(range(COUNT))
-    assert [frames.read_code(np.ascontiguousarray(f[:, :, ::-1])) for f in decoded] == list(range(COUNT))
+    assert [frames.read_code(np.ascontiguousarray(f[:, :, ::-1])) for f in decoded] == list(
+        range(COUNT)
+    )
 
 
 @pytest.mark.parametrize("color", [False, True], ids=["gray", "color"])
@@ -318,10 +368,20 @@ def test_only_the_latest_raw_files_are_kept(tmp_path):
 
 @needs_ffmpeg
 def test_encode_ffmpeg_reports_ffmpeg_errors(tmp_path):
-    bogus = codecs.Encoding("bogus", "no-such-encoder", (), ".mkv", intra_only=True, lossless=True,
-                            pix_fmt_color="bgr0", pix_fmt_gray="gray")
+    bogus = codecs.Encoding(
+        "bogus",
+        "no-such-encoder",
+        (),
+        ".mkv",
+        intra_only=True,
+        lossless=True,
+        pix_fmt_color="bgr0",
+        pix_fmt_gray="gray",
+    )
     with pytest.raises(RuntimeError, match="bogus") as caught:
-        codecs.encode_ffmpeg(small_recording(True, 3), bogus, tmp_path / "x.mkv", threads=1, ffmpeg=FFMPEG)
+        codecs.encode_ffmpeg(
+            small_recording(True, 3), bogus, tmp_path / "x.mkv", threads=1, ffmpeg=FFMPEG
+        )
     assert "ffmpeg exit" in str(caught.value)
     assert not (tmp_path / "x.mkv").exists()
     codecs.discard_raw_frames()
@@ -344,8 +404,10 @@ def test_ffmpeg_info(info):
 
 
 def test_parse_encoders():
-    text = (" V..... = Video\n ------\n V....D libx264              libx264 H.264 (codec h264)\n"
-            " A....D aac                  AAC (Advanced Audio Coding)\n V.S... ffv1  FFmpeg video codec #1\n")
+    text = (
+        " V..... = Video\n ------\n V....D libx264              libx264 H.264 (codec h264)\n"
+        " A....D aac                  AAC (Advanced Audio Coding)\n V.S... ffv1  FFmpeg video codec #1\n"
+    )
     assert codecs.parse_encoders(text) == {"libx264", "aac", "ffv1"}
 
 
@@ -360,7 +422,9 @@ def test_unavailable_reason():
     assert codecs.unavailable_reason(codecs.ENCODINGS_BY_NAME["ffv1"], lgpl) is None
     full = {"encoders": ["libx264", "libx264rgb"], "license": "gpl"}
     assert codecs.unavailable_reason(x264, full) is None
-    assert "libx264rgb" in codecs.unavailable_reason(x264, {"encoders": ["libx264"], "license": "gpl"})
+    assert "libx264rgb" in codecs.unavailable_reason(
+        x264, {"encoders": ["libx264"], "license": "gpl"}
+    )
 
 
 # -- adversarial files ------------------------------------------------------------------------
@@ -394,7 +458,9 @@ def test_adversarial_set(adversarial_files):
 
 def test_adversarial_is_idempotent(adversarial_files):
     stamps = {n: f.path.stat().st_mtime_ns for n, f in adversarial_files.items()}
-    again = adversarial.make_adversarial(next(iter(adversarial_files.values())).path.parent, ffmpeg=FFMPEG)
+    again = adversarial.make_adversarial(
+        next(iter(adversarial_files.values())).path.parent, ffmpeg=FFMPEG
+    )
     assert {f.name: f.path.stat().st_mtime_ns for f in again} == stamps
     assert [f.description for f in again] == [f.description for f in adversarial_files.values()]
 
@@ -402,7 +468,10 @@ def test_adversarial_is_idempotent(adversarial_files):
 def test_adversarial_vfr_has_gaps_and_source_codes(adversarial_files):
     container, stream = _stream(adversarial_files["vfr-dropped.mkv"].path)
     with container:
-        decoded = [(f.time, frames.read_code(f.to_ndarray(format="bgr24"))) for f in container.decode(stream)]
+        decoded = [
+            (f.time, frames.read_code(f.to_ndarray(format="bgr24")))
+            for f in container.decode(stream)
+        ]
     deltas = np.diff([t for t, _ in decoded])
     assert deltas.max() > 1.5 / 30
     assert deltas.min() < 1.5 / 30
