@@ -35,7 +35,7 @@ def full_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("video")
     config = suite.Config(
         recordings=[tiny(), tiny("tiny-gray", color=False)],
-        readers=("indexed", "opencv", "pyav-naive", "exploded-jpeg"),
+        readers=("indexed", "opencv-wheel", "pyav-naive", "exploded-jpeg"),
         random_frames=6,
         cold_frames=1,
         seed=5,
