@@ -17,6 +17,9 @@ from benchmarks.results import read_rows
 BASELINE = "exploded-jpeg"
 REFERENCE_READER = "indexed"
 INTRA_TARGET = 1.1  # indexed random access on intra codecs vs exploded JPEG
+# Our OpenCV with each decoder thread type (our patch), one thread first.
+THREAD_READERS = ("opencv-1thread", "opencv-slice", "opencv-frame")
+EXACT_PEER = "torchcodec"  # today's reference for exact random access
 
 
 def with_savings_and_speedup(enc: pd.DataFrame) -> pd.DataFrame:
@@ -123,6 +126,53 @@ def sequential_table(acc: pd.DataFrame, reader_stats: dict[str, list[str]]) -> p
         own = acc[acc["reader"] == reader][["file", key]]
         table = table.merge(own.rename(columns={key: f"{key} ({reader})"}), on="file", how="left")
     return table
+
+
+def thread_type_table(table: pd.DataFrame, acc: pd.DataFrame) -> pd.DataFrame:
+    """Per encoding (median over its recordings): our OpenCV's warm random-frame time and
+    sequential fps with each thread type, and each relative to one thread."""
+    if table.empty or acc.empty:
+        return pd.DataFrame()
+    present = [r for r in THREAD_READERS if r in set(table["reader"])]
+    if len(present) < 2:
+        return pd.DataFrame()
+    warm = table[(table["mode"] == "warm") & table["reader"].isin(present)]
+    random_ms = warm.pivot_table(index="what", columns="reader", values="median", aggfunc="median")
+    acc = acc.assign(what=acc["encoding"].fillna(acc["file"]))
+    seq = acc[acc["reader"].isin(present)].pivot_table(
+        index="what", columns="reader", values="sequential_fps", aggfunc="median")  # fmt: skip
+    out = pd.DataFrame(index=random_ms.index)
+    for reader in present:
+        kind = reader.removeprefix("opencv-")
+        out[f"random ms, {kind}"] = random_ms[reader] * 1e3
+    for reader in present[1:]:
+        kind = reader.removeprefix("opencv-")
+        out[f"random, {kind} / 1thread"] = random_ms[reader] / random_ms[present[0]]
+    for reader in present:
+        kind = reader.removeprefix("opencv-")
+        out[f"sequential fps, {kind}"] = seq.get(reader)
+    for reader in present[1:]:
+        kind = reader.removeprefix("opencv-")
+        if reader in seq and present[0] in seq:
+            out[f"sequential, {kind} / 1thread"] = seq[reader] / seq[present[0]]
+    return out.reset_index().rename(columns={"what": "encoding or file"})
+
+
+def exact_peer_table(table: pd.DataFrame, acc: pd.DataFrame) -> pd.DataFrame:
+    """Per file: our indexed reader's warm random-frame median over torchcodec's exact
+    mode's, with both readers' wrong frames."""
+    if table.empty:
+        return pd.DataFrame()
+    warm = table[table["mode"] == "warm"]
+    wide = warm.pivot_table(index=["recording", "what"], columns="reader", values="median")
+    if REFERENCE_READER not in wide or EXACT_PEER not in wide:
+        return pd.DataFrame()
+    out = pd.DataFrame({
+        f"{REFERENCE_READER} ms": wide[REFERENCE_READER] * 1e3,
+        f"{EXACT_PEER} ms": wide[EXACT_PEER] * 1e3,
+        f"{REFERENCE_READER} / {EXACT_PEER}": wide[REFERENCE_READER] / wide[EXACT_PEER],
+    }).dropna().reset_index()  # fmt: skip
+    return out
 
 
 # -- figures --------------------------------------------------------------------
@@ -239,6 +289,39 @@ def latency_figure(table: pd.DataFrame, provenance: dict, path: Path) -> Path | 
     return _finish(fig, ax, provenance, path)
 
 
+def thread_type_figure(threads: pd.DataFrame, provenance: dict, path: Path) -> Path | None:
+    """What the decoder's thread type does: random-frame time and sequential fps per codec."""
+    if threads.empty:
+        return None
+    kinds = [r.removeprefix("opencv-") for r in THREAD_READERS
+             if f"random ms, {r.removeprefix('opencv-')}" in threads]  # fmt: skip
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.6))
+    names = threads["encoding or file"]
+    width = 0.8 / len(kinds)
+    for k, kind in enumerate(kinds):
+        xs = [x + k * width for x in range(len(names))]
+        reader = f"opencv-{kind}"
+        left.bar(xs, threads[f"random ms, {kind}"], width=width, color=figures.color(reader),
+                 label=kind)  # fmt: skip
+        if f"sequential fps, {kind}" in threads:
+            right.bar(xs, threads[f"sequential fps, {kind}"], width=width,
+                      color=figures.color(reader), label=kind)  # fmt: skip
+    for ax, label, title in (
+        (left, "ms per random frame (log; median, warm handle)", "random access (lower is better)"),
+        (right, "frames per second (log)", "reading straight through (higher is better)"),
+    ):
+        ax.set_yscale("log")
+        ax.set_xticks([x + width * (len(kinds) - 1) / 2 for x in range(len(names))])
+        ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel(label)
+        ax.set_title(f"our OpenCV by decoder thread type: {title}", fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    left.legend(fontsize=8, title="OPENCV_FFMPEG_THREAD_TYPE", title_fontsize=8)
+    figures.footer(fig, *figures.system_details(provenance),
+                   f"{provenance.get('cpu_count')} cores; one thread vs every core")  # fmt: skip
+    return figures.save(fig, path)
+
+
 # -- the report -----------------------------------------------------------------
 
 
@@ -266,6 +349,7 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
         savings_vs_speedup_figure(enc, provenance, folder / "savings_vs_encode_speed.png"),
         random_access_figure(table, provenance, folder / "random_access_vs_baseline.png"),
         latency_figure(table, provenance, folder / "latency_by_reader.png"),
+        thread_type_figure(thread_type_table(table, acc), provenance, folder / "thread_type.png"),
     ]
     parts = ["# Video: storage, encode speed and random access, every frame checked\n"]
     target = intra_target(table, intra) if not table.empty else pd.DataFrame()
@@ -298,6 +382,24 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
         if not adversarial.empty:
             parts.append("The adversarial files:\n")
             parts.append(_md(adversarial[["file", "frames", "description"]]))
+    threads = thread_type_table(table, acc)
+    parts.append("## Our OpenCV's decoder thread type\n")
+    parts.append(
+        "Our channel's OpenCV with `OPENCV_FFMPEG_THREAD_TYPE` (our patch) set to frame or "
+        "slice on every core, and with one decoding thread. Random access: the warm median "
+        "per frame; sequential: frames per second from a fresh open. Ratios below 1 mean "
+        "faster random access than one thread; above 1, faster reading straight through.\n"
+    )
+    parts.append(
+        _md(threads) if not threads.empty else "_our OpenCV was not measured in this run_\n"
+    )
+    peer = exact_peer_table(table, acc)
+    parts.append(f"## {REFERENCE_READER} vs {EXACT_PEER} (exact mode)\n")
+    parts.append(
+        f"Warm random-frame medians per file, the same seeded indices for both; below 1, "
+        f"{REFERENCE_READER} is faster. Accuracy is in the table above.\n"
+    )
+    parts.append(_md(peer) if not peer.empty else f"_{EXACT_PEER} was not measured in this run_\n")
     parts.append("## Figures\n\n" + "".join(f"![{p.stem}]({p.name})\n\n" for p in pictures if p))
     parts.append("## Encodings\n")
     parts.append(_md(encoding_table(enc)))
