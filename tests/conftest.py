@@ -68,7 +68,9 @@ def pil_jpeg(rgb: np.ndarray, quality: int = 90, subsampling: str = "420", **sav
         gray = rgb if rgb.ndim == 2 else np.asarray(Image.fromarray(rgb).convert("L"))
         Image.fromarray(gray).save(buf, "JPEG", quality=quality, **save)
     else:
-        Image.fromarray(rgb).save(buf, "JPEG", quality=quality, subsampling=modes[subsampling], **save)
+        Image.fromarray(rgb).save(
+            buf, "JPEG", quality=quality, subsampling=modes[subsampling], **save
+        )
     return buf.getvalue()
 
 

@@ -26,8 +26,11 @@ from .conftest import pil_jpeg
 
 # CI runs thousands of examples; a developer's quick run fewer.
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3000" if os.environ.get("CI") else "300"))
-FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 @pytest.fixture(scope="module")
@@ -116,12 +119,14 @@ def test_wrong_argument_types(tj, data, error, message):
 def with_size(jpeg: bytes, width: int, height: int) -> bytes:
     """The same JPEG with its frame header claiming another size."""
     sof = jpeg.index(b"\xff\xc0")
-    return jpeg[: sof + 5] + struct.pack(">HH", height, width) + jpeg[sof + 9:]
+    return jpeg[: sof + 5] + struct.pack(">HH", height, width) + jpeg[sof + 9 :]
 
 
 def test_decompression_bomb_is_refused_before_allocating(tj, small_jpeg):
     bomb = with_size(small_jpeg, 60000, 60000)  # 3.6 GP: 10.8 GB as BGR
-    with pytest.raises(ImageTooLargeError, match=r"60000x60000 = 3600000000 pixels, more than max_pixels"):
+    with pytest.raises(
+        ImageTooLargeError, match=r"60000x60000 = 3600000000 pixels, more than max_pixels"
+    ):
         tj.decode(bomb)
     assert isinstance(ImageTooLargeError("x"), ValueError)
     with pytest.raises(ImageTooLargeError):
@@ -151,15 +156,22 @@ def test_fuzz_random_bytes(tj, data):
 
 
 @FUZZ
-@given(prefix=st.sampled_from([b"\xff\xd8", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xdb", b"\xff\xd8\xff\xc0"]),
-       tail=st.binary(max_size=1024))
+@given(
+    prefix=st.sampled_from(
+        [b"\xff\xd8", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xdb", b"\xff\xd8\xff\xc0"]
+    ),
+    tail=st.binary(max_size=1024),
+)
 def test_fuzz_random_bytes_after_jpeg_markers(tj, prefix, tail):
     decode_outcome(tj, prefix + tail)
 
 
 @FUZZ
-@given(flips=st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 7)), min_size=1, max_size=8),
-       crop=st.booleans(), header_only=st.booleans())
+@given(
+    flips=st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 7)), min_size=1, max_size=8),
+    crop=st.booleans(),
+    header_only=st.booleans(),
+)
 def test_fuzz_bit_flipped_jpegs(tj, small_jpeg, flips, crop, header_only):
     data = bytearray(small_jpeg)
     for position, bit in flips:

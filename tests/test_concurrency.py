@@ -20,8 +20,10 @@ from .conftest import pil_jpeg
 def batch(photo) -> list[bytes]:
     """Distinct JPEGs of one size: different crops of the photo."""
     rng = np.random.default_rng(11)
-    return [pil_jpeg(photo[y:y + 200, x:x + 300], 85, "420")
-            for y, x in rng.integers(0, 200, size=(24, 2))]
+    return [
+        pil_jpeg(photo[y : y + 200, x : x + 300], 85, "420")
+        for y, x in rng.integers(0, 200, size=(24, 2))
+    ]
 
 
 @pytest.mark.parametrize("threads", [1, 2, 4])
@@ -45,7 +47,9 @@ def test_decode_many_into_out(tj, batch):
     out = np.zeros((len(batch), 200, 300, 3), np.uint8)
     assert tj.decode_many(batch, threads=2, out=out) is out
     assert np.array_equal(out[-1], tj.decode(batch[-1]))
-    with pytest.raises(ValueError, match="out must be an \\(N, height, width, channels\\) array with N=24"):
+    with pytest.raises(
+        ValueError, match="out must be an \\(N, height, width, channels\\) array with N=24"
+    ):
         tj.decode_many(batch, out=out[:3])
 
 

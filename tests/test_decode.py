@@ -41,14 +41,21 @@ def test_accurate_decode_matches_independent_decoder(tj, photo, subsampling, hei
     assert np.array_equal(tj.decode(data, "RGB"), rgb)
     assert np.array_equal(tj.decode(data, "BGR"), rgb[:, :, ::-1])
     # OpenCV is a second, separately built decoder for BGR.
-    assert np.array_equal(tj.decode(data), cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR))
+    assert np.array_equal(
+        tj.decode(data), cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    )
 
 
 @pytest.mark.parametrize(
     ("pixel_format", "order", "alpha"),
     [
-        ("RGBA", [0, 1, 2], 3), ("BGRA", [2, 1, 0], 3), ("ARGB", [1, 2, 3], 0), ("ABGR", [3, 2, 1], 0),
-        ("RGBX", [0, 1, 2], None), ("BGRX", [2, 1, 0], None), ("XRGB", [1, 2, 3], None),
+        ("RGBA", [0, 1, 2], 3),
+        ("BGRA", [2, 1, 0], 3),
+        ("ARGB", [1, 2, 3], 0),
+        ("ABGR", [3, 2, 1], 0),
+        ("RGBX", [0, 1, 2], None),
+        ("BGRX", [2, 1, 0], None),
+        ("XRGB", [1, 2, 3], None),
         ("XBGR", [3, 2, 1], None),
     ],
 )
@@ -79,8 +86,11 @@ def test_pixel_format_names_are_case_insensitive(tj, photo_jpeg):
     # Fast integer DCT loses a little precision; fast (nearest) upsampling more
     # at colour edges. The bounds sit well below what real photos give (~45 dB
     # and ~38 dB here) but far above a broken decode (~10 dB).
-    [({"fast_dct": True}, 40.0), ({"fast_upsample": True}, 32.0),
-     ({"fast_dct": True, "fast_upsample": True}, 32.0)],
+    [
+        ({"fast_dct": True}, 40.0),
+        ({"fast_upsample": True}, 32.0),
+        ({"fast_dct": True, "fast_upsample": True}, 32.0),
+    ],
 )
 def test_fast_modes_stay_close_to_accurate(tj, photo_jpeg, mode, min_psnr):
     accurate = tj.decode(photo_jpeg)
@@ -94,13 +104,21 @@ def test_constructor_sets_default_mode_and_call_overrides_it(lib_path, photo_jpe
 
     fast = turbojpeg.Turbojpeg(lib_path, fast_dct=True, fast_upsample=True)
     accurate = turbojpeg.Turbojpeg(lib_path)
-    assert np.array_equal(fast.decode(photo_jpeg), accurate.decode(photo_jpeg, fast_dct=True, fast_upsample=True))
-    assert np.array_equal(fast.decode(photo_jpeg, fast_dct=False, fast_upsample=False), accurate.decode(photo_jpeg))
+    assert np.array_equal(
+        fast.decode(photo_jpeg), accurate.decode(photo_jpeg, fast_dct=True, fast_upsample=True)
+    )
+    assert np.array_equal(
+        fast.decode(photo_jpeg, fast_dct=False, fast_upsample=False), accurate.decode(photo_jpeg)
+    )
 
 
 def test_decode_header(tj, photo):
-    for subsampling, expected in [("444", Subsampling.S444), ("422", Subsampling.S422),
-                                  ("420", Subsampling.S420), ("gray", Subsampling.GRAY)]:
+    for subsampling, expected in [
+        ("444", Subsampling.S444),
+        ("422", Subsampling.S422),
+        ("420", Subsampling.S420),
+        ("gray", Subsampling.GRAY),
+    ]:
         info = tj.decode_header(pil_jpeg(photo[:37, :61], 90, subsampling))
         assert (info.width, info.height, info.shape) == (61, 37, (37, 61))
         assert info.subsampling is expected
@@ -115,8 +133,11 @@ def test_decode_header(tj, photo):
 
 def test_scaled_decode_matches_libjpeg_scaling_in_opencv(tj, photo_jpeg):
     # OpenCV's IMREAD_REDUCED_* asks libjpeg for the same DCT scaling.
-    for factor, flag in [(2, cv2.IMREAD_REDUCED_COLOR_2), (4, cv2.IMREAD_REDUCED_COLOR_4),
-                         (8, cv2.IMREAD_REDUCED_COLOR_8)]:
+    for factor, flag in [
+        (2, cv2.IMREAD_REDUCED_COLOR_2),
+        (4, cv2.IMREAD_REDUCED_COLOR_4),
+        (8, cv2.IMREAD_REDUCED_COLOR_8),
+    ]:
         expected = cv2.imdecode(np.frombuffer(photo_jpeg, np.uint8), flag)
         assert np.array_equal(tj.decode(photo_jpeg, scale=(1, factor)), expected)
         assert np.array_equal(tj.decode(photo_jpeg, scale=1 / factor), expected)
@@ -133,8 +154,13 @@ def test_scale_shapes_and_errors(tj, photo_jpeg):
 
 @pytest.mark.parametrize(
     ("min_size", "shape"),
-    [(100, (128, 128)), ((64, 64), (64, 64)), ((65, 10), (128, 128)), ((257, 1), (320, 320)),
-     (10_000, (512, 512))],
+    [
+        (100, (128, 128)),
+        ((64, 64), (64, 64)),
+        ((65, 10), (128, 128)),
+        ((257, 1), (320, 320)),
+        (10_000, (512, 512)),
+    ],
 )
 def test_min_size_picks_smallest_sufficient_scale(tj, photo_jpeg, min_size, shape):
     assert tj.decode(photo_jpeg, min_size=min_size).shape[:2] == shape
@@ -151,14 +177,16 @@ def test_crop_equals_slice_of_full_decode(tj, photo, subsampling, fast_upsample,
     crops = [(0, 0, width, height), (0, 0, 1, 1), (width - 1, height - 1, 1, 1), (16, 16, 16, 16)]
     for _ in range(40):
         w, h = int(rng.integers(1, width + 1)), int(rng.integers(1, height + 1))
-        crops.append((int(rng.integers(0, width - w + 1)), int(rng.integers(0, height - h + 1)), w, h))
+        crops.append(
+            (int(rng.integers(0, width - w + 1)), int(rng.integers(0, height - h + 1)), w, h)
+        )
     for x, y, w, h in crops:
         if x + w > width or y + h > height:
             continue
         region = tj.decode(data, crop=(x, y, w, h), fast_upsample=fast_upsample, scale=scale)
         assert region.shape == (h, w, 3)
         assert region.flags.c_contiguous
-        assert np.array_equal(region, full[y:y + h, x:x + w]), (x, y, w, h)
+        assert np.array_equal(region, full[y : y + h, x : x + w]), (x, y, w, h)
 
 
 def test_crop_is_validated(tj, photo_jpeg):
@@ -209,16 +237,27 @@ def test_read_only_out_is_refused(tj, photo_jpeg):
         tj.decode(photo_jpeg, out=out)
 
 
-@pytest.mark.parametrize("wrap", [bytes, bytearray, memoryview, lambda b: np.frombuffer(b, np.uint8),
-                                  lambda b: memoryview(bytearray(b))])
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        bytes,
+        bytearray,
+        memoryview,
+        lambda b: np.frombuffer(b, np.uint8),
+        lambda b: memoryview(bytearray(b)),
+    ],
+)
 def test_any_bytes_like_input(tj, photo_jpeg, wrap):
     assert np.array_equal(tj.decode(wrap(photo_jpeg)), tj.decode(photo_jpeg))
 
 
 def test_decode_yuv_planes(tj, photo):
     # TurboJPEG pads the luma plane to whole chroma blocks.
-    for subsampling, luma, chroma in [("444", (37, 61), (37, 61)), ("422", (37, 62), (37, 31)),
-                                      ("420", (38, 62), (19, 31))]:
+    for subsampling, luma, chroma in [
+        ("444", (37, 61), (37, 61)),
+        ("422", (37, 62), (37, 31)),
+        ("420", (38, 62), (19, 31)),
+    ]:
         data = pil_jpeg(photo[:37, :61], 90, subsampling)
         y, cb, cr = tj.decode_yuv(data)
         assert y.shape == luma
@@ -254,9 +293,9 @@ def without_huffman_tables(jpeg: bytes) -> bytes:
     """The JPEG with its DHT segments removed, as MJPEG cameras write frames."""
     out, i = bytearray(jpeg[:2]), 2
     while jpeg[i + 1] != 0xDA:
-        length = int.from_bytes(jpeg[i + 2:i + 4], "big")
+        length = int.from_bytes(jpeg[i + 2 : i + 4], "big")
         if jpeg[i + 1] != 0xC4:
-            out += jpeg[i:i + 2 + length]
+            out += jpeg[i : i + 2 + length]
         i += 2 + length
     return bytes(out + jpeg[i:])
 

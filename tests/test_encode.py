@@ -94,9 +94,11 @@ def test_fast_dct_encode_stops_at_quality_96_on_both_generations(tj, photo):
     # its TurboJPEG 2 API ignores the flag from 96 on, and so do we on 3.x.
     for quality in (96, 99, 100):
         assert tj.encode(photo, quality, pixel_format="RGB", fast_dct=True) == tj.encode(
-            photo, quality, pixel_format="RGB")
+            photo, quality, pixel_format="RGB"
+        )
     assert tj.encode(photo, 95, pixel_format="RGB", fast_dct=True) != tj.encode(
-        photo, 95, pixel_format="RGB")
+        photo, 95, pixel_format="RGB"
+    )
 
 
 def test_fast_dct_encode_differs_but_stays_close(tj, photo):
@@ -112,7 +114,11 @@ def test_yuv_roundtrip(tj, photo):
         planes = tj.decode_yuv(data)
         again = tj.encode_yuv(planes, 95, size=(61, 37))
         info = tj.decode_header(again)
-        assert (info.width, info.height, info.subsampling) == (61, 37, Subsampling.parse(subsampling))
+        assert (info.width, info.height, info.subsampling) == (
+            61,
+            37,
+            Subsampling.parse(subsampling),
+        )
         assert ssim(tj.decode(again), tj.decode(data)) > 0.97
     gray = tj.decode_yuv(tj.encode(np.ascontiguousarray(photo[:, :, 0]), 90))
     assert tj.decode_header(tj.encode_yuv(gray, 90)).subsampling is Subsampling.GRAY
@@ -139,11 +145,21 @@ def test_yuv_planes_must_match_a_subsampling(tj):
         (np.zeros((8, 8, 4), np.uint8), {}, ValueError, "4 channels but pixel_format BGR has 3"),
         (np.zeros((8, 16, 3), np.uint8)[:, ::2], {}, ValueError, "contiguous within each row"),
         (np.zeros((8, 8, 3), np.uint8)[::-1], {}, ValueError, "contiguous within each row"),
-        (np.zeros((8, 8, 3), np.uint8), {"quality": 0}, ValueError, "quality must be an int from 1"),
+        (
+            np.zeros((8, 8, 3), np.uint8),
+            {"quality": 0},
+            ValueError,
+            "quality must be an int from 1",
+        ),
         (np.zeros((8, 8, 3), np.uint8), {"quality": 101}, ValueError, "quality"),
         (np.zeros((8, 8, 3), np.uint8), {"quality": 9.5}, ValueError, "quality"),
         (np.zeros((8, 8, 3), np.uint8), {"subsampling": "423"}, ValueError, "unknown subsampling"),
-        (np.zeros((8, 8, 3), np.uint8), {"pixel_format": "HSV"}, ValueError, "unknown pixel_format"),
+        (
+            np.zeros((8, 8, 3), np.uint8),
+            {"pixel_format": "HSV"},
+            ValueError,
+            "unknown pixel_format",
+        ),
     ],
 )
 def test_bad_images_are_refused_with_the_reason(tj, image, kwargs, error, message):

@@ -28,8 +28,14 @@ def test_search_order(monkeypatch, tmp_path):
     monkeypatch.setenv("TURBOJPEG_LIB", "/from/env/libturbojpeg.so.0")
     monkeypatch.setenv("CONDA_PREFIX", str(tmp_path / "env"))
     origins = [origin for origin, _ in _loader.candidate_paths("/explicit.so")]
-    order = ["lib_path argument", "$TURBOJPEG_LIB", "active conda prefix", "project build",
-             "sys.prefix", "system"]
+    order = [
+        "lib_path argument",
+        "$TURBOJPEG_LIB",
+        "active conda prefix",
+        "project build",
+        "sys.prefix",
+        "system",
+    ]
     positions = [origins.index(o) for o in order]
     assert positions == sorted(positions)
     paths = [p for _, p in _loader.candidate_paths()]
@@ -92,8 +98,14 @@ def test_fresh_interpreter_without_any_library(tmp_path):
     )
     env = {k: v for k, v in os.environ.items() if k not in ("TURBOJPEG_LIB", "CONDA_PREFIX")}
     env["PYTHONPATH"] = os.getcwd()
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                            cwd=tmp_path, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
     assert result.stdout.startswith("ERR libturbojpeg was not found. Tried, in order:")
 
 
@@ -108,16 +120,17 @@ def test_prefixed_turbo_and_libjpeg9_in_one_process(tmp_path):
 
     prefix = os.environ.get("TURBOJPEG_PREFIXED_PREFIX")
     if not prefix:
-        pytest.fail("TURBOJPEG_PREFIXED_PREFIX is not set: run the tests with bash tools/run.sh test")
-    code = (
-        "import turbojpeg\n"
-        "tj = turbojpeg.Turbojpeg()\n"
-        "print(tj.lib_path)\n"
-    )
+        pytest.fail(
+            "TURBOJPEG_PREFIXED_PREFIX is not set: run the tests with bash tools/run.sh test"
+        )
+    code = "import turbojpeg\ntj = turbojpeg.Turbojpeg()\nprint(tj.lib_path)\n"
     env = {k: v for k, v in os.environ.items() if k != "TURBOJPEG_LIB"} | {
-        "CONDA_PREFIX": prefix, "PYTHONPATH": os.getcwd()}
-    found = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                           check=True).stdout.strip()
+        "CONDA_PREFIX": prefix,
+        "PYTHONPATH": os.getcwd(),
+    }
+    found = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert found == f"{prefix}/lib/libjpeg-turbo/lib/libturbojpeg.so.0"
 
     rgb = np.ascontiguousarray(data.astronaut()[:128, :192])
@@ -130,4 +143,9 @@ def test_prefixed_turbo_and_libjpeg9_in_one_process(tmp_path):
     assert turbojpeg.version(found).startswith("3.")
     # Both decoders read libjpeg 9's file to nearly the same pixels (their IDCTs differ slightly).
     assert np.abs(ours.astype(int) - nine).mean() < 1.0
-    assert np.abs(turbo.decode(turbo.encode(rgb, 95, pixel_format="RGB"), "RGB").astype(int) - rgb).mean() < 3
+    assert (
+        np.abs(
+            turbo.decode(turbo.encode(rgb, 95, pixel_format="RGB"), "RGB").astype(int) - rgb
+        ).mean()
+        < 3
+    )

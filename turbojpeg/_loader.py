@@ -20,7 +20,9 @@ ENV_VAR = "TURBOJPEG_LIB"
 
 # The repository's own build (tools/offline_build puts the recipe's staging
 # prefix there); only meaningful for a checkout, harmless elsewhere.
-PROJECT_PREFIX = Path(__file__).resolve().parent.parent / ".build" / "libjpeg-turbo" / "current" / "prefix"
+PROJECT_PREFIX = (
+    Path(__file__).resolve().parent.parent / ".build" / "libjpeg-turbo" / "current" / "prefix"
+)
 
 _LIB_NAMES = ("libturbojpeg.so.0", "libturbojpeg.so", "libturbojpeg.dylib", "turbojpeg.dll")
 _SYSTEM_DIRS = (
@@ -82,7 +84,9 @@ def candidate_paths(lib_path: str | os.PathLike[str] | None = None) -> list[tupl
     if os.environ.get(ENV_VAR):
         found.append((f"${ENV_VAR}", os.environ[ENV_VAR]))
     if os.environ.get("CONDA_PREFIX"):
-        found += [("active conda prefix", p) for p in _prefix_candidates(os.environ["CONDA_PREFIX"])]
+        found += [
+            ("active conda prefix", p) for p in _prefix_candidates(os.environ["CONDA_PREFIX"])
+        ]
     found += [("project build", p) for p in _prefix_candidates(PROJECT_PREFIX)]
     found += [("sys.prefix", p) for p in _prefix_candidates(sys.prefix)]
     by_name = ctypes.util.find_library("turbojpeg")

@@ -36,8 +36,6 @@ _ulong = C.c_ulong
 _pint = C.POINTER(C.c_int)
 
 
-
-
 class Tj2Api:
     generation = 2
 
@@ -54,17 +52,49 @@ class Tj2Api:
         self.decompress_header3 = fn(
             "tjDecompressHeader3", _int, _vp, _vp, _ulong, _pint, _pint, _pint, _pint
         )
-        self.decompress2 = fn("tjDecompress2", _int, _vp, _vp, _ulong, _vp, _int, _int, _int, _int, _int)
+        self.decompress2 = fn(
+            "tjDecompress2", _int, _vp, _vp, _ulong, _vp, _int, _int, _int, _int, _int
+        )
         self.decompress_to_planes = fn(
-            "tjDecompressToYUVPlanes", _int, _vp, _vp, _ulong, C.POINTER(_vp), _int, _pint, _int, _int
+            "tjDecompressToYUVPlanes",
+            _int,
+            _vp,
+            _vp,
+            _ulong,
+            C.POINTER(_vp),
+            _int,
+            _pint,
+            _int,
+            _int,
         )
         self.compress2 = fn(
-            "tjCompress2", _int, _vp, _vp, _int, _int, _int, _int,
-            C.POINTER(_vp), C.POINTER(_ulong), _int, _int, _int,
+            "tjCompress2",
+            _int,
+            _vp,
+            _vp,
+            _int,
+            _int,
+            _int,
+            _int,
+            C.POINTER(_vp),
+            C.POINTER(_ulong),
+            _int,
+            _int,
+            _int,
         )
         self.compress_from_planes = fn(
-            "tjCompressFromYUVPlanes", _int, _vp, C.POINTER(_vp), _int, _pint, _int, _int,
-            C.POINTER(_vp), C.POINTER(_ulong), _int, _int,
+            "tjCompressFromYUVPlanes",
+            _int,
+            _vp,
+            C.POINTER(_vp),
+            _int,
+            _pint,
+            _int,
+            _int,
+            C.POINTER(_vp),
+            C.POINTER(_ulong),
+            _int,
+            _int,
         )
         self.get_scaling_factors = fn("tjGetScalingFactors", C.POINTER(ScalingFactor), _pint)
         self.plane_width = fn("tjPlaneWidth", _int, _int, _int, _int)
@@ -152,8 +182,9 @@ class Tj2Decompressor(_Handle):
     def read_header(self, buf, size: int) -> tuple[int, int]:
         self.renew()  # a new handle per image: see _tj3.Tj3Decompressor.read_header
         w, h, s, c = self._info
-        if self.api.decompress_header3(self.handle, buf, size, C.byref(w), C.byref(h),
-                                       C.byref(s), C.byref(c)):
+        if self.api.decompress_header3(
+            self.handle, buf, size, C.byref(w), C.byref(h), C.byref(s), C.byref(c)
+        ):
             raise self.fail()
         return w.value, h.value
 
@@ -183,14 +214,16 @@ class Tj2Decompressor(_Handle):
 
     def decompress(self, buf, size: int, dst: int, pitch: int, pixel_format: int) -> None:
         width, height = self._scaled
-        if self.api.decompress2(self.handle, buf, size, dst, width, pitch, height,
-                                pixel_format, self.flags):
+        if self.api.decompress2(
+            self.handle, buf, size, dst, width, pitch, height, pixel_format, self.flags
+        ):
             raise self.fail()
 
     def decompress_to_planes(self, buf, size: int, planes, strides) -> None:
         width, height = self._scaled
-        if self.api.decompress_to_planes(self.handle, buf, size, planes, width, strides, height,
-                                         self.flags):
+        if self.api.decompress_to_planes(
+            self.handle, buf, size, planes, width, strides, height, self.flags
+        ):
             raise self.fail()
 
 
@@ -207,8 +240,9 @@ class Tj2Compressor(_Handle):
         self.subsamp = 2
         self.settings = None  # what configure() last sent; the codec skips repeats
 
-    def configure(self, quality: int, subsamp: int, fast_dct: bool, progressive: bool,
-                  optimize: bool) -> None:
+    def configure(
+        self, quality: int, subsamp: int, fast_dct: bool, progressive: bool, optimize: bool
+    ) -> None:
         self.quality, self.subsamp = quality, subsamp
         if self.flags & PROGRESSIVE and not progressive:
             # 2.x keeps the progression script in the handle: the next baseline
@@ -231,17 +265,36 @@ class Tj2Compressor(_Handle):
 
     def compress(self, src: int, width: int, pitch: int, height: int, pixel_format: int) -> bytes:
         size = self._reserve(width, height)
-        if self.api.compress2(self.handle, src, width, pitch, height, pixel_format,
-                              C.byref(self.jpeg_buf), C.byref(size), self.subsamp, self.quality,
-                              self.flags | NOREALLOC):
+        if self.api.compress2(
+            self.handle,
+            src,
+            width,
+            pitch,
+            height,
+            pixel_format,
+            C.byref(self.jpeg_buf),
+            C.byref(size),
+            self.subsamp,
+            self.quality,
+            self.flags | NOREALLOC,
+        ):
             raise self.fail()
         return C.string_at(self.jpeg_buf.value, size.value)
 
     def compress_from_planes(self, planes, width: int, strides, height: int) -> bytes:
         size = self._reserve(width, height)
-        if self.api.compress_from_planes(self.handle, planes, width, strides, height, self.subsamp,
-                                         C.byref(self.jpeg_buf), C.byref(size), self.quality,
-                                         self.flags | NOREALLOC):
+        if self.api.compress_from_planes(
+            self.handle,
+            planes,
+            width,
+            strides,
+            height,
+            self.subsamp,
+            C.byref(self.jpeg_buf),
+            C.byref(size),
+            self.quality,
+            self.flags | NOREALLOC,
+        ):
             raise self.fail()
         return C.string_at(self.jpeg_buf.value, size.value)
 

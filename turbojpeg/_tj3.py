@@ -40,7 +40,6 @@ LOSSLESS = 15
 TJSAMP_UNKNOWN = -1
 
 
-
 class Region(C.Structure):
     _fields_ = (("x", C.c_int), ("y", C.c_int), ("w", C.c_int), ("h", C.c_int))
 
@@ -54,7 +53,6 @@ UNCROPPED = Region(0, 0, 0, 0)
 _vp = C.c_void_p
 _int = C.c_int
 _size = C.c_size_t
-
 
 
 class Tj3Api:
@@ -83,9 +81,18 @@ class Tj3Api:
         )
         self.compress_from_planes8 = fn(
             "tj3CompressFromYUVPlanes8",
-            _int, _vp, C.POINTER(_vp), _int, C.POINTER(_int), _int, C.POINTER(_vp), C.POINTER(_size),
+            _int,
+            _vp,
+            C.POINTER(_vp),
+            _int,
+            C.POINTER(_int),
+            _int,
+            C.POINTER(_vp),
+            C.POINTER(_size),
         )
-        self.get_scaling_factors = fn("tj3GetScalingFactors", C.POINTER(ScalingFactor), C.POINTER(_int))
+        self.get_scaling_factors = fn(
+            "tj3GetScalingFactors", C.POINTER(ScalingFactor), C.POINTER(_int)
+        )
         self.plane_width = fn("tj3YUVPlaneWidth", _int, _int, _int, _int)
         self.plane_height = fn("tj3YUVPlaneHeight", _int, _int, _int, _int)
 
@@ -241,8 +248,9 @@ class Tj3Compressor(_Handle):
         self.jpeg_size = C.c_size_t()
         self.settings = None  # what configure() last sent; the codec skips repeats
 
-    def configure(self, quality: int, subsamp: int, fast_dct: bool, progressive: bool,
-                  optimize: bool) -> None:
+    def configure(
+        self, quality: int, subsamp: int, fast_dct: bool, progressive: bool, optimize: bool
+    ) -> None:
         self.set(QUALITY, quality)
         self.set(SUBSAMP, subsamp)
         self.set(FASTDCT, fast_dct)
@@ -250,14 +258,29 @@ class Tj3Compressor(_Handle):
         self.set(OPTIMIZE, optimize)
 
     def compress(self, src: int, width: int, pitch: int, height: int, pixel_format: int) -> bytes:
-        if self.api.compress8(self.handle, src, width, pitch, height, pixel_format,
-                              C.byref(self.jpeg_buf), C.byref(self.jpeg_size)):
+        if self.api.compress8(
+            self.handle,
+            src,
+            width,
+            pitch,
+            height,
+            pixel_format,
+            C.byref(self.jpeg_buf),
+            C.byref(self.jpeg_size),
+        ):
             raise self.fail()
         return C.string_at(self.jpeg_buf.value, self.jpeg_size.value)
 
     def compress_from_planes(self, planes, width: int, strides, height: int) -> bytes:
-        if self.api.compress_from_planes8(self.handle, planes, width, strides, height,
-                                          C.byref(self.jpeg_buf), C.byref(self.jpeg_size)):
+        if self.api.compress_from_planes8(
+            self.handle,
+            planes,
+            width,
+            strides,
+            height,
+            C.byref(self.jpeg_buf),
+            C.byref(self.jpeg_size),
+        ):
             raise self.fail()
         return C.string_at(self.jpeg_buf.value, self.jpeg_size.value)
 

@@ -71,8 +71,7 @@ def _input_buffer(data) -> tuple[object, int, object]:
         return data, len(data), data
     if isinstance(data, str):
         raise TypeError(
-            "data must be the JPEG's bytes, not a str; read the file first: "
-            "open(path, 'rb').read()"
+            "data must be the JPEG's bytes, not a str; read the file first: open(path, 'rb').read()"
         )
     try:
         view = memoryview(data)
@@ -140,9 +139,7 @@ class Turbojpeg:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_size = 0
         self._pool_lock = threading.Lock()
-        self._scaling_factors = sorted(
-            {Fraction(n, d) for n, d in self._api.scaling_factors()}
-        )
+        self._scaling_factors = sorted({Fraction(n, d) for n, d in self._api.scaling_factors()})
 
     # -- introspection -------------------------------------------------------------
 
@@ -290,7 +287,9 @@ class Turbojpeg:
             factor = _as_fraction(scale)
             if factor not in self._scaling_factors:
                 offered = ", ".join(str(f) for f in self._scaling_factors)
-                raise ValueError(f"scale {factor} is not a TurboJPEG scaling factor; use one of {offered}")
+                raise ValueError(
+                    f"scale {factor} is not a TurboJPEG scaling factor; use one of {offered}"
+                )
             return factor
         if isinstance(min_size, int):
             min_w = min_h = min_size
@@ -298,15 +297,20 @@ class Turbojpeg:
             try:
                 min_w, min_h = (int(v) for v in min_size)
             except (TypeError, ValueError):
-                raise TypeError(f"min_size must be an int or a (width, height) pair, not {min_size!r}") from None
+                raise TypeError(
+                    f"min_size must be an int or a (width, height) pair, not {min_size!r}"
+                ) from None
         for factor in self._scaling_factors:
             if factor <= 1 and _scaled(width, factor) >= min_w and _scaled(height, factor) >= min_h:
                 return factor
         return Fraction(1)
 
     def _decode_region(self, d, buf, size, pf, width, height, scale, min_size, crop, out):
-        factor = Fraction(1) if scale is None and min_size is None else self._pick_scale(
-            width, height, scale, min_size)
+        factor = (
+            Fraction(1)
+            if scale is None and min_size is None
+            else self._pick_scale(width, height, scale, min_size)
+        )
         out_w, out_h = _scaled(width, factor), _scaled(height, factor)
         channels = _CHANNELS[pf]
         if crop is None:
@@ -336,7 +340,7 @@ class Turbojpeg:
             if emulate:
                 full = np.empty((out_h, out_w, channels), dtype=np.uint8)
                 self._decompress(d, buf, size, _array_address(full), 0, pf)
-                region = full[y:y + h, x:x + w]
+                region = full[y : y + h, x : x + w]
             else:
                 if crop is not None:
                     d.set_crop(x0, y, x1 - x0, h)
@@ -347,7 +351,7 @@ class Turbojpeg:
                     return target
                 wide = np.empty((h, x1 - x0, channels), dtype=np.uint8)
                 self._decompress(d, buf, size, _array_address(wide), 0, pf)
-                region = wide[:, x - x0:x - x0 + w]
+                region = wide[:, x - x0 : x - x0 + w]
         finally:
             d.reset_scale_and_crop()
         if out is None:
@@ -376,12 +380,15 @@ class Turbojpeg:
         width, height = self._read_header(d, buf, size)
         subsamp = d.subsampling()
         if subsamp < 0:
-            raise TurbojpegError("this JPEG's chroma subsampling cannot be decoded to YUV planes", None)
+            raise TurbojpegError(
+                "this JPEG's chroma subsampling cannot be decoded to YUV planes", None
+            )
         factor = Fraction(1) if scale is None else self._pick_scale(width, height, scale, None)
         w, h = _scaled(width, factor), _scaled(height, factor)
         count = 1 if subsamp == Subsampling.GRAY else 3
-        planes = [np.empty(self._api.plane_shape(i, w, h, subsamp), dtype=np.uint8)
-                  for i in range(count)]
+        planes = [
+            np.empty(self._api.plane_shape(i, w, h, subsamp), dtype=np.uint8) for i in range(count)
+        ]
         pointers = (C.c_void_p * 3)(*[p.ctypes.data for p in planes])
         strides = (C.c_int * 3)(*[p.shape[1] for p in planes])
         try:
@@ -457,8 +464,11 @@ class Turbojpeg:
         width, height = self._read_header(d, buf, size)
         pf = _pixel_format(options.get("pixel_format", "BGR"))
         scale, min_size, crop = options.get("scale"), options.get("min_size"), options.get("crop")
-        factor = Fraction(1) if scale is None and min_size is None else self._pick_scale(
-            width, height, scale, min_size)
+        factor = (
+            Fraction(1)
+            if scale is None and min_size is None
+            else self._pick_scale(width, height, scale, min_size)
+        )
         w, h = _scaled(width, factor), _scaled(height, factor)
         if crop is not None:
             _x, _y, w, h = _check_crop(crop, w, h)
@@ -509,13 +519,20 @@ class Turbojpeg:
         if type(quality) is not int or not 1 <= quality <= 100:
             quality = _check_quality(quality)
         c = self._compressor()
-        settings = (quality, subsamp, bool(fast_dct) and quality < FAST_DCT_MAX_QUALITY,
-                    bool(progressive), bool(optimize))
+        settings = (
+            quality,
+            subsamp,
+            bool(fast_dct) and quality < FAST_DCT_MAX_QUALITY,
+            bool(progressive),
+            bool(optimize),
+        )
         if c.settings != settings:
             if optimize and not progressive and not c.supports_optimize:
                 raise UnsupportedFeatureError(
                     "optimize=True needs libjpeg-turbo >= 3 (the TurboJPEG 2 API has no switch "
-                    "for Huffman optimisation); use progressive=True, which always optimises", None)
+                    "for Huffman optimisation); use progressive=True, which always optimises",
+                    None,
+                )
             c.configure(*settings)
             c.settings = settings
         return c.compress(_array_address(image), width, pitch, height, pf)
@@ -553,8 +570,13 @@ class Turbojpeg:
         c = self._compressor()
         if optimize and not progressive and not c.supports_optimize:
             raise UnsupportedFeatureError("optimize=True needs libjpeg-turbo >= 3", None)
-        c.settings = (quality, subsamp, bool(fast_dct) and quality < FAST_DCT_MAX_QUALITY,
-                      bool(progressive), bool(optimize))
+        c.settings = (
+            quality,
+            subsamp,
+            bool(fast_dct) and quality < FAST_DCT_MAX_QUALITY,
+            bool(progressive),
+            bool(optimize),
+        )
         c.configure(*c.settings)
         pointers = (C.c_void_p * 3)(*[p.ctypes.data for p in planes])
         strides = (C.c_int * 3)(*[p.strides[0] for p in planes])
@@ -646,7 +668,11 @@ def _check_image(image) -> tuple[int, int, int, int]:
     if channels not in (1, 3, 4):
         raise ValueError(f"image must have 1, 3 or 4 channels, not {channels}")
     pitch = image.strides[0]
-    if (channels > 1 and image.strides[2] != 1) or image.strides[1] != channels or pitch < width * channels:
+    if (
+        (channels > 1 and image.strides[2] != 1)
+        or image.strides[1] != channels
+        or pitch < width * channels
+    ):
         raise ValueError(
             f"image pixels must be contiguous within each row (strides {original_strides}); "
             "use np.ascontiguousarray(image)"
@@ -655,7 +681,11 @@ def _check_image(image) -> tuple[int, int, int, int]:
 
 
 def _check_quality(quality) -> int:
-    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 100:
+    if (
+        isinstance(quality, bool)
+        or not isinstance(quality, (int, np.integer))
+        or not 1 <= quality <= 100
+    ):
         raise ValueError(f"quality must be an int from 1 to 100, not {quality!r}")
     return int(quality)
 

@@ -42,8 +42,10 @@ class PixelFormat(enum.IntEnum):
         )
 
 
-_CHANNELS = {pf: (1 if pf is PixelFormat.GRAY else 3 if pf.name in ("RGB", "BGR") else 4)
-             for pf in PixelFormat}
+_CHANNELS = {
+    pf: (1 if pf is PixelFormat.GRAY else 3 if pf.name in ("RGB", "BGR") else 4)
+    for pf in PixelFormat
+}
 
 
 class Subsampling(enum.IntEnum):

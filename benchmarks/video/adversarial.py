@@ -63,7 +63,9 @@ class Scan:
     rate: float | None = None  # average frame rate
     times: list[float | None] = field(default_factory=list)  # decoded frame times, seconds
     codes: list[int | None] = field(default_factory=list)  # burned-in code of each decoded frame
-    packets: list[tuple[int | None, int | None, bool]] = field(default_factory=list)  # pts, dts, key
+    packets: list[tuple[int | None, int | None, bool]] = field(
+        default_factory=list
+    )  # pts, dts, key
     error: str | None = None
 
 
@@ -104,8 +106,19 @@ class _Context:
     def ffmpeg_raw(self, *args: str | Path) -> None:
         """Run ffmpeg on the recording's raw frames with output ``args``."""
         r = self.recording
-        self.run("-f", "rawvideo", "-pix_fmt", r.pix_fmt, "-s", f"{r.width}x{r.height}",
-                 "-framerate", str(r.fps), "-i", self.raw(), *args)
+        self.run(
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            r.pix_fmt,
+            "-s",
+            f"{r.width}x{r.height}",
+            "-framerate",
+            str(r.fps),
+            "-i",
+            self.raw(),
+            *args,
+        )
 
     def run(self, *args: str | Path) -> None:
         cmd = [self.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *map(str, args)]
@@ -119,14 +132,18 @@ _X264 = ("-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yu
 
 
 def _fail(name: str, why: str, found: Scan) -> RuntimeError:
-    return RuntimeError(f"adversarial {name}: {why} (scan: format {found.format_name}, "
-                        f"{len(found.codes)} frames decoded, header {found.header_frames}, "
-                        f"error {found.error})")
+    return RuntimeError(
+        f"adversarial {name}: {why} (scan: format {found.format_name}, "
+        f"{len(found.codes)} frames decoded, header {found.header_frames}, "
+        f"error {found.error})"
+    )
 
 
 def _check_codes(name: str, found: Scan, expected: list[int]) -> None:
     if found.error or found.codes != expected:
-        raise _fail(name, f"decoded codes {found.codes[:12]}... differ from {expected[:12]}...", found)
+        raise _fail(
+            name, f"decoded codes {found.codes[:12]}... differ from {expected[:12]}...", found
+        )
 
 
 def _vfr_dropped(ctx: _Context, path: Path) -> str:
@@ -144,9 +161,11 @@ def _vfr_dropped(ctx: _Context, path: Path) -> str:
     frame = 1 / ctx.recording.fps
     if len(deltas) == 0 or deltas.max() < 1.5 * frame:
         raise _fail(path.name, "no gaps in the timestamps", found)
-    return (f"variable frame rate: frames with n % {DROP_EVERY} == {DROP_AT} dropped, "
-            f"{len(kept)} of {ctx.recording.frames} kept with their timestamps (gaps of "
-            f"{deltas.max() * 1000:.0f} ms); the codes are the source indices, not 0..{len(kept) - 1}")
+    return (
+        f"variable frame rate: frames with n % {DROP_EVERY} == {DROP_AT} dropped, "
+        f"{len(kept)} of {ctx.recording.frames} kept with their timestamps (gaps of "
+        f"{deltas.max() * 1000:.0f} ms); the codes are the source indices, not 0..{len(kept) - 1}"
+    )
 
 
 def _h264_ts(ctx: _Context, path: Path) -> str:
@@ -155,8 +174,10 @@ def _h264_ts(ctx: _Context, path: Path) -> str:
     if found.format_name != "mpegts":
         raise _fail(path.name, "not MPEG-TS", found)
     _check_codes(path.name, found, list(range(ctx.recording.frames)))
-    return (f"H.264 in MPEG-TS: no index, no frame count (header says {found.header_frames}); "
-            f"first frame at {found.times[0]:.3f} s")
+    return (
+        f"H.264 in MPEG-TS: no index, no frame count (header says {found.header_frames}); "
+        f"first frame at {found.times[0]:.3f} s"
+    )
 
 
 def _shifted_start(ctx: _Context, path: Path) -> str:
@@ -181,25 +202,33 @@ def _leading_frames(packets: list[tuple[int | None, int | None, bool]]) -> int:
 
 
 def _bframes_open_gop(ctx: _Context, path: Path) -> str:
-    ctx.ffmpeg_raw(*_X264, "-bf", "3",
-                   "-x264-params", "open-gop=1:keyint=30:min-keyint=30:scenecut=0", path)
+    ctx.ffmpeg_raw(
+        *_X264, "-bf", "3", "-x264-params", "open-gop=1:keyint=30:min-keyint=30:scenecut=0", path
+    )
     found = scan(path)
     _check_codes(path.name, found, list(range(ctx.recording.frames)))
     reordered = sum(1 for pts, dts, _ in found.packets if pts != dts)
     leading = _leading_frames(found.packets)
     if not reordered or not leading:
-        raise _fail(path.name, f"{reordered} packets with pts != dts, {leading} open-GOP leading "
-                    "frames: want both", found)
+        raise _fail(
+            path.name,
+            f"{reordered} packets with pts != dts, {leading} open-GOP leading frames: want both",
+            found,
+        )
     keys = sum(1 for *_, key in found.packets if key)
-    return (f"H.264 with 3 B-frames and open GOPs of 30 frames: {reordered} of {len(found.packets)} "
-            f"packets have pts != dts, {keys} keyframes, {leading} frames after a keyframe in decode "
-            "order are shown before it")
+    return (
+        f"H.264 with 3 B-frames and open GOPs of 30 frames: {reordered} of {len(found.packets)} "
+        f"packets have pts != dts, {keys} keyframes, {leading} frames after a keyframe in decode "
+        "order are shown before it"
+    )
 
 
 def _wrong_frame_count(ctx: _Context, path: Path) -> str:
     full = path.with_name(f".{path.stem}.full.mp4")
     try:
-        ctx.ffmpeg_raw(*_X264, "-g", "30", "-keyint_min", "30", "-sc_threshold", "0", "-bf", "0", full)
+        ctx.ffmpeg_raw(
+            *_X264, "-g", "30", "-keyint_min", "30", "-sc_threshold", "0", "-bf", "0", full
+        )
         ctx.run("-ss", str(CUT_AT), "-i", full, "-c", "copy", path)
     finally:
         full.unlink(missing_ok=True)
@@ -208,11 +237,15 @@ def _wrong_frame_count(ctx: _Context, path: Path) -> str:
     _check_codes(path.name, found, list(range(skip, ctx.recording.frames)))
     decoded = len(found.codes)
     if found.header_frames == decoded:
-        raise _fail(path.name, f"header count {found.header_frames} equals the decoded count", found)
+        raise _fail(
+            path.name, f"header count {found.header_frames} equals the decoded count", found
+        )
     by_duration = round(found.duration * found.rate) if found.duration and found.rate else None
-    return (f"mp4 cut at {CUT_AT:g} s with stream copy: the header says {found.header_frames} frames "
-            f"(pre-roll samples from the keyframe included), duration x rate says {by_duration}, "
-            f"a full decode yields {decoded} (codes {skip}..{ctx.recording.frames - 1})")
+    return (
+        f"mp4 cut at {CUT_AT:g} s with stream copy: the header says {found.header_frames} frames "
+        f"(pre-roll samples from the keyframe included), duration x rate says {by_duration}, "
+        f"a full decode yields {decoded} (codes {skip}..{ctx.recording.frames - 1})"
+    )
 
 
 def _truncated(ctx: _Context, path: Path) -> str:
@@ -230,9 +263,11 @@ def _truncated(ctx: _Context, path: Path) -> str:
         raise _fail(path.name, "the cut file still decodes every frame", found)
     if complete != list(range(len(complete))):
         raise _fail(path.name, "the frames before the cut are not the first ones", found)
-    return (f"FFV1 mkv cut at {TRUNCATE_AT:.0%} of its {len(data)} bytes: PyAV decodes "
-            f"{len(found.codes)} of {ctx.recording.frames} frames"
-            + (f", then {found.error}" if found.error else ""))
+    return (
+        f"FFV1 mkv cut at {TRUNCATE_AT:.0%} of its {len(data)} bytes: PyAV decodes "
+        f"{len(found.codes)} of {ctx.recording.frames} frames"
+        + (f", then {found.error}" if found.error else "")
+    )
 
 
 def _corrupt(ctx: _Context, path: Path) -> str:
@@ -240,15 +275,17 @@ def _corrupt(ctx: _Context, path: Path) -> str:
     data = bytearray(path.read_bytes())
     start = len(data) // 2
     noise = np.random.default_rng(SEED).integers(0, 256, CORRUPT_BYTES, dtype=np.uint8).tobytes()
-    data[start:start + CORRUPT_BYTES] = noise
+    data[start : start + CORRUPT_BYTES] = noise
     path.write_bytes(bytes(data))
     found = scan(path)
     codes = [c for c in found.codes if c is not None]
     lost = sorted(set(range(ctx.recording.frames)) - set(codes))
-    return (f"H.264 mkv with {CORRUPT_BYTES} random bytes (seed {SEED}) at byte {start} of {len(data)}: "
-            f"PyAV decodes {len(found.codes)} of {ctx.recording.frames} frames, "
-            f"{len(found.codes) - len(codes)} without a readable code; codes lost: {_ranges(lost)}"
-            + (f", then {found.error}" if found.error else ""))
+    return (
+        f"H.264 mkv with {CORRUPT_BYTES} random bytes (seed {SEED}) at byte {start} of {len(data)}: "
+        f"PyAV decodes {len(found.codes)} of {ctx.recording.frames} frames, "
+        f"{len(found.codes) - len(codes)} without a readable code; codes lost: {_ranges(lost)}"
+        + (f", then {found.error}" if found.error else "")
+    )
 
 
 def _ranges(values: list[int]) -> str:
@@ -275,16 +312,26 @@ _RECIPES: tuple[tuple[str, bool, Callable[[_Context, Path], str], tuple[str, ...
 NAMES = tuple(name for name, *_ in _RECIPES)
 
 
-def make_adversarial(out_dir: str | os.PathLike[str], *, ffmpeg: str = "ffmpeg", width: int = 320,
-                     height: int = 180, frames: int = 90) -> list[AdversarialFile]:
+def make_adversarial(
+    out_dir: str | os.PathLike[str],
+    *,
+    ffmpeg: str = "ffmpeg",
+    width: int = 320,
+    height: int = 180,
+    frames: int = 90,
+) -> list[AdversarialFile]:
     """Build (or reuse) every adversarial file in ``out_dir``; see the module docstring."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     recording = Recording(f"adversarial-{width}x{height}", width, height, True, frames, seed=SEED)
     info = codecs.ffmpeg_info(ffmpeg)
     ctx = _Context(recording, out_dir, info["path"])
-    params = {"version": VERSION, "generator": codecs.GENERATOR_VERSION,
-              "recording": asdict(recording), "ffmpeg": info["version"]}
+    params = {
+        "version": VERSION,
+        "generator": codecs.GENERATOR_VERSION,
+        "recording": asdict(recording),
+        "ffmpeg": info["version"],
+    }
     made = []
     for name, expect_error, build, encoders in _RECIPES:
         path = out_dir / name
@@ -293,16 +340,22 @@ def make_adversarial(out_dir: str | os.PathLike[str], *, ffmpeg: str = "ffmpeg",
         if description is None:
             missing = [e for e in encoders if e not in info["encoders"]]
             if missing:
-                raise RuntimeError(f"adversarial {name} needs the {', '.join(missing)} encoder, "
-                                   f"which {info['path']} lacks")
+                raise RuntimeError(
+                    f"adversarial {name} needs the {', '.join(missing)} encoder, "
+                    f"which {info['path']} lacks"
+                )
             stamp.unlink(missing_ok=True)
             try:
                 description = build(ctx, path)
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise
-            stamp.write_text(json.dumps({"params": params, "description": description,
-                                         "bytes": path.stat().st_size}, indent=1))
+            stamp.write_text(
+                json.dumps(
+                    {"params": params, "description": description, "bytes": path.stat().st_size},
+                    indent=1,
+                )
+            )
         made.append(AdversarialFile(name, path, description, expect_error))
     return made
 

@@ -78,39 +78,101 @@ class Encoding:
         return tuple(dict.fromkeys(c for c in (self.codec, self.codec_gray) if c))
 
     def output_args(self, color: bool, threads: int) -> list[str]:
-        return ["-c:v", self.encoder(color), "-threads", str(threads), *self.args,
-                *(() if color else self.gray_args), "-pix_fmt", self.pix_fmt(color)]
+        return [
+            "-c:v",
+            self.encoder(color),
+            "-threads",
+            str(threads),
+            *self.args,
+            *(() if color else self.gray_args),
+            "-pix_fmt",
+            self.pix_fmt(color),
+        ]
 
 
 def _x264_lossless(name: str, keyint: int, *extra: str, note: str = "") -> Encoding:
     return Encoding(
-        name, "libx264rgb", ("-qp", "0", "-preset", "superfast", "-g", str(keyint), *extra), ".mkv",
-        intra_only=keyint == 1, lossless=True, pix_fmt_color="bgr24", pix_fmt_gray="gray",
-        codec_gray="libx264", gray_args=("-color_range", "pc"), note=note,
+        name,
+        "libx264rgb",
+        ("-qp", "0", "-preset", "superfast", "-g", str(keyint), *extra),
+        ".mkv",
+        intra_only=keyint == 1,
+        lossless=True,
+        pix_fmt_color="bgr24",
+        pix_fmt_gray="gray",
+        codec_gray="libx264",
+        gray_args=("-color_range", "pc"),
+        note=note,
     )
 
 
 _FFV1 = ("-level", "3", "-slices", "4", "-slicecrc", "1")
 
 ENCODINGS: tuple[Encoding, ...] = (
-    Encoding("ffv1", "ffv1", (*_FFV1, "-g", "12"), ".mkv", intra_only=False, lossless=True,
-             pix_fmt_color="bgr0", pix_fmt_gray="gray",
-             note="ffmpeg's default GOP of 12: later frames reuse the range coder's adapted state"),
-    Encoding("ffv1-g1", "ffv1", (*_FFV1, "-g", "1"), ".mkv", intra_only=True, lossless=True,
-             pix_fmt_color="bgr0", pix_fmt_gray="gray", note="every frame a keyframe"),
-    Encoding("ffvhuff", "ffvhuff", (), ".mkv", intra_only=True, lossless=True,
-             pix_fmt_color="gbrp", pix_fmt_gray="gray"),
+    Encoding(
+        "ffv1",
+        "ffv1",
+        (*_FFV1, "-g", "12"),
+        ".mkv",
+        intra_only=False,
+        lossless=True,
+        pix_fmt_color="bgr0",
+        pix_fmt_gray="gray",
+        note="ffmpeg's default GOP of 12: later frames reuse the range coder's adapted state",
+    ),
+    Encoding(
+        "ffv1-g1",
+        "ffv1",
+        (*_FFV1, "-g", "1"),
+        ".mkv",
+        intra_only=True,
+        lossless=True,
+        pix_fmt_color="bgr0",
+        pix_fmt_gray="gray",
+        note="every frame a keyframe",
+    ),
+    Encoding(
+        "ffvhuff",
+        "ffvhuff",
+        (),
+        ".mkv",
+        intra_only=True,
+        lossless=True,
+        pix_fmt_color="gbrp",
+        pix_fmt_gray="gray",
+    ),
     _x264_lossless("x264-lossless-k1", 1, note="every frame an IDR frame"),
     _x264_lossless("x264-lossless-k30", 30),
     _x264_lossless("x264-lossless-k250", 250),
-    _x264_lossless("x264-lossless-k30-fastdecode", 30, "-tune", "fastdecode",
-                   note="no CABAC, no deblocking, no weighted prediction"),
-    Encoding("x264-crf18-bframes", "libx264", ("-crf", "18", "-preset", "medium", "-bf", "3"), ".mkv",
-             intra_only=False, lossless=False, pix_fmt_color="yuv420p", pix_fmt_gray="yuv420p",
-             note="keyframe at most every 250 frames (x264's default), 3 B-frames"),
-    Encoding("mjpeg", "mjpeg", ("-q:v", "2"), ".mkv", intra_only=True, lossless=False,
-             pix_fmt_color="yuvj420p", pix_fmt_gray="yuvj420p",
-             note="ffmpeg's mjpeg encoder has no gray pix_fmt, so gray is stored as YUV 4:2:0"),
+    _x264_lossless(
+        "x264-lossless-k30-fastdecode",
+        30,
+        "-tune",
+        "fastdecode",
+        note="no CABAC, no deblocking, no weighted prediction",
+    ),
+    Encoding(
+        "x264-crf18-bframes",
+        "libx264",
+        ("-crf", "18", "-preset", "medium", "-bf", "3"),
+        ".mkv",
+        intra_only=False,
+        lossless=False,
+        pix_fmt_color="yuv420p",
+        pix_fmt_gray="yuv420p",
+        note="keyframe at most every 250 frames (x264's default), 3 B-frames",
+    ),
+    Encoding(
+        "mjpeg",
+        "mjpeg",
+        ("-q:v", "2"),
+        ".mkv",
+        intra_only=True,
+        lossless=False,
+        pix_fmt_color="yuvj420p",
+        pix_fmt_gray="yuvj420p",
+        note="ffmpeg's mjpeg encoder has no gray pix_fmt, so gray is stored as YUV 4:2:0",
+    ),
 )
 
 ENCODINGS_BY_NAME = {e.name: e for e in ENCODINGS}
@@ -190,8 +252,10 @@ _raw_lock = threading.Lock()
 
 def raw_file_name(recording: Recording) -> str:
     """The raw file's name: every parameter of the recording and the generator version."""
-    return (f"{recording.name}.{recording.width}x{recording.height}.{recording.pix_fmt}."
-            f"{recording.frames}f.{recording.fps}fps.s{recording.seed}.g{GENERATOR_VERSION}.raw")
+    return (
+        f"{recording.name}.{recording.width}x{recording.height}.{recording.pix_fmt}."
+        f"{recording.frames}f.{recording.fps}fps.s{recording.seed}.g{GENERATOR_VERSION}.raw"
+    )
 
 
 def raw_frames_path(recording: Recording, directory: str | os.PathLike[str]) -> Path:
@@ -245,15 +309,21 @@ def discard_raw_frames() -> None:
 atexit.register(discard_raw_frames)
 
 
-def _raw_chunks(recording: Recording, raw: Path | None, chunk: int) -> Iterator[tuple[int, list[np.ndarray]]]:
+def _raw_chunks(
+    recording: Recording, raw: Path | None, chunk: int
+) -> Iterator[tuple[int, list[np.ndarray]]]:
     """(first index, frames) in chunks of ``chunk`` frames, from the raw file or generated."""
     for start in range(0, recording.frames, chunk):
         stop = min(start + chunk, recording.frames)
         if raw is None:
             yield start, [recording.frame(i) for i in range(start, stop)]
             continue
-        data = np.fromfile(raw, np.uint8, count=(stop - start) * recording.frame_bytes,
-                           offset=start * recording.frame_bytes)
+        data = np.fromfile(
+            raw,
+            np.uint8,
+            count=(stop - start) * recording.frame_bytes,
+            offset=start * recording.frame_bytes,
+        )
         block = data.reshape(stop - start, *recording.shape)
         yield start, list(block)
 
@@ -261,22 +331,48 @@ def _raw_chunks(recording: Recording, raw: Path | None, chunk: int) -> Iterator[
 # -- encoding ----------------------------------------------------------------------------
 
 
-def encode_command(recording: Recording, encoding: Encoding, raw: Path, out_path: Path, *,
-                   threads: int, ffmpeg: str = "ffmpeg") -> list[str]:
+def encode_command(
+    recording: Recording,
+    encoding: Encoding,
+    raw: Path,
+    out_path: Path,
+    *,
+    threads: int,
+    ffmpeg: str = "ffmpeg",
+) -> list[str]:
     """The ffmpeg command line that encodes ``raw`` into ``out_path``."""
     return [
-        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        "-f", "rawvideo", "-pix_fmt", recording.pix_fmt,
-        "-s", f"{recording.width}x{recording.height}", "-framerate", str(recording.fps),
-        "-i", str(raw),
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        recording.pix_fmt,
+        "-s",
+        f"{recording.width}x{recording.height}",
+        "-framerate",
+        str(recording.fps),
+        "-i",
+        str(raw),
         *encoding.output_args(recording.color, threads),
         str(out_path),
     ]
 
 
-def encode_ffmpeg(recording: Recording, encoding: Encoding, out_path: str | os.PathLike[str], *,
-                  threads: int, ffmpeg: str = "ffmpeg", timeout: float = DEFAULT_TIMEOUT,
-                  raw_path: str | os.PathLike[str] | None = None) -> float:
+def encode_ffmpeg(
+    recording: Recording,
+    encoding: Encoding,
+    out_path: str | os.PathLike[str],
+    *,
+    threads: int,
+    ffmpeg: str = "ffmpeg",
+    timeout: float = DEFAULT_TIMEOUT,
+    raw_path: str | os.PathLike[str] | None = None,
+) -> float:
     """Encode ``recording`` to ``out_path``; return the wall seconds of the ffmpeg run.
 
     The frames come from ``raw_path`` or, by default, from ``raw_frames_path``
@@ -288,21 +384,33 @@ def encode_ffmpeg(recording: Recording, encoding: Encoding, out_path: str | os.P
         raise ValueError(f"threads must be 0 (auto) or positive, not {threads}")
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    raw = Path(raw_path) if raw_path is not None else raw_frames_path(recording, out_path.parent / RAW_DIR)
+    raw = (
+        Path(raw_path)
+        if raw_path is not None
+        else raw_frames_path(recording, out_path.parent / RAW_DIR)
+    )
     cmd = encode_command(recording, encoding, raw, out_path, threads=threads, ffmpeg=ffmpeg)
     start = time.perf_counter()
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
         out_path.unlink(missing_ok=True)
-        stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
-        raise RuntimeError(f"{encoding.name} of {recording.name}: ffmpeg took over {timeout:.0f} s: "
-                           f"{_tail(stderr)}") from exc
+        stderr = (
+            exc.stderr.decode(errors="replace")
+            if isinstance(exc.stderr, bytes)
+            else exc.stderr or ""
+        )
+        raise RuntimeError(
+            f"{encoding.name} of {recording.name}: ffmpeg took over {timeout:.0f} s: "
+            f"{_tail(stderr)}"
+        ) from exc
     seconds = time.perf_counter() - start
     if done.returncode != 0 or not out_path.exists() or out_path.stat().st_size == 0:
         out_path.unlink(missing_ok=True)
-        raise RuntimeError(f"{encoding.name} of {recording.name} failed (ffmpeg exit {done.returncode}): "
-                           f"{' '.join(cmd)}\n{_tail(done.stderr)}")
+        raise RuntimeError(
+            f"{encoding.name} of {recording.name} failed (ffmpeg exit {done.returncode}): "
+            f"{' '.join(cmd)}\n{_tail(done.stderr)}"
+        )
     return seconds
 
 
@@ -312,8 +420,15 @@ def _workers(threads: int) -> int:
     return threads or len(os.sched_getaffinity(0))
 
 
-def _encode_exploded(recording: Recording, out_dir: Path, threads: int, suffix: str, write,
-                     raw_path, chunk_bytes: int = 256 << 20) -> float:
+def _encode_exploded(
+    recording: Recording,
+    out_dir: Path,
+    threads: int,
+    suffix: str,
+    write,
+    raw_path,
+    chunk_bytes: int = 256 << 20,
+) -> float:
     """Write one file per frame with ``write(path, frame)``; time the writing only."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -342,14 +457,23 @@ def _cached_raw(recording: Recording) -> Path | None:
     """A raw file of this recording that this process already wrote, if any."""
     with _raw_lock:
         for path in _raw_files.values():
-            if path.name == raw_file_name(recording) and path.exists() \
-                    and path.stat().st_size == recording.raw_bytes:
+            if (
+                path.name == raw_file_name(recording)
+                and path.exists()
+                and path.stat().st_size == recording.raw_bytes
+            ):
                 return path
     return None
 
 
-def encode_exploded_jpeg(recording: Recording, out_dir: str | os.PathLike[str], *, threads: int,
-                         quality: int = 95, raw_path: str | os.PathLike[str] | None = None) -> float:
+def encode_exploded_jpeg(
+    recording: Recording,
+    out_dir: str | os.PathLike[str],
+    *,
+    threads: int,
+    quality: int = 95,
+    raw_path: str | os.PathLike[str] | None = None,
+) -> float:
     """One ``frame_{i:06d}.jpg`` per frame with our Turbojpeg (gray as gray, colour as
     BGR 4:2:0); returns the seconds spent encoding and writing (frames are made
     beforehand). ``threads`` > 1 encodes on a thread pool; 0 means all cores."""
@@ -366,8 +490,13 @@ def encode_exploded_jpeg(recording: Recording, out_dir: str | os.PathLike[str], 
         tj.close()
 
 
-def encode_exploded_png(recording: Recording, out_dir: str | os.PathLike[str], *, threads: int,
-                        raw_path: str | os.PathLike[str] | None = None) -> float:
+def encode_exploded_png(
+    recording: Recording,
+    out_dir: str | os.PathLike[str],
+    *,
+    threads: int,
+    raw_path: str | os.PathLike[str] | None = None,
+) -> float:
     """One ``frame_{i:06d}.png`` per frame with OpenCV's default PNG settings
     (lossless); returns the seconds spent encoding and writing."""
     import cv2

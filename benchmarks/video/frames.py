@@ -67,7 +67,11 @@ def crc8(value: int) -> int:
 
 def code_bits(index: int) -> list[int]:
     """The ROWS * COLS bits (row by row) that encode ``index``."""
-    if isinstance(index, bool) or not isinstance(index, int | np.integer) or not 0 <= index <= MAX_INDEX:
+    if (
+        isinstance(index, bool)
+        or not isinstance(index, int | np.integer)
+        or not 0 <= index <= MAX_INDEX
+    ):
         raise ValueError(f"index must be an int from 0 to {MAX_INDEX}, not {index!r}")
     index = int(index)
     data = [(index >> s) & 1 for s in range(INDEX_BITS - 1, -1, -1)]
@@ -89,7 +93,9 @@ def burn_code(frame: np.ndarray, index: int) -> None:
     b = block_size(width)
     band_w, band_h = band_size(width)
     if band_w > width or band_h > height:
-        raise ValueError(f"a {width}x{height} frame is too small for the {band_w}x{band_h} code band")
+        raise ValueError(
+            f"a {width}x{height} frame is too small for the {band_w}x{band_h} code band"
+        )
     levels = np.where(np.array(code_bits(index), dtype=bool), WHITE, BLACK).astype(np.uint8)
     band = np.full((ROWS + 2, COLS + 2), GRAY, dtype=np.uint8)
     band[1:-1, 1:-1] = levels.reshape(ROWS, COLS)
@@ -156,10 +162,12 @@ def arena(width: int, height: int, color: bool, seed: int) -> np.ndarray:
     rng = np.random.default_rng([seed, width, height, int(color), 1])
     short = min(width, height)
     # Smooth texture: blurred noise at a coarse and a fine scale.
-    coarse = cv2.GaussianBlur(rng.standard_normal((height, width), dtype=np.float32), (0, 0),
-                              max(1.0, short / 30))
-    fine = cv2.GaussianBlur(rng.standard_normal((height, width), dtype=np.float32), (0, 0),
-                            max(0.7, short / 400))
+    coarse = cv2.GaussianBlur(
+        rng.standard_normal((height, width), dtype=np.float32), (0, 0), max(1.0, short / 30)
+    )
+    fine = cv2.GaussianBlur(
+        rng.standard_normal((height, width), dtype=np.float32), (0, 0), max(0.7, short / 400)
+    )
     texture = coarse / (coarse.std() + 1e-6) * 10 + fine / (fine.std() + 1e-6) * 6
     floor = np.clip(150 + texture, 0, 255)
     if color:
@@ -181,7 +189,9 @@ def arena(width: int, height: int, color: bool, seed: int) -> np.ndarray:
         dist = rng.uniform(0.3, 0.75) * radius
         x, y = int(centre[0] + dist * math.cos(angle)), int(centre[1] + dist * math.sin(angle))
         size = int(short * rng.uniform(0.04, 0.08))
-        shade = tuple(int(v) for v in rng.integers(90, 220, 3)) if color else int(rng.integers(90, 220))
+        shade = (
+            tuple(int(v) for v in rng.integers(90, 220, 3)) if color else int(rng.integers(90, 220))
+        )
         if rng.random() < 0.5:
             cv2.rectangle(image, (x - size, y - size), (x + size, y + size), shade, -1, cv2.LINE_AA)
         else:
@@ -281,14 +291,16 @@ def _animals(width: int, height: int, seed: int) -> tuple[Animal, ...]:
     for _ in range(int(rng.integers(2, 5))):
         length = short * rng.uniform(0.10, 0.15)
         k = 3
-        animals.append(Animal(
-            length=length,
-            width=length * rng.uniform(0.40, 0.55),
-            shade=tuple(int(v) for v in rng.integers(25, 70, 3)),
-            freqs=rng.uniform(0.03, 0.25, (2, k)),
-            phases=rng.uniform(0, 2 * math.pi, (2, k)),
-            weights=rng.uniform(0.5, 1.0, k),
-        ))
+        animals.append(
+            Animal(
+                length=length,
+                width=length * rng.uniform(0.40, 0.55),
+                shade=tuple(int(v) for v in rng.integers(25, 70, 3)),
+                freqs=rng.uniform(0.03, 0.25, (2, k)),
+                phases=rng.uniform(0, 2 * math.pi, (2, k)),
+                weights=rng.uniform(0.5, 1.0, k),
+            )
+        )
     return tuple(animals)
 
 
@@ -300,8 +312,9 @@ def _position(animal: Animal, t: float, width: int, height: int) -> tuple[float,
     return width / 2 + u * reach, height / 2 + v * reach
 
 
-def _draw_animal(image: np.ndarray, animal: Animal, t: float, width: int, height: int,
-                 color: bool) -> None:
+def _draw_animal(
+    image: np.ndarray, animal: Animal, t: float, width: int, height: int, color: bool
+) -> None:
     import cv2
 
     x, y = _position(animal, t, width, height)
@@ -312,14 +325,32 @@ def _draw_animal(image: np.ndarray, animal: Animal, t: float, width: int, height
     shade = animal.shade if color else round(sum(animal.shade) / 3)
     head = tuple(min(255, c + 25) for c in animal.shade) if color else min(255, shade + 25)
     s = 16  # fixed-point scale for sub-pixel drawing (shift=4)
-    cv2.ellipse(image, (round(x * s), round(y * s)),
-                (round(animal.length / 2 * s), round(animal.width / 2 * s)),
-                heading, 0, 360, shade, -1, cv2.LINE_AA, 4)
+    cv2.ellipse(
+        image,
+        (round(x * s), round(y * s)),
+        (round(animal.length / 2 * s), round(animal.width / 2 * s)),
+        heading,
+        0,
+        360,
+        shade,
+        -1,
+        cv2.LINE_AA,
+        4,
+    )
     rad = math.radians(heading)
     hx, hy = x + math.cos(rad) * animal.length * 0.45, y + math.sin(rad) * animal.length * 0.45
-    cv2.ellipse(image, (round(hx * s), round(hy * s)),
-                (round(animal.width * 0.35 * s), round(animal.width * 0.28 * s)),
-                heading, 0, 360, head, -1, cv2.LINE_AA, 4)
+    cv2.ellipse(
+        image,
+        (round(hx * s), round(hy * s)),
+        (round(animal.width * 0.35 * s), round(animal.width * 0.28 * s)),
+        heading,
+        0,
+        360,
+        head,
+        -1,
+        cv2.LINE_AA,
+        4,
+    )
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,9 @@ def _undecodable_head(path: str, pts: np.ndarray, keyframe: np.ndarray) -> list[
             if until is not None and ts is not None and ts >= until:
                 reached = ts
                 break
-    return [int(p) for p in head if int(pts[p]) not in out and (reached is None or pts[p] < reached)]
+    return [
+        int(p) for p in head if int(pts[p]) not in out and (reached is None or pts[p] < reached)
+    ]
 
 
 @dataclass(eq=False)
@@ -151,15 +153,17 @@ class FrameIndex:
                 if packet.size == 0 or ts is None:
                     continue
                 intra = intra and packet.is_keyframe
-                rows.append((
-                    ts,
-                    NO_TS if packet.dts is None else packet.dts,
-                    packet.is_keyframe,
-                    packet.size,
-                    -1 if packet.pos is None else packet.pos,
-                    not packet.is_discard,
-                    _payload_offset(file.fileno(), packet) if intra else -1,
-                ))
+                rows.append(
+                    (
+                        ts,
+                        NO_TS if packet.dts is None else packet.dts,
+                        packet.is_keyframe,
+                        packet.size,
+                        -1 if packet.pos is None else packet.pos,
+                        not packet.is_discard,
+                        _payload_offset(file.fileno(), packet) if intra else -1,
+                    )
+                )
             codec, time_base = stream.codec_context.name, stream.time_base
         columns = list(zip(*rows, strict=True)) or [()] * len(_ARRAYS)
         arrays = {
@@ -186,8 +190,11 @@ class FrameIndex:
         temporary = sidecar.with_name(f"{sidecar.name}.{os.getpid()}.tmp")
         try:
             with open(temporary, "wb") as file:
-                np.savez(file, meta=np.array(json.dumps(meta)),
-                         **{name: getattr(self, name) for name in _ARRAYS})
+                np.savez(
+                    file,
+                    meta=np.array(json.dumps(meta)),
+                    **{name: getattr(self, name) for name in _ARRAYS},
+                )
             os.replace(temporary, sidecar)
         finally:
             temporary.unlink(missing_ok=True)
@@ -339,8 +346,12 @@ class IndexedReader:
         key = self._keyframe_at_or_before(packet, target)
         at = int(np.searchsorted(self._keys, self._fed, side="right"))
         current = int(self._keys[at - 1]) if at else -1  # the GOP of the last packet fed
-        if (self._packets is not None and self._last is not None and target > self._last
-                and self._start <= key <= current):
+        if (
+            self._packets is not None
+            and self._last is not None
+            and target > self._last
+            and self._start <= key <= current
+        ):
             # the decoder started at or before the target's keyframe and is in its GOP
             self.counts["continued"] += 1
             frame = self._decode_until(target)

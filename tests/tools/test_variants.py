@@ -19,14 +19,30 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def channel_with_both_flavors(recipe):
     meta = recipe / "meta.yaml"
-    meta.write_text(meta.read_text().replace(
-        "  number: 0\n", "  number: {{ 100 if flavor == 'fancy' else 0 }}\n"))
+    meta.write_text(
+        meta.read_text().replace(
+            "  number: 0\n", "  number: {{ 100 if flavor == 'fancy' else 0 }}\n"
+        )
+    )
     config = recipe.parents[1] / "conda_build_config.yaml"
     root = recipe.parents[1] / ".build"
     builds = {}
     for flavor in ("plain", "fancy"):
-        assert main(["build", str(recipe), "-m", str(config), "--root", str(root),
-                     "--variant", f"flavor={flavor}"]) == 0
+        assert (
+            main(
+                [
+                    "build",
+                    str(recipe),
+                    "-m",
+                    str(config),
+                    "--root",
+                    str(root),
+                    "--variant",
+                    f"flavor={flavor}",
+                ]
+            )
+            == 0
+        )
         rendered = render_recipe(recipe, load_variant(config, {"flavor": flavor}))
         pack((root / "hello" / "current").resolve(), rendered)
         builds[flavor] = rendered.build_string

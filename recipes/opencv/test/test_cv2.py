@@ -99,7 +99,9 @@ def check_jpeg_decodes_like_its_library(jpeg):
     assert bgr.shape == (160, 240, 3), bgr.shape
     rgb = np.ascontiguousarray(bgr[:, :, ::-1])
     digest = hashlib.sha256(rgb.tobytes()).hexdigest()
-    assert digest == ASTRONAUT_RGB_SHA256[jpeg], f"pixels differ from {JPEG_NAME[jpeg]}'s ({digest})"
+    assert digest == ASTRONAUT_RGB_SHA256[jpeg], (
+        f"pixels differ from {JPEG_NAME[jpeg]}'s ({digest})"
+    )
     encoded_ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
     assert encoded_ok
     again = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
