@@ -185,21 +185,23 @@ def _measure_cell(
 
 
 def _sequential_fps(reader, path: str, count: int) -> float | None:
-    """Frames per second reading straight through from a fresh open (at most
-    SEQUENTIAL_FRAMES frames); None when the reader fails."""
+    """Frames per second reading straight through from a fresh open (the first
+    SEQUENTIAL_FRAMES frames at most); None when the reader cannot read that far."""
     frames = min(count, SEQUENTIAL_FRAMES)
+    if not frames:
+        return None
+    read = 0
     start = time.perf_counter()
     try:
         with reader.open(path) as handle:
-            for n, _ in enumerate(handle.sequential(), 1):
-                if n == frames:
+            for _ in handle.sequential():
+                read += 1
+                if read == frames:
                     break
-            else:
-                n = 0 if frames else n
     except Exception:  # noqa: BLE001 - a reader that cannot read through has no figure
         return None
     seconds = time.perf_counter() - start
-    return frames / seconds if frames and n == frames and seconds > 0 else None
+    return frames / seconds if read == frames else None
 
 
 def _failed(result: dict, what: str, i: int, exc: Exception) -> None:
