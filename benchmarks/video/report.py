@@ -371,11 +371,12 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
     )
     parts.append(_md(accuracy_matrix(acc)))
     if not acc.empty:
-        notes = acc[(acc["errors"].fillna("") != "") | (acc["wrong"] > 0)]
+        errors = acc["errors"].astype(object).fillna("")  # all-empty reads back as floats
+        notes = acc[(errors != "") | (acc["wrong"] > 0)]
         if not notes.empty:
             parts.append("Details (first wrong indices as requested->returned, errors):\n")
             notes = notes.assign(
-                errors=notes["errors"].fillna("").map(lambda e: e.splitlines()[0] if e else "")
+                errors=errors[notes.index].map(lambda e: e.splitlines()[0] if e else "")
             )
             parts.append(_md(notes[["file", "reader", "wrong_examples", "offsets", "errors"]]))
         adversarial = acc[acc["kind"] == "adversarial"].drop_duplicates("file")
