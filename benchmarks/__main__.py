@@ -103,11 +103,13 @@ def video(args: argparse.Namespace) -> int:
     if args.videos and not args.videos.is_dir():
         print(f"error: --videos: {args.videos} is not a folder", file=sys.stderr)
         return 2
+    default, left_out = readers.default_readers(args.quick)
     config = suite.Config(
         recordings=[] if args.videos else frames.default_recordings(quick=args.quick),
         videos=args.videos,
         ffmpeg=args.ffmpeg or default_ffmpeg(),
-        readers=tuple(args.readers.split(",")) if args.readers else tuple(readers.READERS),
+        readers=tuple(args.readers.split(",")) if args.readers else default,
+        left_out={} if args.readers else left_out,
         random_frames=args.random_frames or (20 if args.quick else 40),
         cold_frames=3 if args.quick else 5,
         seed=args.seed,
@@ -236,7 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         "--seed", type=int, default=0, help="seed of the random frame list (default 0)"
     )
     vid.add_argument("--timeout", type=float, default=300.0, help="seconds per reader and file")
-    vid.add_argument("--quick", action="store_true", help="480x270 only, 120 frames, 20 reads")
+    vid.add_argument(
+        "--quick",
+        action="store_true",
+        help="480x270 and the footage, 60 frames, 20 reads, no PyTorch-based reader",
+    )
     vid.add_argument("--out", type=Path, default=Path("results/video"), help="output folder")
     vid.set_defaults(func=video)
 

@@ -27,7 +27,7 @@ PY="$VENV/bin/python"
 LIBDIR="$ROOT/.build/libjpeg-turbo/current/prefix/lib"
 SYSTEM_TJ2="/usr/lib/$(uname -m)-linux-gnu/libturbojpeg.so.0"
 
-log() { printf '\n==> %s\n' "$*"; }
+log() { printf '\n==> [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 as_root() {
   if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi

@@ -67,6 +67,8 @@ class Reader:
     name = ""
     description = ""
     environment: str | None = None  # a role in benchmarks/environments.py, or None: the suite's
+    # Why quick runs leave it out (a heavy import per cell, say), or None: it runs in both.
+    quick_run: str | None = None
 
     @classmethod
     def process_environment(cls) -> dict[str, str]:
@@ -359,6 +361,7 @@ class TorchCodecReader(Reader):
     description = ("torchcodec VideoDecoder(path, seek_mode='exact', num_ffmpeg_threads=1)[i], "
                    "RGB to BGR; on our FFmpeg when the bench environment is there")  # fmt: skip
     seek_mode = "exact"
+    quick_run = "left out of quick runs: each cell imports PyTorch (run.sh main --full-run)"
 
     @staticmethod
     def unavailable() -> str | None:
@@ -520,6 +523,12 @@ READERS: dict[str, type[Reader]] = {
         ExplodedJpegReader,
     )
 }
+
+
+def default_readers(quick: bool) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Every reader's name, and (quick) the ones a quick run leaves out, with why."""
+    left_out = {n: r.quick_run for n, r in READERS.items() if quick and r.quick_run}
+    return tuple(n for n in READERS if n not in left_out), left_out
 
 
 def make_reader(name: str) -> type[Reader]:

@@ -42,6 +42,7 @@ class Config:
     videos: Path | None = None  # the user's own videos instead of the synthetic set
     ffmpeg: str = "ffmpeg"
     readers: tuple[str, ...] = tuple(readers.READERS)
+    left_out: dict[str, str] = field(default_factory=dict)  # readers not run, and why
     random_frames: int = 40  # warm random reads per (reader, file)
     cold_frames: int = 5  # cold opens per (reader, file)
     adversarial_set: bool = True
@@ -393,7 +394,7 @@ def run(config: Config) -> Path:
     }
     skipped_readers = {
         n: readers.READERS[n].unavailable() for n in config.readers if n not in ready
-    }
+    } | config.left_out
     for name, why in skipped_readers.items():
         print(f"skipping reader {name}: {why}", file=sys.stderr)
 

@@ -224,14 +224,14 @@ def test_default_recordings():
         "arena-color-480x270",
         "vtest-768x576",  # real footage beside the synthetic recordings
     ]
-    assert all(r.frames == 120 for r in quick)
+    assert all(r.frames == frames.QUICK_FRAMES for r in quick)
     full = frames.default_recordings(quick=False)
     synthetic = [r for r in full if not isinstance(r, frames.Footage)]
     assert {(r.width, r.height, r.color) for r in synthetic} == {
         (w, h, c) for w, h in frames.SIZES for c in (False, True)
     }
     assert [r.name for r in full if isinstance(r, frames.Footage)] == ["vtest-768x576"]
-    assert all(r.frames == 300 for r in full)
+    assert all(r.frames == frames.FULL_FRAMES for r in full)
     assert len({r.name for r in full}) == len(full)
     assert len({r.seed for r in synthetic}) == 1
 

@@ -455,3 +455,13 @@ def test_optional_readers_when_installed(reader_name, videos):
         with pytest.raises(IndexError):
             handle.read(FRAMES)
         assert isinstance(handle.stats(), dict)
+
+
+def test_quick_runs_leave_out_the_pytorch_readers_and_say_why():
+    everything, nothing = readers.default_readers(quick=False)
+    assert everything == tuple(readers.READERS)
+    assert nothing == {}
+    quick, left_out = readers.default_readers(quick=True)
+    assert set(left_out) == {"torchcodec", "torchcodec-approximate"}
+    assert all("PyTorch" in why for why in left_out.values())
+    assert set(quick) | set(left_out) == set(readers.READERS)
