@@ -110,8 +110,8 @@ def video(args: argparse.Namespace) -> int:
         ffmpeg=args.ffmpeg or default_ffmpeg(),
         readers=tuple(args.readers.split(",")) if args.readers else default,
         left_out={} if args.readers else left_out,
-        random_frames=args.random_frames or (20 if args.quick else 40),
-        cold_frames=3 if args.quick else 5,
+        random_frames=args.random_frames or (6 if args.quick else 40),
+        cold_frames=1 if args.quick else 5,
         seed=args.seed,
         timeout=args.timeout,
         out=args.out,
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     vid.add_argument(
         "--quick",
         action="store_true",
-        help="480x270 and the footage, 60 frames, 20 reads, no PyTorch-based reader",
+        help="colour at 480x270 and the footage, 40 frames, 6 reads, no PyTorch-based reader",
     )
     vid.add_argument("--out", type=Path, default=Path("results/video"), help="output folder")
     vid.set_defaults(func=video)

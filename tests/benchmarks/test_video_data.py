@@ -220,7 +220,6 @@ def test_recording_properties():
 def test_default_recordings():
     quick = frames.default_recordings(quick=True)
     assert [r.name for r in quick] == [
-        "arena-gray-480x270",
         "arena-color-480x270",
         "vtest-768x576",  # real footage beside the synthetic recordings
     ]

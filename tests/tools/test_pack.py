@@ -205,3 +205,15 @@ def test_binary_prefix_is_replaced_in_a_long_install_path(recipe, tmp_path):
     where = subprocess.run([str(env / "bin" / "where")], capture_output=True, text=True,
                            check=True).stdout  # fmt: skip
     assert where == f"{env.resolve()}/share\n"
+
+
+def test_a_repeat_pack_of_the_same_build_leaves_the_file_alone(built, capsys):
+    out, rendered, _ = built
+    conda = pack(out, rendered)
+    first = conda.stat().st_mtime_ns
+    assert pack(out, rendered) == conda
+    assert conda.stat().st_mtime_ns == first
+    assert "is up to date" in capsys.readouterr().out
+    (out / "DONE").write_text((out / "DONE").read_text() + "retested\n")  # new tests ran
+    pack(out, rendered)
+    assert conda.stat().st_mtime_ns != first

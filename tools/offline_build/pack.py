@@ -128,6 +128,19 @@ def pack(build_dir: Path, rendered: Rendered | None = None,
         (channel_dir / sub).mkdir(parents=True, exist_ok=True)
     name = f"{manifest['name']}-{manifest['version']}-{manifest['build_string']}.conda"
     out = channel_dir / TARGET_PLATFORM / name
+    # What this package is packed from: the build (its DONE stamp holds the tests' key)
+    # and the rendered recipe. A repeat with the same sources leaves the file alone.
+    source = "\n".join(
+        [
+            str(build_dir),
+            (build_dir / "DONE").read_text().strip(),
+            hashlib.sha256(rendered.text.encode()).hexdigest() if rendered else "",
+        ]
+    )
+    stamp = out.with_name(out.name + ".packed-from")
+    if out.is_file() and stamp.is_file() and stamp.read_text() == source:
+        print(f"pack: {out} is up to date")
+        return out
     timestamp_ms = int((build_dir / "DONE").stat().st_mtime * 1000)
     with tempfile.TemporaryDirectory(dir=channel_dir, prefix=".pack-") as tmp:
         tree = Path(tmp) / "pkg"
@@ -145,5 +158,6 @@ def pack(build_dir: Path, rendered: Rendered | None = None,
         partial = Path(tmp) / name
         cph.create(str(tree), files, str(partial))
         os.replace(partial, out)
+    stamp.write_text(source)
     print(f"pack: {out} ({out.stat().st_size} bytes, {len(files)} files)")
     return out
