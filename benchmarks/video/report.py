@@ -314,9 +314,10 @@ def thread_type_figure(threads: pd.DataFrame, provenance: dict, path: Path) -> P
         ax.set_xticks([x + width * (len(kinds) - 1) / 2 for x in range(len(names))])
         ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
         ax.set_ylabel(label)
-        ax.set_title(f"our OpenCV by decoder thread type: {title}", fontsize=10)
+        ax.set_title(title, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
     left.legend(fontsize=8, title="OPENCV_FFMPEG_THREAD_TYPE", title_fontsize=8)
+    fig.suptitle("Our OpenCV by decoder thread type", fontsize=11)
     figures.footer(fig, *figures.system_details(provenance),
                    f"{provenance.get('cpu_count')} cores; one thread vs every core")  # fmt: skip
     return figures.save(fig, path)
