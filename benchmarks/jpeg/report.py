@@ -128,11 +128,12 @@ def equal_ssim_bytes(run: Run, contender: str, reference: str = OURS) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def _fmt_ratio(values: pd.Series) -> str:
+def _fmt_ratio(values: pd.Series, unit: str = "x") -> str:
     if values.empty:
         return "not measured"
     return (
-        f"{values.median():.2f}x (range {values.min():.2f}-{values.max():.2f}, {len(values)} cells)"
+        f"{values.median():.2f}{unit} (range {values.min():.2f}-{values.max():.2f}, "
+        f"{len(values)} cells)"
     )
 
 
@@ -209,7 +210,7 @@ def claims(run: Run) -> list[tuple[str, str, str]]:
         rows.append((
             f"jpegli's bytes at the SSIM of our turbojpeg at q{quality} (ratio of bytes)",
             "-",
-            _fmt_ratio(pd.Series(ratios, dtype=float)).replace("x (", " (", 1),
+            _fmt_ratio(pd.Series(ratios, dtype=float), unit=""),
         ))  # fmt: skip
     rows.append(
         (

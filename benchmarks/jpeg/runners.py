@@ -89,6 +89,9 @@ class LocalRunner:
     def encode(self, key: Key, quality: int) -> bytes:
         return self.contender.encode(self.images[key][0], quality)
 
+    def close(self) -> None:
+        """Nothing to stop: the contender lives in this process."""
+
 
 class RemoteRunner:
     """A contender made and timed in a site process."""
@@ -130,8 +133,3 @@ def start(name: str) -> LocalRunner | RemoteRunner:
         return LocalRunner(contenders.make(name))
     site = environments.get(role).site_packages
     return RemoteRunner(sites.Worker(site, "benchmarks.jpeg.runners:serve", name, str(site)))
-
-
-def close(runner) -> None:
-    if isinstance(runner, RemoteRunner):
-        runner.close()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import datasets, environments, results
+from benchmarks import datasets, environments, peers, results, sites
 from benchmarks import quality as metrics
 from benchmarks.jpeg import contenders as contender_registry
 from benchmarks.jpeg import runners
@@ -95,9 +95,11 @@ def load_contenders(names) -> tuple[dict, dict[str, str]]:
     for name in names:
         try:
             ready[name] = runners.start(name)
-        except Exception as exc:  # noqa: BLE001 - missing or broken: a skip with its reason
-            skipped[name] = str(exc) if "Unavailable" in type(exc).__name__ else (
-                f"{type(exc).__name__}: {exc}")  # fmt: skip
+        except (peers.PeerUnavailable, environments.EnvironmentUnavailable,
+                sites.WorkerError) as exc:  # fmt: skip
+            skipped[name] = str(exc)  # each says what is missing, or what the worker raised
+        except Exception as exc:  # noqa: BLE001 - a broken install is a skip with its reason
+            skipped[name] = f"{type(exc).__name__}: {exc}"
     return ready, skipped
 
 
@@ -342,7 +344,7 @@ def run(config: Config) -> Path:
         return _run(config, ready, skipped)
     finally:
         for runner in ready.values():
-            runners.close(runner)
+            runner.close()
 
 
 def _run(config: Config, ready: dict, skipped: dict) -> Path:

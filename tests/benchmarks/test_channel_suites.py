@@ -57,7 +57,7 @@ def test_the_ijg_opencv_names_libjpeg_9f_and_decodes_as_its_djpeg(photo_bgr, tmp
                                               check=True).stdout)  # fmt: skip
         assert np.array_equal(reference[:, :, ::-1], decoded)
     finally:
-        runners.close(runner)
+        runner.close()
 
 
 def test_the_turbo_opencv_is_ours_and_not_the_wheel():
@@ -68,7 +68,7 @@ def test_the_turbo_opencv_is_ours_and_not_the_wheel():
         assert described.extra["build"].startswith("turbo_")
         assert str(environments.get("bench").site_packages) in described.extra["cv2"]
     finally:
-        runners.close(runner)
+        runner.close()
 
 
 def test_a_tiny_jpeg_run_with_both_opencv_builds_and_the_wheel(tmp_path):
