@@ -17,6 +17,7 @@ photo of that size would).
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import tarfile
@@ -122,41 +123,34 @@ def opencv_samples(names: tuple[str, ...]) -> dict[str, Path]:
     return {n: folder / n for n in names}
 
 
-def _skimage_photos(names) -> list[Photo]:
-    photos = []
-    for name in names:
-        rgb = photo_rgb(name)
-        photos.append(Photo(name, rgb, f"skimage.data.{name} {rgb.shape[1]}x{rgb.shape[0]}"))
-    return photos
+def _skimage_photo(name: str) -> Photo:
+    rgb = photo_rgb(name)
+    return Photo(name, rgb, f"skimage.data.{name} {rgb.shape[1]}x{rgb.shape[0]}")
 
 
-def _opencv_photos(names) -> list[Photo]:
+def _pillow_photo(path: Path, source: str) -> Photo:
+    """An image file as an RGB photo named by its stem; ``source`` says where it came from."""
     from PIL import Image
 
-    photos = []
-    for name, path in opencv_samples(tuple(names)).items():
-        with Image.open(path) as img:
-            rgb = np.asarray(img.convert("RGB"))
-        source = f"OpenCV samples/data/{name} (opencv-python sdist) {rgb.shape[1]}x{rgb.shape[0]}"
-        photos.append(Photo(Path(name).stem, rgb, source))
-    return photos
+    with Image.open(path) as img:
+        rgb = np.asarray(img.convert("RGB"))
+    return Photo(path.stem, rgb, f"{source} {rgb.shape[1]}x{rgb.shape[0]}")
 
 
 def embedded_photos(count: int | None = None) -> list[Photo]:
-    """The default photos: scikit-image's and OpenCV's, interleaved so that the first
+    """The default photos: OpenCV's and scikit-image's, interleaved so that the first
     few (quick mode) come from both sources, each list largest first."""
-    order = []
-    for i in range(max(len(EMBEDDED_PHOTOS), len(OPENCV_PHOTOS))):
-        order += [(src, names[i]) for src, names in (("opencv", OPENCV_PHOTOS),
-                                                      ("skimage", EMBEDDED_PHOTOS)) if i < len(names)]  # fmt: skip
+    pairs = itertools.zip_longest([("opencv", n) for n in OPENCV_PHOTOS],
+                                  [("skimage", n) for n in EMBEDDED_PHOTOS])  # fmt: skip
+    order = [item for pair in pairs for item in pair if item]
     order = order[:count] if count else order
-    photos = {
-        ("skimage", p.name): p for p in _skimage_photos([n for s, n in order if s == "skimage"])
-    }
-    photos |= {("opencv", n): p for n, p in zip([n for s, n in order if s == "opencv"],
-                                                 _opencv_photos([n for s, n in order if s == "opencv"]),
-                                                 strict=True)}  # fmt: skip
-    return [photos[key] for key in order]
+    files = opencv_samples(tuple(n for source, n in order if source == "opencv"))
+    return [
+        _pillow_photo(files[n], f"OpenCV samples/data/{n} (opencv-python sdist)")
+        if source == "opencv"
+        else _skimage_photo(n)
+        for source, n in order
+    ]
 
 
 def folder_photos(folder: str | Path, count: int | None = None) -> list[Photo]:
@@ -164,7 +158,7 @@ def folder_photos(folder: str | Path, count: int | None = None) -> list[Photo]:
 
     Files Pillow cannot read are skipped with a note; an empty result is an error.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -172,12 +166,10 @@ def folder_photos(folder: str | Path, count: int | None = None) -> list[Photo]:
     photos, skipped = [], []
     for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
         try:
-            with Image.open(path) as img:
-                rgb = np.asarray(img.convert("RGB"))
+            photos.append(_pillow_photo(path, str(path)))
         except (OSError, UnidentifiedImageError) as exc:
             skipped.append(f"{path.name}: {exc}")
             continue
-        photos.append(Photo(path.stem, rgb, f"{path} {rgb.shape[1]}x{rgb.shape[0]}"))
         if count and len(photos) == count:
             break
     for line in skipped:
