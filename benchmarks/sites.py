@@ -33,6 +33,10 @@ class WorkerError(RuntimeError):
     """A call in the worker raised; the message carries the worker's traceback."""
 
 
+class WorkerTimeout(WorkerError):
+    """A call got no answer in time; the worker was killed."""
+
+
 def _serve(conn, site, factory: str, args: tuple) -> None:
     enter(site)
     try:
@@ -57,14 +61,25 @@ def _serve(conn, site, factory: str, args: tuple) -> None:
 
 class Worker:
     """An object built by ``factory`` ("module:function") in a site process;
-    ``call(method, *args)`` runs one of its methods there and returns the result."""
+    ``call(method, *args)`` runs one of its methods there and returns the result.
+    ``variables`` are set in the worker's environment before its interpreter starts
+    (a library path, say); this process's own stays as it was."""
 
-    def __init__(self, site, factory: str, *args: Any) -> None:
+    def __init__(self, site, factory: str, *args: Any, variables: dict[str, str] | None = None):
         ctx = context()
         self._conn, child = ctx.Pipe()
         self._process = ctx.Process(target=_serve, args=(child, os.fspath(site) if site else None,
                                                          factory, args), daemon=True)  # fmt: skip
-        self._process.start()
+        saved = {k: os.environ.get(k) for k in variables or {}}
+        os.environ.update(variables or {})  # a spawned child starts with them
+        try:
+            self._process.start()
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         child.close()
         status, reason = self._receive()
         if status != "ready":
@@ -78,12 +93,21 @@ class Worker:
             self._process.join(5)
             return "error", f"the worker died (exit code {self._process.exitcode})"
 
-    def call(self, method: str, *args: Any) -> Any:
+    def call(self, method: str, *args: Any, timeout: float | None = None) -> Any:
+        """The method's result; WorkerError if it raised or the worker died, and
+        WorkerTimeout (the worker killed) if no answer came within ``timeout`` seconds."""
         self._conn.send((method, args))
+        if timeout is not None and not self._conn.poll(timeout):
+            self._process.kill()
+            self._process.join()
+            raise WorkerTimeout(f"no answer within {timeout:.0f} s (killed)")
         status, value = self._receive()
         if status != "ok":
             raise WorkerError(value)
         return value
+
+    def alive(self) -> bool:
+        return self._process.is_alive()
 
     def close(self) -> None:
         if self._process.is_alive():

@@ -1,6 +1,8 @@
 """Site processes: a library from another site-packages, in a fresh process."""
 
+import os
 import sys
+import time
 
 import pytest
 
@@ -15,6 +17,12 @@ class Echo:
 
     def where(self):
         return self.module.__file__, sys.path[0]
+
+    def sleep(self, seconds):
+        time.sleep(seconds)
+
+    def variable(self, name):
+        return os.environ.get(name)
 
     def fail(self):
         raise ValueError("asked to fail")
@@ -65,3 +73,25 @@ def test_an_unknown_method_is_a_worker_error():
 def test_a_worker_that_dies_says_so():
     with pytest.raises(sites.WorkerError, match=r"the worker died \(exit code 3\)"):
         sites.Worker(None, "os:_exit", 3)
+
+
+def test_a_call_past_its_timeout_kills_the_worker():
+    worker = sites.Worker(None, "tests.benchmarks.test_sites:make_echo", "json")
+    try:
+        with pytest.raises(sites.WorkerTimeout, match="no answer within 1 s"):
+            worker.call("sleep", 30, timeout=1)
+        assert not worker.alive()
+    finally:
+        worker.close()
+
+
+def test_variables_reach_the_worker_and_not_this_process(monkeypatch):
+    monkeypatch.delenv("SITES_TEST_MARK", raising=False)
+    worker = sites.Worker(
+        None, "tests.benchmarks.test_sites:make_echo", "json", variables={"SITES_TEST_MARK": "x"}
+    )
+    try:
+        assert worker.call("variable", "SITES_TEST_MARK") == "x"
+    finally:
+        worker.close()
+    assert "SITES_TEST_MARK" not in os.environ
