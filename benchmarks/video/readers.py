@@ -361,7 +361,7 @@ class TorchCodecReader(Reader):
     description = ("torchcodec VideoDecoder(path, seek_mode='exact', num_ffmpeg_threads=1)[i], "
                    "RGB to BGR; on our FFmpeg when the bench environment is there")  # fmt: skip
     seek_mode = "exact"
-    quick_run = "left out of quick runs: each cell imports PyTorch (run.sh main --full-run)"
+    quick_run = "left out of quick runs: it needs PyTorch, which only the full run installs"
 
     @staticmethod
     def unavailable() -> str | None:

@@ -33,7 +33,6 @@ from benchmarks.video import adversarial, codecs, frames, readers
 BASELINE = "exploded-jpeg"
 VIDEO_SUFFIXES = {".mkv", ".mp4", ".avi", ".mov", ".ts", ".m2ts", ".webm", ".mpg", ".mpeg", ".m4v"}
 THUMB = (32, 18)  # width, height of the identity thumbnails
-SEQUENTIAL_FRAMES = 100  # frames read straight through per (reader, file), open included
 
 
 @dataclass
@@ -45,6 +44,7 @@ class Config:
     left_out: dict[str, str] = field(default_factory=dict)  # readers not run, and why
     random_frames: int = 40  # warm random reads per (reader, file)
     cold_frames: int = 5  # cold opens per (reader, file)
+    sequential_frames: int = 100  # read straight through per (reader, file), open included
     adversarial_set: bool = True
     seed: int = 0
     timeout: float = 300.0  # seconds per (reader, file) cell
@@ -127,7 +127,7 @@ def ground_truth(path: Path) -> dict:
 
 
 def _measure_cell(
-    reader_name: str, path: str, truth: dict, indices: list[int], cold: list[int]
+    reader_name: str, path: str, truth: dict, indices: list[int], cold: list[int], sequential: int
 ) -> dict:
     reader = readers.make_reader(reader_name)
     result = {
@@ -179,17 +179,15 @@ def _measure_cell(
                 result["out_of_range"][str(probe)] = f"refused ({type(exc).__name__})"
             else:
                 result["out_of_range"][str(probe)] = "returned a frame"
-        result["sequential_fps"] = _sequential_fps(handle, truth["count"])
+        result["sequential_fps"] = _sequential_fps(handle, min(truth["count"], sequential))
     finally:
         handle.close()
     return result
 
 
-def _sequential_fps(handle, count: int) -> float | None:
-    """Frames per second reading straight through from a fresh open (``sequential()``
-    opens its own; the first SEQUENTIAL_FRAMES frames at most); None when the reader
-    cannot read that far."""
-    frames = min(count, SEQUENTIAL_FRAMES)
+def _sequential_fps(handle, frames: int) -> float | None:
+    """Frames per second reading the first ``frames`` straight through from a fresh
+    open (``sequential()`` opens its own); None when the reader cannot read that far."""
     if not frames:
         return None
     read = 0
@@ -222,48 +220,77 @@ def _check(result: dict, i: int, image: np.ndarray, truth: dict) -> None:
         result["wrong"].append((i, got))
 
 
-def _child(queue, site, *args) -> None:
-    sites.enter(site)  # before anything imports the reader's library
+def _child(queue, *args) -> None:
     try:
         queue.put(("ok", _measure_cell(*args)))
     except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
         queue.put(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"))
 
 
-def run_cell(reader_name: str, path: Path, truth: dict, indices, cold, timeout: float) -> dict:
-    """``_measure_cell`` in a child with a time limit: forked, unless the reader needs a
-    process of its own (a benchmark environment's packages, variables set at start),
-    which is then spawned fresh."""
-    reader = readers.READERS[reader_name]
-    variables = reader.process_environment()
-    site = environments.get(reader.environment).site_packages if reader.environment else None
-    fresh = site is not None or bool(variables)
-    context = sites.context() if fresh else multiprocessing.get_context("fork")
-    queue = context.Queue()
-    child = context.Process(
-        target=_child, args=(queue, site, reader_name, str(path), truth, indices, cold)
-    )
-    saved = {k: os.environ.get(k) for k in variables}
-    os.environ.update(variables)  # a spawned child starts with them
-    try:
+class CellHost:
+    """Served in a site process: measures one cell after another for one reader."""
+
+    def measure(self, *args) -> dict:
+        return _measure_cell(*args)
+
+
+def _host() -> CellHost:
+    return CellHost()
+
+
+class Cells:
+    """Runs ``_measure_cell`` away from the suite, with a time limit per cell.
+
+    A reader that needs a process of its own (a benchmark environment's packages,
+    variables set at start) gets one spawned worker, kept for all its cells: a fresh
+    interpreter per cell would cost an import of its library every time. A cell that
+    times out or kills its worker costs that cell; the next one starts a new worker.
+    Any other reader's cell runs in a forked child, which costs next to nothing.
+    """
+
+    def __init__(self, timeout: float, sequential: int) -> None:
+        self.timeout = timeout
+        self.sequential = sequential
+        self._workers: dict[str, sites.Worker] = {}
+
+    def run(self, reader_name: str, path: Path, truth: dict, indices, cold) -> dict:
+        reader = readers.READERS[reader_name]
+        variables = reader.process_environment()
+        site = environments.get(reader.environment).site_packages if reader.environment else None
+        args = (reader_name, str(path), truth, indices, cold, self.sequential)
+        if site is None and not variables:
+            return self._forked(args)
+        worker = self._workers.get(reader_name)
+        try:
+            if worker is None or not worker.alive():
+                worker = self._workers[reader_name] = sites.Worker(
+                    site, "benchmarks.video.suite:_host", variables=variables
+                )
+            return worker.call("measure", *args, timeout=self.timeout)
+        except sites.WorkerError as exc:
+            if worker is not None and not worker.alive():
+                self._workers.pop(reader_name, None)
+            return {"error": str(exc)}
+
+    def _forked(self, args) -> dict:
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        child = context.Process(target=_child, args=(queue, *args))
         child.start()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    try:
-        status, payload = queue.get(timeout=timeout)
-    except Exception:  # noqa: BLE001 - queue.Empty: the child hung or died silently
-        status, payload = "error", f"no answer within {timeout:.0f} s (killed)"
-    child.join(5)
-    if child.is_alive():
-        child.kill()
-        child.join()
-    if status == "ok":
-        return payload
-    return {"error": payload}
+        try:
+            status, payload = queue.get(timeout=self.timeout)
+        except Exception:  # noqa: BLE001 - queue.Empty: the child hung or died silently
+            status, payload = "error", f"no answer within {self.timeout:.0f} s (killed)"
+        child.join(5)
+        if child.is_alive():
+            child.kill()
+            child.join()
+        return payload if status == "ok" else {"error": payload}
+
+    def close(self) -> None:
+        for worker in self._workers.values():
+            worker.close()
+        self._workers.clear()
 
 
 # -- the run ----------------------------------------------------------------------
@@ -406,6 +433,7 @@ def run(config: Config) -> Path:
     interrupted = False
     encodings, skipped_codecs, files, latency, accuracy, quality = [], {}, [], [], [], []
     reader_stats: dict[str, dict] = {}  # reader -> the names of the stats it reported (as keys)
+    cells = Cells(config.timeout, config.sequential_frames)
     try:
         if config.videos:
             files = user_files(config.videos)
@@ -446,7 +474,7 @@ def run(config: Config) -> Path:
                     progress.update()
                     continue
                 progress.set_postfix_str(f"{name} on {f.name}")
-                result = run_cell(name, f.path, truth, indices, cold, config.timeout)
+                result = cells.run(name, f.path, truth, indices, cold)
                 accuracy.append(_accuracy_row(f, name, result, truth))
                 reader_stats.setdefault(name, {}).update(dict.fromkeys(result.get("stats") or {}))
                 latency += [
@@ -468,6 +496,8 @@ def run(config: Config) -> Path:
         interrupted = True
         progress.close()
         print("\ninterrupted: writing what was measured so far", file=sys.stderr)
+    finally:
+        cells.close()
 
     results.write_rows(out / "encodings.csv", encodings)
     results.write_rows(out / "latency.csv", latency)
@@ -529,6 +559,7 @@ def provenance(
     return results.provenance("video", config.command, config.seed) | {
         "random_frames": config.random_frames,
         "cold_frames": config.cold_frames,
+        "sequential_frames": config.sequential_frames,
         "timeout_seconds": config.timeout,
         "ffmpeg": info,
         "environments": environments.provenance(),
