@@ -43,3 +43,22 @@ def test_more_noise_scores_lower(image):
     assert psnrs[0] > psnrs[1] > psnrs[2] > 10
     assert psnrs[1] == pytest.approx(28.1, abs=0.6)  # sigma 10: about 20 log10(255 / 10)
     assert all(isinstance(s, float) for pair in scores for s in pair)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_ssim_in_float32_agrees_with_scikit_images_float64(image, dtype):
+    from skimage.metrics import structural_similarity
+
+    scale = 1 if dtype == np.uint8 else 257
+    reference = image.astype(dtype) * dtype(scale)
+    rng = np.random.default_rng(9)
+    noisy = np.clip(reference + rng.normal(0, 10 * scale, image.shape), 0, 255 * scale)
+    noisy = noisy.astype(dtype)
+    full = structural_similarity(
+        reference.astype(np.float64),
+        noisy.astype(np.float64),
+        channel_axis=2,
+        data_range=float(np.iinfo(dtype).max),
+    )
+    assert quality.ssim(reference, noisy) == pytest.approx(full, abs=1e-6)
+    assert quality.ssim(reference, noisy) < 0.99
