@@ -106,13 +106,14 @@ BENCH_ENV="$ROOT/.build/envs/bench"          # environment.yml: our OpenCV on tu
 BENCH_IJG_ENV="$ROOT/.build/envs/bench-ijg"  # environment-ijg.yml: our OpenCV on IJG libjpeg
 
 bench_envs() {
-  # Build (cached) and pack every package, showing only the steps and the
-  # estimates; the full output goes to a log. Then solve and install the two
-  # benchmark environments from the channel (py-rattler), unchanged when up to date.
+  # Build (cached) and pack every package the environments use (libjpeg-turbo in its
+  # standard layout only), showing only the steps and the estimates; the full output
+  # goes to a log. Then solve and install the two benchmark environments from the
+  # channel (py-rattler), unchanged when up to date.
   local log="$ROOT/.build/logs/channel.log"
   mkdir -p "$(dirname "$log")"
   log "the channel: ${RECIPES[*]} (cached; the first time about 30 min on 2 cores; log: $log)"
-  channel "${RECIPES[@]}" --build-only 2>&1 | tee "$log" \
+  channel "${RECIPES[@]}" --build-only --variant libjpeg_turbo_layout=standard 2>&1 | tee "$log" \
     | grep --line-buffered -E '^==== |^SUBSTITUTION:|^error:' || true
   [[ "$(tail -n 1 "$log")" == channel:* ]] || { echo "the channel build failed: see $log" >&2; exit 1; }
   log "the benchmark environments, solved from .build/channel"
@@ -140,7 +141,8 @@ case "${1:-}" in
       "$PY" -m pytest -m slow "${@:2}"
     ;;
   main)
-    setup; channel_deps; bench_envs
+    # No `setup`: the suites use the environments' libjpeg-turbo, not the test build.
+    system_deps; venv; channel_deps; bench_envs
     if [[ "${2:-}" == "--full-run" ]]; then
       quick=()
       # torchcodec, today's reference for exact random access, needs PyTorch: about
