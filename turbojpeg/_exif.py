@@ -68,20 +68,25 @@ def orientation(data) -> int | None:
     return None if segment is None else tiff_orientation(data, *segment)
 
 
-def exif_segment(data) -> tuple[int, int] | None:
+def exif_segment(
+    data, _unpack=_marker_and_length, _segments=_SEGMENTS, _bound=range(MAX_MARKERS)
+) -> tuple[int, int] | None:
     """``(start, end)`` of the TIFF structure in the first APP1 ``Exif`` segment.
 
     ``data`` starts with SOI: ``bytes`` or a one-byte-per-item ``memoryview``.
     The walk stops (``None``) at SOS or EOI, at anything that is not a marker
-    where one should be, at a length below 2, and at the end of the data.
+    where one should be, and at the end of the data. (The keyword defaults
+    are the walk's constants, bound as locals: it runs once per segment.)
     """
     pos = 2
     try:
-        for _ in range(MAX_MARKERS):
-            code, length = _marker_and_length(data, pos)
-            if code in _SEGMENTS and length >= 2:
-                pos += 2 + length
-            elif code == _APP1 and length >= 2:
+        for _ in _bound:
+            code, length = _unpack(data, pos)
+            if code in _segments:
+                # A length below 2 lands the next step inside this segment's
+                # header, on bytes that are not a marker: the walk stops there.
+                pos += length + 2
+            elif code == _APP1:
                 end = pos + 2 + length
                 if data[pos + 4 : pos + 10] == _EXIF:
                     return (pos + 10, end) if end <= len(data) else None

@@ -196,13 +196,14 @@ class Tj2Decompressor(_Handle):
     def subsampling(self) -> int:
         return self._info[2].value
 
-    def info(self, width: int, height: int) -> JpegInfo:
+    def info(self, width: int, height: int, orientation: int | None = None) -> JpegInfo:
         subsamp, colorspace = self._info[2].value, self._info[3].value
         return JpegInfo(
             width=width,
             height=height,
             subsampling=_subsampling(subsamp),
             colorspace=_colorspace(colorspace),
+            orientation=orientation,
         )
 
     def set_scale(self, num: int, denom: int) -> None:

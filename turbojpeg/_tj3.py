@@ -200,7 +200,7 @@ class Tj3Decompressor(_Handle):
     def subsampling(self) -> int:
         return self.api.get(self.handle, SUBSAMP)
 
-    def info(self, width: int, height: int) -> JpegInfo:
+    def info(self, width: int, height: int, orientation: int | None = None) -> JpegInfo:
         get, handle = self.api.get, self.handle
         subsamp = get(handle, SUBSAMP)
         return JpegInfo(
@@ -212,6 +212,7 @@ class Tj3Decompressor(_Handle):
             progressive=bool(get(handle, PROGRESSIVE)),
             lossless=bool(get(handle, LOSSLESS)),
             arithmetic=bool(get(handle, ARITHMETIC)),
+            orientation=orientation,
         )
 
     def decompress(self, buf, size: int, dst: int, pitch: int, pixel_format: int) -> None:

@@ -20,7 +20,7 @@ from typing import Self
 
 import numpy as np
 
-from . import _loader
+from . import _exif, _loader, _orientation
 from ._tj2 import Tj2Api
 from ._tj3 import Tj3Api
 from .errors import (
@@ -227,11 +227,11 @@ class Turbojpeg:
     # -- decoding ------------------------------------------------------------------
 
     def decode_header(self, data) -> JpegInfo:
-        """Width, height, subsampling, colorspace, ... without decoding pixels."""
+        """Width, height, subsampling, colorspace, EXIF orientation, ... without decoding pixels."""
         buf, size, _keep = _input_buffer(data)
         d = self._decompressor()
         width, height = self._read_header(d, buf, size)
-        return d.info(width, height)
+        return d.info(width, height, _exif.orientation(data))
 
     def decode(
         self,
@@ -244,6 +244,7 @@ class Turbojpeg:
         min_size: int | tuple[int, int] | None = None,
         crop: tuple[int, int, int, int] | None = None,
         out: np.ndarray | None = None,
+        apply_exif_orientation: bool = False,
     ) -> np.ndarray:
         """Decode a JPEG into a ``(height, width, channels)`` uint8 array.
 
@@ -252,6 +253,14 @@ class Turbojpeg:
         above 1 whose output is at least that large; ``crop=(x, y, w, h)`` is in
         output (scaled) pixels and returns exactly that region. ``out`` receives
         the pixels in place: a C-contiguous uint8 array of the output shape.
+
+        ``apply_exif_orientation=True`` returns the upright image, as the EXIF
+        Orientation tag asks (the same pixels as Pillow's
+        ``ImageOps.exif_transpose``). Then ``min_size``, ``crop`` and ``out``
+        are all in the upright image: ``crop`` is mapped onto the stored image
+        before decoding, so it stays exact and decodes only that region. A
+        missing or malformed tag leaves the image as stored (see
+        ``JpegInfo.orientation``).
         """
         buf, size, _keep = _input_buffer(data)
         pf = _pixel_format(pixel_format)
@@ -266,7 +275,7 @@ class Turbojpeg:
         if d.mode != mode:
             d.set_mode(mode)
         width, height = self._read_header(d, buf, size)
-        if scale is None and min_size is None and crop is None:
+        if scale is None and min_size is None and crop is None and not apply_exif_orientation:
             shape = (height, width, _CHANNELS[pf])
             if out is None:
                 out = np.empty(shape, dtype=np.uint8)
@@ -278,7 +287,52 @@ class Turbojpeg:
             except TurbojpegError as exc:
                 self._recover(exc)
             return out
-        return self._decode_region(d, buf, size, pf, width, height, scale, min_size, crop, out)
+        orientation = _exif.orientation(data) if apply_exif_orientation else None
+        return self._decode_general(
+            d, buf, size, pf, width, height, scale, min_size, crop, out, orientation
+        )
+
+    def _decode_general(
+        self, d, buf, size, pf, width, height, scale, min_size, crop, out, orientation
+    ) -> np.ndarray:
+        """Any decode: scaled, cropped, or turned upright."""
+        factor, stored_size, rect, (h, w) = self._geometry(
+            width, height, scale, min_size, crop, orientation
+        )
+        shape = (h, w, _CHANNELS[pf])
+        if out is not None:
+            _check_out(out, shape)
+        direct = orientation is None or orientation == 1
+        pixels = self._decode_region(
+            d, buf, size, pf, factor, stored_size, rect, out if direct else None
+        )
+        pixels = _orientation.upright(pixels, orientation)
+        if out is None:
+            return np.ascontiguousarray(pixels)
+        if pixels is not out:
+            out.reshape(shape)[...] = pixels
+        return out
+
+    def _geometry(self, width: int, height: int, scale, min_size, crop, orientation):
+        """(factor, stored (width, height) once scaled, stored crop or None, output (h, w)).
+
+        ``min_size`` and ``crop`` are in the upright image when ``orientation``
+        swaps the axes.
+        """
+        swap = _orientation.swaps_axes(orientation)
+        if scale is None and min_size is None:
+            factor = Fraction(1)
+        elif swap:
+            factor = self._pick_scale(height, width, scale, min_size)
+        else:
+            factor = self._pick_scale(width, height, scale, min_size)
+        stored_w, stored_h = _scaled(width, factor), _scaled(height, factor)
+        out_w, out_h = (stored_h, stored_w) if swap else (stored_w, stored_h)
+        if crop is None:
+            return factor, (stored_w, stored_h), None, (out_h, out_w)
+        x, y, w, h = _check_crop(crop, out_w, out_h)
+        rect = _orientation.stored_rect(orientation, (x, y, w, h), (stored_w, stored_h))
+        return factor, (stored_w, stored_h), rect, (h, w)
 
     def _pick_scale(self, width: int, height: int, scale, min_size) -> Fraction:
         if scale is not None and min_size is not None:
@@ -305,28 +359,28 @@ class Turbojpeg:
                 return factor
         return Fraction(1)
 
-    def _decode_region(self, d, buf, size, pf, width, height, scale, min_size, crop, out):
-        factor = (
-            Fraction(1)
-            if scale is None and min_size is None
-            else self._pick_scale(width, height, scale, min_size)
-        )
-        out_w, out_h = _scaled(width, factor), _scaled(height, factor)
+    def _decode_region(self, d, buf, size, pf, factor, stored_size, rect, out):
+        """The stored image at ``factor``, or its region ``rect = (x, y, w, h)``.
+
+        Written into ``out`` when given (already checked: C-contiguous, of the
+        region's shape); otherwise a new array, or a view of one.
+        """
+        out_w, out_h = stored_size
         channels = _CHANNELS[pf]
-        if crop is None:
+        if rect is None:
             x = y = 0
             w, h = out_w, out_h
         else:
-            x, y, w, h = _check_crop(crop, out_w, out_h)
+            x, y, w, h = rect
         # The TJ3 cropping region must start on an iMCU column. Fancy upsampling
         # treats the region's first and last columns as image edges, which
         # changes them whenever a chroma pair straddles the border. So we start
         # on the iMCU column strictly before x (unless x is the image's edge),
         # end one pixel past x + w when there is one, and drop the extras: the
         # result is then bit-identical to slicing a full decode.
-        x0, emulate = 0, crop is not None and not d.supports_crop
+        x0, emulate = 0, rect is not None and not d.supports_crop
         x1 = min(x + w + 1, out_w)
-        if crop is not None and not emulate:
+        if rect is not None and not emulate:
             subsamp = d.subsampling()
             if subsamp < 0:
                 emulate = True
@@ -342,12 +396,11 @@ class Turbojpeg:
                 self._decompress(d, buf, size, _array_address(full), 0, pf)
                 region = full[y : y + h, x : x + w]
             else:
-                if crop is not None:
+                if rect is not None:
                     d.set_crop(x0, y, x1 - x0, h)
-                if crop is None or (x0 == x and x1 == x + w):
+                if rect is None or (x0 == x and x1 == x + w):
                     target = np.empty(shape, dtype=np.uint8) if out is None else out
-                    dst = _array_address(target) if out is None else _check_out(out, shape)
-                    self._decompress(d, buf, size, dst, 0, pf)
+                    self._decompress(d, buf, size, _array_address(target), 0, pf)
                     return target
                 wide = np.empty((h, x1 - x0, channels), dtype=np.uint8)
                 self._decompress(d, buf, size, _array_address(wide), 0, pf)
@@ -355,8 +408,7 @@ class Turbojpeg:
         finally:
             d.reset_scale_and_crop()
         if out is None:
-            return np.ascontiguousarray(region)
-        _check_out(out, shape)
+            return region
         out.reshape(shape)[...] = region
         return out
 
@@ -414,6 +466,8 @@ class Turbojpeg:
         When every output has the same shape the result is one
         ``(N, height, width, channels)`` array written in place (or ``out``,
         if given); otherwise a list of arrays. Errors name the failing index.
+        ``decode_options`` are ``decode``'s keywords, the same for every image;
+        with ``apply_exif_orientation=True`` each shape is the upright one.
         """
         items = list(buffers)
         if "out" in decode_options:
@@ -463,15 +517,15 @@ class Turbojpeg:
         d = self._decompressor()
         width, height = self._read_header(d, buf, size)
         pf = _pixel_format(options.get("pixel_format", "BGR"))
-        scale, min_size, crop = options.get("scale"), options.get("min_size"), options.get("crop")
-        factor = (
-            Fraction(1)
-            if scale is None and min_size is None
-            else self._pick_scale(width, height, scale, min_size)
+        orientation = _exif.orientation(data) if options.get("apply_exif_orientation") else None
+        _factor, _stored, _rect, (h, w) = self._geometry(
+            width,
+            height,
+            options.get("scale"),
+            options.get("min_size"),
+            options.get("crop"),
+            orientation,
         )
-        w, h = _scaled(width, factor), _scaled(height, factor)
-        if crop is not None:
-            _x, _y, w, h = _check_crop(crop, w, h)
         return (h, w, _CHANNELS[pf])
 
     def _executor(self, threads: int) -> ThreadPoolExecutor:

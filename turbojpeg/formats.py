@@ -118,6 +118,10 @@ class JpegInfo:
     when the header leaves it undetermined. ``precision``,
     ``progressive``, ``lossless`` and ``arithmetic`` are ``None`` when the
     library is the TurboJPEG 2 API, which does not report them.
+    ``orientation`` is the EXIF Orientation tag (1 to 8; 1 is upright), or
+    ``None`` when the JPEG has no EXIF, no such tag, or a malformed one: see
+    ``Turbojpeg.decode(apply_exif_orientation=True)``. ``width`` and
+    ``height`` are always the stored image's.
     """
 
     width: int
@@ -128,6 +132,7 @@ class JpegInfo:
     progressive: bool | None = None
     lossless: bool | None = None
     arithmetic: bool | None = None
+    orientation: int | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
