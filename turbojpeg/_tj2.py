@@ -196,6 +196,17 @@ class Tj2Decompressor(_Handle):
     def subsampling(self) -> int:
         return self._info[2].value
 
+    def header_colorspace(self, buf, size: int) -> int:
+        """The colorspace the header declares, -1 if unreadable (see _tj3's)."""
+        self.renew()
+        w, h, s, c = self._info
+        c.value = -1
+        if self.api.decompress_header3(
+            self.handle, buf, size, C.byref(w), C.byref(h), C.byref(s), C.byref(c)
+        ):
+            self.renew()
+        return c.value
+
     def info(self, width: int, height: int, orientation: int | None = None) -> JpegInfo:
         subsamp, colorspace = self._info[2].value, self._info[3].value
         return JpegInfo(

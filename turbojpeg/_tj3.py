@@ -200,6 +200,21 @@ class Tj3Decompressor(_Handle):
     def subsampling(self) -> int:
         return self.api.get(self.handle, SUBSAMP)
 
+    def header_colorspace(self, buf, size: int) -> int:
+        """The colorspace (TJCS_*) the header declares, -1 if it cannot be read.
+
+        For the rare call that needs it after a failed decode. A warning (junk
+        between segments, say) does not hide it: the header was read whole.
+        The handle is left as ``read_header`` leaves it, or renewed.
+        """
+        self.renew()
+        api, handle = self.api, self.handle
+        if api.decompress_header(handle, buf, size):
+            colorspace = api.get(handle, COLORSPACE)
+            self.renew()
+            return colorspace
+        return api.get(handle, COLORSPACE)
+
     def info(self, width: int, height: int, orientation: int | None = None) -> JpegInfo:
         get, handle = self.api.get, self.handle
         subsamp = get(handle, SUBSAMP)

@@ -20,17 +20,18 @@ from typing import Self
 
 import numpy as np
 
-from . import _exif, _loader, _orientation
+from . import _cmyk, _exif, _loader, _orientation
 from ._tj2 import Tj2Api
 from ._tj3 import Tj3Api
 from .errors import (
+    TJERR_FATAL,
     TJERR_WARNING,
     ImageTooLargeError,
     TurbojpegError,
     TurbojpegWarning,
     UnsupportedFeatureError,
 )
-from .formats import JpegInfo, PixelFormat, Subsampling
+from .formats import Colorspace, JpegInfo, PixelFormat, Subsampling
 
 DEFAULT_MAX_PIXELS = 1 << 28  # ~268 MP: 805 MB as BGR, far above any camera.
 DEFAULT_SCAN_LIMIT = 500  # progressive JPEGs have ~10 scans; thousands is an attack.
@@ -47,6 +48,8 @@ for _s in Subsampling:
     _name = _s.name.removeprefix("S")
     _SUBSAMPLINGS.update({_s: _s, _name: _s, _name.lower(): _s})
 _UINT8 = np.dtype(np.uint8)
+# JPEG colorspaces libjpeg-turbo decodes to CMYK pixels only; we convert the rest.
+_CMYK_SOURCES = (Colorspace.CMYK, Colorspace.YCCK)
 
 _apis: dict[str, Tj3Api | Tj2Api] = {}
 _apis_lock = threading.Lock()
@@ -261,6 +264,10 @@ class Turbojpeg:
         before decoding, so it stays exact and decodes only that region. A
         missing or malformed tag leaves the image as stored (see
         ``JpegInfo.orientation``).
+
+        CMYK and YCCK JPEGs decode to every pixel format: libjpeg-turbo gives
+        CMYK, which is converted as Pillow does (Adobe's inverted CMYK, no
+        colour management); ``"CMYK"`` returns the stored channels unchanged.
         """
         buf, size, _keep = _input_buffer(data)
         pf = _pixel_format(pixel_format)
@@ -285,17 +292,35 @@ class Turbojpeg:
             try:
                 d.decompress(buf, size, dst, 0, pf)
             except TurbojpegError as exc:
-                self._recover(exc)
+                if not self._is_cmyk_refusal(exc, d, buf, size, pf):
+                    self._recover(exc)
+                    return out
+                return self._decode_general(
+                    d, buf, size, pf, width, height, None, None, None, out, None, cmyk=True
+                )
             return out
         orientation = _exif.orientation(data) if apply_exif_orientation else None
         return self._decode_general(
             d, buf, size, pf, width, height, scale, min_size, crop, out, orientation
         )
 
+    def _is_cmyk_refusal(self, exc: TurbojpegError, d, buf, size: int, pf: PixelFormat) -> bool:
+        """Whether libjpeg-turbo refused a CMYK or YCCK JPEG a pixel format other than CMYK.
+
+        It only converts them to CMYK ("Unsupported color conversion request").
+        The colorspace is asked for here, after the failure, so that decoding
+        any other JPEG costs no extra call.
+        """
+        return (
+            pf is not PixelFormat.CMYK
+            and exc.code == TJERR_FATAL
+            and d.header_colorspace(buf, size) in _CMYK_SOURCES
+        )
+
     def _decode_general(
-        self, d, buf, size, pf, width, height, scale, min_size, crop, out, orientation
+        self, d, buf, size, pf, width, height, scale, min_size, crop, out, orientation, cmyk=False
     ) -> np.ndarray:
-        """Any decode: scaled, cropped, or turned upright."""
+        """Any decode: scaled, cropped, turned upright, or converted from CMYK."""
         factor, stored_size, rect, (h, w) = self._geometry(
             width, height, scale, min_size, crop, orientation
         )
@@ -303,9 +328,20 @@ class Turbojpeg:
         if out is not None:
             _check_out(out, shape)
         direct = orientation is None or orientation == 1
-        pixels = self._decode_region(
-            d, buf, size, pf, factor, stored_size, rect, out if direct else None
-        )
+        if not cmyk:
+            try:
+                pixels = self._decode_region(
+                    d, buf, size, pf, factor, stored_size, rect, out if direct else None
+                )
+            except TurbojpegError as exc:
+                if not self._is_cmyk_refusal(exc, d, buf, size, pf):
+                    raise
+                cmyk = True
+        if cmyk:
+            raw = self._decode_region(
+                d, buf, size, PixelFormat.CMYK, factor, stored_size, rect, None
+            )
+            pixels = _cmyk.convert(raw, pf)
         pixels = _orientation.upright(pixels, orientation)
         if out is None:
             return np.ascontiguousarray(pixels)
