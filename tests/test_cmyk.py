@@ -8,17 +8,22 @@ Adobe's marker), by our encoder (YCCK) and with the Adobe marker removed.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import struct
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
+import turbojpeg
 from turbojpeg import Colorspace, PixelFormat, TurbojpegError, TurbojpegWarning, _cmyk
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3000" if os.environ.get("CI") else "300"))
@@ -214,6 +219,55 @@ def test_damaged_cmyk_jpegs(tj, cmyk_jpeg):
     with pytest.raises(TurbojpegError) as caught:
         tj.decode(cmyk_jpeg[: sof + 12], "RGB")
     assert "color conversion" not in str(caught.value)
+
+
+def test_threads_on_one_instance_match_serial(lib_path, rgb, cmyk_jpeg):
+    # CMYK decodes renew the thread's handle after the refused conversion;
+    # EXIF-turned and plain decodes run in between on the same handles.
+    codec = turbojpeg.Turbojpeg(lib_path)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    turned = pil_cmyk_jpeg(rgb, exif=exif.tobytes())
+    plain = codec.encode(rgb, 90, pixel_format="RGB")
+    calls = [
+        (cmyk_jpeg, {"pixel_format": "RGB"}),
+        (cmyk_jpeg, {"pixel_format": "GRAY", "crop": (3, 4, 50, 40)}),
+        (turned, {"apply_exif_orientation": True, "scale": 0.5}),
+        (plain, {"pixel_format": "RGBA"}),
+    ]
+    expected = [codec.decode(data, **options) for data, options in calls]
+    barrier = threading.Barrier(4)
+
+    def work(offset: int) -> bool:
+        barrier.wait()
+        ok = True
+        for j in range(40):
+            i = (j + offset) % len(calls)
+            data, options = calls[i]
+            ok &= np.array_equal(codec.decode(data, **options), expected[i])
+        return ok
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(work, range(4)))
+
+
+def test_memory_stays_flat_over_many_cmyk_decodes(lib_path, cmyk_jpeg):
+    codec = turbojpeg.Turbojpeg(lib_path)
+
+    def churn(n: int) -> None:
+        for _ in range(n):
+            codec.decode(cmyk_jpeg, "RGB")
+            codec.decode(cmyk_jpeg, "GRAY", crop=(5, 5, 30, 30), apply_exif_orientation=True)
+            with contextlib.suppress(TurbojpegError):
+                codec.decode(cmyk_jpeg[:300], "RGB")
+
+    process = psutil.Process()
+    churn(100)
+    before = process.memory_info().rss
+    churn(1500)
+    grown = process.memory_info().rss - before
+    # A leaked handle or image per call would add well over 100 MB.
+    assert grown < 30 * 2**20, f"RSS grew by {grown / 2**20:.1f} MB"
 
 
 @settings(
