@@ -3,14 +3,21 @@
 Both suites score with these: the JPEG suite each contender's roundtrip, the
 video suite the frames of its lossy encodings. Every metric is a function
 ``metric(reference, test) -> float`` on two arrays of the same shape (uint8,
-gray (h, w) or colour (h, w, 3)); higher is closer. A metric over a whole
-video rather than one frame (VMAF, through ffmpeg's libvmaf) belongs here too,
-under its own name, taking the two files.
+gray (h, w) or colour (h, w, 3)); higher is closer. VMAF scores a whole
+video against its raw source, through an ffmpeg built with libvmaf: the
+encoding one when it has libvmaf, else the one imageio-ffmpeg ships (a static
+FFmpeg with libvmaf, from PyPI).
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -44,3 +51,90 @@ def psnr(reference: np.ndarray, test: np.ndarray) -> float:
     if np.array_equal(reference, test):
         return math.inf  # scikit-image would divide by a zero error, with a warning
     return float(peak_signal_noise_ratio(reference, test))
+
+
+class VmafUnavailable(RuntimeError):
+    """No ffmpeg with libvmaf here; the message says which were tried."""
+
+
+def lists_libvmaf(filters: str) -> bool:
+    """Whether ``ffmpeg -filters`` output lists the ``libvmaf`` filter."""
+    return any(line.split()[1:2] == ["libvmaf"] for line in filters.splitlines())
+
+
+def has_libvmaf(ffmpeg: str) -> bool:
+    """Whether this ffmpeg program has the ``libvmaf`` filter."""
+    try:
+        listed = subprocess.run(
+            [ffmpeg, "-hide_banner", "-filters"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return lists_libvmaf(listed)
+
+
+def vmaf_ffmpeg(preferred: str | None = None) -> str:
+    """An ffmpeg that computes VMAF: ``preferred`` (the encoding ffmpeg) when it has
+    libvmaf, else imageio-ffmpeg's. VmafUnavailable names both when neither has it."""
+    tried = []
+    if preferred:
+        path = shutil.which(preferred) or preferred
+        if has_libvmaf(path):
+            return path
+        tried.append(f"{path} has no libvmaf")
+    try:
+        import imageio_ffmpeg
+
+        bundled = imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as exc:
+        tried.append(f"imageio-ffmpeg is not usable ({type(exc).__name__}: {exc})")
+    else:
+        if has_libvmaf(bundled):
+            return bundled
+        tried.append(f"imageio-ffmpeg's {bundled} has no libvmaf")
+    raise VmafUnavailable("; ".join(tried))
+
+
+def vmaf(
+    ffmpeg: str,
+    distorted: str | os.PathLike[str],
+    reference_raw: str | os.PathLike[str],
+    *,
+    width: int,
+    height: int,
+    pix_fmt: str,
+    fps: float,
+    subsample: int = 1,
+    threads: int | None = None,
+    distorted_options: tuple[str, ...] = (),
+) -> list[float]:
+    """VMAF (libvmaf's default model) of every ``subsample``-th frame of the video
+    ``distorted`` against ``reference_raw``, a raw file of the source frames (ffmpeg's
+    ``rawvideo`` in ``pix_fmt``). ``distorted_options`` go before its ``-i`` (an image
+    sequence's ``-f image2 -framerate``, say). Both are compared in YUV 4:4:4 from
+    their first frame on. Raises RuntimeError with ffmpeg's message when it fails."""
+    threads = threads or os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="vmaf-") as scratch:
+        log = Path(scratch) / "vmaf.json"
+        graph = (
+            "[0:v]format=yuv444p,setpts=PTS-STARTPTS[d];"
+            "[1:v]format=yuv444p,setpts=PTS-STARTPTS[r];"
+            f"[d][r]libvmaf=log_fmt=json:log_path={log}:n_subsample={subsample}:n_threads={threads}"
+        )
+        command = [
+            ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",
+            *distorted_options, "-i", os.fspath(distorted),
+            "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}", "-r", str(fps),
+            "-i", os.fspath(reference_raw),
+            "-lavfi", graph, "-f", "null", "-",
+        ]  # fmt: skip
+        done = subprocess.run(command, check=False, capture_output=True, text=True)
+        if done.returncode != 0 or not log.exists():
+            tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+            raise RuntimeError(f"VMAF of {distorted} failed (exit {done.returncode}): {tail}")
+        frames = json.loads(log.read_text()).get("frames", [])
+    return [float(f["metrics"]["vmaf"]) for f in frames]

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import quality
 from benchmarks.video.frames import Recording
 
 RAW_DIR = ".raw"  # folder for the raw frame files, inside an output folder
@@ -205,7 +206,7 @@ def ffmpeg_info(ffmpeg: str = "ffmpeg") -> dict:
     buildconf = _run([path, "-hide_banner", "-buildconf"]).strip()
     encoders = parse_encoders(_run([path, "-hide_banner", "-encoders"]))
     filters = _run([path, "-hide_banner", "-filters"])
-    libvmaf = any(line.split()[1:2] == ["libvmaf"] for line in filters.splitlines())
+    libvmaf = quality.lists_libvmaf(filters)
     match = re.match(r"ffmpeg version (\S+)", version)
     return {
         "path": path,

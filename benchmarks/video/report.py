@@ -116,6 +116,16 @@ def accuracy_matrix(acc: pd.DataFrame) -> pd.DataFrame:
     return matrix.fillna("n/a").reset_index()
 
 
+def _vmaf_line(vmaf: dict) -> str:
+    """Where the VMAF columns come from, or why there are none."""
+    if vmaf.get("ffmpeg"):
+        return (
+            f"VMAF: {vmaf.get('model', 'libvmaf')} model, every {vmaf.get('every')}th frame, "
+            f"computed by `{vmaf['ffmpeg']}`.\n"
+        )
+    return f"VMAF: not computed ({vmaf.get('unavailable') or 'no record of it in this run'}).\n"
+
+
 def sequential_table(acc: pd.DataFrame, reader_stats: dict[str, list[str]]) -> pd.DataFrame:
     """Per file: frames, PyAV's threaded sequential decode speed, the frame count the
     reference reader reports, and each reader's own stats as "<stat> (<reader>)" columns."""
@@ -419,10 +429,7 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
         parts.append(_md(sequential_table(acc, provenance.get("reader_stats", {}))))
     parts.append("## Quality of the lossy encodings (every 10th frame against the source)\n")
     parts.append(_md(qual))
-    vmaf = provenance.get("ffmpeg", {}).get("libvmaf")
-    parts.append(
-        f"VMAF: {'available but not computed in this version' if vmaf else 'this ffmpeg has no libvmaf'}.\n"
-    )
+    parts.append(_vmaf_line(provenance.get("vmaf") or {}))
     parts.append("## Provenance\n")
     ff = provenance.get("ffmpeg", {})
     lines = [

@@ -362,8 +362,12 @@ def _size(path: Path) -> int:
     return path.stat().st_size
 
 
-def quality_rows(files: list[VideoFile]) -> list[dict]:
-    """SSIM and PSNR of the lossy encodings against the source, every 10th frame."""
+QUALITY_EVERY = 10  # score every 10th frame of each lossy encoding
+
+
+def quality_rows(files: list[VideoFile], vmaf_ffmpeg: str | None, workdir: Path) -> list[dict]:
+    """SSIM and PSNR of the lossy encodings against the source, every QUALITY_EVERY-th
+    frame; VMAF over the same frames when ``vmaf_ffmpeg`` (one with libvmaf) is given."""
     rows = []
     for f in files:
         if f.kind != "encoding" or f.recording is None:
@@ -373,26 +377,53 @@ def quality_rows(files: list[VideoFile]) -> list[dict]:
             continue
         ssim, psnr = [], []
         for i, image in enumerate(_sequential(f.path)):
-            if i % 10:
+            if i % QUALITY_EVERY:
                 continue
             source = f.recording.frame(i)
             if source.ndim == 2:
                 image = image[:, :, 0] if image.ndim == 3 else image
             ssim.append(metrics.ssim(source, image))
             psnr.append(metrics.psnr(source, image))
-        rows.append(
-            {
-                "file": f.name,
-                "encoding": f.encoding,
-                "recording": f.recording.name,
-                "frames_compared": len(ssim),
-                "ssim_mean": float(np.mean(ssim)),
-                "ssim_min": float(np.min(ssim)),
-                "psnr_mean": float(np.mean(psnr)),
-                "psnr_min": float(np.min(psnr)),
-            }
-        )
+        row = {
+            "file": f.name,
+            "encoding": f.encoding,
+            "recording": f.recording.name,
+            "frames_compared": len(ssim),
+            "ssim_mean": float(np.mean(ssim)),
+            "ssim_min": float(np.min(ssim)),
+            "psnr_mean": float(np.mean(psnr)),
+            "psnr_min": float(np.min(psnr)),
+        }
+        if vmaf_ffmpeg:
+            row |= _vmaf_columns(vmaf_ffmpeg, f, workdir)
+        rows.append(row)
     return rows
+
+
+def _vmaf_columns(ffmpeg: str, f: VideoFile, workdir: Path) -> dict:
+    recording = f.recording
+    reference = codecs.raw_frames_path(recording, workdir)
+    distorted, options = f.path, ()
+    if f.path.is_dir():  # exploded JPEG: ffmpeg reads the numbered files as a sequence
+        distorted = f.path / "frame_%06d.jpg"
+        options = ("-f", "image2", "-framerate", str(recording.fps))
+    try:
+        scores = metrics.vmaf(
+            ffmpeg,
+            distorted,
+            reference,
+            width=recording.width,
+            height=recording.height,
+            pix_fmt=recording.pix_fmt,
+            fps=recording.fps,
+            subsample=QUALITY_EVERY,
+            distorted_options=options,
+        )
+    except RuntimeError as exc:
+        return {"vmaf_error": str(exc)[:500]}
+    if not scores:
+        return {"vmaf_error": "libvmaf scored no frames"}
+    return {"vmaf_mean": float(np.mean(scores)), "vmaf_min": float(np.min(scores))}
 
 
 def user_files(folder: Path) -> list[VideoFile]:
@@ -419,6 +450,11 @@ def run(config: Config) -> Path:
     workdir = out / "files"
     workdir.mkdir(parents=True, exist_ok=True)
     info = codecs.ffmpeg_info(config.ffmpeg)
+    try:
+        vmaf_ffmpeg, vmaf_note = metrics.vmaf_ffmpeg(config.ffmpeg), None
+    except metrics.VmafUnavailable as exc:
+        vmaf_ffmpeg, vmaf_note = None, f"no VMAF: {exc}"
+        print(vmaf_note, file=sys.stderr)
     ready = {
         n: readers.READERS[n] for n in config.readers if readers.READERS[n].unavailable() is None
     }
@@ -491,7 +527,7 @@ def run(config: Config) -> Path:
                 ]
                 progress.update()
         progress.close()
-        quality = quality_rows(files)
+        quality = quality_rows(files, vmaf_ffmpeg, workdir)
     except KeyboardInterrupt:
         interrupted = True
         progress.close()
@@ -505,6 +541,11 @@ def run(config: Config) -> Path:
     results.write_rows(out / "quality.csv", quality)
     record = provenance(
         config, info, ready, reader_stats, skipped_readers, skipped_codecs, files, interrupted
+    )
+    record["vmaf"] = (
+        {"ffmpeg": vmaf_ffmpeg, "every": QUALITY_EVERY, "model": "libvmaf's default"}
+        if vmaf_ffmpeg
+        else {"unavailable": vmaf_note}
     )
     (out / "provenance.json").write_text(json.dumps(record, indent=1, default=str))
     (out / "benchmark.json").write_text(json.dumps(benchmark_json(latency, record), indent=1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -62,3 +63,89 @@ def test_ssim_in_float32_agrees_with_scikit_images_float64(image, dtype):
     )
     assert quality.ssim(reference, noisy) == pytest.approx(full, abs=1e-6)
     assert quality.ssim(reference, noisy) < 0.99
+
+
+# -- VMAF, through an ffmpeg with libvmaf ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def recording_and_raw(tmp_path_factory):
+    from benchmarks.video import codecs, frames
+
+    folder = tmp_path_factory.mktemp("vmaf")
+    recording = frames.Recording("vmaf-color", 320, 180, True, frames=20)
+    return recording, codecs.raw_frames_path(recording, folder), folder
+
+
+def _x264(recording, raw, target, crf: int) -> None:
+    import subprocess
+
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "rawvideo",
+         "-pix_fmt", recording.pix_fmt, "-s", f"{recording.width}x{recording.height}",
+         "-r", str(recording.fps), "-i", str(raw), "-c:v", "libx264", "-crf", str(crf),
+         "-pix_fmt", "yuv420p", str(target)],
+        check=True,
+    )  # fmt: skip
+
+
+def _score(recording, raw, distorted, **options):
+    return quality.vmaf(
+        quality.vmaf_ffmpeg(),
+        distorted,
+        raw,
+        width=recording.width,
+        height=recording.height,
+        pix_fmt=recording.pix_fmt,
+        fps=recording.fps,
+        **options,
+    )
+
+
+def test_vmaf_scores_a_worse_encode_lower(recording_and_raw):
+    recording, raw, folder = recording_and_raw
+    _x264(recording, raw, folder / "good.mp4", 12)
+    _x264(recording, raw, folder / "bad.mp4", 48)
+    good = _score(recording, raw, folder / "good.mp4")
+    bad = _score(recording, raw, folder / "bad.mp4")
+    assert len(good) == len(bad) == recording.frames  # every frame scored, none dropped
+    assert np.mean(good) > 85
+    assert np.mean(good) > np.mean(bad) + 15
+    every_fifth = _score(recording, raw, folder / "good.mp4", subsample=5)
+    assert len(every_fifth) == recording.frames // 5
+    assert every_fifth == pytest.approx(good[::5], abs=1e-3)  # the same frames, subsampled
+
+
+def test_vmaf_reads_an_image_sequence(recording_and_raw):
+    from benchmarks.video import codecs
+
+    recording, raw, folder = recording_and_raw
+    exploded = folder / "exploded"
+    codecs.encode_exploded_jpeg(recording, exploded, threads=1)
+    scores = _score(
+        recording,
+        raw,
+        exploded / "frame_%06d.jpg",
+        distorted_options=("-f", "image2", "-framerate", str(recording.fps)),
+    )
+    assert len(scores) == recording.frames
+    assert min(scores) > 80
+
+
+def test_vmaf_of_a_missing_file_names_it(recording_and_raw, tmp_path):
+    recording, raw, _ = recording_and_raw
+    with pytest.raises(RuntimeError, match=r"VMAF of .*nothing\.mp4 failed"):
+        _score(recording, raw, tmp_path / "nothing.mp4")
+
+
+def test_the_encoding_ffmpeg_computes_vmaf_when_it_has_libvmaf(monkeypatch):
+    import imageio_ffmpeg
+
+    bundled = imageio_ffmpeg.get_ffmpeg_exe()
+    assert quality.has_libvmaf(bundled)
+    assert quality.vmaf_ffmpeg(bundled) == bundled
+    if not quality.has_libvmaf("ffmpeg"):  # Debian's has none: imageio-ffmpeg's steps in
+        assert quality.vmaf_ffmpeg("ffmpeg") == bundled
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # as if not installed
+    with pytest.raises(quality.VmafUnavailable, match="no libvmaf; imageio-ffmpeg is not usable"):
+        quality.vmaf_ffmpeg("/bin/true")
