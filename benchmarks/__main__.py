@@ -29,6 +29,16 @@ def _qualities(text: str) -> tuple[int, ...]:
     return values
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive count")
+    return value
+
+
 def _sizes(text: str):
     from benchmarks import datasets
 
@@ -105,13 +115,13 @@ def video(args: argparse.Namespace) -> int:
         return 2
     default, left_out = readers.default_readers(args.quick)
     config = suite.Config(
-        recordings=[] if args.videos else frames.default_recordings(quick=args.quick),
+        recordings=[] if args.videos else frames.default_recordings(args.quick, args.frames),
         videos=args.videos,
         ffmpeg=args.ffmpeg or default_ffmpeg(),
         readers=tuple(args.readers.split(",")) if args.readers else default,
         left_out={} if args.readers else left_out,
-        random_frames=args.random_frames or (4 if args.quick else 40),
-        cold_frames=1 if args.quick else 5,
+        random_frames=args.random_frames or (4 if args.quick else 8),
+        cold_frames=1 if args.quick else 2,
         sequential_frames=20 if args.quick else 100,
         seed=args.seed,
         timeout=args.timeout,
@@ -181,6 +191,7 @@ def report_command(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     from benchmarks import datasets
     from benchmarks.jpeg import suite
+    from benchmarks.video import frames
 
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
@@ -236,13 +247,18 @@ def main(argv: list[str] | None = None) -> int:
     vid.add_argument("--readers", help="comma-separated subset (default: all installed)")
     vid.add_argument("--random-frames", type=int, help="warm random reads per reader and file")
     vid.add_argument(
+        "--frames",
+        type=_positive,
+        help=f"frames per recording (default {frames.FULL_FRAMES}; --quick {frames.QUICK_FRAMES})",
+    )
+    vid.add_argument(
         "--seed", type=int, default=0, help="seed of the random frame list (default 0)"
     )
     vid.add_argument("--timeout", type=float, default=300.0, help="seconds per reader and file")
     vid.add_argument(
         "--quick",
         action="store_true",
-        help="colour at 480x270 and the footage, 40 frames, 6 reads, no PyTorch-based reader",
+        help="colour at 480x270 and the footage, 40 frames, 4 reads, no PyTorch-based reader",
     )
     vid.add_argument("--out", type=Path, default=Path("results/video"), help="output folder")
     vid.set_defaults(func=video)

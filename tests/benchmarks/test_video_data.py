@@ -231,6 +231,7 @@ def test_default_recordings():
     }
     assert [r.name for r in full if isinstance(r, frames.Footage)] == ["vtest-768x576"]
     assert all(r.frames == frames.FULL_FRAMES for r in full)
+    assert [r.frames for r in frames.default_recordings(False, 7)] == [7] * len(full)
     assert len({r.name for r in full}) == len(full)
     assert len({r.seed for r in synthetic}) == 1
 
