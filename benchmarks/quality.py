@@ -115,14 +115,17 @@ def vmaf(
     """VMAF (libvmaf's default model) of every ``subsample``-th frame of the video
     ``distorted`` against ``reference_raw``, a raw file of the source frames (ffmpeg's
     ``rawvideo`` in ``pix_fmt``). ``distorted_options`` go before its ``-i`` (an image
-    sequence's ``-f image2 -framerate``, say). Both are compared in YUV 4:4:4 from
-    their first frame on. Raises RuntimeError with ffmpeg's message when it fails."""
+    sequence's ``-f image2 -framerate``, say). Both are compared in YUV 4:4:4, frame n
+    against frame n. Raises RuntimeError with ffmpeg's message when it fails."""
     threads = threads or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="vmaf-") as scratch:
         log = Path(scratch) / "vmaf.json"
+        # Frame n meets frame n: each stream's timestamps become its frame numbers, as a
+        # container's millisecond clock would pair every third 30 fps frame wrongly.
+        clock = f"settb=1/{fps},setpts=N"
         graph = (
-            "[0:v]format=yuv444p,setpts=PTS-STARTPTS[d];"
-            "[1:v]format=yuv444p,setpts=PTS-STARTPTS[r];"
+            f"[0:v]format=yuv444p,{clock}[d];"
+            f"[1:v]format=yuv444p,{clock}[r];"
             f"[d][r]libvmaf=log_fmt=json:log_path={log}:n_subsample={subsample}:n_threads={threads}"
         )
         command = [

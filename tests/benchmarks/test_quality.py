@@ -111,6 +111,9 @@ def test_vmaf_scores_a_worse_encode_lower(recording_and_raw):
     assert len(good) == len(bad) == recording.frames  # every frame scored, none dropped
     assert np.mean(good) > 85
     assert np.mean(good) > np.mean(bad) + 15
+    # Matroska keeps a millisecond clock: 30 fps frames still meet their own source frame.
+    _x264(recording, raw, folder / "good.mkv", 12)
+    assert min(_score(recording, raw, folder / "good.mkv")) > 80
     every_fifth = _score(recording, raw, folder / "good.mp4", subsample=5)
     assert len(every_fifth) == recording.frames // 5
     assert every_fifth == pytest.approx(good[::5], abs=1e-3)  # the same frames, subsampled
