@@ -77,3 +77,40 @@ def pil_jpeg(rgb: np.ndarray, quality: int = 90, subsampling: str = "420", **sav
 @pytest.fixture(scope="session")
 def photo_jpeg(photo) -> bytes:
     return pil_jpeg(photo, 90, "420")
+
+
+@pytest.fixture(scope="session")
+def jpeg_tools(tj3_path) -> Path:
+    """The folder of cjpeg, djpeg and jpegtran from the same libjpeg-turbo 3.x build
+    as ``tj3_path`` (``<prefix>/lib/libturbojpeg.so.0`` -> ``<prefix>/bin``): the
+    independent reference for precision, lossless and transforms."""
+    folder = Path(tj3_path).resolve().parent.parent / "bin"
+    missing = [t for t in ("cjpeg", "djpeg", "jpegtran") if not (folder / t).is_file()]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing from {folder}, the libjpeg-turbo build's bin")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def testimages(tmp_path_factory) -> Path:
+    """libjpeg-turbo's own test images (testimages/ of the source tarball the recipe
+    builds from, fetched and verified by sha256 through the offline runner)."""
+    import subprocess
+    import sys
+    import tarfile
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.offline_build", "fetch", "recipes/libjpeg-turbo"],
+        cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines or not Path(lines[-1]).is_file():
+        pytest.fail(f"cannot fetch libjpeg-turbo's source: {proc.stderr.strip()[-500:]}")
+    folder = tmp_path_factory.mktemp("testimages")
+    with tarfile.open(lines[-1]) as tar:
+        for member in tar.getmembers():
+            parts = member.name.split("/")
+            if member.isfile() and len(parts) == 3 and parts[1] == "testimages":
+                (folder / parts[2]).write_bytes(tar.extractfile(member).read())
+    return folder
