@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -32,7 +33,6 @@ def test_search_order(monkeypatch, tmp_path):
         "lib_path argument",
         "$TURBOJPEG_LIB",
         "active conda prefix",
-        "project build",
         "sys.prefix",
         "system",
     ]
@@ -66,8 +66,9 @@ def test_nothing_found_lists_every_path_and_the_fix(monkeypatch, tmp_path):
     message = str(caught.value)
     for _, path in tried:
         assert path in message
-    assert "bash tools/run.sh lib" in message
+    assert "conda install libjpeg-turbo" in message
     assert "TURBOJPEG_LIB" in message
+    assert "run.sh" not in message  # the library knows nothing about this checkout
 
 
 def test_loaded_once_per_process(lib_path):
@@ -85,10 +86,9 @@ def test_version_and_generation(lib_path):
 
 
 def test_fresh_interpreter_without_any_library(tmp_path):
-    # No env var, no conda, no project build, nothing on the system paths.
+    # No env var, no conda, nothing on the system paths.
     code = (
         "import turbojpeg, turbojpeg._loader as L\n"
-        "L.PROJECT_PREFIX = L.Path('/nonexistent')\n"
         "L._SYSTEM_DIRS = ()\n"
         "import ctypes.util; ctypes.util.find_library = lambda name: None\n"
         "try:\n"
@@ -107,6 +107,7 @@ def test_fresh_interpreter_without_any_library(tmp_path):
         check=True,
     )
     assert result.stdout.startswith("ERR libturbojpeg was not found. Tried, in order:")
+    assert ".build" not in result.stdout  # no path of this checkout is searched
 
 
 def test_prefixed_turbo_and_libjpeg9_in_one_process(tmp_path):
@@ -149,3 +150,12 @@ def test_prefixed_turbo_and_libjpeg9_in_one_process(tmp_path):
         ).mean()
         < 3
     )
+
+
+def test_the_version_is_written_once():
+    import importlib.metadata
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert "version" not in project["project"]  # dynamic: from turbojpeg.__version__
+    assert importlib.metadata.version("accelerated-codecs") == turbojpeg.__version__

@@ -18,12 +18,6 @@ from pathlib import Path
 
 ENV_VAR = "TURBOJPEG_LIB"
 
-# The repository's own build (tools/offline_build puts the recipe's staging
-# prefix there); only meaningful for a checkout, harmless elsewhere.
-PROJECT_PREFIX = (
-    Path(__file__).resolve().parent.parent / ".build" / "libjpeg-turbo" / "current" / "prefix"
-)
-
 _LIB_NAMES = ("libturbojpeg.so.0", "libturbojpeg.so", "libturbojpeg.dylib", "turbojpeg.dll")
 _SYSTEM_DIRS = (
     "/usr/lib/x86_64-linux-gnu",
@@ -87,7 +81,6 @@ def candidate_paths(lib_path: str | os.PathLike[str] | None = None) -> list[tupl
         found += [
             ("active conda prefix", p) for p in _prefix_candidates(os.environ["CONDA_PREFIX"])
         ]
-    found += [("project build", p) for p in _prefix_candidates(PROJECT_PREFIX)]
     found += [("sys.prefix", p) for p in _prefix_candidates(sys.prefix)]
     by_name = ctypes.util.find_library("turbojpeg")
     if by_name:
@@ -146,8 +139,7 @@ def load_library(lib_path: str | os.PathLike[str] | None = None) -> LoadedLibrar
     raise LibraryNotFoundError(
         "libturbojpeg was not found. Tried, in order:\n"
         + "\n".join(tried)
-        + "\nFix it by one of: building ours (`bash tools/run.sh lib`, which runs "
-        "tools/offline_build on recipes/libjpeg-turbo), installing a package "
-        "(`conda install libjpeg-turbo` or `apt-get install libturbojpeg0`), "
-        f"or pointing ${ENV_VAR} / Turbojpeg(lib_path=...) at the library file."
+        + "\nFix it by one of: installing libjpeg-turbo (`conda install libjpeg-turbo`, "
+        "`apt-get install libturbojpeg0`, `brew install jpeg-turbo`), or pointing "
+        f"${ENV_VAR} / Turbojpeg(lib_path=...) at a libturbojpeg you built."
     )
