@@ -622,6 +622,7 @@ def test_crop_bounds_follow_the_turn(tj, sources):
         ({"rotate": -90}, "rotate must be"),
         ({"rotate": True}, "rotate must be"),
         ({"copy_markers": None}, "copy_markers must be one of"),
+        ({"copy_markers": ["all"]}, "copy_markers must be one of"),
     ],
 )
 def test_bad_options(tj, sources, options, message):

@@ -195,7 +195,7 @@ def plan(o: Options, header: Header, generation: int) -> Plan:
     """Check one transform's options against the source; raise a clear error or plan it."""
     if o.rotate not in (0, 90, 180, 270) or isinstance(o.rotate, bool):
         raise ValueError(f"rotate must be 0, 90, 180 or 270 (degrees clockwise), not {o.rotate!r}")
-    if o.copy_markers not in COPY_MODES:
+    if not isinstance(o.copy_markers, str) or o.copy_markers not in COPY_MODES:
         raise ValueError(
             f"copy_markers must be one of {', '.join(map(repr, COPY_MODES))}, "
             f"not {o.copy_markers!r}"
