@@ -109,6 +109,33 @@ def tiff_orientation(data, start: int, end: int) -> int | None:
     an IFD chain that loops back on itself is never followed. An entry count
     running past ``end`` is cut to the entries that fit.
     """
+    found = _orientation_entry(data, start, end)
+    return None if found is None else found[1]
+
+
+def orientation_offset(data) -> tuple[int, str] | None:
+    """Where ``orientation(data)`` was read: ``(offset, order)``, or ``None`` when it is ``None``.
+
+    ``offset`` is the position in ``data`` of the tag's SHORT value and
+    ``order`` its byte order for ``struct`` (``"<"`` or ``">"``), so that
+    ``struct.pack_into(order + "H", copy, offset, 1)`` makes a copy upright.
+    """
+    if type(data) is not bytes:
+        try:
+            data = memoryview(data).cast("B")
+        except (TypeError, ValueError):
+            return None
+    if data[:2] != _SOI:
+        return None
+    segment = exif_segment(data)
+    found = None if segment is None else _orientation_entry(data, *segment)
+    if found is None:
+        return None
+    return found[0], "<" if data[segment[0]] == ord("I") else ">"
+
+
+def _orientation_entry(data, start: int, end: int) -> tuple[int, int] | None:
+    """``(offset of the value, value)`` of a well-formed Orientation entry in IFD0."""
     if start < 0 or end > len(data) or end - start < 8:
         return None
     order = bytes(data[start : start + 2])
@@ -127,7 +154,7 @@ def tiff_orientation(data, start: int, end: int) -> int | None:
         if tag == _ORIENTATION:
             # One entry per tag: the first is the answer, right or wrong. A
             # single SHORT sits in the first two bytes of the value field.
-            if kind != _SHORT or values != 1:
+            if kind != _SHORT or values != 1 or not 1 <= value <= 8:
                 return None
-            return value if 1 <= value <= 8 else None
+            return at + 8, value
     return None

@@ -20,7 +20,7 @@ from typing import Self
 
 import numpy as np
 
-from . import _cmyk, _exif, _loader, _orientation
+from . import _cmyk, _exif, _loader, _orientation, _transform
 from ._tj2 import Tj2Api
 from ._tj3 import Tj3Api
 from .errors import (
@@ -573,6 +573,115 @@ class Turbojpeg:
                 self._pool_size = threads
             return self._pool
 
+    # -- lossless transforms ---------------------------------------------------------
+
+    def _transformer(self):
+        try:
+            return self._local.transformer
+        except AttributeError:
+            t = _transform.transformer(self.library, self._api)
+            t.set_limits(self.strict, self.scan_limit)
+            self._local.transformer = t
+            return t
+
+    def transform(
+        self,
+        data,
+        *,
+        crop: tuple[int, int, int, int] | None = None,
+        rotate: int = 0,
+        hflip: bool = False,
+        vflip: bool = False,
+        transpose: bool = False,
+        transverse: bool = False,
+        grayscale: bool = False,
+        progressive: bool = False,
+        optimize: bool = False,
+        arithmetic: bool = False,
+        copy_markers: str = "all",
+        perfect: bool = False,
+        trim: bool = False,
+        apply_exif_orientation: bool = False,
+    ) -> bytes:
+        """Rotate, flip or crop a JPEG losslessly: JPEG bytes in, JPEG bytes out.
+
+        The DCT coefficients are moved, not decoded and re-encoded, so nothing
+        is lost; the bytes are those of ``jpegtran`` with the same options.
+
+        ``rotate`` (degrees clockwise), ``hflip``, ``vflip``, ``transpose`` and
+        ``transverse`` combine in that order, mirrors first, then the turn
+        (``hflip=True, rotate=90`` is a transverse); any combination is one
+        of libjpeg-turbo's eight operations, done in one pass.
+        ``apply_exif_orientation=True`` first turns the image upright as its
+        EXIF Orientation tag says, and sets that tag to 1 in the output.
+
+        ``crop=(x, y, w, h)`` is in the transformed image, as jpegtran's
+        ``-crop``: coefficients move in whole iMCUs (8x8 pixels for gray and
+        4:4:4, 16x8 for 4:2:2, 16x16 for 4:2:0; transposing operations turn
+        4:2:2 into 4:4:0), so ``x`` and ``y`` must be multiples of the output's
+        iMCU size (a ValueError names it and the nearest aligned origins);
+        ``w`` and ``h`` are free.
+
+        Partial iMCUs: when the width or height is not a multiple of the iMCU,
+        the right or bottom edge holds a partial iMCU, which cannot move to the
+        left or top. An operation that needs that (hflip and rotate=270 on the
+        right edge, vflip and rotate=90 on the bottom one, rotate=180 and
+        transverse on both; transpose never) is imperfect. By default
+        libjpeg-turbo leaves those pixels where they were, a strip of
+        untransformed pixels along the output's right or bottom edge.
+        ``trim=True`` drops them instead: the result is exact but up to one
+        iMCU smaller (an image smaller than one iMCU is left as it is).
+        ``perfect=True`` raises ValueError rather than do an imperfect
+        operation; like ``jpegtran -perfect`` it looks at the whole image, even
+        with a crop. ``apply_exif_orientation=True`` implies ``trim=True``
+        unless ``perfect=True``, and raises when trimming cannot help.
+
+        ``grayscale`` keeps only the luma of a YCbCr JPEG; ``progressive``,
+        ``optimize`` (Huffman tables) and ``arithmetic`` choose the output's
+        entropy coding. ``copy_markers`` chooses the APPn and COM segments
+        (EXIF, ICC, XMP, comments, ...) copied from the source: ``"all"``,
+        ``"comments"``, ``"icc"`` (APP2 only) or ``"none"``. With the
+        TurboJPEG 2 API, ``arithmetic``, ``optimize`` without ``progressive``
+        and ``copy_markers`` ``"icc"``/``"comments"`` raise
+        UnsupportedFeatureError.
+        """
+        buf, size, _keep = _input_buffer(data)
+        t = self._transformer()
+        dims = self._read_header(t, buf, size)
+        options = _transform.Options(
+            crop=crop,
+            rotate=rotate,
+            hflip=hflip,
+            vflip=vflip,
+            transpose=transpose,
+            transverse=transverse,
+            grayscale=grayscale,
+            progressive=progressive,
+            optimize=optimize,
+            arithmetic=arithmetic,
+            copy_markers=copy_markers,
+            perfect=perfect,
+            trim=trim,
+            apply_exif_orientation=apply_exif_orientation,
+        )
+        return _transform.run(self, t, data, buf, size, dims, [options])[0]
+
+    def transform_many(self, data, options: Iterable) -> list[bytes]:
+        """Several transforms of one JPEG (crops, turns, ...) in one library call.
+
+        Each item of ``options`` is a dict of ``transform``'s keywords. The
+        source is read and entropy-decoded once for all of them. Items may
+        copy markers differently only as far as ``"none"`` against one other
+        ``copy_markers`` value (libjpeg-turbo sets that per call).
+        """
+        items = [_transform.Options.from_mapping(o, i) for i, o in enumerate(options)]
+        buf, size, _keep = _input_buffer(data)
+        t = self._transformer()
+        dims = self._read_header(t, buf, size)
+        if not items:
+            return []
+        return _transform.run(self, t, data, buf, size, dims, items)
+
     # -- encoding ------------------------------------------------------------------
 
     def encode(
@@ -699,7 +808,7 @@ class Turbojpeg:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
                 self._pool = None
-        for name in ("decompressor", "compressor"):
+        for name in ("decompressor", "compressor", "transformer"):
             handle = self._local.__dict__.pop(name, None)
             if handle is not None:
                 handle.close()
