@@ -46,13 +46,14 @@ _SOI = b"\xff\xd8"
 _APP0, _APP1, _APP2, _APP14 = 0xFFE0, 0xFFE1, 0xFFE2, 0xFFEE
 _EXIF_ID = b"Exif\x00\x00"
 _marker_and_length = struct.Struct(">HH").unpack_from
-# What each marker followed by a length is to the walk: SOFn (0xC0..0xCF but
-# DHT, JPG and DAC), APP1, APP2, or any other segment (DHT, DQT, APPn, COM, ...).
-_OTHER, _SOF, _APP1_EXIF, _APP2_ICC = 0, 1, 2, 3
-_KINDS = (
-    {0xFF00 | m: _OTHER for m in range(0xC0, 0xFF) if not 0xD0 <= m <= 0xDA}
-    | {0xFF00 | m: _SOF for m in range(0xC0, 0xD0) if m not in (0xC4, 0xC8, 0xCC)}
-    | {_APP1: _APP1_EXIF, _APP2: _APP2_ICC}
+# Markers followed by a length, as the walk sorts them: SOFn (0xC0..0xCF but
+# DHT, JPG and DAC), APP1 and APP2 (looked at), and every other one (DHT,
+# DQT, DRI, APPn, COM, ...: skipped).
+_SOF = frozenset(0xFF00 | m for m in range(0xC0, 0xD0) if m not in (0xC4, 0xC8, 0xCC))
+_SKIPPED = (
+    frozenset(0xFF00 | m for m in range(0xC0, 0xFF) if not 0xD0 <= m <= 0xDA)
+    - _SOF
+    - {_APP1, _APP2}
 )
 # Markers with no length: TEM and RST0..7.
 _STANDALONE = frozenset(0xFF00 | m for m in (0x01, *range(0xD0, 0xD8)))
@@ -77,42 +78,47 @@ class Frame(NamedTuple):
         return self.marker >= 0xC9
 
 
-def _walk(
-    data, _unpack=_marker_and_length, _kinds=_KINDS, _bound=range(MAX_SEGMENTS)
-) -> tuple[object, list | None, int, tuple[int, int] | None]:
-    """(data as bytes or a byte memoryview, ICC chunks or None, position of the
-    first SOFn or -1, the first EXIF segment's TIFF structure (start, end) or None).
+def scan(
+    data,
+    frame: bool = True,
+    _unpack=_marker_and_length,
+    _skipped=_SKIPPED,
+    _sof=_SOF,
+    _standalone=_STANDALONE,
+    _bound=range(MAX_SEGMENTS),
+) -> tuple[bytes | None, Frame | None, int | None]:
+    """(ICC profile, first frame header, EXIF orientation) of a JPEG, each
+    ``None`` when absent or malformed; the frame only if asked for.
 
-    A chunk is (sequence number, chunk count, start, end) of its data. The
-    walk ends at SOS, EOI, anything that is not a marker where one should be,
-    and the end of the data. It meets the EXIF segment exactly as
-    ``_exif.exif_segment`` does. (The keyword defaults are the walk's
-    constants, bound as locals: it runs once per segment.)
+    ``data`` is any bytes-like object; anything else gives ``(None, None,
+    None)``. The walk ends at SOS, EOI, anything that is not a marker where
+    one should be, and the end of the data. It meets the EXIF segment exactly
+    as ``_exif.exif_segment`` does. (The keyword defaults after ``frame`` are
+    the walk's constants, bound as locals: it runs once per segment.)
     """
     if type(data) is not bytes:
         try:
             data = memoryview(data).cast("B")
         except (TypeError, ValueError):
-            return data, None, -1, None
-    chunks = exif = None
-    sof = -1
+            return None, None, None
     if data[:2] != _SOI:
-        return data, chunks, sof, exif
+        return None, None, None
+    chunks = exif = None  # chunks: (sequence number, chunk count, start, end of data)
+    sof = -1
     pos = 2
     exif_seen = False
     try:
         for _ in _bound:
             code, length = _unpack(data, pos)
-            kind = _kinds.get(code)
-            if kind == _OTHER:
+            if code in _skipped:
                 # A length below 2 lands the next step inside this segment's
                 # header, on bytes that are not a marker: the walk stops there.
                 pos += length + 2
-            elif kind == _SOF:
+            elif code in _sof:
                 if sof < 0 and length > 2 and pos + 4 < len(data):
                     sof = pos
                 pos += length + 2
-            elif kind == _APP2_ICC:
+            elif code == 0xFFE2:  # APP2
                 end = pos + 2 + length
                 if (
                     length >= 2 + ICC_HEADER
@@ -123,14 +129,14 @@ def _walk(
                         chunks = []
                     chunks.append((data[pos + 16], data[pos + 17], pos + 4 + ICC_HEADER, end))
                 pos = end
-            elif kind == _APP1_EXIF:
+            elif code == 0xFFE1:  # APP1
                 end = pos + 2 + length
                 if not exif_seen and data[pos + 4 : pos + 10] == _EXIF_ID:
                     # Only the first counts; cut off, it gives no orientation.
                     exif_seen = True
                     exif = (pos + 10, end) if end <= len(data) else None
                 pos = end
-            elif code in _STANDALONE:
+            elif code in _standalone:
                 pos += 2
             elif code == 0xFFFF:  # a fill byte before a marker
                 pos += 1
@@ -138,16 +144,6 @@ def _walk(
                 break
     except struct.error:  # fewer than 4 bytes left: the data ends inside the header
         pass
-    return data, chunks, sof, exif
-
-
-def scan(data, frame: bool = True) -> tuple[bytes | None, Frame | None, int | None]:
-    """(ICC profile, first frame header, EXIF orientation) of a JPEG, each
-    ``None`` when absent or malformed; the frame only if asked for.
-
-    ``data`` is any bytes-like object; anything else gives ``(None, None, None)``.
-    """
-    data, chunks, sof, exif = _walk(data)
     return (
         None if chunks is None else _assemble(data, chunks),
         None if sof < 0 or not frame else Frame(data[sof + 1], data[sof + 4]),
@@ -157,14 +153,12 @@ def scan(data, frame: bool = True) -> tuple[bytes | None, Frame | None, int | No
 
 def icc_profile(data) -> bytes | None:
     """The ICC profile a JPEG carries, or ``None`` (absent or malformed)."""
-    data, chunks, _sof, _exif_segment = _walk(data)
-    return None if chunks is None else _assemble(data, chunks)
+    return scan(data, False)[0]
 
 
 def frame(data) -> Frame | None:
     """The JPEG's first frame header (SOFn), or ``None`` if the walk meets none."""
-    data, _chunks, sof, _exif_segment = _walk(data)
-    return None if sof < 0 else Frame(data[sof + 1], data[sof + 4])
+    return scan(data)[1]
 
 
 def _assemble(data, chunks) -> bytes | None:
