@@ -277,6 +277,12 @@ def test_a_handle_moves_between_lossless_and_lossy(tj3_path, monkey16):
     assert tj.encode(at_precision(monkey16, 12), 90, pixel_format="RGB") == twelve
     assert tj.decode_header(lossy).lossless is False
     assert tj.decode_header(twelve).precision == 12
+    # YUV planes after a lossless encode: libjpeg-turbo before 3.1.3 would
+    # still see TJPARAM_LOSSLESS set in the handle.
+    planes = tj.decode_yuv(lossy)
+    from_yuv = turbojpeg.Turbojpeg(tj3_path).encode_yuv(planes, 90)
+    tj.encode(photo8, lossless=True, pixel_format="RGB")
+    assert tj.encode_yuv(planes, 90) == from_yuv
 
 
 # -- decode options that do not apply --------------------------------------------------

@@ -202,9 +202,11 @@ class Tj3Decompressor(_Handle):
     def __init__(self, api: Tj3Api) -> None:
         super().__init__(api)
         self.mode = None
-        # Not even the ICC chunks (libjpeg-turbo's default): libjpeg copies a
-        # saved marker byte by byte, twice per decode. _markers reads ICC.
-        self.set(SAVEMARKERS, 0)
+        # libjpeg-turbo 3.1 (the version that brought tj3SetICCProfile) saves
+        # APP2 markers by default, for its ICC reader; libjpeg copies a saved
+        # marker byte by byte, twice per decode. _markers reads ICC instead.
+        if api.set_icc_profile is not None:
+            self.set(SAVEMARKERS, 0)
 
     def set_limits(self, stop_on_warning: bool, scan_limit: int) -> None:
         self.set(STOPONWARNING, stop_on_warning)
