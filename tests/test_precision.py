@@ -476,23 +476,58 @@ RGB16 = np.zeros((8, 8, 3), np.uint16)
         (RGB16, {"lossless": True, "precision": 17}, ValueError, "2 to 16 bits per sample"),
         (RGB8, {"precision": "12"}, TypeError, "precision must be an int"),
         (RGB8, {"precision": True}, TypeError, "precision must be an int"),
-        (RGB8, {"lossless": True, "predictor": 0}, ValueError, "predictor must be an int from 1 to 7"),
-        (RGB8, {"lossless": True, "predictor": 8}, ValueError, "predictor must be an int from 1 to 7"),
+        (
+            RGB8,
+            {"lossless": True, "predictor": 0},
+            ValueError,
+            "predictor must be an int from 1 to 7",
+        ),
+        (
+            RGB8,
+            {"lossless": True, "predictor": 8},
+            ValueError,
+            "predictor must be an int from 1 to 7",
+        ),
         (RGB8, {"lossless": True, "predictor": 2.0}, ValueError, "predictor must be an int"),
         (RGB8, {"lossless": True, "predictor": True}, ValueError, "predictor must be an int"),
-        (RGB8, {"lossless": True, "point_transform": 8}, ValueError, "point_transform must be an int from 0 to 7"),
-        (RGB16, {"lossless": True, "precision": 12, "point_transform": -1}, ValueError, "from 0 to 11"),
+        (
+            RGB8,
+            {"lossless": True, "point_transform": 8},
+            ValueError,
+            "point_transform must be an int from 0 to 7",
+        ),
+        (
+            RGB16,
+            {"lossless": True, "precision": 12, "point_transform": -1},
+            ValueError,
+            "from 0 to 11",
+        ),
         (RGB8, {"predictor": 2}, ValueError, "apply to lossless JPEG only: pass lossless=True"),
         (RGB8, {"point_transform": 1}, ValueError, "apply to lossless JPEG only"),
-        (RGB8, {"lossless": True, "quality": 90}, ValueError, "quality do not apply to lossless JPEG"),
-        (RGB8, {"lossless": True, "subsampling": "420"}, ValueError, r"subsampling do not apply.*4:4:4"),
-        (RGB8, {"lossless": True, "progressive": True, "optimize": True}, ValueError, "progressive, optimize do not"),
+        (
+            RGB8,
+            {"lossless": True, "quality": 90},
+            ValueError,
+            "quality do not apply to lossless JPEG",
+        ),
+        (
+            RGB8,
+            {"lossless": True, "subsampling": "420"},
+            ValueError,
+            r"subsampling do not apply.*4:4:4",
+        ),
+        (
+            RGB8,
+            {"lossless": True, "progressive": True, "optimize": True},
+            ValueError,
+            "progressive, optimize do not",
+        ),
         (RGB8, {"lossless": True, "fast_dct": True}, ValueError, "fast_dct do not apply"),
         (np.zeros((8, 8, 3), np.int16), {}, TypeError, "dtype uint8 or uint16 .*, not int16"),
         (np.zeros((8, 8, 3), np.uint32), {"precision": 16}, TypeError, "not uint32"),
         (np.zeros((8, 16, 3), np.uint16)[:, ::2], {}, ValueError, "contiguous within each row"),
     ],
-)  # fmt: skip
+)
 def test_bad_precision_arguments_are_named(tj3_path, image, kwargs, error, message):
     tj = turbojpeg.Turbojpeg(tj3_path)
     with pytest.raises(error, match=message):

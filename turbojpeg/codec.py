@@ -558,9 +558,8 @@ class Turbojpeg:
         width, height = self._read_header(d, buf, size, data)
         precision, lossless = d.sample_format()
         if precision != 8 or lossless:
-            kind = f"a lossless {precision}-bit" if lossless else f"a {precision}-bit"
             raise UnsupportedFeatureError(
-                f"decode_yuv: {kind} JPEG has no YUV planes to decode "
+                f"decode_yuv: {_describe(precision, lossless)} has no YUV planes to decode "
                 "(libjpeg-turbo gives them for 8-bit lossy JPEGs only); use decode",
                 None,
             )
@@ -600,7 +599,8 @@ class Turbojpeg:
         When every output has the same shape and dtype the result is one
         ``(N, height, width, channels)`` array written in place (or ``out``,
         if given); otherwise a list of arrays: JPEGs of different sizes, or
-        of up to 8 bits (uint8) mixed with 12- or 16-bit ones (uint16). Errors name the failing index.
+        of up to 8 bits (uint8) mixed with 12- or 16-bit ones (uint16).
+        Errors name the failing index.
         ``decode_options`` are ``decode``'s keywords, the same for every image;
         with ``apply_exif_orientation=True`` each shape is the upright one.
         """
@@ -745,10 +745,12 @@ class Turbojpeg:
                 predictor,
                 point_transform,
             )
-            if not c.supports_lossless and (bits != 8 or settings[5] is not None):
+            lossless_settings = settings[5]
+            if not c.supports_lossless and (bits != 8 or lossless_settings is not None):
+                precision = bits if lossless_settings is None else lossless_settings[0]
                 raise UnsupportedFeatureError(
-                    f"{_describe(settings[5], bits)} needs libjpeg-turbo >= 3 "
-                    "(the TurboJPEG 2 API writes 8-bit lossy JPEGs only)",
+                    f"{_describe(precision, lossless_settings is not None)} needs "
+                    "libjpeg-turbo >= 3 (the TurboJPEG 2 API writes 8-bit lossy JPEGs only)",
                     None,
                 )
         else:
@@ -881,17 +883,16 @@ def _refuse_on_tj2(exc: TurbojpegError, data) -> None:
     its precision or its lossless coding, which 2.x cannot decode."""
     frame = _markers.frame(data)
     if frame is not None and (frame.lossless or frame.precision != 8):
-        kind = _describe((frame.precision,) if frame.lossless else None, frame.precision)
         raise UnsupportedFeatureError(
-            f"{kind} needs libjpeg-turbo >= 3 (the TurboJPEG 2 API decodes 8-bit lossy "
-            f"JPEGs only; it said: {exc})",
+            f"{_describe(frame.precision, frame.lossless)} needs libjpeg-turbo >= 3 "
+            f"(the TurboJPEG 2 API decodes 8-bit lossy JPEGs only; it said: {exc})",
             exc.code,
         ) from exc
 
 
-def _describe(lossless: tuple | None, precision: int) -> str:
+def _describe(precision: int, lossless: bool) -> str:
     """'a 12-bit JPEG', 'a lossless 16-bit JPEG', ..."""
-    return f"a lossless {lossless[0]}-bit JPEG" if lossless else f"a {precision}-bit JPEG"
+    return f"a lossless {precision}-bit JPEG" if lossless else f"a {precision}-bit JPEG"
 
 
 def _check_out(out, shape: tuple[int, int, int], dtype=_UINT8, precision: int = 8) -> int:
