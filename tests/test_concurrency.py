@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -11,7 +12,7 @@ import psutil
 import pytest
 
 import turbojpeg
-from turbojpeg import TurbojpegError
+from turbojpeg import TurbojpegError, UnsupportedFeatureError
 
 from .conftest import pil_jpeg
 
@@ -130,3 +131,91 @@ def test_close_and_context_manager(lib_path, batch):
     assert codec._pool is None
     # Closed handles are made again on demand.
     assert codec.decode(batch[0]).shape == (200, 300, 3)
+
+
+# -- ICC profiles, 12-bit and lossless -------------------------------------------------
+
+
+def test_threads_share_profiles_and_wide_samples(lib_path, batch, testimages):
+    """Each thread's compressor holds its own profile and lossless settings;
+    switching them from call to call never leaks into another call's bytes."""
+    codec = turbojpeg.Turbojpeg(lib_path)
+    icc = (testimages / "test3.icc").read_bytes()
+    jpeg12 = (testimages / "testorig12.jpg").read_bytes()
+    images = [codec.decode(d) for d in batch[:8]]
+    wide = codec.api_generation == 3
+
+    def profile(i: int) -> bytes | None:
+        return icc if i % 2 else None
+
+    with_icc = [codec.encode(img, 85, icc_profile=profile(i)) for i, img in enumerate(images)]
+    if wide:
+        lossless = [
+            codec.encode(img, lossless=True, predictor=1 + i % 7) for i, img in enumerate(images)
+        ]
+        twelve = codec.decode(jpeg12)
+    barrier = threading.Barrier(6)
+
+    def work(offset: int) -> bool:
+        barrier.wait()
+        ok = True
+        for round_ in range(4):
+            for j in range(len(images)):
+                i = (j + offset + round_) % len(images)
+                ok &= codec.encode(images[i], 85, icc_profile=profile(i)) == with_icc[i]
+                ok &= codec.decode_header(with_icc[i]).icc_profile == profile(i)
+                if wide:
+                    ok &= codec.encode(images[i], lossless=True, predictor=1 + i % 7) == lossless[i]
+                    ok &= np.array_equal(codec.decode(lossless[i]), images[i])
+                    ok &= np.array_equal(codec.decode(jpeg12), twelve)
+                else:
+                    with pytest.raises(UnsupportedFeatureError):
+                        codec.decode(jpeg12)
+        return ok
+
+    with ThreadPoolExecutor(6) as pool:
+        assert all(pool.map(work, range(6)))
+
+
+def test_memory_stays_flat_with_profiles_and_wide_samples(lib_path, photo, testimages):
+    codec = turbojpeg.Turbojpeg(lib_path)
+    icc = (testimages / "test1.icc").read_bytes()  # 557 KB: a leaked copy per call shows
+    jpeg12 = (testimages / "testorig12.jpg").read_bytes()
+    small = np.ascontiguousarray(photo[:64, :64])
+    small16 = small.astype(np.uint16) << 8
+    with_icc = codec.encode(small, 90, icc_profile=icc)
+    wide = codec.api_generation == 3
+    lossless16 = codec.encode(small16, lossless=True) if wide else None
+    out12 = np.empty((149, 227, 3), np.uint16)
+
+    def churn(n: int) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", turbojpeg.TurbojpegWarning)
+            for _ in range(n):
+                codec.encode(small, 90, icc_profile=icc)
+                codec.encode(small, 90)  # the handle drops the profile
+                codec.decode_header(with_icc)
+                codec.decode(with_icc)
+                with contextlib.suppress(TurbojpegError):
+                    codec.decode(jpeg12[:400])
+                if wide:
+                    codec.decode(jpeg12, out=out12)
+                    codec.decode(jpeg12, scale=0.5, crop=(9, 9, 50, 40))
+                    codec.decode(lossless16)
+                    codec.encode(small16, lossless=True, icc_profile=icc)
+                    codec.encode(small16 >> 4, 90)  # 12-bit
+                    with contextlib.suppress(UnsupportedFeatureError):
+                        codec.decode(lossless16, scale=0.5)
+                else:
+                    with contextlib.suppress(UnsupportedFeatureError):
+                        codec.decode(jpeg12)
+                    with contextlib.suppress(UnsupportedFeatureError):
+                        codec.encode(small16, lossless=True)
+
+    process = psutil.Process()
+    churn(30)  # warm up allocators and handles
+    before = process.memory_info().rss
+    churn(300)
+    grown = process.memory_info().rss - before
+    # A leaked profile (557 KB) or 12-bit image (200 KB) per call would add > 60 MB.
+    assert grown < 40 * 2**20, f"RSS grew by {grown / 2**20:.1f} MB"

@@ -124,11 +124,11 @@ def test_decode_header(tj, photo):
         assert info.subsampling is expected
         assert info.colorspace is (Colorspace.GRAY if subsampling == "gray" else Colorspace.YCbCr)
     progressive = tj.decode_header(pil_jpeg(photo, 90, "420", progressive=True))
-    if tj.api_generation == 3:
-        assert progressive.progressive is True
-        assert progressive.precision == 8
-    else:
-        assert progressive.progressive is None  # the 2.x API does not say
+    # The 2.x API does not say: the TJ2 backend reads the frame header itself.
+    assert progressive.progressive is True
+    assert progressive.precision == 8
+    assert (progressive.lossless, progressive.arithmetic) == (False, False)
+    assert info.progressive is False
 
 
 def test_scaled_decode_matches_libjpeg_scaling_in_opencv(tj, photo_jpeg):

@@ -138,7 +138,7 @@ def test_yuv_planes_must_match_a_subsampling(tj):
     ("image", "kwargs", "error", "message"),
     [
         ([[1, 2], [3, 4]], {}, TypeError, "numpy array, not list"),
-        (np.zeros((8, 8, 3), np.float64), {}, TypeError, "dtype uint8, not float64"),
+        (np.zeros((8, 8, 3), np.float64), {}, TypeError, "dtype uint8 or uint16 .*, not float64"),
         (np.zeros((8, 8, 3, 1), np.uint8), {}, ValueError, "must be \\(height, width"),
         (np.zeros((8, 8, 2), np.uint8), {}, ValueError, "1, 3 or 4 channels, not 2"),
         (np.zeros((0, 8, 3), np.uint8), {}, ValueError, "empty"),

@@ -7,13 +7,20 @@ Same interface as ``_tj3``. Differences, handled here:
   a crop exactly, by decoding the whole image and copying the region);
 - there is no Huffman-optimisation switch for baseline JPEGs
   (``supports_optimize = False``);
-- the header does not report precision, progressive, lossless or arithmetic.
+- the header does not report precision, progressive, lossless or arithmetic:
+  they are read from the frame header in Python (``_markers.Frame``);
+- there are no 12-bit, 16-bit or lossless JPEGs: the header read refuses them
+  (the codec then raises ``UnsupportedFeatureError``), so any JPEG that gets
+  past it has 8-bit lossy samples;
+- there is no tj3SetICCProfile: a profile is inserted into the JPEG by
+  ``_markers.with_icc``, exactly where libjpeg would write it.
 """
 
 from __future__ import annotations
 
 import ctypes as C
 
+from . import _markers
 from ._cdecl import OwnedHandle, ScalingFactor, declarer
 from .errors import TurbojpegError, error_code
 from .formats import JpegInfo
@@ -196,8 +203,12 @@ class Tj2Decompressor(_Handle):
     def subsampling(self) -> int:
         return self._info[2].value
 
-    def header_colorspace(self, buf, size: int) -> int:
-        """The colorspace the header declares, -1 if unreadable (see _tj3's)."""
+    def sample_format(self) -> tuple[int, bool]:
+        """(precision, lossless) of a header 2.x could read: always 8-bit lossy."""
+        return 8, False
+
+    def header_fields(self, buf, size: int) -> tuple[int, int, bool]:
+        """(colorspace, -1 if unreadable; precision; lossless): see _tj3's."""
         self.renew()
         w, h, s, c = self._info
         c.value = -1
@@ -205,16 +216,29 @@ class Tj2Decompressor(_Handle):
             self.handle, buf, size, C.byref(w), C.byref(h), C.byref(s), C.byref(c)
         ):
             self.renew()
-        return c.value
+        return c.value, 8, False
 
-    def info(self, width: int, height: int, orientation: int | None = None) -> JpegInfo:
+    def info(
+        self,
+        width: int,
+        height: int,
+        orientation: int | None = None,
+        icc_profile: bytes | None = None,
+        frame: _markers.Frame | None = None,
+    ) -> JpegInfo:
+        """The header just read; precision and the coding process from ``frame``."""
         subsamp, colorspace = self._info[2].value, self._info[3].value
         return JpegInfo(
             width=width,
             height=height,
             subsampling=_subsampling(subsamp),
             colorspace=_colorspace(colorspace),
+            precision=None if frame is None else frame.precision,
+            progressive=None if frame is None else frame.progressive,
+            lossless=None if frame is None else frame.lossless,
+            arithmetic=None if frame is None else frame.arithmetic,
             orientation=orientation,
+            icc_profile=icc_profile,
         )
 
     def set_scale(self, num: int, denom: int) -> None:
@@ -242,6 +266,7 @@ class Tj2Decompressor(_Handle):
 class Tj2Compressor(_Handle):
     __slots__ = ("capacity", "jpeg_buf", "quality", "settings", "subsamp")
     supports_optimize = False
+    supports_lossless = False  # nor any precision but 8
 
     def __init__(self, api: Tj2Api) -> None:
         super().__init__(api, api.init_compress())
@@ -253,7 +278,13 @@ class Tj2Compressor(_Handle):
         self.settings = None  # what configure() last sent; the codec skips repeats
 
     def configure(
-        self, quality: int, subsamp: int, fast_dct: bool, progressive: bool, optimize: bool
+        self,
+        quality: int,
+        subsamp: int,
+        fast_dct: bool,
+        progressive: bool,
+        optimize: bool,
+        lossless: None = None,
     ) -> None:
         self.quality, self.subsamp = quality, subsamp
         if self.flags & PROGRESSIVE and not progressive:
@@ -275,7 +306,17 @@ class Tj2Compressor(_Handle):
             self.capacity = need
         return C.c_ulong(self.capacity)
 
-    def compress(self, src: int, width: int, pitch: int, height: int, pixel_format: int) -> bytes:
+    def compress(
+        self,
+        src: int,
+        width: int,
+        pitch: int,
+        height: int,
+        pixel_format: int,
+        bits: int = 8,
+        icc: bytes | None = None,
+    ) -> bytes:
+        """An 8-bit JPEG (the codec never asks 2.x for other ``bits``), with ``icc``."""
         size = self._reserve(width, height)
         if self.api.compress2(
             self.handle,
@@ -291,7 +332,8 @@ class Tj2Compressor(_Handle):
             self.flags | NOREALLOC,
         ):
             raise self.fail()
-        return C.string_at(self.jpeg_buf.value, size.value)
+        jpeg = C.string_at(self.jpeg_buf.value, size.value)
+        return jpeg if icc is None else _markers.with_icc(jpeg, icc)
 
     def compress_from_planes(self, planes, width: int, strides, height: int) -> bytes:
         size = self._reserve(width, height)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes as C
 
+from . import _markers
 from ._cdecl import OwnedHandle, ScalingFactor, declarer
 from .errors import TurbojpegError, error_code
 from .formats import JpegInfo
@@ -36,6 +37,9 @@ PROGRESSIVE = 12
 SCANLIMIT = 13
 ARITHMETIC = 14
 LOSSLESS = 15
+LOSSLESSPSV = 16
+LOSSLESSPT = 17
+SAVEMARKERS = 25
 
 TJSAMP_UNKNOWN = -1
 
@@ -45,7 +49,17 @@ class Region(C.Structure):
 
 
 # What a new handle holds, so renew() sends only the parameters that differ.
-_FRESH = {STOPONWARNING: 0, FASTUPSAMPLE: 0, FASTDCT: 0, SCANLIMIT: 0}
+_FRESH = {
+    STOPONWARNING: 0,
+    FASTUPSAMPLE: 0,
+    FASTDCT: 0,
+    SCANLIMIT: 0,
+    PRECISION: 8,
+    LOSSLESS: 0,
+    LOSSLESSPSV: 1,
+    LOSSLESSPT: 0,
+    SAVEMARKERS: 2,
+}
 
 UNSCALED = ScalingFactor(1, 1)
 UNCROPPED = Region(0, 0, 0, 0)
@@ -73,12 +87,28 @@ class Tj3Api:
         self.set_scaling_factor = fn("tj3SetScalingFactor", _int, _vp, ScalingFactor)
         self.set_cropping_region = fn("tj3SetCroppingRegion", _int, _vp, Region)
         self.decompress8 = fn("tj3Decompress8", _int, _vp, _vp, _size, _vp, _int, _int)
+        # The 12- and 16-bit functions take the same arguments (samples of 2 bytes).
+        self.decompress_bits = {
+            8: self.decompress8,
+            12: fn("tj3Decompress12", _int, _vp, _vp, _size, _vp, _int, _int),
+            16: fn("tj3Decompress16", _int, _vp, _vp, _size, _vp, _int, _int),
+        }
         self.decompress_to_planes8 = fn(
             "tj3DecompressToYUVPlanes8", _int, _vp, _vp, _size, C.POINTER(_vp), C.POINTER(_int)
         )
-        self.compress8 = fn(
-            "tj3Compress8", _int, _vp, _vp, _int, _int, _int, _int, C.POINTER(_vp), C.POINTER(_size)
-        )
+        self.compress_bits = {
+            bits: fn(
+                f"tj3Compress{bits}",
+                *(_int, _vp, _vp, _int, _int, _int, _int, C.POINTER(_vp), C.POINTER(_size)),
+            )
+            for bits in (8, 12, 16)
+        }
+        self.compress8 = self.compress_bits[8]
+        # libjpeg-turbo 3.1 and later; on 3.0 the profile is inserted in Python.
+        try:
+            self.set_icc_profile = fn("tj3SetICCProfile", _int, _vp, _vp, _size)
+        except AttributeError:
+            self.set_icc_profile = None
         self.compress_from_planes8 = fn(
             "tj3CompressFromYUVPlanes8",
             _int,
@@ -172,6 +202,11 @@ class Tj3Decompressor(_Handle):
     def __init__(self, api: Tj3Api) -> None:
         super().__init__(api)
         self.mode = None
+        # libjpeg-turbo 3.1 (the version that brought tj3SetICCProfile) saves
+        # APP2 markers by default, for its ICC reader; libjpeg copies a saved
+        # marker byte by byte, twice per decode. _markers reads ICC instead.
+        if api.set_icc_profile is not None:
+            self.set(SAVEMARKERS, 0)
 
     def set_limits(self, stop_on_warning: bool, scan_limit: int) -> None:
         self.set(STOPONWARNING, stop_on_warning)
@@ -200,22 +235,35 @@ class Tj3Decompressor(_Handle):
     def subsampling(self) -> int:
         return self.api.get(self.handle, SUBSAMP)
 
-    def header_colorspace(self, buf, size: int) -> int:
-        """The colorspace (TJCS_*) the header declares, -1 if it cannot be read.
+    def sample_format(self) -> tuple[int, bool]:
+        """(precision in bits, lossless) of the header just read."""
+        get, handle = self.api.get, self.handle
+        return get(handle, PRECISION), bool(get(handle, LOSSLESS))
 
-        For the rare call that needs it after a failed decode. A warning (junk
-        between segments, say) does not hide it: the header was read whole.
-        The handle is left as ``read_header`` leaves it, or renewed.
+    def header_fields(self, buf, size: int) -> tuple[int, int, bool]:
+        """(colorspace (TJCS_*, -1 if unknown), precision, lossless) of the header.
+
+        For the rare call that needs them after a failed decode. A warning
+        (junk between segments, say) does not hide them: the header was read
+        whole. The handle is left as ``read_header`` leaves it, or renewed.
         """
         self.renew()
         api, handle = self.api, self.handle
-        if api.decompress_header(handle, buf, size):
-            colorspace = api.get(handle, COLORSPACE)
+        failed = api.decompress_header(handle, buf, size)
+        fields = (api.get(handle, COLORSPACE), *self.sample_format())
+        if failed:
             self.renew()
-            return colorspace
-        return api.get(handle, COLORSPACE)
+        return fields
 
-    def info(self, width: int, height: int, orientation: int | None = None) -> JpegInfo:
+    def info(
+        self,
+        width: int,
+        height: int,
+        orientation: int | None = None,
+        icc_profile: bytes | None = None,
+        frame: _markers.Frame | None = None,
+    ) -> JpegInfo:
+        """The header just read as a JpegInfo (``frame`` is for the TJ2 backend)."""
         get, handle = self.api.get, self.handle
         subsamp = get(handle, SUBSAMP)
         return JpegInfo(
@@ -228,10 +276,18 @@ class Tj3Decompressor(_Handle):
             lossless=bool(get(handle, LOSSLESS)),
             arithmetic=bool(get(handle, ARITHMETIC)),
             orientation=orientation,
+            icc_profile=icc_profile,
         )
 
     def decompress(self, buf, size: int, dst: int, pitch: int, pixel_format: int) -> None:
         if self.api.decompress8(self.handle, buf, size, dst, pitch, pixel_format):
+            raise self.fail()
+
+    def decompress_samples(
+        self, bits: int, buf, size: int, dst: int, pitch: int, pixel_format: int
+    ) -> None:
+        """``decompress`` with ``tj3Decompress{bits}``; ``pitch`` counts samples."""
+        if self.api.decompress_bits[bits](self.handle, buf, size, dst, pitch, pixel_format):
             raise self.fail()
 
     def set_scale(self, num: int, denom: int) -> None:
@@ -253,9 +309,10 @@ class Tj3Decompressor(_Handle):
 
 
 class Tj3Compressor(_Handle):
-    __slots__ = ("jpeg_buf", "jpeg_size", "settings")
+    __slots__ = ("icc", "jpeg_buf", "jpeg_size", "settings")
     init_type = TJINIT_COMPRESS
     supports_optimize = True
+    supports_lossless = True  # and precisions other than 8
 
     def __init__(self, api: Tj3Api) -> None:
         super().__init__(api)
@@ -263,18 +320,59 @@ class Tj3Compressor(_Handle):
         self.jpeg_buf = C.c_void_p()
         self.jpeg_size = C.c_size_t()
         self.settings = None  # what configure() last sent; the codec skips repeats
+        self.icc: bytes | None = None  # the profile the handle holds (tj3SetICCProfile)
+
+    def renew(self) -> None:
+        super().renew()
+        self.icc = None
 
     def configure(
-        self, quality: int, subsamp: int, fast_dct: bool, progressive: bool, optimize: bool
+        self,
+        quality: int,
+        subsamp: int,
+        fast_dct: bool,
+        progressive: bool,
+        optimize: bool,
+        lossless: tuple[int, int, int] | None = None,
     ) -> None:
-        self.set(QUALITY, quality)
-        self.set(SUBSAMP, subsamp)
-        self.set(FASTDCT, fast_dct)
-        self.set(PROGRESSIVE, progressive)
-        self.set(OPTIMIZE, optimize)
+        """Lossy settings, or ``lossless = (precision, predictor, point transform)``,
+        for which libjpeg-turbo ignores the others."""
+        if lossless is None:
+            self.set(LOSSLESS, 0)
+            self.set(QUALITY, quality)
+            self.set(SUBSAMP, subsamp)
+            self.set(FASTDCT, fast_dct)
+            self.set(PROGRESSIVE, progressive)
+            self.set(OPTIMIZE, optimize)
+        else:
+            precision, predictor, point_transform = lossless
+            self.set(LOSSLESS, 1)
+            self.set(PRECISION, precision)
+            self.set(LOSSLESSPSV, predictor)
+            self.set(LOSSLESSPT, point_transform)
 
-    def compress(self, src: int, width: int, pitch: int, height: int, pixel_format: int) -> bytes:
-        if self.api.compress8(
+    def _use_icc(self, icc: bytes | None) -> None:
+        api = self.api
+        if api.set_icc_profile(self.handle, icc, 0 if icc is None else len(icc)):
+            raise self.fail()
+        self.icc = icc
+
+    def compress(
+        self,
+        src: int,
+        width: int,
+        pitch: int,
+        height: int,
+        pixel_format: int,
+        bits: int = 8,
+        icc: bytes | None = None,
+    ) -> bytes:
+        """A JPEG from ``tj3Compress{bits}`` (``pitch`` counts samples), with
+        ``icc`` embedded."""
+        emulate_icc = icc is not None and self.api.set_icc_profile is None
+        if icc is not self.icc and not emulate_icc and icc != self.icc:
+            self._use_icc(icc)
+        if self.api.compress_bits[bits](
             self.handle,
             src,
             width,
@@ -285,9 +383,12 @@ class Tj3Compressor(_Handle):
             C.byref(self.jpeg_size),
         ):
             raise self.fail()
-        return C.string_at(self.jpeg_buf.value, self.jpeg_size.value)
+        jpeg = C.string_at(self.jpeg_buf.value, self.jpeg_size.value)
+        return _markers.with_icc(jpeg, icc) if emulate_icc else jpeg
 
     def compress_from_planes(self, planes, width: int, strides, height: int) -> bytes:
+        if self.icc is not None:
+            self._use_icc(None)
         if self.api.compress_from_planes8(
             self.handle,
             planes,

@@ -20,7 +20,7 @@ from typing import Self
 
 import numpy as np
 
-from . import _cmyk, _exif, _loader, _orientation, _transform
+from . import _cmyk, _exif, _loader, _markers, _orientation, _transform
 from ._tj2 import Tj2Api
 from ._tj3 import Tj3Api
 from .errors import (
@@ -47,7 +47,20 @@ _SUBSAMPLINGS: dict[object, Subsampling] = {}
 for _s in Subsampling:
     _name = _s.name.removeprefix("S")
     _SUBSAMPLINGS.update({_s: _s, _name: _s, _name.lower(): _s})
+_SUBSAMPLINGS[None] = Subsampling.S420  # encode's default for lossy JPEG
+DEFAULT_QUALITY = 95
 _UINT8 = np.dtype(np.uint8)
+_UINT16 = np.dtype(np.uint16)
+# Where the colour samples sit in 4-channel formats whose fourth channel
+# (alpha or padding) libjpeg-turbo does not encode.
+_COLOR_CHANNELS = {
+    **dict.fromkeys(
+        (PixelFormat.RGBX, PixelFormat.BGRX, PixelFormat.RGBA, PixelFormat.BGRA), slice(0, 3)
+    ),
+    **dict.fromkeys(
+        (PixelFormat.XRGB, PixelFormat.XBGR, PixelFormat.ARGB, PixelFormat.ABGR), slice(1, 4)
+    ),
+}
 # JPEG colorspaces libjpeg-turbo decodes to CMYK pixels only; we convert the rest.
 _CMYK_SOURCES = (Colorspace.CMYK, Colorspace.YCCK)
 
@@ -199,12 +212,14 @@ class Turbojpeg:
             raise exc
         warnings.warn(TurbojpegWarning(str(exc)), stacklevel=4)
 
-    def _read_header(self, d, buf, size: int) -> tuple[int, int]:
+    def _read_header(self, d, buf, size: int, data) -> tuple[int, int]:
         if not size:
             raise TurbojpegError("empty data: a JPEG needs at least a few hundred bytes", None)
         try:
             width, height = d.read_header(buf, size)
         except TurbojpegError as exc:
+            if exc.code != TJERR_WARNING and self._api.generation == 2:
+                _refuse_on_tj2(exc, data)
             # A true warning means the header itself was read. Read it again on
             # the fresh handle: the size it then reports comes from this data alone.
             self._recover(exc)
@@ -230,11 +245,15 @@ class Turbojpeg:
     # -- decoding ------------------------------------------------------------------
 
     def decode_header(self, data) -> JpegInfo:
-        """Width, height, subsampling, colorspace, EXIF orientation, ... without decoding pixels."""
+        """Width, height, subsampling, colorspace, precision, EXIF orientation,
+        ICC profile, ... without decoding pixels."""
         buf, size, _keep = _input_buffer(data)
         d = self._decompressor()
-        width, height = self._read_header(d, buf, size)
-        return d.info(width, height, _exif.orientation(data))
+        width, height = self._read_header(d, buf, size, data)
+        # One walk over the header's segments for the ICC profile, the EXIF
+        # orientation and, for the TurboJPEG 2 API, the frame header.
+        icc_profile, frame, orientation = _markers.scan(data, self._api.generation == 2)
+        return d.info(width, height, orientation, icc_profile, frame)
 
     def decode(
         self,
@@ -249,13 +268,22 @@ class Turbojpeg:
         out: np.ndarray | None = None,
         apply_exif_orientation: bool = False,
     ) -> np.ndarray:
-        """Decode a JPEG into a ``(height, width, channels)`` uint8 array.
+        """Decode a JPEG into a ``(height, width, channels)`` array.
+
+        The samples are uint8 for JPEGs of up to 8 bits per sample (almost
+        all), and uint16 for 12-bit JPEGs and lossless ones of 9 to 16 bits
+        (``decode_header(data).dtype`` says which in advance).
 
         ``scale`` is one of ``scaling_factors`` (e.g. ``(1, 2)`` or ``0.25``);
         ``min_size=(w, h)`` (or an int for both) picks the smallest factor not
         above 1 whose output is at least that large; ``crop=(x, y, w, h)`` is in
         output (scaled) pixels and returns exactly that region. ``out`` receives
-        the pixels in place: a C-contiguous uint8 array of the output shape.
+        the pixels in place: a C-contiguous array of the output shape and dtype.
+
+        12-bit JPEGs take every option. Lossless JPEGs have no DCT to scale:
+        ``scale`` other than 1 raises ``UnsupportedFeatureError``,
+        ``min_size`` gives the full size, ``fast_dct`` and ``fast_upsample``
+        change nothing, and a crop is exact (decoded whole, then cut).
 
         ``apply_exif_orientation=True`` returns the upright image, as the EXIF
         Orientation tag asks (the same pixels as Pillow's
@@ -281,65 +309,108 @@ class Turbojpeg:
             )
         if d.mode != mode:
             d.set_mode(mode)
-        width, height = self._read_header(d, buf, size)
+        width, height = self._read_header(d, buf, size, data)
         if scale is None and min_size is None and crop is None and not apply_exif_orientation:
             shape = (height, width, _CHANNELS[pf])
             if out is None:
-                out = np.empty(shape, dtype=np.uint8)
-                dst = C.addressof(C.c_char.from_buffer(out))
+                target = np.empty(shape, dtype=np.uint8)
+                dst = C.addressof(C.c_char.from_buffer(target))
+            elif type(out) is np.ndarray and out.dtype == _UINT16:
+                return self._decode_general(
+                    d, buf, size, pf, width, height, None, None, None, out, None
+                )
             else:
+                target = out
                 dst = _check_out(out, shape)
             try:
+                # 8-bit samples, as nearly every JPEG has: asking first would
+                # cost every decode a call. Others are refused, then retried.
                 d.decompress(buf, size, dst, 0, pf)
             except TurbojpegError as exc:
-                if not self._is_cmyk_refusal(exc, d, buf, size, pf):
-                    self._recover(exc)
-                    return out
-                return self._decode_general(
-                    d, buf, size, pf, width, height, None, None, None, out, None, cmyk=True
-                )
-            return out
+                return self._after_refusal(exc, d, buf, size, pf, width, height, out, target)
+            return target
         orientation = _exif.orientation(data) if apply_exif_orientation else None
         return self._decode_general(
             d, buf, size, pf, width, height, scale, min_size, crop, out, orientation
         )
 
+    def _after_refusal(self, exc, d, buf, size, pf, width, height, out, target) -> np.ndarray:
+        """The plain decode after ``tj3Decompress8`` failed: a JPEG of more than
+        8 bits ("Unsupported JPEG data precision"), a CMYK or YCCK JPEG asked
+        for another pixel format ("Unsupported color conversion request"), or
+        a true error or warning.
+
+        The header is asked for its fields here, after the failure, so that
+        decoding any other JPEG costs no extra call.
+        """
+        if exc.code == TJERR_FATAL:
+            colorspace, precision, lossless = d.header_fields(buf, size)
+            whole = (d, buf, size, pf, width, height, None, None, None)
+            samples = (precision, lossless)
+            if precision > 8:
+                return self._decode_general(*whole, out, None, samples=samples)
+            if pf is not PixelFormat.CMYK and colorspace in _CMYK_SOURCES:
+                return self._decode_general(*whole, target, None, cmyk=True, samples=samples)
+        self._recover(exc)
+        return target
+
     def _is_cmyk_refusal(self, exc: TurbojpegError, d, buf, size: int, pf: PixelFormat) -> bool:
         """Whether libjpeg-turbo refused a CMYK or YCCK JPEG a pixel format other than CMYK.
 
         It only converts them to CMYK ("Unsupported color conversion request").
-        The colorspace is asked for here, after the failure, so that decoding
-        any other JPEG costs no extra call.
         """
         return (
             pf is not PixelFormat.CMYK
             and exc.code == TJERR_FATAL
-            and d.header_colorspace(buf, size) in _CMYK_SOURCES
+            and d.header_fields(buf, size)[0] in _CMYK_SOURCES
         )
 
     def _decode_general(
-        self, d, buf, size, pf, width, height, scale, min_size, crop, out, orientation, cmyk=False
+        self,
+        d,
+        buf,
+        size,
+        pf,
+        width,
+        height,
+        scale,
+        min_size,
+        crop,
+        out,
+        orientation,
+        cmyk=False,
+        samples=None,
     ) -> np.ndarray:
-        """Any decode: scaled, cropped, turned upright, or converted from CMYK."""
+        """Any decode: scaled, cropped, turned upright, of more than 8 bits, or
+        converted from CMYK. ``samples`` is (precision, lossless) if known."""
+        precision, lossless = d.sample_format() if samples is None else samples
+        bits = _function_bits(precision)
         factor, stored_size, rect, (h, w) = self._geometry(
-            width, height, scale, min_size, crop, orientation
+            width, height, scale, min_size, crop, orientation, lossless
         )
         shape = (h, w, _CHANNELS[pf])
         if out is not None:
-            _check_out(out, shape)
+            _check_out(out, shape, _UINT8 if bits == 8 else _UINT16, precision)
         direct = orientation is None or orientation == 1
         if not cmyk:
             try:
+                into = out if direct else None
                 pixels = self._decode_region(
-                    d, buf, size, pf, factor, stored_size, rect, out if direct else None
+                    d, buf, size, pf, factor, stored_size, rect, into, bits, lossless
                 )
             except TurbojpegError as exc:
                 if not self._is_cmyk_refusal(exc, d, buf, size, pf):
                     raise
                 cmyk = True
         if cmyk:
+            if bits != 8:
+                raise UnsupportedFeatureError(
+                    f"a {precision}-bit CMYK or YCCK JPEG decodes to pixel_format='CMYK' only "
+                    "(the conversion to RGB and the others is for 8-bit samples)",
+                    None,
+                )
             raw = self._decode_region(
-                d, buf, size, PixelFormat.CMYK, factor, stored_size, rect, None
+                d, buf, size, PixelFormat.CMYK, factor, stored_size, rect, None, 8, lossless
             )
             pixels = _cmyk.convert(raw, pf)
         pixels = _orientation.upright(pixels, orientation)
@@ -349,19 +420,21 @@ class Turbojpeg:
             out.reshape(shape)[...] = pixels
         return out
 
-    def _geometry(self, width: int, height: int, scale, min_size, crop, orientation):
+    def _geometry(
+        self, width: int, height: int, scale, min_size, crop, orientation, lossless=False
+    ):
         """(factor, stored (width, height) once scaled, stored crop or None, output (h, w)).
 
         ``min_size`` and ``crop`` are in the upright image when ``orientation``
-        swaps the axes.
+        swaps the axes. A lossless JPEG has one scaling factor: 1.
         """
         swap = _orientation.swaps_axes(orientation)
         if scale is None and min_size is None:
             factor = Fraction(1)
         elif swap:
-            factor = self._pick_scale(height, width, scale, min_size)
+            factor = self._pick_scale(height, width, scale, min_size, lossless)
         else:
-            factor = self._pick_scale(width, height, scale, min_size)
+            factor = self._pick_scale(width, height, scale, min_size, lossless)
         stored_w, stored_h = _scaled(width, factor), _scaled(height, factor)
         out_w, out_h = (stored_h, stored_w) if swap else (stored_w, stored_h)
         if crop is None:
@@ -370,7 +443,7 @@ class Turbojpeg:
         rect = _orientation.stored_rect(orientation, (x, y, w, h), (stored_w, stored_h))
         return factor, (stored_w, stored_h), rect, (h, w)
 
-    def _pick_scale(self, width: int, height: int, scale, min_size) -> Fraction:
+    def _pick_scale(self, width: int, height: int, scale, min_size, lossless=False) -> Fraction:
         if scale is not None and min_size is not None:
             raise ValueError("pass either scale or min_size, not both")
         if scale is not None:
@@ -379,6 +452,13 @@ class Turbojpeg:
                 offered = ", ".join(str(f) for f in self._scaling_factors)
                 raise ValueError(
                     f"scale {factor} is not a TurboJPEG scaling factor; use one of {offered}"
+                )
+            if lossless and factor != 1:
+                raise UnsupportedFeatureError(
+                    f"scale {factor}: a lossless JPEG cannot be scaled while decoding "
+                    "(libjpeg-turbo scales in the DCT, which lossless JPEG does not use); "
+                    "decode it at full size",
+                    None,
                 )
             return factor
         if isinstance(min_size, int):
@@ -390,19 +470,24 @@ class Turbojpeg:
                 raise TypeError(
                     f"min_size must be an int or a (width, height) pair, not {min_size!r}"
                 ) from None
-        for factor in self._scaling_factors:
+        for factor in () if lossless else self._scaling_factors:
             if factor <= 1 and _scaled(width, factor) >= min_w and _scaled(height, factor) >= min_h:
                 return factor
         return Fraction(1)
 
-    def _decode_region(self, d, buf, size, pf, factor, stored_size, rect, out):
+    def _decode_region(
+        self, d, buf, size, pf, factor, stored_size, rect, out, bits=8, lossless=False
+    ):
         """The stored image at ``factor``, or its region ``rect = (x, y, w, h)``.
 
         Written into ``out`` when given (already checked: C-contiguous, of the
-        region's shape); otherwise a new array, or a view of one.
+        region's shape and dtype); otherwise a new array, or a view of one.
+        ``bits`` picks ``tj3Decompress{bits}``. libjpeg-turbo cannot crop a
+        lossless JPEG, so that crop is emulated as on the TurboJPEG 2 API.
         """
         out_w, out_h = stored_size
         channels = _CHANNELS[pf]
+        dtype = _UINT8 if bits == 8 else _UINT16
         if rect is None:
             x = y = 0
             w, h = out_w, out_h
@@ -414,7 +499,7 @@ class Turbojpeg:
         # on the iMCU column strictly before x (unless x is the image's edge),
         # end one pixel past x + w when there is one, and drop the extras: the
         # result is then bit-identical to slicing a full decode.
-        x0, emulate = 0, rect is not None and not d.supports_crop
+        x0, emulate = 0, rect is not None and (lossless or not d.supports_crop)
         x1 = min(x + w + 1, out_w)
         if rect is not None and not emulate:
             subsamp = d.subsampling()
@@ -428,18 +513,18 @@ class Turbojpeg:
             if factor != 1:
                 d.set_scale(factor.numerator, factor.denominator)
             if emulate:
-                full = np.empty((out_h, out_w, channels), dtype=np.uint8)
-                self._decompress(d, buf, size, _array_address(full), 0, pf)
+                full = np.empty((out_h, out_w, channels), dtype=dtype)
+                self._decompress(d, buf, size, _array_address(full), pf, bits)
                 region = full[y : y + h, x : x + w]
             else:
                 if rect is not None:
                     d.set_crop(x0, y, x1 - x0, h)
                 if rect is None or (x0 == x and x1 == x + w):
-                    target = np.empty(shape, dtype=np.uint8) if out is None else out
-                    self._decompress(d, buf, size, _array_address(target), 0, pf)
+                    target = np.empty(shape, dtype=dtype) if out is None else out
+                    self._decompress(d, buf, size, _array_address(target), pf, bits)
                     return target
-                wide = np.empty((h, x1 - x0, channels), dtype=np.uint8)
-                self._decompress(d, buf, size, _array_address(wide), 0, pf)
+                wide = np.empty((h, x1 - x0, channels), dtype=dtype)
+                self._decompress(d, buf, size, _array_address(wide), pf, bits)
                 region = wide[:, x - x0 : x - x0 + w]
         finally:
             d.reset_scale_and_crop()
@@ -448,9 +533,12 @@ class Turbojpeg:
         out.reshape(shape)[...] = region
         return out
 
-    def _decompress(self, d, buf, size, dst, pitch, pf) -> None:
+    def _decompress(self, d, buf, size, dst, pf, bits) -> None:
         try:
-            d.decompress(buf, size, dst, pitch, pf)
+            if bits == 8:
+                d.decompress(buf, size, dst, 0, pf)
+            else:
+                d.decompress_samples(bits, buf, size, dst, 0, pf)
         except TurbojpegError as exc:
             self._recover(exc)
 
@@ -459,13 +547,22 @@ class Turbojpeg:
 
         The planes follow TurboJPEG's YUV layout: each is padded to whole chroma
         blocks (a 61-pixel-wide 4:2:2 image has a 62-wide Y plane); the image is
-        the top-left ``height x width`` of the Y plane.
+        the top-left ``height x width`` of the Y plane. Only 8-bit lossy JPEGs
+        have YUV planes to give (libjpeg-turbo's rule); others raise
+        ``UnsupportedFeatureError``.
         """
         buf, size, _keep = _input_buffer(data)
         d = self._decompressor()
         if d.mode != self._mode:
             d.set_mode(self._mode)
-        width, height = self._read_header(d, buf, size)
+        width, height = self._read_header(d, buf, size, data)
+        precision, lossless = d.sample_format()
+        if precision != 8 or lossless:
+            raise UnsupportedFeatureError(
+                f"decode_yuv: {_describe(precision, lossless)} has no YUV planes to decode "
+                "(libjpeg-turbo gives them for 8-bit lossy JPEGs only); use decode",
+                None,
+            )
         subsamp = d.subsampling()
         if subsamp < 0:
             raise TurbojpegError(
@@ -499,9 +596,11 @@ class Turbojpeg:
     ) -> np.ndarray | list[np.ndarray]:
         """Decode a batch on a pool of threads (ctypes releases the GIL in each call).
 
-        When every output has the same shape the result is one
+        When every output has the same shape and dtype the result is one
         ``(N, height, width, channels)`` array written in place (or ``out``,
-        if given); otherwise a list of arrays. Errors name the failing index.
+        if given); otherwise a list of arrays: JPEGs of different sizes, or
+        of up to 8 bits (uint8) mixed with 12- or 16-bit ones (uint16).
+        Errors name the failing index.
         ``decode_options`` are ``decode``'s keywords, the same for every image;
         with ``apply_exif_orientation=True`` each shape is the upright one.
         """
@@ -510,16 +609,17 @@ class Turbojpeg:
             raise TypeError("decode_many takes out= for the whole batch, not per image")
         threads = _thread_count(threads)
         if out is None:
-            shapes = set()
+            layouts = set()
             i = 0
             try:
                 for i in range(len(items)):
-                    shapes.add(self._output_shape(items[i], decode_options))
+                    layouts.add(self._output_layout(items[i], decode_options))
             except Exception as exc:
                 exc.add_note(f"while reading the header of buffer {i} of {len(items)}")
                 raise
-            if len(shapes) == 1:
-                out = np.empty((len(items), *shapes.pop()), dtype=np.uint8)
+            if len(layouts) == 1:
+                shape, dtype = layouts.pop()
+                out = np.empty((len(items), *shape), dtype=dtype)
         elif not isinstance(out, np.ndarray) or out.ndim != 4 or out.shape[0] != len(items):
             raise ValueError(
                 f"out must be an (N, height, width, channels) array with N={len(items)}, "
@@ -548,10 +648,12 @@ class Turbojpeg:
                 future.result()
         return out if out is not None else results
 
-    def _output_shape(self, data, options: dict) -> tuple[int, int, int]:
+    def _output_layout(self, data, options: dict) -> tuple[tuple[int, int, int], np.dtype]:
+        """The shape and dtype ``decode(data, **options)`` returns."""
         buf, size, _keep = _input_buffer(data)
         d = self._decompressor()
-        width, height = self._read_header(d, buf, size)
+        width, height = self._read_header(d, buf, size, data)
+        precision, lossless = d.sample_format()
         pf = _pixel_format(options.get("pixel_format", "BGR"))
         orientation = _exif.orientation(data) if options.get("apply_exif_orientation") else None
         _factor, _stored, _rect, (h, w) = self._geometry(
@@ -561,8 +663,9 @@ class Turbojpeg:
             options.get("min_size"),
             options.get("crop"),
             orientation,
+            lossless,
         )
-        return (h, w, _CHANNELS[pf])
+        return (h, w, _CHANNELS[pf]), (_UINT8 if precision <= 8 else _UINT16)
 
     def _executor(self, threads: int) -> ThreadPoolExecutor:
         with self._pool_lock:
@@ -647,7 +750,7 @@ class Turbojpeg:
         """
         buf, size, _keep = _input_buffer(data)
         t = self._transformer()
-        dims = self._read_header(t, buf, size)
+        dims = self._read_header(t, buf, size, data)
         options = _transform.Options(
             crop=crop,
             rotate=rotate,
@@ -677,7 +780,7 @@ class Turbojpeg:
         items = [_transform.Options.from_mapping(o, i) for i, o in enumerate(options)]
         buf, size, _keep = _input_buffer(data)
         t = self._transformer()
-        dims = self._read_header(t, buf, size)
+        dims = self._read_header(t, buf, size, data)
         if not items:
             return []
         return _transform.run(self, t, data, buf, size, dims, items)
@@ -687,21 +790,40 @@ class Turbojpeg:
     def encode(
         self,
         image: np.ndarray,
-        quality: int = 95,
+        quality: int | None = None,
         *,
-        subsampling: Subsampling | str = "420",
+        subsampling: Subsampling | str | None = None,
         pixel_format: PixelFormat | str = "BGR",
         fast_dct: bool = False,
         progressive: bool = False,
         optimize: bool = False,
+        precision: int | None = None,
+        lossless: bool = False,
+        predictor: int | None = None,
+        point_transform: int | None = None,
+        icc_profile=None,
     ) -> bytes:
-        """Encode a ``(height, width[, channels])`` uint8 array to JPEG bytes.
+        """Encode a ``(height, width[, channels])`` uint8 or uint16 array to JPEG bytes.
 
         A one-channel image is always encoded as grayscale. Rows may be padded
         (any positive row stride) but each row's pixels must be contiguous.
+        ``quality`` defaults to 95 and ``subsampling`` to ``"420"``.
         ``fast_dct`` applies below quality 96 only: above that libjpeg-turbo's
         fast DCT is both slower and less accurate (its TurboJPEG 2 API makes the
         same switch), so both library generations give the same bytes.
+
+        ``precision`` is the bits per sample. Lossy JPEG has 8 (uint8 images,
+        the default) or 12 (uint16 images, the default for them). With
+        ``lossless=True`` it is 2 to 8 for uint8 images and 9 to 16 for uint16
+        (default 8 and 16), ``predictor`` is 1 to 7 (default 1) and
+        ``point_transform`` 0 to ``precision - 1`` (default 0; each step drops
+        one low bit). Lossless JPEG has no quantization and libjpeg-turbo
+        stores every component at full resolution (as 4:4:4, in RGB), so
+        ``quality``, ``subsampling``, ``fast_dct``, ``progressive`` and
+        ``optimize`` do not apply to it and raise ``ValueError``. Sample values
+        must fit the precision (``ValueError`` names the largest found).
+
+        ``icc_profile`` (bytes) is embedded as the JPEG's ICC profile.
         """
         pf = _pixel_format(pixel_format)
         height, width, channels, pitch = _check_image(image)
@@ -711,20 +833,54 @@ class Turbojpeg:
             raise ValueError(
                 f"image has {channels} channels but pixel_format {pf.name} has {_CHANNELS[pf]}"
             )
-        if pf is PixelFormat.GRAY:
-            subsamp = Subsampling.GRAY
-        else:
-            subsamp = _SUBSAMPLINGS.get(subsampling) or Subsampling.parse(subsampling)
-        if type(quality) is not int or not 1 <= quality <= 100:
-            quality = _check_quality(quality)
         c = self._compressor()
-        settings = (
-            quality,
-            subsamp,
-            bool(fast_dct) and quality < FAST_DCT_MAX_QUALITY,
-            bool(progressive),
-            bool(optimize),
-        )
+        if (
+            lossless
+            or precision is not None
+            or predictor is not None
+            or point_transform is not None
+            or image.dtype is not _UINT8
+        ):
+            bits, settings = _sample_settings(
+                image,
+                pf,
+                quality,
+                subsampling,
+                fast_dct,
+                progressive,
+                optimize,
+                precision,
+                lossless,
+                predictor,
+                point_transform,
+            )
+            lossless_settings = settings[5]
+            if not c.supports_lossless and (bits != 8 or lossless_settings is not None):
+                precision = bits if lossless_settings is None else lossless_settings[0]
+                raise UnsupportedFeatureError(
+                    f"{_describe(precision, lossless_settings is not None)} needs "
+                    "libjpeg-turbo >= 3 (the TurboJPEG 2 API writes 8-bit lossy JPEGs only)",
+                    None,
+                )
+        else:
+            bits = 8
+            if pf is PixelFormat.GRAY:
+                subsamp = Subsampling.GRAY
+            else:
+                subsamp = _SUBSAMPLINGS.get(subsampling) or Subsampling.parse(subsampling)
+            if quality is None:
+                quality = DEFAULT_QUALITY
+            elif type(quality) is not int or not 1 <= quality <= 100:
+                quality = _check_quality(quality)
+            settings = (
+                quality,
+                subsamp,
+                bool(fast_dct) and quality < FAST_DCT_MAX_QUALITY,
+                bool(progressive),
+                bool(optimize),
+                None,
+            )
+        icc = None if icc_profile is None else _markers.check_icc(icc_profile)
         if c.settings != settings:
             if optimize and not progressive and not c.supports_optimize:
                 raise UnsupportedFeatureError(
@@ -734,7 +890,7 @@ class Turbojpeg:
                 )
             c.configure(*settings)
             c.settings = settings
-        return c.compress(_array_address(image), width, pitch, height, pf)
+        return c.compress(_array_address(image), width, pitch, height, pf, bits, icc)
 
     def encode_yuv(
         self,
@@ -775,6 +931,7 @@ class Turbojpeg:
             bool(fast_dct) and quality < FAST_DCT_MAX_QUALITY,
             bool(progressive),
             bool(optimize),
+            None,
         )
         c.configure(*c.settings)
         pointers = (C.c_void_p * 3)(*[p.ctypes.data for p in planes])
@@ -824,11 +981,36 @@ def _scaled(dimension: int, factor: Fraction) -> int:
     return -(-dimension * factor.numerator // factor.denominator)
 
 
-def _check_out(out, shape: tuple[int, int, int]) -> int:
+def _function_bits(precision: int) -> int:
+    """The sample size of the libjpeg-turbo functions for ``precision``: tj3Decompress8
+    for 2..8 bits, tj3Decompress12 for 9..12 and tj3Decompress16 for 13..16."""
+    return 8 if precision <= 8 else 12 if precision <= 12 else 16
+
+
+def _refuse_on_tj2(exc: TurbojpegError, data) -> None:
+    """``UnsupportedFeatureError`` when the TurboJPEG 2 API refused a header for
+    its precision or its lossless coding, which 2.x cannot decode."""
+    frame = _markers.frame(data)
+    if frame is not None and (frame.lossless or frame.precision != 8):
+        raise UnsupportedFeatureError(
+            f"{_describe(frame.precision, frame.lossless)} needs libjpeg-turbo >= 3 "
+            f"(the TurboJPEG 2 API decodes 8-bit lossy JPEGs only; it said: {exc})",
+            exc.code,
+        ) from exc
+
+
+def _describe(precision: int, lossless: bool) -> str:
+    """'a 12-bit JPEG', 'a lossless 16-bit JPEG', ..."""
+    return f"a lossless {precision}-bit JPEG" if lossless else f"a {precision}-bit JPEG"
+
+
+def _check_out(out, shape: tuple[int, int, int], dtype=_UINT8, precision: int = 8) -> int:
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy array, not {type(out).__name__}")
-    if out.dtype != np.uint8:
-        raise TypeError(f"out must have dtype uint8, not {out.dtype}")
+    if out.dtype != dtype:
+        raise TypeError(
+            f"out must have dtype {dtype} for this {precision}-bit JPEG, not {out.dtype}"
+        )
     if out.shape != shape and not (shape[2] == 1 and out.shape == shape[:2]):
         raise ValueError(f"out has shape {out.shape}, but the decoded image is {shape}")
     if not out.flags.c_contiguous:
@@ -851,11 +1033,14 @@ def _check_crop(crop, width: int, height: int) -> tuple[int, int, int, int]:
 
 
 def _check_image(image) -> tuple[int, int, int, int]:
-    """(height, width, channels, row pitch in bytes) of an encodable array."""
+    """(height, width, channels, row pitch in samples) of an encodable array."""
     if not isinstance(image, np.ndarray):
         raise TypeError(f"image must be a numpy array, not {type(image).__name__}")
-    if image.dtype is not _UINT8 and image.dtype != _UINT8:
-        raise TypeError(f"image must have dtype uint8, not {image.dtype}")
+    if image.dtype is not _UINT8 and image.dtype != _UINT8 and image.dtype != _UINT16:
+        raise TypeError(
+            f"image must have dtype uint8 or uint16 (12- to 16-bit JPEG), not {image.dtype}"
+        )
+    item = image.dtype.itemsize
     original_strides = image.strides
     if image.ndim == 2:
         image = image[:, :, None]
@@ -868,15 +1053,113 @@ def _check_image(image) -> tuple[int, int, int, int]:
         raise ValueError(f"image must have 1, 3 or 4 channels, not {channels}")
     pitch = image.strides[0]
     if (
-        (channels > 1 and image.strides[2] != 1)
-        or image.strides[1] != channels
-        or pitch < width * channels
+        (channels > 1 and image.strides[2] != item)
+        or image.strides[1] != channels * item
+        or pitch < width * channels * item
+        or pitch % item
     ):
         raise ValueError(
             f"image pixels must be contiguous within each row (strides {original_strides}); "
             "use np.ascontiguousarray(image)"
         )
-    return height, width, channels, pitch
+    return height, width, channels, pitch // item
+
+
+def _sample_settings(
+    image,
+    pf,
+    quality,
+    subsampling,
+    fast_dct,
+    progressive,
+    optimize,
+    precision,
+    lossless,
+    predictor,
+    point_transform,
+) -> tuple[int, tuple]:
+    """(function bits, compressor settings) for a uint16 image, a precision
+    other than 8 or lossless JPEG; ValueError or TypeError names what is wrong."""
+    wide = image.dtype == _UINT16
+    if precision is None:
+        precision = (16 if lossless else 12) if wide else 8
+    elif isinstance(precision, bool) or not isinstance(precision, (int, np.integer)):
+        raise TypeError(f"precision must be an int, not {precision!r}")
+    precision = int(precision)
+    if lossless:
+        if not 2 <= precision <= 16:
+            raise ValueError(
+                f"lossless JPEG has 2 to 16 bits per sample, not precision={precision}"
+            )
+        given = [
+            name
+            for name, value in (
+                ("quality", quality),
+                ("subsampling", subsampling),
+                ("fast_dct", fast_dct or None),
+                ("progressive", progressive or None),
+                ("optimize", optimize or None),
+            )
+            if value is not None
+        ]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} do not apply to lossless JPEG: it has no quantization "
+                "or DCT, and libjpeg-turbo stores every component at full resolution "
+                "(4:4:4, RGB or gray) with one scan"
+            )
+        predictor = 1 if predictor is None else _check_int("predictor", predictor, 1, 7)
+        point_transform = (
+            0
+            if point_transform is None
+            else _check_int("point_transform", point_transform, 0, precision - 1)
+        )
+        lossless_settings = (precision, predictor, point_transform)
+        settings = (None, None, False, False, False, lossless_settings)
+    else:
+        if predictor is not None or point_transform is not None:
+            raise ValueError(
+                "predictor and point_transform apply to lossless JPEG only: pass lossless=True"
+            )
+        if precision not in (8, 12):
+            raise ValueError(
+                f"lossy JPEG has 8 or 12 bits per sample, not precision={precision}; "
+                "lossless=True takes 2 to 16"
+            )
+        if pf is PixelFormat.GRAY:
+            subsamp = Subsampling.GRAY
+        else:
+            subsamp = _SUBSAMPLINGS.get(subsampling) or Subsampling.parse(subsampling)
+        quality = DEFAULT_QUALITY if quality is None else _check_quality(quality)
+        # 12-bit fast DCT: the same switch at 96 as for 8 bits.
+        fast = bool(fast_dct) and quality < FAST_DCT_MAX_QUALITY
+        settings = (quality, subsamp, fast, bool(progressive), bool(optimize), None)
+    needed = _UINT8 if precision <= 8 else _UINT16
+    if image.dtype != needed:
+        raise TypeError(
+            f"precision={precision} takes a {needed} image, not {image.dtype} "
+            f"({'2 to 8' if needed is _UINT8 else '9 to 16'} bits per sample are {needed})"
+        )
+    if precision not in (8, 16):
+        colors = _COLOR_CHANNELS.get(pf)
+        samples = image if colors is None or image.ndim == 2 else image[:, :, colors]
+        largest = int(samples.max())
+        if largest >> precision:
+            raise ValueError(
+                f"image values go up to {largest}, more than {precision}-bit samples hold "
+                f"(0 to {(1 << precision) - 1})"
+            )
+    return _function_bits(precision), settings
+
+
+def _check_int(name: str, value, low: int, high: int) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or not low <= value <= high
+    ):
+        raise ValueError(f"{name} must be an int from {low} to {high}, not {value!r}")
+    return int(value)
 
 
 def _check_quality(quality) -> int:

@@ -56,7 +56,10 @@ class ImageTooLargeError(TurbojpegError, ValueError):
 
 
 class UnsupportedFeatureError(TurbojpegError, NotImplementedError):
-    """The loaded library's API generation cannot do what was asked."""
+    """The loaded library cannot do what was asked, and says which feature: its
+    API generation lacks it (12-bit JPEG on the TurboJPEG 2 API), or
+    libjpeg-turbo offers it for no JPEG of this kind (DCT scaling of a
+    lossless JPEG, YUV planes of a 12-bit one)."""
 
 
 __all__ = [

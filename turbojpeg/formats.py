@@ -7,7 +7,7 @@ the same in the TurboJPEG 2 and 3 APIs.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class PixelFormat(enum.IntEnum):
@@ -116,12 +116,19 @@ class JpegInfo:
     ``subsampling`` is ``None`` for unusual sampling layouts that libjpeg-turbo
     decodes but cannot crop or decode to YUV planes; ``colorspace`` is ``None``
     when the header leaves it undetermined. ``precision``,
-    ``progressive``, ``lossless`` and ``arithmetic`` are ``None`` when the
-    library is the TurboJPEG 2 API, which does not report them.
+    ``progressive``, ``lossless`` and ``arithmetic`` come from libjpeg-turbo 3;
+    with the TurboJPEG 2 API, which does not report them, they are read from
+    the frame header in Python (``None`` if that read meets a malformed
+    segment first).
     ``orientation`` is the EXIF Orientation tag (1 to 8; 1 is upright), or
     ``None`` when the JPEG has no EXIF, no such tag, or a malformed one: see
     ``Turbojpeg.decode(apply_exif_orientation=True)``. ``width`` and
     ``height`` are always the stored image's.
+
+    ``precision`` is the bits per sample: 8, or 12 for a 12-bit JPEG, or 2 to
+    16 for a lossless one. ``decode`` returns uint8 samples up to 8 bits and
+    uint16 above (see ``dtype``). ``icc_profile`` is the embedded ICC profile's
+    bytes, or ``None`` when there is none or its chunks are inconsistent.
     """
 
     width: int
@@ -133,6 +140,14 @@ class JpegInfo:
     lossless: bool | None = None
     arithmetic: bool | None = None
     orientation: int | None = None
+    icc_profile: bytes | None = field(default=None, repr=False)
+
+    @property
+    def dtype(self) -> str | None:
+        """``"uint8"`` or ``"uint16"``: the samples ``decode`` returns (``None`` if unknown)."""
+        if self.precision is None:
+            return None
+        return "uint8" if self.precision <= 8 else "uint16"
 
     @property
     def shape(self) -> tuple[int, int]:
