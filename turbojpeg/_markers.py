@@ -230,3 +230,81 @@ def with_icc(jpeg: bytes, profile: bytes) -> bytes:
             break
         pos += 2 + length
     return jpeg[:pos] + icc_segments(profile) + jpeg[pos:]
+
+
+def carries_tables(data, _bound=range(MAX_SEGMENTS)) -> bool:
+    """Whether the JPEG defines, before its first scan, every table slot it uses.
+
+    libjpeg keeps quantization and Huffman tables from one image to the next
+    on a decompressor (for abbreviated streams), and a fresh decompressor
+    falls back to the standard Huffman tables for slots 0 and 1 when a JPEG
+    leaves them undefined, as MJPEG frames from cameras do. So a decompressor
+    kept from an earlier image decodes a JPEG as a fresh one would exactly
+    when the JPEG defines the slots it uses: the quantization tables its frame
+    components name (none for lossless JPEG) and the Huffman tables its first
+    scan names (none for arithmetic coding). Later scans of a progressive JPEG
+    name tables defined between scans; a JPEG that leaves those to an earlier
+    image is an abbreviated stream, which decodes as libjpeg's rules say.
+
+    ``False`` whenever the walk meets anything unusual: the caller then uses a
+    fresh decompressor, which is always exact.
+    """
+    d = data
+    if type(d) is not bytes:
+        try:
+            d = memoryview(d).cast("B")
+        except (TypeError, ValueError):
+            return False
+    try:
+        if d[0] != 0xFF or d[1] != 0xD8:
+            return False
+        quant = huffman = 0  # defined slots as bits: quantization 0..3; Huffman DC 0..3, AC 4..7
+        wanted_quant = -1  # until the frame header
+        lossless = arithmetic = False
+        pos = 2
+        for _ in _bound:
+            if d[pos] != 0xFF:
+                return False
+            marker = d[pos + 1]
+            end = pos + 2 + (d[pos + 2] << 8 | d[pos + 3])
+            if marker == 0xC4:  # DHT: one or more tables
+                at = pos + 4
+                while at < end:
+                    table = d[at]
+                    huffman |= 1 << ((table >> 2 & 4) | (table & 3))
+                    at += 17 + sum(d[at + 1 : at + 17])
+            elif marker == 0xDB:  # DQT: one or more tables, 8- or 16-bit
+                at = pos + 4
+                while at < end:
+                    table = d[at]
+                    quant |= 1 << (table & 3)
+                    at += 129 if table >> 4 else 65
+            elif marker == 0xDA:  # SOS
+                if wanted_quant < 0 or quant & wanted_quant != wanted_quant:
+                    return False
+                if arithmetic:
+                    return True
+                count = d[pos + 4]
+                first, last = d[pos + 5 + 2 * count], d[pos + 6 + 2 * count]
+                wanted = 0
+                for k in range(pos + 6, pos + 6 + 2 * count, 2):
+                    if first == 0 or lossless:  # a DC scan (lossless: its only table)
+                        wanted |= 1 << (d[k] >> 4 & 3)
+                    if last and not lossless:  # an AC scan
+                        wanted |= 16 << (d[k] & 3)
+                return huffman & wanted == wanted
+            elif 0xC0 <= marker <= 0xCF and marker != 0xC8 and marker != 0xCC:  # SOFn
+                if wanted_quant >= 0:
+                    return False  # a second frame header
+                lossless = marker in (0xC3, 0xC7, 0xCB, 0xCF)
+                arithmetic = marker >= 0xC9
+                wanted_quant = 0
+                if not lossless:
+                    for k in range(pos + 12, pos + 12 + 3 * d[pos + 9], 3):
+                        wanted_quant |= 1 << (d[k] & 3)
+            elif marker < 0xC0 or 0xD0 <= marker <= 0xD9:
+                return False  # fill bytes, RSTn, SOI or EOI before the first scan
+            pos = end
+    except IndexError:  # cut off before the first scan
+        return False
+    return False

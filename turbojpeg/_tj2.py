@@ -186,8 +186,9 @@ class Tj2Decompressor(_Handle):
         )
         self.mode = mode
 
-    def read_header(self, buf, size: int) -> tuple[int, int]:
-        self.renew()  # a new handle per image: see _tj3.Tj3Decompressor.read_header
+    def read_header(self, buf, size: int, keep: bool = False) -> tuple[int, int]:
+        if not keep:  # see _tj3.Tj3Decompressor.read_header (2.x scales per call)
+            self.renew()
         w, h, s, c = self._info
         if self.api.decompress_header3(
             self.handle, buf, size, C.byref(w), C.byref(h), C.byref(s), C.byref(c)

@@ -212,11 +212,14 @@ class Turbojpeg:
             raise exc
         warnings.warn(TurbojpegWarning(str(exc)), stacklevel=4)
 
-    def _read_header(self, d, buf, size: int, data) -> tuple[int, int]:
+    def _read_header(self, d, buf, size: int, data, keep: bool = True) -> tuple[int, int]:
+        """(width, height) from a decompressor kept from the last image when the JPEG
+        carries its own tables (``keep``: transforms always start on a new handle,
+        whose output settings an earlier transform must not leave behind)."""
         if not size:
             raise TurbojpegError("empty data: a JPEG needs at least a few hundred bytes", None)
         try:
-            width, height = d.read_header(buf, size)
+            width, height = d.read_header(buf, size, keep and _markers.carries_tables(data))
         except TurbojpegError as exc:
             if exc.code != TJERR_WARNING and self._api.generation == 2:
                 _refuse_on_tj2(exc, data)
@@ -750,7 +753,7 @@ class Turbojpeg:
         """
         buf, size, _keep = _input_buffer(data)
         t = self._transformer()
-        dims = self._read_header(t, buf, size, data)
+        dims = self._read_header(t, buf, size, data, keep=False)
         options = _transform.Options(
             crop=crop,
             rotate=rotate,
@@ -780,7 +783,7 @@ class Turbojpeg:
         items = [_transform.Options.from_mapping(o, i) for i, o in enumerate(options)]
         buf, size, _keep = _input_buffer(data)
         t = self._transformer()
-        dims = self._read_header(t, buf, size, data)
+        dims = self._read_header(t, buf, size, data, keep=False)
         if not items:
             return []
         return _transform.run(self, t, data, buf, size, dims, items)
