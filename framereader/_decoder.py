@@ -1,0 +1,463 @@
+"""The private core: decoders that return exactly frame ``i`` of an index, or raise.
+
+Two kinds, each on a container of its own with one thread setting:
+
+* ``PacketDecoder`` reads intra-only streams whose packet bytes the scan found
+  in the file: one ``os.pread`` and one decode per frame, no demuxing, no seek.
+* ``GopDecoder`` reads everything else: it seeks to the keyframe the index
+  names, drops what the demuxer returns before it, and decodes forward until
+  the target's pts comes out. It stays warm between calls, so a target ahead
+  in the current GOP (or just past it) costs no seek.
+
+While rolling forward, packets shown before the target are fed with
+``skip_frame = NONREF`` on codecs whose decoders skip only pictures nothing
+references (``SKIP_NONREF_CODECS``): their frames are never output, nor needed
+by the target or anything after it, and a later target is always later than
+this one, because a decoder is only ever continued forward.
+
+Every loop is bounded by the file's packets: past the target's packet at most
+``LOOKAHEAD`` more are fed before the decoder is drained, and a frame that
+still has not come out is retried from an earlier keyframe and from the
+file's start, then reported as a ``CorruptFrameError``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from typing import Literal
+
+import av
+import numpy as np
+from av.video.reformatter import VideoReformatter
+
+from framereader.errors import CorruptFrameError, CorruptVideoError, FrameReaderError
+from framereader.index import NO_TS, FrameIndex
+
+ThreadType = Literal["frame", "slice", "none"]
+PixelFormat = Literal["BGR", "RGB", "GRAY"]
+
+# FFmpeg decoders whose NONREF skipping drops only pictures that no other picture
+# references and that carry no state forward (H.264's nal_ref_idc == 0, MPEG-1/2
+# B-pictures). Not HEVC (sub-layer non-reference pictures may be referenced by a
+# higher temporal layer), nor codecs whose entropy state carries across frames.
+SKIP_NONREF_CODECS = frozenset({"h264", "mpeg1video", "mpeg2video"})
+LOOKAHEAD = 64  # packets fed past the target's before the decoder is drained
+CONTINUE_WINDOW = 16  # continue into a later GOP when its keyframe is at most this many packets on
+_AV_FORMATS = {"BGR": ("bgr24", 3), "RGB": ("rgb24", 3), "GRAY": ("gray", 1)}
+_THREAD_TYPES = {"frame": "FRAME", "slice": "SLICE", "none": "SLICE"}
+
+
+def _frame_ts(frame: av.VideoFrame) -> int | None:
+    return frame.pts if frame.pts is not None else frame.dts
+
+
+def open_video(path: str, thread_type: ThreadType, threads: int):
+    """``(container, stream)`` with the first video stream's decoder threads set."""
+    try:
+        container = av.open(path)
+    except av.FFmpegError as exc:
+        raise CorruptVideoError(f"{path} cannot be opened as a video: {exc}") from exc
+    if not container.streams.video:
+        container.close()
+        raise CorruptVideoError(f"{path} has no video stream any more")
+    stream = container.streams.video[0]
+    context = stream.codec_context
+    context.thread_type = _THREAD_TYPES[thread_type]
+    context.thread_count = 1 if thread_type == "none" else threads
+    return container, stream
+
+
+class Converter:
+    """Decoded frames to ``(height, width, channels)`` uint8 arrays in one pixel format."""
+
+    def __init__(self, pixel_format: PixelFormat, threads: int) -> None:
+        self.pixel_format = pixel_format
+        self.av_format, self.channels = _AV_FORMATS[pixel_format]
+        self.threads = threads
+        self._reformatter = VideoReformatter()  # keeps its scaler between frames
+
+    def __call__(self, frame: av.VideoFrame, out: np.ndarray | None = None) -> np.ndarray:
+        converted = self._reformatter.reformat(frame, format=self.av_format, threads=self.threads)
+        image = converted.to_ndarray().reshape(frame.height, frame.width, self.channels)
+        if out is None:
+            return np.ascontiguousarray(image)
+        if out.shape != image.shape:
+            raise FrameReaderError(
+                f"a frame of {frame.width}x{frame.height} does not fit the batch's "
+                f"{out.shape[1]}x{out.shape[0]}: the stream changes size mid-way"
+            )
+        out[...] = image
+        return out
+
+
+def _turbojpeg():
+    """A strict TurboJPEG decoder (warnings are errors) when the package and library load."""
+    try:
+        from turbojpeg import LibraryNotFoundError, Turbojpeg
+    except ImportError:
+        return None
+    try:
+        # fast_upsample: the chroma replication FFmpeg's own conversion does
+        return Turbojpeg(strict=True, fast_upsample=True, max_pixels=None)
+    except (LibraryNotFoundError, OSError):
+        return None
+
+
+class PacketDecoder:
+    """Intra-only frames: one ``pread`` of the packet, one decode (MJPEG by TurboJPEG)."""
+
+    def __init__(
+        self,
+        path: str,
+        index: FrameIndex,
+        thread_type: ThreadType,
+        threads: int,
+        convert: Converter,
+        counts: Counter[str],
+    ) -> None:
+        self.path, self.index = path, index
+        self.thread_type, self.threads = thread_type, threads
+        self.convert = convert
+        self.counts = counts
+        self._fd: int | None = None
+        self._container = self._stream = None
+        self._jpeg = _turbojpeg() if index.codec == "mjpeg" else None
+        self._jpeg_checked = False
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self._container is not None:
+            self._container.close()
+            self._container = self._stream = None
+
+    def _bytes(self, i: int) -> bytes:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        packet = int(self.index.order[i])
+        size = int(self.index.size[packet])
+        data = os.pread(self._fd, size, int(self.index.payload_offset[packet]))
+        if len(data) != size:
+            raise CorruptFrameError(f"{self.path} is shorter than its index says (frame {i})", i)
+        self.counts["pread"] += 1
+        return data
+
+    def _context(self) -> av.CodecContext:
+        if self._container is None:
+            self._container, self._stream = open_video(self.path, self.thread_type, self.threads)
+        return self._stream.codec_context
+
+    def _packet(self, i: int) -> av.Packet:
+        packet = av.Packet(self._bytes(i))
+        packet.pts = packet.dts = int(self.index.frame_pts[i])
+        packet.time_base = self.index.time_base
+        return packet
+
+    def _jpeg_decode(self, i: int, data: bytes, out: np.ndarray | None) -> np.ndarray:
+        try:
+            image = self._jpeg.decode(data, self.convert.pixel_format, out=out)
+        except Exception as exc:  # TurbojpegError, or a size that does not fit `out`
+            raise CorruptFrameError(
+                f"{self.path}: frame {i} is not a whole JPEG: {exc}", i
+            ) from exc
+        return image
+
+    def _use_jpeg(self) -> bool:
+        """TurboJPEG, unless the stream's JPEGs are not whole frames (interlaced MJPEG
+        stores two fields per packet): checked once, on frame 0, whatever is read first,
+        so that every frame comes from the same decoder."""
+        if self._jpeg is not None and not self._jpeg_checked:
+            self._jpeg_checked = True
+            try:
+                info = self._jpeg.decode_header(self._bytes(0))
+            except Exception:  # noqa: BLE001 - a damaged first packet: let FFmpeg judge
+                self._jpeg = None
+            else:
+                if (info.height, info.width) != (self.index.height, self.index.width):
+                    self._jpeg = None
+        return self._jpeg is not None
+
+    def read(self, i: int, out: np.ndarray | None = None) -> np.ndarray:
+        if self._use_jpeg():
+            return self._jpeg_decode(i, self._bytes(i), out)
+        context = self._context()
+        target = int(self.index.frame_pts[i])
+        drained = False
+        try:
+            frames = context.decode(self._packet(i))
+            if not frames:  # a decoder that holds frames back: drain it
+                drained = True
+                frames = context.decode(None)
+        except av.FFmpegError as exc:
+            drained = True
+            raise CorruptFrameError(f"{self.path}: frame {i} cannot be decoded: {exc}", i) from exc
+        finally:
+            if drained:
+                context.flush_buffers()
+        frames = [f for f in frames if _frame_ts(f) == target]
+        if len(frames) != 1 or frames[0].is_corrupt:
+            raise CorruptFrameError(f"{self.path}: frame {i} did not decode cleanly", i)
+        return self.convert(frames[0], out)
+
+    def read_many(self, indices: list[int], out: np.ndarray) -> None:
+        """Frames ``indices`` into ``out[0], out[1], ...``; on any failure each frame is
+        read again alone, so an error names the frame it belongs to."""
+        try:
+            if self._use_jpeg():
+                items = [self._bytes(i) for i in indices]
+                self._jpeg.decode_many(
+                    items,
+                    out=out,
+                    threads=self.threads or None,
+                    pixel_format=self.convert.pixel_format,
+                )
+                return
+            self._decode_stream(indices, out)
+        except Exception:  # noqa: BLE001 - the single reads below raise the precise error
+            for k, i in enumerate(indices):
+                self.read(i, out[k])
+
+    def _decode_stream(self, indices: list[int], out: np.ndarray) -> None:
+        context = self._context()
+        slot = {int(self.index.frame_pts[i]): k for k, i in enumerate(indices)}
+        done = 0
+        try:
+            for i in [*indices, None]:
+                frames = context.decode(None if i is None else self._packet(i))
+                for frame in frames:
+                    k = slot.pop(_frame_ts(frame), None)
+                    if k is None or frame.is_corrupt:
+                        raise FrameReaderError("an unexpected or damaged frame")
+                    self.convert(frame, out[k])
+                    done += 1
+        finally:
+            context.flush_buffers()
+        if done != len(indices):
+            raise FrameReaderError("frames missing from a batch")
+
+
+class GopDecoder:
+    """Everything else: seek to the keyframe, decode forward to the exact pts."""
+
+    def __init__(
+        self,
+        path: str,
+        index: FrameIndex,
+        thread_type: ThreadType,
+        threads: int,
+        convert: Converter,
+        counts: Counter[str],
+        skip_nonref: bool,
+    ) -> None:
+        self.path, self.index = path, index
+        self.thread_type, self.threads = thread_type, threads
+        self.convert = convert
+        self.counts = counts
+        self._skip = skip_nonref and index.codec in SKIP_NONREF_CODECS
+        self._keys = np.flatnonzero(index.keyframe)
+        self._number = {int(ts): n for n, ts in enumerate(index.pts)}
+        self._container = self._stream = self._packets = None
+        self._pending: deque[av.VideoFrame] = deque()
+        self._start = -1  # the keyframe the decoder started from (-1: the file's start)
+        self._skip_to: int | None = None  # the keyframe packet demuxing must reach first
+        self._fed = -1  # the highest packet number fed to the decoder
+        self._last: int | None = None  # the pts of the last frame returned
+        self._by_dts = False  # seek by the keyframe's dts (MPEG-TS), not its pts
+        self._errors: list[str] = []  # what the decoder raised since the last seek
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = self._stream = self._packets = None
+        self._pending.clear()
+
+    # -- which keyframe, and whether to seek ------------------------------------------
+
+    def _gop(self, packet: int) -> int:
+        """The last keyframe at or before ``packet`` (-1: none)."""
+        at = int(np.searchsorted(self._keys, packet, side="right"))
+        return int(self._keys[at - 1]) if at else -1
+
+    def _keyframe_for(self, packet: int, ts: int) -> int:
+        """The last keyframe at or before ``packet`` with pts <= ``ts`` (-1: the file's start)."""
+        at = int(np.searchsorted(self._keys, packet, side="right"))
+        for k in self._keys[:at][::-1]:
+            if self.index.pts[k] <= ts:
+                return int(k)
+        return -1
+
+    def _reaches(self, key: int, fed: int) -> bool:
+        """Whether a decoder that has fed up to packet ``fed`` reaches a frame whose keyframe
+        is ``key`` by decoding on, at no more cost than a seek (``key`` is in its GOP, or
+        a few packets on)."""
+        return key <= self._gop(fed) or key - fed <= CONTINUE_WINDOW
+
+    def read(self, i: int, out: np.ndarray | None = None, then: int | None = None) -> np.ndarray:
+        """Frame ``i``; ``then`` is the frame that will be asked for next, if known (a batch),
+        so that the decoder can be drained at once when that frame needs a seek anyway."""
+        packet = int(self.index.order[i])
+        target = int(self.index.pts[packet])
+        key = self._keyframe_for(packet, target)
+        drain = False
+        if then is not None:
+            after = int(self.index.order[then])
+            drain = not self._reaches(
+                self._keyframe_for(after, int(self.index.pts[after])), max(self._fed, packet)
+            )
+        frame = None
+        if (
+            self._packets is not None
+            and self._last is not None
+            and target > self._last
+            and self._start <= key
+            and self._reaches(key, self._fed)
+        ):
+            self.counts["continued"] += 1
+            frame = self._decode_until(target, packet, drain)
+        if frame is None:
+            frame = self._seek_and_decode(i, key, target, packet, drain)
+        self._last = target
+        if frame.is_corrupt:
+            raise CorruptFrameError(f"{self.path}: frame {i} decoded with errors (concealed)", i)
+        return self.convert(frame, out)
+
+    def _seek_and_decode(self, i: int, key: int, target: int, packet: int, drain: bool):
+        starts = [key]
+        if key >= 0:
+            earlier = self._keyframe_for(key - 1, target)
+            starts += [earlier, -1] if earlier >= 0 else [-1]
+        for start in starts:
+            for by_dts in self._seek_modes(start):
+                if not self._restart(start, by_dts):
+                    continue
+                frame = self._decode_until(target, packet, drain)
+                if frame is not None:
+                    self._by_dts = by_dts
+                    return frame
+                self.counts["retries"] += 1
+        errors = f"; the decoder said: {'; '.join(self._errors[-3:])}" if self._errors else ""
+        raise CorruptFrameError(
+            f"{self.path}: frame {i} (pts {target}) never came out of the decoder{errors}", i
+        )
+
+    def _seek_modes(self, start: int) -> list[bool]:
+        """Seek by the keyframe's pts or its dts, the mode that worked last first.
+
+        Matroska's cues hold pts; MPEG-TS seeks by dts and lands past the
+        keyframe when given its pts."""
+        if start < 0:
+            return [False]
+        if self.index.dts[start] in (NO_TS, self.index.pts[start]):
+            return [False]
+        return [self._by_dts, not self._by_dts]
+
+    def _restart(self, start: int, by_dts: bool) -> bool:
+        """Seek to keyframe ``start``, or reopen the file for ``start == -1``; False when
+        the demuxer refuses the seek."""
+        self.counts["seeks"] += 1
+        self._pending.clear()
+        self._errors.clear()
+        self._start, self._fed, self._last = start, -1, None
+        self._skip_to = start if start >= 0 else None
+        self._packets = None
+        if start < 0 or self._container is None:
+            if self._container is not None:
+                self._container.close()
+                self._container = None
+            self._container, self._stream = open_video(self.path, self.thread_type, self.threads)
+        if start >= 0:
+            ts = self.index.dts[start] if by_dts else self.index.pts[start]
+            try:
+                self._container.seek(int(ts), stream=self._stream, backward=True)
+            except av.FFmpegError as exc:
+                self._errors.append(f"seek: {exc}")
+                return False
+        self._packets = self._container.demux(self._stream)
+        return True
+
+    # -- decoding ------------------------------------------------------------------
+
+    def _next_packet(self) -> av.Packet | None:
+        try:
+            return next(self._packets, None)
+        except av.FFmpegError as exc:  # a damaged file: its packets end here
+            self._errors.append(f"demux: {exc}")
+            return None
+
+    def _drain(self) -> None:
+        """Take every frame the decoder still holds; it must be reset (a seek) before reuse."""
+        self._packets = None
+        try:
+            self._pending.extend(self._stream.codec_context.decode(None))
+        except av.FFmpegError as exc:
+            self._errors.append(f"drain: {exc}")
+
+    def _decode_until(self, target: int, target_packet: int, drain: bool) -> av.VideoFrame | None:
+        """Decode forward to the frame with pts ``target``; None when it cannot come out
+        from here (the demuxer landed after the keyframe, the decoder skipped it, EOF).
+
+        ``drain``: empty the decoder as soon as the target's packet is in, rather than
+        feeding more packets until it comes out."""
+        context = self._stream.codec_context
+        past = -1  # packets fed since the target's packet (-1: not fed yet)
+        while True:
+            while self._pending:
+                frame = self._pending.popleft()
+                ts = _frame_ts(frame)
+                if ts == target:
+                    return frame
+                if ts is not None and ts > target:
+                    self._pending.appendleft(frame)
+                    return None
+            if self._packets is None:
+                return None
+            if past >= 0 and (drain or past >= LOOKAHEAD):
+                self._drain()
+                continue
+            packet = self._next_packet()
+            if packet is None:
+                self._drain()
+                continue
+            ts = packet.pts if packet.pts is not None else packet.dts
+            number = self._number.get(ts) if ts is not None else None
+            if self._skip_to is not None:
+                # drop, undecoded, what the demuxer returns before the keyframe
+                if number == self._skip_to:
+                    self._skip_to = None
+                elif packet.size == 0 or (number is not None and number > self._skip_to):
+                    return None  # it landed after the keyframe
+                else:
+                    continue
+            if number is not None:
+                self._fed = max(self._fed, number)
+            if self._skip:
+                context.skip_frame = "NONREF" if ts is not None and ts < target else "DEFAULT"
+            try:
+                frames = context.decode(packet)
+            except av.FFmpegError as exc:  # this packet's frame is lost; the others may not be
+                self._errors.append(f"decode: {exc}")
+                frames = []
+            self.counts["decoded"] += len(frames)
+            self._pending.extend(frames)
+            if packet.size == 0:  # the demuxer's last, empty packet drained the decoder
+                self._packets = None
+            if number == target_packet:
+                past = 0
+            elif past >= 0:
+                past += 1
+
+    def read_many(self, indices: list[int], out: np.ndarray) -> None:
+        """Frames ``indices`` (sorted, distinct) into ``out[0], out[1], ...``: each GOP
+        is decoded once, and the decoder never seeks backwards."""
+        for k, i in enumerate(indices):
+            then = indices[k + 1] if k + 1 < len(indices) else None
+            self.read(i, out[k], then)
+
+    def frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
+        """Each of ``indices`` (increasing), read with the next one known."""
+        indices = list(indices)
+        for k, i in enumerate(indices):
+            yield self.read(i, then=indices[k + 1] if k + 1 < len(indices) else None)
