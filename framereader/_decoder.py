@@ -2,8 +2,9 @@
 
 Two kinds, each on a container of its own with one thread setting:
 
-* ``PacketDecoder`` reads intra-only streams whose packet bytes the scan found
-  in the file: one ``os.pread`` and one decode per frame, no demuxing, no seek.
+* ``PacketDecoder`` reads intra-only streams: one ``os.pread`` of the frame's
+  packet where the scan found its bytes in the file (else the demuxer's packet)
+  and one decode, MJPEG by TurboJPEG when it loads; no seek, no other frame.
 * ``GopDecoder`` reads everything else: it seeks to the keyframe the index
   names, drops what the demuxer returns before it, and decodes forward until
   the target's pts comes out. It stays warm between calls, so a target ahead
@@ -123,6 +124,8 @@ class PacketDecoder:
         self.counts = counts
         self._fd: int | None = None
         self._container = self._stream = None
+        self._demux = None  # packets read on from the last one demuxed
+        self._demux_at: int | None = None  # the frame whose packet was demuxed last
         self._jpeg = _turbojpeg() if index.codec == "mjpeg" else None
         self._jpeg_checked = False
 
@@ -132,18 +135,59 @@ class PacketDecoder:
             self._fd = None
         if self._container is not None:
             self._container.close()
-            self._container = self._stream = None
+            self._container = self._stream = self._demux = None
+            self._demux_at = None
 
     def _bytes(self, i: int) -> bytes:
+        """The bytes of frame ``i``'s packet: one ``pread`` where the scan found them, else
+        demuxed (an index imported from frame mappings knows no file offsets)."""
+        packet = int(self.index.order[i])
+        offset = int(self.index.payload_offset[packet])
+        if offset < 0:
+            return self._demuxed(i)
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDONLY)
-        packet = int(self.index.order[i])
         size = int(self.index.size[packet])
-        data = os.pread(self._fd, size, int(self.index.payload_offset[packet]))
+        data = os.pread(self._fd, size, offset)
         if len(data) != size:
             raise CorruptFrameError(f"{self.path} is shorter than its index says (frame {i})", i)
         self.counts["pread"] += 1
         return data
+
+    def _demuxed(self, i: int) -> bytes:
+        """Frame ``i``'s packet from the demuxer: read on when it lies a few packets ahead,
+        else seek to it, else read from the file's start; bounded by the file."""
+        target = int(self.index.frame_pts[i])
+        self._context()
+        ahead = self._demux_at is not None and 0 < i - self._demux_at <= CONTINUE_WINDOW
+        for attempt in ("ahead", "seek", "start") if ahead else ("seek", "start"):
+            if attempt != "ahead":
+                self.counts["seeks"] += 1
+                try:
+                    if attempt == "seek":
+                        self._container.seek(target, stream=self._stream, backward=True)
+                    else:
+                        self._container.seek(0, backward=True)
+                except av.FFmpegError:
+                    continue
+                self._demux = self._container.demux(self._stream)
+            self._demux_at = None
+            while True:
+                try:
+                    packet = next(self._demux, None)
+                except av.FFmpegError:
+                    packet = None
+                if packet is None:
+                    break
+                ts = packet.pts if packet.pts is not None else packet.dts
+                if ts is None or packet.size == 0 or ts < target:
+                    continue
+                if ts == target:
+                    self._demux_at = i
+                    self.counts["demuxed"] += 1
+                    return bytes(packet)
+                break  # past it: the demuxer landed after the target
+        raise CorruptFrameError(f"{self.path}: the packet of frame {i} (pts {target}) is gone", i)
 
     def _context(self) -> av.CodecContext:
         if self._container is None:

@@ -122,9 +122,7 @@ class VideoReader:
         self._pid = os.getpid()
         self._closed = False
         index = self.index
-        self._pread = bool(
-            len(index) and index.intra_only and (index.payload_offset[index.order] >= 0).all()
-        )
+        self._intra = bool(len(index) and index.intra_only)
         _LIVE.add(self)
 
     def _resolve_index(self, source: IndexSource) -> None:
@@ -280,7 +278,7 @@ class VideoReader:
         decoder = self._decoders.get(kind)
         if decoder is None:
             convert = Converter(self.pixel_format, self.threads)
-            if self._pread:
+            if self._intra:
                 decoder = PacketDecoder(
                     self.path, self.index, kind, self.threads, convert, self.counts
                 )
