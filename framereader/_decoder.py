@@ -14,7 +14,10 @@ While rolling forward, packets shown before the target are fed with
 ``skip_frame = NONREF`` on codecs whose decoders skip only pictures nothing
 references (``SKIP_NONREF_CODECS``): their frames are never output, nor needed
 by the target or anything after it, and a later target is always later than
-this one, because a decoder is only ever continued forward.
+this one, because a decoder is only ever continued forward. A packet is only
+fed so when its own bytes say it holds nothing but such pictures (H.264 slices
+with ``nal_ref_idc`` 0, MPEG B-pictures): a damaged file can merge a
+reference picture into another picture's packet, and skipping would drop it.
 
 Every loop is bounded by the file's packets: past the target's packet at most
 ``LOOKAHEAD`` more are fed before the decoder is drained, and a frame that
@@ -24,6 +27,7 @@ file's start, then reported as a ``CorruptFrameError``.
 
 from __future__ import annotations
 
+import heapq
 import os
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
@@ -60,9 +64,9 @@ def open_video(path: str, thread_type: ThreadType, threads: int):
         container = av.open(path)
     except av.FFmpegError as exc:
         raise CorruptVideoError(f"{path} cannot be opened as a video: {exc}") from exc
-    if not container.streams.video:
+    if not container.streams.video or container.streams.video[0].codec_context is None:
         container.close()
-        raise CorruptVideoError(f"{path} has no video stream any more")
+        raise CorruptVideoError(f"{path} has no decodable video stream any more")
     stream = container.streams.video[0]
     context = stream.codec_context
     context.thread_type = _THREAD_TYPES[thread_type]
@@ -91,6 +95,47 @@ class Converter:
             )
         out[...] = image
         return out
+
+
+def _h264_length_size(extradata: bytes | None) -> int:
+    """The NAL length prefix of AVCC H.264 (MP4, Matroska), or 0 for Annex B (MPEG-TS)."""
+    if extradata and len(extradata) > 4 and extradata[0] == 1:
+        return (extradata[4] & 3) + 1
+    return 0
+
+
+def h264_disposable(data: bytes, length_size: int) -> bool:
+    """Whether every slice of an H.264 packet has ``nal_ref_idc`` 0 (no picture references
+    it); False when the packet does not parse."""
+    headers = []
+    if length_size:
+        at = 0
+        while at < len(data):
+            size = int.from_bytes(data[at : at + length_size], "big")
+            at += length_size
+            if size <= 0 or at + size > len(data):
+                return False
+            headers.append(data[at])
+            at += size
+    else:
+        at = data.find(b"\x00\x00\x01")
+        while 0 <= at < len(data) - 3:
+            headers.append(data[at + 3])
+            at = data.find(b"\x00\x00\x01", at + 3)
+    slices = [h for h in headers if 1 <= h & 0x1F <= 5]
+    return bool(slices) and all(h & 0xE0 == 0 for h in slices)  # forbidden bit, nal_ref_idc
+
+
+def mpeg_b_pictures(data: bytes) -> bool:
+    """Whether every picture of an MPEG-1/2 packet is a B-picture (coding type 3)."""
+    types = []
+    at = data.find(b"\x00\x00\x01\x00")
+    while at >= 0:
+        if at + 5 >= len(data):
+            return False
+        types.append((data[at + 5] >> 3) & 7)
+        at = data.find(b"\x00\x00\x01\x00", at + 4)
+    return bool(types) and all(t == 3 for t in types)
 
 
 def _turbojpeg():
@@ -311,6 +356,15 @@ class GopDecoder:
         self._last: int | None = None  # the pts of the last frame returned
         self._by_dts = False  # seek by the keyframe's dts (MPEG-TS), not its pts
         self._errors: list[str] = []  # what the decoder raised since the last seek
+        # Damage since the last seek, in feeding order: a frame fed after a damaged one
+        # may reference it, and the concealment FFmpeg put in its place depends on where
+        # decoding started, so it is not the frame a sequential decode shows.
+        self._place = 0  # packets fed since the last seek
+        self._fed_at: dict[int, int] = {}  # pts -> the place its packet was fed at
+        self._keys_fed: list[tuple[int, int]] = []  # (place, pts) of the keyframes fed
+        self._damage: int | None = None  # the first place whose frame may be damaged
+        self._awaited: list[tuple[int, int]] = []  # heap of (pts, place): fed, not out yet
+        self._start_pts: int | None = None  # frames shown before the start keyframe may not come
 
     def close(self) -> None:
         if self._container is not None:
@@ -366,6 +420,10 @@ class GopDecoder:
         self._last = target
         if frame.is_corrupt:
             raise CorruptFrameError(f"{self.path}: frame {i} decoded with errors (concealed)", i)
+        if self._depends_on_damage(target):
+            raise CorruptFrameError(
+                f"{self.path}: frame {i} was decoded after a damaged frame it may reference", i
+            )
         return self.convert(frame, out)
 
     def _seek_and_decode(self, i: int, key: int, target: int, packet: int, drain: bool):
@@ -404,6 +462,11 @@ class GopDecoder:
         self.counts["seeks"] += 1
         self._pending.clear()
         self._errors.clear()
+        self._place, self._damage = 0, None
+        self._fed_at.clear()
+        self._keys_fed.clear()
+        self._awaited.clear()
+        self._start_pts = int(self.index.pts[start]) if start >= 0 else None
         self._start, self._fed, self._last = start, -1, None
         self._skip_to = start if start >= 0 else None
         self._packets = None
@@ -435,9 +498,65 @@ class GopDecoder:
         """Take every frame the decoder still holds; it must be reset (a seek) before reuse."""
         self._packets = None
         try:
-            self._pending.extend(self._stream.codec_context.decode(None))
+            self._take(self._stream.codec_context.decode(None))
         except av.FFmpegError as exc:
             self._errors.append(f"drain: {exc}")
+            self._damaged(self._place - self._in_flight())
+
+    # -- damage ----------------------------------------------------------------------
+
+    def _in_flight(self) -> int:
+        """How many packets fed before the current one may still be decoding: an error
+        raised now may belong to any of them (frame threading), else to this one."""
+        context = self._stream.codec_context
+        return max(context.thread_count, 1) if self.thread_type == "frame" else 0
+
+    def _damaged(self, place: int) -> None:
+        place = max(place, 1)
+        self._damage = place if self._damage is None else min(self._damage, place)
+
+    def _take(self, frames: list[av.VideoFrame]) -> None:
+        """Frames out of the decoder, into ``_pending``. A corrupt one marks where damage
+        began, and so does a frame that never came out although later ones did (frames
+        come out in pts order): the decoder dropped it."""
+        for frame in frames:
+            ts = _frame_ts(frame)
+            if frame.is_corrupt:
+                self._damaged(self._fed_at.get(ts, self._place - self._in_flight()))
+            while self._awaited and ts is not None and self._awaited[0][0] <= ts:
+                missing, place = heapq.heappop(self._awaited)
+                if missing != ts:
+                    self._damaged(place)
+        self.counts["decoded"] += len(frames)
+        self._pending.extend(frames)
+
+    def _await(self, ts: int | None, number: int | None) -> None:
+        """Expect the frame of a packet fed without skipping: a frame of the index, shown
+        at or after the keyframe decoding started from (leading frames before it may
+        reference a GOP the decoder never saw)."""
+        if ts is None or number is None or not self.index.shown[number]:
+            return
+        if self._start_pts is not None and ts < self._start_pts:
+            return
+        heapq.heappush(self._awaited, (ts, self._place))
+
+    def _disposable(self, packet: av.Packet) -> bool:
+        """Whether the packet holds only pictures no other picture references."""
+        if self.index.codec == "h264":
+            length_size = _h264_length_size(self._stream.codec_context.extradata)
+            return h264_disposable(bytes(packet), length_size)
+        return mpeg_b_pictures(bytes(packet))
+
+    def _depends_on_damage(self, ts: int) -> bool:
+        """Whether the frame with pts ``ts`` was fed after damage, with no keyframe between
+        that it is shown at or after (which would make it independent of the damage)."""
+        place = self._fed_at.get(ts)
+        if self._damage is None or place is None or place < self._damage:
+            return False
+        return not any(
+            self._damage < key_place <= place and ts >= key_ts
+            for key_place, key_ts in self._keys_fed
+        )
 
     def _decode_until(self, target: int, target_packet: int, drain: bool) -> av.VideoFrame | None:
         """Decode forward to the frame with pts ``target``; None when it cannot come out
@@ -477,15 +596,23 @@ class GopDecoder:
                     continue
             if number is not None:
                 self._fed = max(self._fed, number)
+            skip = self._skip and ts is not None and ts < target and self._disposable(packet)
             if self._skip:
-                context.skip_frame = "NONREF" if ts is not None and ts < target else "DEFAULT"
+                context.skip_frame = "NONREF" if skip else "DEFAULT"
+            self._place += 1
+            if ts is not None:
+                self._fed_at[ts] = self._place
+                if packet.is_keyframe:
+                    self._keys_fed.append((self._place, ts))
+            if not skip:
+                self._await(ts, number)
             try:
                 frames = context.decode(packet)
             except av.FFmpegError as exc:  # this packet's frame is lost; the others may not be
                 self._errors.append(f"decode: {exc}")
+                self._damaged(self._place - self._in_flight())
                 frames = []
-            self.counts["decoded"] += len(frames)
-            self._pending.extend(frames)
+            self._take(frames)
             if packet.size == 0:  # the demuxer's last, empty packet drained the decoder
                 self._packets = None
             if number == target_packet:

@@ -154,6 +154,8 @@ class FrameIndex:
             if not container.streams.video:
                 raise UnsupportedVideoError(f"{path} has no video stream")
             stream = container.streams.video[0]
+            if stream.codec_context is None:
+                raise UnsupportedVideoError(f"{path}: FFmpeg has no decoder for its video stream")
             packets = container.demux(stream)
             while True:
                 try:

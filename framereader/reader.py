@@ -74,9 +74,12 @@ class VideoReader:
 
     ``threads`` is the decoder's thread count (0: FFmpeg's choice, one per core; 1: no
     threading; in DataLoader workers 1 is usually best). ``thread_type`` is how they
-    split the work: ``"auto"`` uses slice threading for single frames (a frame at a
-    time; frame threading would add a frame of latency per thread) and frame threading
-    for batches and iteration; ``"frame"``, ``"slice"`` or ``"none"`` force one.
+    split the work. ``"auto"``: frame threading for batches and iteration; for single
+    frames, slice threading on intra-only streams and one thread on the others (frame
+    threading would add a frame of latency per thread, most such streams have one slice
+    per frame, and FFmpeg's H.264 and MPEG decoders only flag the frames whose errors
+    they concealed when not slice-threaded). ``"frame"``, ``"slice"`` or ``"none"``
+    force one.
     ``skip_nonref=False`` decodes every frame on the way to a target (only for
     measuring: the frames are the same).
 
@@ -273,8 +276,14 @@ class VideoReader:
         kind = self.thread_type
         if self.threads == 1:
             kind = "none"
+        elif kind == "auto" and use == "batch":
+            kind = "frame"
         elif kind == "auto":
-            kind = "slice" if use == "single" else "frame"
+            # One frame of an intra-only stream: its slices in parallel (FFV1 has several).
+            # One frame of a GOP: one thread. Those streams mostly have one slice per frame,
+            # and FFmpeg's H.264 and MPEG decoders conceal errors (and flag the frames
+            # they concealed) only when not slice-threaded.
+            kind = "slice" if self._intra else "none"
         decoder = self._decoders.get(kind)
         if decoder is None:
             convert = Converter(self.pixel_format, self.threads)

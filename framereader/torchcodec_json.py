@@ -91,8 +91,8 @@ def from_frame_mappings(
     stamp = FileStamp.of(path)
     try:
         with av.open(path) as container:
-            if not container.streams.video:
-                raise UnsupportedVideoError(f"{path} has no video stream")
+            if not container.streams.video or container.streams.video[0].codec_context is None:
+                raise UnsupportedVideoError(f"{path} has no decodable video stream")
             stream = container.streams.video[0]
             source_ctx = stream.codec_context
             codec, width, height = source_ctx.name, source_ctx.width, source_ctx.height
@@ -119,7 +119,6 @@ def from_frame_mappings(
     rows.sort()
     pts, duration, keyframe = (np.array(column) for column in zip(*rows, strict=True))
     count = len(rows)
-    unknown = np.full(count, -1, np.int64)
     return FrameIndex(
         stamp,
         codec,
@@ -131,8 +130,8 @@ def from_frame_mappings(
         dts=np.full(count, NO_TS, np.int64),
         duration=duration,
         keyframe=keyframe,
-        size=unknown,
-        pos=unknown,
+        size=np.full(count, -1, np.int64),
+        pos=np.full(count, -1, np.int64),
         shown=np.ones(count, bool),
-        payload_offset=unknown,
+        payload_offset=np.full(count, -1, np.int64),
     )

@@ -27,6 +27,7 @@ from tests.framereader.media import (
     frame_hash,
     orders,
     sequential_frames,
+    uses_turbojpeg,
 )
 
 
@@ -266,3 +267,22 @@ def test_a_damaged_jpeg_is_an_error_for_its_frame_alone(videos, truth, tmp_path)
             reader.get_batch([6, 7, 8])
         assert hashes(reader.get_batch([6, 8])) == [expected[6], expected[8]]
         assert frame_hash(reader[8]) == expected[8]
+
+
+def test_mjpeg_frames_are_turbojpeg_decodes_of_their_own_packet_near_ffmpegs(videos, truth):
+    """With libjpeg-turbo found, MJPEG frames are its decode of the frame's packet: a few
+    levels off FFmpeg's own IDCT and upsampling, and nearest to FFmpeg's frame i."""
+    name = "mjpeg.avi"
+    if not uses_turbojpeg(videos[name]):
+        pytest.fail("libjpeg-turbo is not found: set TURBOJPEG_LIB (tools/run.sh test does)")
+    import av
+
+    with av.open(str(videos[name])) as container:
+        ffmpeg_frames = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+    with VideoReader(videos[name], index=None) as reader:
+        for i in orders(len(reader))["random"][:12]:
+            image = reader[i]
+            assert frame_hash(image) == truth(name)[i]
+            distances = [np.abs(image.astype(np.int16) - f).mean() for f in ffmpeg_frames]
+            assert int(np.argmin(distances)) == i
+            assert distances[i] < 1.5
