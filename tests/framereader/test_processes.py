@@ -6,8 +6,10 @@ import multiprocessing
 import os
 import pickle
 import random
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 
+import numpy as np
 import pytest
 
 from framereader import StaleIndexError, VideoReader
@@ -131,3 +133,45 @@ def test_a_spawned_worker_reads_from_a_pickled_reader(videos, truth):
         with ProcessPoolExecutor(1, mp_context=context) as pool:
             batch = pool.submit(reader.get_batch, asked).result(timeout=120)
     assert [frame_hash(image) for image in batch] == [truth(name)[i] for i in asked]
+
+
+def test_a_dataloader_samples_random_clips_in_worker_processes(videos, truth):
+    """The README's training loop: random clips from several videos, two workers."""
+    pytest.importorskip("torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's import-time warnings are not ours
+        import torch
+        from torch.utils.data import DataLoader, Dataset
+
+    names = ("x264-bframes.mp4", "mpeg2-bframes.ts", "hevc-bframes.mkv", "mjpeg.avi")
+
+    class RandomClips(Dataset):
+        def __init__(self, paths, length=4, samples=24):
+            self.videos = [VideoReader(p, threads=1, pixel_format="RGB") for p in paths]
+            self.length, self.samples = length, samples
+
+        def __len__(self):
+            return self.samples
+
+        def __getitem__(self, k):
+            rng = np.random.default_rng(k)
+            v = int(rng.integers(len(self.videos)))
+            video = self.videos[v]
+            start = int(rng.integers(len(video) - self.length + 1))
+            clip = video.get_batch(range(start, start + self.length))
+            return torch.from_numpy(clip).permute(0, 3, 1, 2), v, start, os.getpid()
+
+    dataset = RandomClips([videos[name] for name in names])
+    loader = DataLoader(dataset, batch_size=4, num_workers=2)  # 2: torch warns above the cores
+    pids = set()
+    seen = 0
+    for clips, which, starts, pid in loader:
+        assert clips.shape == (4, 4, 3, 108, 192)
+        pids.update(pid.tolist())
+        for clip, v, start in zip(clips, which.tolist(), starts.tolist(), strict=True):
+            expected = truth(names[v], "RGB")[start : start + 4]
+            got = [frame_hash(frame.permute(1, 2, 0).numpy()) for frame in clip]
+            assert got == expected
+            seen += 1
+    assert seen == len(dataset)
+    assert len(pids) > 1  # the clips came from several worker processes
