@@ -23,6 +23,13 @@ Every loop is bounded by the file's packets: past the target's packet at most
 ``LOOKAHEAD`` more are fed before the decoder is drained, and a frame that
 still has not come out is retried from an earlier keyframe and from the
 file's start, then reported as a ``CorruptFrameError``.
+
+Damage is told, not passed off as frames: a frame FFmpeg flags as corrupt, and
+any frame fed to the decoder after a damaged one (an error, a corrupt frame, a
+frame that never came out) with no keyframe between that it is shown after,
+raises ``CorruptFrameError``. FFmpeg conceals damage from what it decoded
+before, which depends on where decoding started, so such a frame is not what a
+sequential decode shows.
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ from __future__ import annotations
 import heapq
 import os
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import av
@@ -51,7 +59,7 @@ SKIP_NONREF_CODECS = frozenset({"h264", "mpeg1video", "mpeg2video"})
 LOOKAHEAD = 64  # packets fed past the target's before the decoder is drained
 CONTINUE_WINDOW = 16  # continue into a later GOP when its keyframe is at most this many packets on
 _AV_FORMATS = {"BGR": ("bgr24", 3), "RGB": ("rgb24", 3), "GRAY": ("gray", 1)}
-_THREAD_TYPES = {"frame": "FRAME", "slice": "SLICE", "none": "SLICE"}
+_THREAD_TYPES = {"frame": "FRAME", "slice": "SLICE", "none": "SLICE"}  # "none": one thread
 
 
 def _frame_ts(frame: av.VideoFrame) -> int | None:
@@ -173,8 +181,12 @@ class PacketDecoder:
         self._demux_at: int | None = None  # the frame whose packet was demuxed last
         self._jpeg = _turbojpeg() if index.codec == "mjpeg" else None
         self._jpeg_checked = False
+        self._pool: ThreadPoolExecutor | None = None  # TurboJPEG's batch decodes
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -291,25 +303,38 @@ class PacketDecoder:
             raise CorruptFrameError(f"{self.path}: frame {i} did not decode cleanly", i)
         return self.convert(frames[0], out)
 
-    def read_many(self, indices: list[int], out: np.ndarray) -> None:
+    def read_many(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
         """Frames ``indices`` into ``out[0], out[1], ...``; on any failure each frame is
         read again alone, so an error names the frame it belongs to."""
         try:
             if self._use_jpeg():
-                items = [self._bytes(i) for i in indices]
-                self._jpeg.decode_many(
-                    items,
-                    out=out,
-                    threads=self.threads or None,
-                    pixel_format=self.convert.pixel_format,
-                )
-                return
-            self._decode_stream(indices, out)
+                self._jpeg_many(indices, out)
+            else:
+                self._decode_stream(indices, out)
         except Exception:  # noqa: BLE001 - the single reads below raise the precise error
             for k, i in enumerate(indices):
                 self.read(i, out[k])
+        else:
+            self.counts["batched"] += len(indices)
 
-    def _decode_stream(self, indices: list[int], out: np.ndarray) -> None:
+    def _jpeg_many(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
+        """TurboJPEG decodes on a pool of threads (ctypes lets go of the GIL meanwhile)."""
+        items = [self._bytes(i) for i in indices]
+        pixel_format = self.convert.pixel_format
+
+        def decode(k: int) -> None:
+            self._jpeg.decode(items[k], pixel_format, out=out[k])
+
+        workers = min(len(items), self.threads or os.cpu_count() or 1)
+        if workers <= 1:
+            for k in range(len(items)):
+                decode(k)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads or os.cpu_count() or 1)
+        list(self._pool.map(decode, range(len(items))))
+
+    def _decode_stream(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
         context = self._context()
         slot = {int(self.index.frame_pts[i]): k for k, i in enumerate(indices)}
         done = 0
@@ -620,7 +645,7 @@ class GopDecoder:
             elif past >= 0:
                 past += 1
 
-    def read_many(self, indices: list[int], out: np.ndarray) -> None:
+    def read_many(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
         """Frames ``indices`` (sorted, distinct) into ``out[0], out[1], ...``: each GOP
         is decoded once, and the decoder never seeks backwards."""
         for k, i in enumerate(indices):

@@ -131,8 +131,9 @@ def test_intra_only_frames_are_read_with_pread_and_no_seek(name, videos):
     with VideoReader(videos[name], index=None) as reader:
         for i in (5, 0, len(reader) - 1, 17):
             reader[i]
-        reader.get_batch([3, 1, 2])
-        assert set(reader.counts) == {"pread"}  # no demuxing, no seek
+        reader.get_batch([3, 1, 2, 1])
+        assert set(reader.counts) == {"pread", "batched"}  # no demuxing, no seek
+        assert reader.counts["batched"] == 3  # one pass for the batch, each frame once
 
 
 # -- the sequence -------------------------------------------------------------
