@@ -281,27 +281,33 @@ class PyAVNaiveReader(Reader):
 
 
 class IndexedVideoReader(Reader):
+    """This project's ``framereader.VideoReader``, on one decoder thread as torchcodec's."""
+
     name = "indexed"
     description = (
-        "ours: a packet index (sidecar file), pread + decode for intra-only "
-        "streams, else seek to a keyframe and decode to the exact pts"
+        "ours, framereader.VideoReader(path, threads=1): a packet index cached beside the "
+        "video, pread + decode for intra-only streams, else seek to the keyframe and decode "
+        "to the exact pts, skipping non-reference frames on the way"
     )
+    threads = 1  # the same as the torchcodec adapter's num_ffmpeg_threads
+    thread_type = "auto"
 
     @staticmethod
     def unavailable() -> str | None:
         return _missing("av", "PyAV is not installed (pip install av)")
 
     def __init__(self, path):
-        from benchmarks.video.index import IndexedReader
+        from framereader import VideoReader
 
         super().__init__(path)
-        self.reader = IndexedReader(self.path)  # loads the sidecar index, or builds and saves it
+        # loads the cached index, or scans the video and caches it
+        self.reader = VideoReader(self.path, threads=self.threads, thread_type=self.thread_type)
 
     @staticmethod
     def forget(path):
-        from benchmarks.video.index import sidecar_path
+        from framereader import remove_cached_index
 
-        sidecar_path(path).unlink(missing_ok=True)
+        remove_cached_index(path)
 
     def stats(self):
         return {"index_seconds": self.reader.index_seconds}
@@ -310,14 +316,14 @@ class IndexedVideoReader(Reader):
         return len(self.reader)
 
     def read(self, i):
-        return self.reader.read(i)
+        return self.reader[_in_range(i, len(self.reader))]  # -1 is refused, not the last frame
 
     def sequential(self):
-        from benchmarks.video.index import IndexedReader
+        from framereader import VideoReader
 
-        with IndexedReader(self.path, index=self.reader.index) as fresh:
-            for i in range(len(fresh)):
-                yield fresh.read(i)
+        index = self.reader.index
+        with VideoReader(self.path, index=index, threads=self.threads) as fresh:
+            yield from fresh
 
     def close(self):
         self.reader.close()

@@ -1,10 +1,11 @@
-"""The frame index, our indexed reader and the reader adapters, on small videos made here.
+"""The reader adapters and the frame checker, on small videos made here.
 
 Every test video comes from ``testsrc2`` plus temporal noise, so each frame is
 distinct; the ground truth is a full sequential PyAV decode (a hash per
-frame, BGR). The indexed reader must return exactly frame ``i`` for every
-``i`` of every file; the other readers are only required to run: their
-accuracy is what the suite measures.
+frame, BGR). The ``indexed`` adapter (``framereader``, tested on its own in
+tests/framereader) must return exactly frame ``i`` for every ``i`` of every
+file; the other readers are only required to run: their accuracy is what the
+suite measures.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 import pytest
 
 from benchmarks.video import readers
-from benchmarks.video.index import FrameIndex, IndexedReader, sidecar_path
+from framereader import index_path
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg CLI")
 
@@ -106,80 +107,6 @@ def nearest(image: np.ndarray, frames: list[np.ndarray]) -> tuple[int, float]:
     return best, float(distances[best])
 
 
-# -- the index ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", FILES)
-def test_the_index_counts_what_a_sequential_decode_outputs(name, videos, truth):
-    index = FrameIndex.build(videos[name])
-    assert len(index) == len(truth[name])
-    assert np.all(np.diff(index.frame_pts) > 0)
-    assert index.start_pts == index.frame_pts[0]
-
-
-def test_frames_a_decode_drops_are_not_in_the_index(videos, truth):
-    """The open-GOP cut starts with an undecodable leading B-frame; the edit-list cut
-    has packets flagged discard. Both are packets, neither is a frame."""
-    for name in DERIVED:
-        index = FrameIndex.build(videos[name])
-        assert len(index) == len(truth[name]) < len(index.pts), name
-        assert not index.shown.all()
-    assert len(truth["opengop-cut.ts"]) == 60
-    assert len(truth["editlist-cut.mp4"]) == FRAMES - 33
-
-
-def test_the_index_knows_intra_only_streams_and_their_payloads(videos):
-    for name in ("ffvhuff.mkv", "mjpeg.avi"):
-        index = FrameIndex.build(videos[name])
-        assert index.intra_only
-        assert np.all(index.payload_offset >= 0), name
-    for name in ("ffv1.mkv", "x264-bframes.mp4", "h264.ts"):
-        index = FrameIndex.build(videos[name])
-        assert not index.intra_only
-        assert np.all(index.payload_offset == -1)
-
-
-def test_the_sidecar_is_written_reused_and_rebuilt(videos, tmp_path):
-    video = tmp_path / "clip.mkv"
-    shutil.copy(videos["x264-opengop.mkv"], video)
-    sidecar = sidecar_path(video)
-    assert sidecar.name == "clip.mkv.frameindex.npz"
-
-    with IndexedReader(video) as reader:
-        assert not reader.from_sidecar
-        assert reader.index_seconds > 0
-    assert sidecar.exists()
-    with IndexedReader(video) as reader:
-        assert reader.from_sidecar
-        assert len(reader) == FRAMES
-
-    stat = video.stat()
-    os.utime(video, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # touched
-    index, _, from_sidecar = FrameIndex.load_or_build(video)
-    assert not from_sidecar
-    assert FrameIndex.load_or_build(video)[2]
-
-    shutil.copy(videos["editlist-cut.mp4"], video)  # another video under the same name
-    with IndexedReader(video) as reader:
-        assert not reader.from_sidecar
-        assert len(reader) == FRAMES - 33
-
-    sidecar.write_bytes(b"not an index")
-    index, _, from_sidecar = FrameIndex.load_or_build(video)
-    assert not from_sidecar
-    assert len(index) == FRAMES - 33
-    assert FrameIndex.load_or_build(video)[2]
-
-
-def test_a_stale_index_is_refused(videos, tmp_path):
-    video = tmp_path / "clip.mkv"
-    shutil.copy(videos["ffv1.mkv"], video)
-    index = FrameIndex.build(video)
-    video.write_bytes(video.read_bytes()[:-1000])
-    with pytest.raises(ValueError, match="stale"):
-        IndexedReader(video, index=index)
-
-
 # -- the indexed reader -----------------------------------------------------------
 
 
@@ -202,63 +129,24 @@ def test_the_indexed_reader_returns_every_frame_exactly(name, videos, truth):
             assert readers.check_frames(handle, expected, indices) == [], order
 
 
-def test_mjpeg_frames_come_from_their_own_packet(videos):
-    """TurboJPEG and FFmpeg decode a JPEG to slightly different pixels, so MJPEG frames
-    are checked against TurboJPEG decodes of the packets in presentation order, and
-    must be closest to the matching FFmpeg frame."""
-    from turbojpeg import Turbojpeg
-
-    path = videos["mjpeg.avi"]
-    with av.open(str(path)) as container:
-        packets = sorted((p for p in container.demux(video=0) if p.size), key=lambda p: p.pts)
-        jpegs = [bytes(p) for p in packets]
-    tj = Turbojpeg()
-    decoded = pyav_frames(path)
-    with IndexedReader(path) as reader:
-        for order, indices in orders(len(reader)).items():
-            for i in indices:
-                image = reader.read(i)
-                assert np.array_equal(image, tj.decode(jpegs[i], "BGR", fast_upsample=True)), order
-                if order == "random":
-                    best, distance = nearest(image, decoded)
-                    assert (best, distance < 1.5) == (i, True)
-
-
-@pytest.mark.parametrize("name", ["ffvhuff.mkv", "mjpeg.avi"])
-def test_intra_only_frames_are_read_with_pread_and_no_seek(name, videos):
-    with IndexedReader(videos[name]) as reader:
-        for i in (5, 0, len(reader) - 1, 17):
-            reader.read(i)
-        assert reader.counts == {"pread": 4}  # no seek, no demuxing, no decoder in between
-
-
-@pytest.mark.parametrize("name", ["x264-bframes.mp4", "h264.ts"])
-def test_reading_forward_in_a_gop_does_not_seek(name, videos):
-    with IndexedReader(videos[name]) as reader:
-        for i in range(40, 55):  # keyframes every 30 frames
-            reader.read(i)
-        assert reader.counts["continued"] == 14
-        assert reader.counts["seeks"] == 1 + reader.counts["retries"]
-
-
 @pytest.mark.parametrize("name", ["ffv1.mkv", "h264.ts", "mjpeg.avi"])
-def test_out_of_range_indices_are_refused(name, videos):
+def test_the_indexed_adapter_refuses_out_of_range_indices(name, videos):
     """Indices run from 0 to len - 1: -1 is out of range, not the last frame."""
-    with IndexedReader(videos[name]) as reader:
-        n = len(reader)
+    with readers.make_reader("indexed").open(videos[name]) as handle:
+        n = handle.frame_count()
         for bad in (n, n + 10, -1, -n):
-            with pytest.raises(IndexError, match=f"valid indices are 0 to {n - 1}"):
-                reader.read(bad)
+            with pytest.raises(IndexError, match="out of range"):
+                handle.read(bad)
         with pytest.raises(TypeError):
-            reader.read(1.0)
-        assert reader.read(n - 1).shape == (*SIZE, 3)
+            handle.read(1.0)
+        assert handle.read(n - 1).shape == (*SIZE, 3)
 
 
 def test_gray_video_comes_back_as_three_channels(tmp_path):
     video = tmp_path / "gray.mkv"
     ffmpeg(*SOURCE[:-2], "-frames:v", "10", "-pix_fmt", "gray", "-c:v", "ffv1", video)
-    with IndexedReader(video) as reader:
-        image = reader.read(3)
+    with readers.make_reader("indexed").open(video) as handle:
+        image = handle.read(3)
     assert image.shape == (*SIZE, 3)
     assert image.dtype == np.uint8
     assert np.array_equal(image[:, :, 0], image[:, :, 2])
@@ -392,7 +280,7 @@ def test_a_reader_says_what_input_it_takes(videos, tmp_path):
             assert not reader.accepts(folder), name
 
 
-def test_the_indexed_reader_forgets_its_sidecar_and_reports_its_build(videos, tmp_path):
+def test_the_indexed_reader_forgets_its_cached_index_and_reports_its_build(videos, tmp_path):
     video = tmp_path / "clip.mkv"
     shutil.copy(videos["ffv1.mkv"], video)
     reader = readers.make_reader("indexed")
@@ -401,12 +289,12 @@ def test_the_indexed_reader_forgets_its_sidecar_and_reports_its_build(videos, tm
         built = handle.stats()
     assert set(built) == {"index_seconds"}
     assert built["index_seconds"] > 0
-    assert sidecar_path(video).exists()
+    assert index_path(video).exists()
     reader.forget(video)
-    assert not sidecar_path(video).exists()
+    assert not index_path(video).exists()
     assert video.exists()
     with reader.open(video) as handle:
-        assert not handle.reader.from_sidecar  # a cold open builds the index again
+        assert not handle.reader.index_loaded  # a cold open builds the index again
         assert handle.stats()["index_seconds"] > 0
 
 

@@ -1,0 +1,659 @@
+"""The private core: decoders that return exactly frame ``i`` of an index, or raise.
+
+Two kinds, each on a container of its own with one thread setting:
+
+* ``PacketDecoder`` reads intra-only streams: one ``os.pread`` of the frame's
+  packet where the scan found its bytes in the file (else the demuxer's packet)
+  and one decode, MJPEG by TurboJPEG when it loads; no seek, no other frame.
+* ``GopDecoder`` reads everything else: it seeks to the keyframe the index
+  names, drops what the demuxer returns before it, and decodes forward until
+  the target's pts comes out. It stays warm between calls, so a target ahead
+  in the current GOP (or just past it) costs no seek.
+
+While rolling forward, packets shown before the target are fed with
+``skip_frame = NONREF`` on codecs whose decoders skip only pictures nothing
+references (``SKIP_NONREF_CODECS``): their frames are never output, nor needed
+by the target or anything after it, and a later target is always later than
+this one, because a decoder is only ever continued forward. A packet is only
+fed so when its own bytes say it holds nothing but such pictures (H.264 slices
+with ``nal_ref_idc`` 0, MPEG B-pictures): a damaged file can merge a
+reference picture into another picture's packet, and skipping would drop it.
+
+Every loop is bounded by the file's packets: past the target's packet at most
+``LOOKAHEAD`` more are fed before the decoder is drained, and a frame that
+still has not come out is retried from an earlier keyframe and from the
+file's start, then reported as a ``CorruptFrameError``.
+
+Damage is told, not passed off as frames: a frame FFmpeg flags as corrupt, and
+any frame fed to the decoder after a damaged one (an error, a corrupt frame, a
+frame that never came out) with no keyframe between that it is shown after,
+raises ``CorruptFrameError``. FFmpeg conceals damage from what it decoded
+before, which depends on where decoding started, so such a frame is not what a
+sequential decode shows.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
+
+import av
+import numpy as np
+from av.video.reformatter import VideoReformatter
+
+from framereader.errors import CorruptFrameError, CorruptVideoError, FrameReaderError
+from framereader.index import NO_TS, FrameIndex
+
+ThreadType = Literal["frame", "slice", "none"]
+PixelFormat = Literal["BGR", "RGB", "GRAY"]
+
+# FFmpeg decoders whose NONREF skipping drops only pictures that no other picture
+# references and that carry no state forward (H.264's nal_ref_idc == 0, MPEG-1/2
+# B-pictures). Not HEVC (sub-layer non-reference pictures may be referenced by a
+# higher temporal layer), nor codecs whose entropy state carries across frames.
+SKIP_NONREF_CODECS = frozenset({"h264", "mpeg1video", "mpeg2video"})
+LOOKAHEAD = 64  # packets fed past the target's before the decoder is drained
+CONTINUE_WINDOW = 16  # continue into a later GOP when its keyframe is at most this many packets on
+_AV_FORMATS = {"BGR": ("bgr24", 3), "RGB": ("rgb24", 3), "GRAY": ("gray", 1)}
+_THREAD_TYPES = {"frame": "FRAME", "slice": "SLICE", "none": "SLICE"}  # "none": one thread
+
+
+def _frame_ts(frame: av.VideoFrame) -> int | None:
+    return frame.pts if frame.pts is not None else frame.dts
+
+
+def open_video(path: str, thread_type: ThreadType, threads: int):
+    """``(container, stream)`` with the first video stream's decoder threads set."""
+    try:
+        container = av.open(path)
+    except av.FFmpegError as exc:
+        raise CorruptVideoError(f"{path} cannot be opened as a video: {exc}") from exc
+    if not container.streams.video or container.streams.video[0].codec_context is None:
+        container.close()
+        raise CorruptVideoError(f"{path} has no decodable video stream any more")
+    stream = container.streams.video[0]
+    context = stream.codec_context
+    context.thread_type = _THREAD_TYPES[thread_type]
+    context.thread_count = 1 if thread_type == "none" else threads
+    return container, stream
+
+
+class Converter:
+    """Decoded frames to ``(height, width, channels)`` uint8 arrays in one pixel format."""
+
+    def __init__(self, pixel_format: PixelFormat, threads: int) -> None:
+        self.pixel_format = pixel_format
+        self.av_format, self.channels = _AV_FORMATS[pixel_format]
+        self.threads = threads
+        self._reformatter = VideoReformatter()  # keeps its scaler between frames
+
+    def __call__(self, frame: av.VideoFrame, out: np.ndarray | None = None) -> np.ndarray:
+        converted = self._reformatter.reformat(frame, format=self.av_format, threads=self.threads)
+        image = converted.to_ndarray().reshape(frame.height, frame.width, self.channels)
+        if out is None:
+            return np.ascontiguousarray(image)
+        if out.shape != image.shape:
+            raise FrameReaderError(
+                f"a frame of {frame.width}x{frame.height} does not fit the batch's "
+                f"{out.shape[1]}x{out.shape[0]}: the stream changes size mid-way"
+            )
+        out[...] = image
+        return out
+
+
+def _h264_length_size(extradata: bytes | None) -> int:
+    """The NAL length prefix of AVCC H.264 (MP4, Matroska), or 0 for Annex B (MPEG-TS)."""
+    if extradata and len(extradata) > 4 and extradata[0] == 1:
+        return (extradata[4] & 3) + 1
+    return 0
+
+
+def h264_disposable(data: bytes, length_size: int) -> bool:
+    """Whether every slice of an H.264 packet has ``nal_ref_idc`` 0 (no picture references
+    it); False when the packet does not parse."""
+    headers = []
+    if length_size:
+        at = 0
+        while at < len(data):
+            size = int.from_bytes(data[at : at + length_size], "big")
+            at += length_size
+            if size <= 0 or at + size > len(data):
+                return False
+            headers.append(data[at])
+            at += size
+    else:
+        at = data.find(b"\x00\x00\x01")
+        while 0 <= at < len(data) - 3:
+            headers.append(data[at + 3])
+            at = data.find(b"\x00\x00\x01", at + 3)
+    slices = [h for h in headers if 1 <= h & 0x1F <= 5]
+    return bool(slices) and all(h & 0xE0 == 0 for h in slices)  # forbidden bit, nal_ref_idc
+
+
+def mpeg_b_pictures(data: bytes) -> bool:
+    """Whether every picture of an MPEG-1/2 packet is a B-picture (coding type 3)."""
+    types = []
+    at = data.find(b"\x00\x00\x01\x00")
+    while at >= 0:
+        if at + 5 >= len(data):
+            return False
+        types.append((data[at + 5] >> 3) & 7)
+        at = data.find(b"\x00\x00\x01\x00", at + 4)
+    return bool(types) and all(t == 3 for t in types)
+
+
+def _turbojpeg():
+    """A strict TurboJPEG decoder (warnings are errors) when the package and library load."""
+    try:
+        from turbojpeg import LibraryNotFoundError, Turbojpeg
+    except ImportError:
+        return None
+    try:
+        # fast_upsample: the chroma replication FFmpeg's own conversion does
+        return Turbojpeg(strict=True, fast_upsample=True, max_pixels=None)
+    except (LibraryNotFoundError, OSError):
+        return None
+
+
+class PacketDecoder:
+    """Intra-only frames: one ``pread`` of the packet, one decode (MJPEG by TurboJPEG)."""
+
+    def __init__(
+        self,
+        path: str,
+        index: FrameIndex,
+        thread_type: ThreadType,
+        threads: int,
+        convert: Converter,
+        counts: Counter[str],
+    ) -> None:
+        self.path, self.index = path, index
+        self.thread_type, self.threads = thread_type, threads
+        self.convert = convert
+        self.counts = counts
+        self._fd: int | None = None
+        self._container = self._stream = None
+        self._demux = None  # packets read on from the last one demuxed
+        self._demux_at: int | None = None  # the frame whose packet was demuxed last
+        self._jpeg = _turbojpeg() if index.codec == "mjpeg" else None
+        self._jpeg_checked = False
+        self._pool: ThreadPoolExecutor | None = None  # TurboJPEG's batch decodes
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self._container is not None:
+            self._container.close()
+            self._container = self._stream = self._demux = None
+            self._demux_at = None
+
+    def _bytes(self, i: int) -> bytes:
+        """The bytes of frame ``i``'s packet: one ``pread`` where the scan found them, else
+        demuxed (an index imported from frame mappings knows no file offsets)."""
+        packet = int(self.index.order[i])
+        offset = int(self.index.payload_offset[packet])
+        if offset < 0:
+            return self._demuxed(i)
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        size = int(self.index.size[packet])
+        data = os.pread(self._fd, size, offset)
+        if len(data) != size:
+            raise CorruptFrameError(f"{self.path} is shorter than its index says (frame {i})", i)
+        self.counts["pread"] += 1
+        return data
+
+    def _demuxed(self, i: int) -> bytes:
+        """Frame ``i``'s packet from the demuxer: read on when it lies a few packets ahead,
+        else seek to it, else read from the file's start; bounded by the file."""
+        target = int(self.index.frame_pts[i])
+        self._context()
+        ahead = self._demux_at is not None and 0 < i - self._demux_at <= CONTINUE_WINDOW
+        for attempt in ("ahead", "seek", "start") if ahead else ("seek", "start"):
+            if attempt != "ahead":
+                self.counts["seeks"] += 1
+                try:
+                    if attempt == "seek":
+                        self._container.seek(target, stream=self._stream, backward=True)
+                    else:
+                        self._container.seek(0, backward=True)
+                except av.FFmpegError:
+                    continue
+                self._demux = self._container.demux(self._stream)
+            self._demux_at = None
+            while True:
+                try:
+                    packet = next(self._demux, None)
+                except av.FFmpegError:
+                    packet = None
+                if packet is None:
+                    break
+                ts = packet.pts if packet.pts is not None else packet.dts
+                if ts is None or packet.size == 0 or ts < target:
+                    continue
+                if ts == target:
+                    self._demux_at = i
+                    self.counts["demuxed"] += 1
+                    return bytes(packet)
+                break  # past it: the demuxer landed after the target
+        raise CorruptFrameError(f"{self.path}: the packet of frame {i} (pts {target}) is gone", i)
+
+    def _context(self) -> av.CodecContext:
+        if self._container is None:
+            self._container, self._stream = open_video(self.path, self.thread_type, self.threads)
+        return self._stream.codec_context
+
+    def _packet(self, i: int) -> av.Packet:
+        packet = av.Packet(self._bytes(i))
+        packet.pts = packet.dts = int(self.index.frame_pts[i])
+        packet.time_base = self.index.time_base
+        return packet
+
+    def _jpeg_decode(self, i: int, data: bytes, out: np.ndarray | None) -> np.ndarray:
+        try:
+            image = self._jpeg.decode(data, self.convert.pixel_format, out=out)
+        except Exception as exc:  # TurbojpegError, or a size that does not fit `out`
+            raise CorruptFrameError(
+                f"{self.path}: frame {i} is not a whole JPEG: {exc}", i
+            ) from exc
+        return image
+
+    def _use_jpeg(self) -> bool:
+        """TurboJPEG, unless the stream's JPEGs are not whole frames (interlaced MJPEG
+        stores two fields per packet): checked once, on frame 0, whatever is read first,
+        so that every frame comes from the same decoder."""
+        if self._jpeg is not None and not self._jpeg_checked:
+            self._jpeg_checked = True
+            try:
+                info = self._jpeg.decode_header(self._bytes(0))
+            except Exception:  # noqa: BLE001 - a damaged first packet: let FFmpeg judge
+                self._jpeg = None
+            else:
+                if (info.height, info.width) != (self.index.height, self.index.width):
+                    self._jpeg = None
+        return self._jpeg is not None
+
+    def read(self, i: int, out: np.ndarray | None = None) -> np.ndarray:
+        if self._use_jpeg():
+            return self._jpeg_decode(i, self._bytes(i), out)
+        context = self._context()
+        target = int(self.index.frame_pts[i])
+        drained = False
+        try:
+            frames = context.decode(self._packet(i))
+            if not frames:  # a decoder that holds frames back: drain it
+                drained = True
+                frames = context.decode(None)
+        except av.FFmpegError as exc:
+            drained = True
+            raise CorruptFrameError(f"{self.path}: frame {i} cannot be decoded: {exc}", i) from exc
+        finally:
+            if drained:
+                context.flush_buffers()
+        frames = [f for f in frames if _frame_ts(f) == target]
+        if len(frames) != 1 or frames[0].is_corrupt:
+            raise CorruptFrameError(f"{self.path}: frame {i} did not decode cleanly", i)
+        return self.convert(frames[0], out)
+
+    def read_many(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
+        """Frames ``indices`` into ``out[0], out[1], ...``; on any failure each frame is
+        read again alone, so an error names the frame it belongs to."""
+        try:
+            if self._use_jpeg():
+                self._jpeg_many(indices, out)
+            else:
+                self._decode_stream(indices, out)
+        except Exception:  # noqa: BLE001 - the single reads below raise the precise error
+            for k, i in enumerate(indices):
+                self.read(i, out[k])
+        else:
+            self.counts["batched"] += len(indices)
+
+    def _jpeg_many(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
+        """TurboJPEG decodes on a pool of threads (ctypes lets go of the GIL meanwhile)."""
+        items = [self._bytes(i) for i in indices]
+        pixel_format = self.convert.pixel_format
+
+        def decode(k: int) -> None:
+            self._jpeg.decode(items[k], pixel_format, out=out[k])
+
+        workers = min(len(items), self.threads or os.cpu_count() or 1)
+        if workers <= 1:
+            for k in range(len(items)):
+                decode(k)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads or os.cpu_count() or 1)
+        list(self._pool.map(decode, range(len(items))))
+
+    def _decode_stream(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
+        context = self._context()
+        slot = {int(self.index.frame_pts[i]): k for k, i in enumerate(indices)}
+        done = 0
+        try:
+            for i in [*indices, None]:
+                frames = context.decode(None if i is None else self._packet(i))
+                for frame in frames:
+                    k = slot.pop(_frame_ts(frame), None)
+                    if k is None or frame.is_corrupt:
+                        raise FrameReaderError("an unexpected or damaged frame")
+                    self.convert(frame, out[k])
+                    done += 1
+        finally:
+            context.flush_buffers()
+        if done != len(indices):
+            raise FrameReaderError("frames missing from a batch")
+
+
+class GopDecoder:
+    """Everything else: seek to the keyframe, decode forward to the exact pts."""
+
+    def __init__(
+        self,
+        path: str,
+        index: FrameIndex,
+        thread_type: ThreadType,
+        threads: int,
+        convert: Converter,
+        counts: Counter[str],
+        skip_nonref: bool,
+    ) -> None:
+        self.path, self.index = path, index
+        self.thread_type, self.threads = thread_type, threads
+        self.convert = convert
+        self.counts = counts
+        self._skip = skip_nonref and index.codec in SKIP_NONREF_CODECS
+        self._keys = np.flatnonzero(index.keyframe)
+        self._number = {int(ts): n for n, ts in enumerate(index.pts)}
+        self._container = self._stream = self._packets = None
+        self._pending: deque[av.VideoFrame] = deque()
+        self._start = -1  # the keyframe the decoder started from (-1: the file's start)
+        self._skip_to: int | None = None  # the keyframe packet demuxing must reach first
+        self._fed = -1  # the highest packet number fed to the decoder
+        self._last: int | None = None  # the pts of the last frame returned
+        self._by_dts = False  # seek by the keyframe's dts (MPEG-TS), not its pts
+        self._errors: list[str] = []  # what the decoder raised since the last seek
+        # Damage since the last seek, in feeding order: a frame fed after a damaged one
+        # may reference it, and the concealment FFmpeg put in its place depends on where
+        # decoding started, so it is not the frame a sequential decode shows.
+        self._place = 0  # packets fed since the last seek
+        self._fed_at: dict[int, int] = {}  # pts -> the place its packet was fed at
+        self._keys_fed: list[tuple[int, int]] = []  # (place, pts) of the keyframes fed
+        self._damage: int | None = None  # the first place whose frame may be damaged
+        self._awaited: list[tuple[int, int]] = []  # heap of (pts, place): fed, not out yet
+        self._start_pts: int | None = None  # frames shown before the start keyframe may not come
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = self._stream = self._packets = None
+        self._pending.clear()
+
+    # -- which keyframe, and whether to seek ------------------------------------------
+
+    def _gop(self, packet: int) -> int:
+        """The last keyframe at or before ``packet`` (-1: none)."""
+        at = int(np.searchsorted(self._keys, packet, side="right"))
+        return int(self._keys[at - 1]) if at else -1
+
+    def _keyframe_for(self, packet: int, ts: int) -> int:
+        """The last keyframe at or before ``packet`` with pts <= ``ts`` (-1: the file's start)."""
+        at = int(np.searchsorted(self._keys, packet, side="right"))
+        for k in self._keys[:at][::-1]:
+            if self.index.pts[k] <= ts:
+                return int(k)
+        return -1
+
+    def _reaches(self, key: int, fed: int) -> bool:
+        """Whether a decoder that has fed up to packet ``fed`` reaches a frame whose keyframe
+        is ``key`` by decoding on, at no more cost than a seek (``key`` is in its GOP, or
+        a few packets on)."""
+        return key <= self._gop(fed) or key - fed <= CONTINUE_WINDOW
+
+    def read(self, i: int, out: np.ndarray | None = None, then: int | None = None) -> np.ndarray:
+        """Frame ``i``; ``then`` is the frame that will be asked for next, if known (a batch),
+        so that the decoder can be drained at once when that frame needs a seek anyway."""
+        packet = int(self.index.order[i])
+        target = int(self.index.pts[packet])
+        key = self._keyframe_for(packet, target)
+        drain = False
+        if then is not None:
+            after = int(self.index.order[then])
+            drain = not self._reaches(
+                self._keyframe_for(after, int(self.index.pts[after])), max(self._fed, packet)
+            )
+        frame = None
+        if (
+            self._packets is not None
+            and self._last is not None
+            and target > self._last
+            and self._start <= key
+            and self._reaches(key, self._fed)
+        ):
+            self.counts["continued"] += 1
+            frame = self._decode_until(target, packet, drain)
+        if frame is None:
+            frame = self._seek_and_decode(i, key, target, packet, drain)
+        self._last = target
+        if frame.is_corrupt:
+            raise CorruptFrameError(f"{self.path}: frame {i} decoded with errors (concealed)", i)
+        if self._depends_on_damage(target):
+            raise CorruptFrameError(
+                f"{self.path}: frame {i} was decoded after a damaged frame it may reference", i
+            )
+        return self.convert(frame, out)
+
+    def _seek_and_decode(self, i: int, key: int, target: int, packet: int, drain: bool):
+        starts = [key]
+        if key >= 0:
+            earlier = self._keyframe_for(key - 1, target)
+            starts += [earlier, -1] if earlier >= 0 else [-1]
+        for start in starts:
+            for by_dts in self._seek_modes(start):
+                if not self._restart(start, by_dts):
+                    continue
+                frame = self._decode_until(target, packet, drain)
+                if frame is not None:
+                    self._by_dts = by_dts
+                    return frame
+                self.counts["retries"] += 1
+        errors = f"; the decoder said: {'; '.join(self._errors[-3:])}" if self._errors else ""
+        raise CorruptFrameError(
+            f"{self.path}: frame {i} (pts {target}) never came out of the decoder{errors}", i
+        )
+
+    def _seek_modes(self, start: int) -> list[bool]:
+        """Seek by the keyframe's pts or its dts, the mode that worked last first.
+
+        Matroska's cues hold pts; MPEG-TS seeks by dts and lands past the
+        keyframe when given its pts."""
+        if start < 0:
+            return [False]
+        if self.index.dts[start] in (NO_TS, self.index.pts[start]):
+            return [False]
+        return [self._by_dts, not self._by_dts]
+
+    def _restart(self, start: int, by_dts: bool) -> bool:
+        """Seek to keyframe ``start``, or reopen the file for ``start == -1``; False when
+        the demuxer refuses the seek."""
+        self.counts["seeks"] += 1
+        self._pending.clear()
+        self._errors.clear()
+        self._place, self._damage = 0, None
+        self._fed_at.clear()
+        self._keys_fed.clear()
+        self._awaited.clear()
+        self._start_pts = int(self.index.pts[start]) if start >= 0 else None
+        self._start, self._fed, self._last = start, -1, None
+        self._skip_to = start if start >= 0 else None
+        self._packets = None
+        if start < 0 or self._container is None:
+            if self._container is not None:
+                self._container.close()
+                self._container = None
+            self._container, self._stream = open_video(self.path, self.thread_type, self.threads)
+        if start >= 0:
+            ts = self.index.dts[start] if by_dts else self.index.pts[start]
+            try:
+                self._container.seek(int(ts), stream=self._stream, backward=True)
+            except av.FFmpegError as exc:
+                self._errors.append(f"seek: {exc}")
+                return False
+        self._packets = self._container.demux(self._stream)
+        return True
+
+    # -- decoding ------------------------------------------------------------------
+
+    def _next_packet(self) -> av.Packet | None:
+        try:
+            return next(self._packets, None)
+        except av.FFmpegError as exc:  # a damaged file: its packets end here
+            self._errors.append(f"demux: {exc}")
+            return None
+
+    def _drain(self) -> None:
+        """Take every frame the decoder still holds; it must be reset (a seek) before reuse."""
+        self._packets = None
+        try:
+            self._take(self._stream.codec_context.decode(None))
+        except av.FFmpegError as exc:
+            self._errors.append(f"drain: {exc}")
+            self._damaged(self._place - self._in_flight())
+
+    # -- damage ----------------------------------------------------------------------
+
+    def _in_flight(self) -> int:
+        """How many packets fed before the current one may still be decoding: an error
+        raised now may belong to any of them (frame threading), else to this one."""
+        context = self._stream.codec_context
+        return max(context.thread_count, 1) if self.thread_type == "frame" else 0
+
+    def _damaged(self, place: int) -> None:
+        place = max(place, 1)
+        self._damage = place if self._damage is None else min(self._damage, place)
+
+    def _take(self, frames: list[av.VideoFrame]) -> None:
+        """Frames out of the decoder, into ``_pending``. A corrupt one marks where damage
+        began, and so does a frame that never came out although later ones did (frames
+        come out in pts order): the decoder dropped it."""
+        for frame in frames:
+            ts = _frame_ts(frame)
+            if frame.is_corrupt:
+                self._damaged(self._fed_at.get(ts, self._place - self._in_flight()))
+            while self._awaited and ts is not None and self._awaited[0][0] <= ts:
+                missing, place = heapq.heappop(self._awaited)
+                if missing != ts:
+                    self._damaged(place)
+        self.counts["decoded"] += len(frames)
+        self._pending.extend(frames)
+
+    def _await(self, ts: int | None, number: int | None) -> None:
+        """Expect the frame of a packet fed without skipping: a frame of the index, shown
+        at or after the keyframe decoding started from (leading frames before it may
+        reference a GOP the decoder never saw)."""
+        if ts is None or number is None or not self.index.shown[number]:
+            return
+        if self._start_pts is not None and ts < self._start_pts:
+            return
+        heapq.heappush(self._awaited, (ts, self._place))
+
+    def _disposable(self, packet: av.Packet) -> bool:
+        """Whether the packet holds only pictures no other picture references."""
+        if self.index.codec == "h264":
+            length_size = _h264_length_size(self._stream.codec_context.extradata)
+            return h264_disposable(bytes(packet), length_size)
+        return mpeg_b_pictures(bytes(packet))
+
+    def _depends_on_damage(self, ts: int) -> bool:
+        """Whether the frame with pts ``ts`` was fed after damage, with no keyframe between
+        that it is shown at or after (which would make it independent of the damage)."""
+        place = self._fed_at.get(ts)
+        if self._damage is None or place is None or place < self._damage:
+            return False
+        return not any(
+            self._damage < key_place <= place and ts >= key_ts
+            for key_place, key_ts in self._keys_fed
+        )
+
+    def _decode_until(self, target: int, target_packet: int, drain: bool) -> av.VideoFrame | None:
+        """Decode forward to the frame with pts ``target``; None when it cannot come out
+        from here (the demuxer landed after the keyframe, the decoder skipped it, EOF).
+
+        ``drain``: empty the decoder as soon as the target's packet is in, rather than
+        feeding more packets until it comes out."""
+        context = self._stream.codec_context
+        past = -1  # packets fed since the target's packet (-1: not fed yet)
+        while True:
+            while self._pending:
+                frame = self._pending.popleft()
+                ts = _frame_ts(frame)
+                if ts == target:
+                    return frame
+                if ts is not None and ts > target:
+                    self._pending.appendleft(frame)
+                    return None
+            if self._packets is None:
+                return None
+            if past >= 0 and (drain or past >= LOOKAHEAD):
+                self._drain()
+                continue
+            packet = self._next_packet()
+            if packet is None:
+                self._drain()
+                continue
+            ts = packet.pts if packet.pts is not None else packet.dts
+            number = self._number.get(ts) if ts is not None else None
+            if self._skip_to is not None:
+                # drop, undecoded, what the demuxer returns before the keyframe
+                if number == self._skip_to:
+                    self._skip_to = None
+                elif packet.size == 0 or (number is not None and number > self._skip_to):
+                    return None  # it landed after the keyframe
+                else:
+                    continue
+            if number is not None:
+                self._fed = max(self._fed, number)
+            skip = self._skip and ts is not None and ts < target and self._disposable(packet)
+            if self._skip:
+                context.skip_frame = "NONREF" if skip else "DEFAULT"
+            self._place += 1
+            if ts is not None:
+                self._fed_at[ts] = self._place
+                if packet.is_keyframe:
+                    self._keys_fed.append((self._place, ts))
+            if not skip:
+                self._await(ts, number)
+            try:
+                frames = context.decode(packet)
+            except av.FFmpegError as exc:  # this packet's frame is lost; the others may not be
+                self._errors.append(f"decode: {exc}")
+                self._damaged(self._place - self._in_flight())
+                frames = []
+            self._take(frames)
+            if packet.size == 0:  # the demuxer's last, empty packet drained the decoder
+                self._packets = None
+            if number == target_packet:
+                past = 0
+            elif past >= 0:
+                past += 1
+
+    def read_many(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
+        """Frames ``indices`` (sorted, distinct) into ``out[0], out[1], ...``: each GOP
+        is decoded once, and the decoder never seeks backwards."""
+        for k, i in enumerate(indices):
+            then = indices[k + 1] if k + 1 < len(indices) else None
+            self.read(i, out[k], then)
+
+    def frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
+        """Each of ``indices`` (increasing), read with the next one known."""
+        indices = list(indices)
+        for k, i in enumerate(indices):
+            yield self.read(i, then=indices[k + 1] if k + 1 < len(indices) else None)

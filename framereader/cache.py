@@ -1,0 +1,198 @@
+"""The index on disk: one file per video, beside it or in a cache directory.
+
+A cache file holds, in this order:
+
+* 8 bytes of magic, ``b"FRMINDEX"``;
+* the header's length in bytes (4 bytes, little-endian);
+* the header, JSON: the format version, the stamp of the video it describes
+  (size, mtime in ns, hash of its first 64 KiB), the stream's codec, time base,
+  size and intra-only flag, the packet count and each array's name and dtype;
+* a 16-byte blake2b digest of the header and the arrays;
+* the per-packet arrays, raw, in the header's order.
+
+A cache file is used only when its version is this one, its digest holds and
+its stamp matches the video now; anything else (missing, truncated, corrupt,
+older, another file under the same name) means a new scan, never an error.
+Files are written to a temporary name and renamed into place, so a reader in
+another process sees the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from framereader.errors import FrameReaderError, IndexFileError
+from framereader.index import BOOL_ARRAYS, PACKET_ARRAYS, FileStamp, FrameIndex
+
+FORMAT_VERSION = 1  # bump when the file layout or the scan's rules change
+MAGIC = b"FRMINDEX"
+SUFFIX = ".frameindex"
+_DIGEST = 16
+_DTYPES = {name: np.dtype("|b1" if name in BOOL_ARRAYS else "<i8") for name in PACKET_ARRAYS}
+
+
+def default_cache_dir() -> Path:
+    """Where indices go when the video's own folder is read-only:
+    ``$FRAMEREADER_CACHE_DIR``, else ``$XDG_CACHE_HOME/framereader``, else
+    ``~/.cache/framereader``."""
+    if os.environ.get("FRAMEREADER_CACHE_DIR"):
+        return Path(os.environ["FRAMEREADER_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "framereader"
+
+
+def index_path(
+    video: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None
+) -> Path:
+    """The cache file of ``video``: ``<video>.frameindex`` beside it, or in ``cache_dir``
+    ``<name>.<hash of the absolute path>.frameindex`` (two videos never share one)."""
+    video = Path(video)
+    if cache_dir is None:
+        return video.with_name(video.name + SUFFIX)
+    key = hashlib.sha256(os.fsencode(os.path.abspath(video))).hexdigest()[:32]
+    return Path(cache_dir) / f"{video.name}.{key}{SUFFIX}"
+
+
+def _candidates(video: str | os.PathLike[str], cache_dir) -> list[Path]:
+    if cache_dir is not None:
+        return [index_path(video, cache_dir)]
+    return [index_path(video), index_path(video, default_cache_dir())]
+
+
+def save_index(index: FrameIndex, path: str | os.PathLike[str]) -> None:
+    """Write ``index`` to ``path`` atomically; OSError when the folder is not writable."""
+    path = Path(path)
+    header = {
+        "format": FORMAT_VERSION,
+        "stamp": {
+            "size": index.stamp.size,
+            "mtime_ns": index.stamp.mtime_ns,
+            "head": index.stamp.head,
+        },
+        "codec": index.codec,
+        "time_base": str(index.time_base),
+        "width": index.width,
+        "height": index.height,
+        "intra_only": index.intra_only,
+        "demux_error": index.demux_error,
+        "packets": len(index.pts),
+        "arrays": [[name, _DTYPES[name].str] for name in PACKET_ARRAYS],
+    }
+    head = json.dumps(header, sort_keys=True).encode()
+    body = b"".join(
+        np.ascontiguousarray(getattr(index, name), dtype=_DTYPES[name]).tobytes()
+        for name in PACKET_ARRAYS
+    )
+    digest = hashlib.blake2b(head + body, digest_size=_DIGEST).digest()
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(temporary, "wb") as file:
+            file.write(MAGIC + len(head).to_bytes(4, "little") + head + digest + body)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def load_index(path: str | os.PathLike[str]) -> FrameIndex:
+    """Read an index file; IndexFileError when it is not a whole one of this version."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise IndexFileError(f"cannot read {path}: {exc}") from exc
+    try:
+        return _parse(data)
+    except IndexFileError:
+        raise
+    except (ValueError, TypeError, KeyError, FrameReaderError) as exc:
+        raise IndexFileError(f"{path} is not a valid index file: {exc}") from exc
+
+
+def _parse(data: bytes) -> FrameIndex:
+    if data[: len(MAGIC)] != MAGIC:
+        raise IndexFileError("not an index file (no magic)")
+    at = len(MAGIC) + 4
+    length = int.from_bytes(data[len(MAGIC) : at], "little")
+    head = data[at : at + length]
+    digest = data[at + length : at + length + _DIGEST]
+    body = data[at + length + _DIGEST :]
+    if len(head) != length or hashlib.blake2b(head + body, digest_size=_DIGEST).digest() != digest:
+        raise IndexFileError("the index file is truncated or corrupt (digest mismatch)")
+    header = json.loads(head)
+    if header.get("format") != FORMAT_VERSION:
+        raise IndexFileError(f"index format {header.get('format')!r}, not {FORMAT_VERSION}")
+    if header["arrays"] != [[name, _DTYPES[name].str] for name in PACKET_ARRAYS]:
+        raise IndexFileError("the index file's arrays are not this version's")
+    count = int(header["packets"])
+    arrays, offset = {}, 0
+    for name in PACKET_ARRAYS:
+        size = count * _DTYPES[name].itemsize
+        arrays[name] = np.frombuffer(body, _DTYPES[name], count, offset)
+        offset += size
+    if offset != len(body):
+        raise IndexFileError("the index file's arrays do not fill it")
+    stamp = header["stamp"]
+    return FrameIndex(
+        FileStamp(int(stamp["size"]), int(stamp["mtime_ns"]), str(stamp["head"])),
+        str(header["codec"]),
+        Fraction(header["time_base"]),
+        int(header["width"]),
+        int(header["height"]),
+        bool(header["intra_only"]),
+        **arrays,
+        demux_error=header["demux_error"],
+    )
+
+
+def cached_index(video: str | os.PathLike[str], path: str | os.PathLike[str]) -> FrameIndex | None:
+    """The index in ``path`` when it is whole and describes ``video`` as it is now, else None."""
+    try:
+        index = load_index(path)
+    except IndexFileError:
+        return None
+    return index if index.matches(video) else None
+
+
+def write_index(index: FrameIndex, path: str | os.PathLike[str]) -> bool:
+    """``save_index``, creating ``path``'s folder; False instead of an OSError."""
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        save_index(index, path)
+    except OSError:
+        return False
+    return True
+
+
+def load_or_scan(
+    video: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None
+) -> tuple[FrameIndex, Path | None, bool]:
+    """``(index, cache file, loaded)``: a current cached index, else a new scan, saved.
+
+    Without ``cache_dir`` the cache file sits beside the video, or in
+    ``default_cache_dir()`` when the video's folder is read-only; ``cache file``
+    is None when neither could be written.
+    """
+    places = _candidates(video, cache_dir)
+    for place in places:
+        index = cached_index(video, place)
+        if index is not None:
+            return index, place, True
+    index = FrameIndex.scan(video)
+    for place in places:
+        if write_index(index, place):
+            return index, place, False
+    return index, None, False
+
+
+def remove_cached_index(
+    video: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None
+) -> None:
+    """Delete the cache files of ``video`` (beside it and in the cache directory), if any."""
+    for place in _candidates(video, cache_dir):
+        place.unlink(missing_ok=True)

@@ -1,0 +1,244 @@
+"""The frame index: one scan of the packets of a video's first video stream.
+
+Frame ``i`` of a video is the ``i``-th frame a full sequential decode outputs,
+in presentation order. Frame numbers derived from a frame rate are wrong on
+variable frame rate files, on files whose timestamps do not start at zero, and
+wherever a demuxer's seek lands somewhere else than asked (MPEG-TS). So the
+index lists the packets once (demuxing, no decoding), frame ``i`` is the shown
+packet with the ``i``-th smallest pts, and the reader decodes until exactly
+that pts comes out, or raises.
+
+Packets that are no frames, because a sequential decode does not output them:
+
+* empty packets and packets with neither pts nor dts;
+* packets flagged discard (an edit list trims them, e.g. an MP4 cut with
+  ``-c copy``): decoders drop their frames;
+* at the head of the stream, packets the decoder cannot reconstruct: those
+  before the first keyframe in decode order, and the leading frames of an
+  open-GOP first keyframe (decoded after it, shown before it, referencing a
+  GOP that is not in the file, as in a recording cut from a broadcast). When
+  such packets exist, the scan decodes the head of the stream until a frame at
+  or after the first keyframe's pts comes out and drops every earlier packet
+  the decoder did not output. Past the head every frame's references precede
+  it in the file, so a sequential decode outputs it: nothing else is decoded.
+
+A damaged file is indexed up to the point where demuxing fails
+(``demux_error`` says why); a packet whose frame cannot be decoded stays a
+frame number, and reading it raises, so the frames after it keep their numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import av
+import numpy as np
+
+from framereader.errors import CorruptVideoError, UnsupportedVideoError
+
+NO_TS = np.iinfo(np.int64).min  # "no timestamp" in the int64 arrays
+HEAD_BYTES = 1 << 16  # how much of the file's head its stamp hashes
+PAYLOAD_WINDOW = 256  # how far past FFmpeg's packet position the payload may start (headers)
+PACKET_ARRAYS = ("pts", "dts", "duration", "keyframe", "size", "pos", "shown", "payload_offset")
+BOOL_ARRAYS = frozenset({"keyframe", "shown"})
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What identifies a file's content cheaply: size, mtime and a hash of its head."""
+
+    size: int
+    mtime_ns: int
+    head: str  # blake2b (16 bytes, hex) of the first HEAD_BYTES bytes
+
+    @classmethod
+    def of(cls, video: str | os.PathLike[str]) -> FileStamp:
+        with open(video, "rb") as file:
+            stat = os.fstat(file.fileno())
+            head = file.read(HEAD_BYTES)
+        return cls(
+            stat.st_size, stat.st_mtime_ns, hashlib.blake2b(head, digest_size=16).hexdigest()
+        )
+
+    def matches(self, video: str | os.PathLike[str]) -> bool:
+        """Whether ``video`` still has this size, mtime and head (False when it is gone)."""
+        try:
+            stat = os.stat(video)
+            if (stat.st_size, stat.st_mtime_ns) != (self.size, self.mtime_ns):
+                return False
+            return FileStamp.of(video) == self
+        except OSError:
+            return False
+
+
+@dataclass(eq=False)
+class FrameIndex:
+    """Every packet of the first video stream, in file order; frame ``i`` is packet ``order[i]``.
+
+    The per-packet arrays are in the order the demuxer returns packets (decode
+    order), except in an index imported from frame mappings, which lists frames.
+    """
+
+    stamp: FileStamp  # the file this index describes
+    codec: str
+    time_base: Fraction
+    width: int
+    height: int
+    intra_only: bool  # every packet is a keyframe
+    pts: np.ndarray  # int64: the packet's pts, its dts when it has none
+    dts: np.ndarray  # int64, NO_TS when unknown
+    duration: np.ndarray  # int64, 0 when unknown
+    keyframe: np.ndarray  # bool
+    size: np.ndarray  # int64 bytes, -1 when unknown
+    pos: np.ndarray  # int64: the byte position FFmpeg reports, -1 when unknown
+    shown: np.ndarray  # bool: a sequential decode outputs this packet's frame
+    payload_offset: np.ndarray  # int64: verified offset of the packet's bytes in the file, or -1
+    demux_error: str | None = None  # why demuxing stopped before the end of the file
+    order: np.ndarray = field(init=False, repr=False)  # frame number -> packet number
+
+    def __post_init__(self) -> None:
+        for name in PACKET_ARRAYS:
+            dtype = bool if name in BOOL_ARRAYS else np.int64
+            setattr(self, name, np.asarray(getattr(self, name), dtype=dtype))
+        if len({len(getattr(self, name)) for name in PACKET_ARRAYS}) != 1:
+            raise ValueError("the per-packet arrays differ in length")
+        self.time_base = Fraction(self.time_base)
+        shown = np.flatnonzero(self.shown)
+        self.order = shown[np.argsort(self.pts[shown], kind="stable")]
+        twins = np.flatnonzero(np.diff(self.pts[self.order]) == 0)
+        if twins.size:
+            ts = int(self.pts[self.order[twins[0]]])
+            raise UnsupportedVideoError(
+                f"two frames share pts {ts}: nothing tells them apart, so no frame number is exact"
+            )
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    @property
+    def frame_pts(self) -> np.ndarray:
+        """The pts of each frame, frame 0 first (increasing)."""
+        return self.pts[self.order]
+
+    @property
+    def frame_keyframe(self) -> np.ndarray:
+        """Whether each frame's packet is a keyframe, frame 0 first."""
+        return self.keyframe[self.order]
+
+    @property
+    def start_pts(self) -> int | None:
+        """The pts of frame 0 (often not 0: MPEG-TS, shifted or cut files)."""
+        return int(self.pts[self.order[0]]) if len(self) else None
+
+    def matches(self, video: str | os.PathLike[str]) -> bool:
+        """Whether ``video`` is still the file this index was built from."""
+        return self.stamp.matches(video)
+
+    @classmethod
+    def scan(cls, video: str | os.PathLike[str]) -> FrameIndex:
+        """Demux every packet of the first video stream once (decoding only an
+        undecodable head, if any)."""
+        path = os.fspath(video)
+        stamp = FileStamp.of(path)
+        rows = []
+        intra = True
+        demux_error = None
+        try:
+            container = av.open(path)
+        except av.FFmpegError as exc:
+            raise CorruptVideoError(f"{path} cannot be opened as a video: {exc}") from exc
+        with container, open(path, "rb") as file:
+            if not container.streams.video:
+                raise UnsupportedVideoError(f"{path} has no video stream")
+            stream = container.streams.video[0]
+            if stream.codec_context is None:
+                raise UnsupportedVideoError(f"{path}: FFmpeg has no decoder for its video stream")
+            packets = container.demux(stream)
+            while True:
+                try:
+                    packet = next(packets, None)
+                except av.FFmpegError as exc:  # damaged past here: index what came before
+                    demux_error = f"{type(exc).__name__}: {exc}"
+                    break
+                if packet is None:
+                    break
+                ts = packet.pts if packet.pts is not None else packet.dts
+                if packet.size == 0 or ts is None:
+                    continue
+                intra = intra and packet.is_keyframe
+                rows.append(
+                    (
+                        ts,
+                        NO_TS if packet.dts is None else packet.dts,
+                        packet.duration or 0,
+                        packet.is_keyframe,
+                        packet.size,
+                        -1 if packet.pos is None else packet.pos,
+                        not packet.is_discard,
+                        _payload_offset(file.fileno(), packet) if intra else -1,
+                    )
+                )
+            source = stream.codec_context
+            codec, width, height = source.name, source.width, source.height
+            time_base = stream.time_base
+        if time_base is None:
+            raise UnsupportedVideoError(f"{path}: the video stream has no time base")
+        columns = list(zip(*rows, strict=True)) or [()] * len(PACKET_ARRAYS)
+        arrays = {
+            name: np.array(column, dtype=bool if name in BOOL_ARRAYS else np.int64)
+            for name, column in zip(PACKET_ARRAYS, columns, strict=True)
+        }
+        intra = intra and bool(rows)
+        if not intra:
+            arrays["payload_offset"][:] = -1
+            head = _undecodable_head(path, arrays["pts"], arrays["keyframe"])
+            arrays["shown"][head] = False
+        return cls(stamp, codec, time_base, width, height, intra, **arrays, demux_error=demux_error)
+
+
+def _payload_offset(fd: int, packet: av.Packet) -> int:
+    """The file offset of the packet's bytes, checked byte for byte, or -1."""
+    if packet.pos is None or packet.pos < 0:
+        return -1
+    data = bytes(packet)
+    at = os.pread(fd, len(data) + PAYLOAD_WINDOW, packet.pos).find(data)
+    return packet.pos + at if at >= 0 else -1
+
+
+def _frame_ts(frame: av.VideoFrame) -> int | None:
+    return frame.pts if frame.pts is not None else frame.dts
+
+
+def _undecodable_head(path: str, pts: np.ndarray, keyframe: np.ndarray) -> list[int]:
+    """Packets before the first keyframe (in decode or presentation order) not decoded."""
+    keys = np.flatnonzero(keyframe)
+    if keys.size:
+        first = int(keys[0])
+        head = np.flatnonzero((np.arange(len(pts)) < first) | (pts < pts[first]))
+        until = int(pts[first])
+    else:
+        head, until = np.arange(len(pts)), None
+    if head.size == 0:
+        return []
+    out: set[int] = set()
+    reached = None
+    with av.open(path) as container:
+        frames = container.decode(container.streams.video[0])
+        while True:
+            try:
+                frame = next(frames, None)
+            except av.FFmpegError:  # a damaged head: what came out so far is all there is
+                break
+            if frame is None:
+                break
+            ts = _frame_ts(frame)
+            out.add(ts)
+            if until is not None and ts is not None and ts >= until:
+                reached = ts
+                break
+    return [
+        int(p) for p in head if int(pts[p]) not in out and (reached is None or pts[p] < reached)
+    ]
