@@ -26,14 +26,13 @@ from __future__ import annotations
 import ctypes as C
 import struct
 import threading
-import warnings
 from dataclasses import dataclass, fields
 
 import numpy as np
 
-from . import _exif, _tj2, _tj3
+from . import _exif, _tj2, _tj3, _warn
 from ._cdecl import declarer
-from .errors import TJERR_WARNING, TurbojpegError, TurbojpegWarning, UnsupportedFeatureError
+from .errors import TJERR_WARNING, TurbojpegError, UnsupportedFeatureError
 from .formats import Colorspace, Subsampling
 
 # enum TJXOP (the same in TurboJPEG 2.1 and 3.1).
@@ -515,9 +514,7 @@ def _colorspace(value: int) -> Colorspace | None:
 def run(codec, handle, data, buf, size: int, dims: tuple[int, int], items: list) -> list[bytes]:
     """Plan, check and run ``items`` (``Options``) on one source in one library call.
 
-    ``handle`` has just read the header (``dims``). Called straight from
-    ``Turbojpeg.transform``/``transform_many``, so a warning's stacklevel of 3
-    points at the user's line.
+    ``handle`` has just read the header (``dims``).
     """
     orientation = _exif.orientation(data) if any(o.apply_exif_orientation for o in items) else None
     header = handle.header(*dims, orientation)
@@ -545,7 +542,7 @@ def run(codec, handle, data, buf, size: int, dims: tuple[int, int], items: list)
     if failure is not None:  # a warning: the outputs are whole
         if codec.strict:
             raise failure
-        warnings.warn(TurbojpegWarning(str(failure)), stacklevel=3)
+        _warn.warn(str(failure))
     for i, p in enumerate(plans):
         if p.upright_tag:
             outputs[i] = upright_tag(outputs[i])

@@ -12,7 +12,6 @@ import ctypes as C
 import math
 import os
 import threading
-import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
@@ -20,7 +19,7 @@ from typing import Self
 
 import numpy as np
 
-from . import _cmyk, _exif, _loader, _markers, _orientation, _transform
+from . import _cmyk, _exif, _loader, _markers, _orientation, _transform, _warn
 from ._tj2 import Tj2Api
 from ._tj3 import Tj3Api
 from .errors import (
@@ -28,7 +27,6 @@ from .errors import (
     TJERR_WARNING,
     ImageTooLargeError,
     TurbojpegError,
-    TurbojpegWarning,
     UnsupportedFeatureError,
 )
 from .formats import Colorspace, JpegInfo, PixelFormat, Subsampling
@@ -210,7 +208,7 @@ class Turbojpeg:
         """A warning lets the call's result stand unless we are strict."""
         if exc.code != TJERR_WARNING or self.strict:
             raise exc
-        warnings.warn(TurbojpegWarning(str(exc)), stacklevel=4)
+        _warn.warn(str(exc))
 
     def _read_header(self, d, buf, size: int, data, keep: bool = True) -> tuple[int, int]:
         """(width, height) from a decompressor kept from the last image when the JPEG
@@ -646,9 +644,25 @@ class Turbojpeg:
         if threads == 1 or len(chunks) <= 1:
             for chunk in chunks:
                 work(chunk)
-        else:
-            for future in [self._executor(threads).submit(work, c) for c in chunks]:
+            return out if out is not None else results
+
+        def work_keeping_warnings(indices: range, kept: list[str]) -> None:
+            with _warn.deferred(kept):
+                work(indices)
+
+        # A worker's warnings are given here, in the calling thread and in the
+        # images' order, so that they point at the user's decode_many line.
+        kept: list[list[str]] = [[] for _ in chunks]
+        pool = self._executor(threads)
+        futures = [
+            pool.submit(work_keeping_warnings, *job) for job in zip(chunks, kept, strict=True)
+        ]
+        for future, messages in zip(futures, kept, strict=True):
+            try:
                 future.result()
+            finally:  # also those of the images before a failing one
+                for message in messages:
+                    _warn.warn(message)
         return out if out is not None else results
 
     def _output_layout(self, data, options: dict) -> tuple[tuple[int, int, int], np.dtype]:
