@@ -22,7 +22,7 @@ import ctypes as C
 
 from . import _markers
 from ._cdecl import OwnedHandle, ScalingFactor, declarer
-from .errors import TurbojpegError, error_code
+from .errors import TJERR_WARNING, TurbojpegError, error_code
 from .formats import JpegInfo
 from .formats import colorspace_or_none as _colorspace
 from .formats import subsampling_or_none as _subsampling
@@ -141,14 +141,14 @@ class _Handle(OwnedHandle):
             raise api._global_error()
         self.flags = 0
 
-    def header_dims(self) -> tuple[int, int]:
-        return (0, 0)
+    def error(self) -> TurbojpegError:
+        """The pending error or warning, as libjpeg-turbo words it."""
+        message = self.api.error_str(self.handle).decode(errors="replace")
+        return TurbojpegError(message, error_code(self.api.error_code(self.handle), message))
 
     def fail(self) -> TurbojpegError:
         """The pending error; the handle is replaced (see _tj3._Handle.fail)."""
-        message = self.api.error_str(self.handle).decode(errors="replace")
-        exc = TurbojpegError(message, error_code(self.api.error_code(self.handle), message))
-        exc.header_dims = self.header_dims()
+        exc = self.error()
         self.renew()
         return exc
 
@@ -186,20 +186,24 @@ class Tj2Decompressor(_Handle):
         )
         self.mode = mode
 
-    def read_header(self, buf, size: int, keep: bool = False) -> tuple[int, int]:
-        if not keep:  # see _tj3.Tj3Decompressor.read_header (2.x scales per call)
+    def read_header(
+        self, buf, size: int, keep: bool = False
+    ) -> tuple[int, int, TurbojpegError | None]:
+        """(width, height, warning): see _tj3.Tj3Decompressor.read_header."""
+        if not keep:  # 2.x scales per call: only the tables can be left behind
             self.renew()
         w, h, s, c = self._info
         if self.api.decompress_header3(
             self.handle, buf, size, C.byref(w), C.byref(h), C.byref(s), C.byref(c)
         ):
-            raise self.fail()
-        return w.value, h.value
-
-    def header_dims(self) -> tuple[int, int]:
-        dims = self._info[0].value, self._info[1].value
-        self._info[0].value = self._info[1].value = 0  # never report them twice
-        return dims
+            exc = self.error()
+            # After a mere warning 2.x has read the whole header and written every
+            # field; a warning it stopped at (strict) left them unwritten.
+            if exc.code != TJERR_WARNING or self._limits & STOPONWARNING:
+                self.renew()
+                raise exc
+            return w.value, h.value, exc
+        return w.value, h.value, None
 
     def subsampling(self) -> int:
         return self._info[2].value

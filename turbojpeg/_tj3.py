@@ -12,7 +12,7 @@ import ctypes as C
 
 from . import _markers
 from ._cdecl import OwnedHandle, ScalingFactor, declarer
-from .errors import TurbojpegError, error_code
+from .errors import TJERR_WARNING, TurbojpegError, error_code
 from .formats import JpegInfo
 from .formats import colorspace_or_none as _colorspace
 from .formats import subsampling_or_none as _subsampling
@@ -161,13 +161,16 @@ class _Handle(OwnedHandle):
         self.params: dict[int, int] = dict(_FRESH)
         self.sticky: tuple[tuple[int, int], ...] = ()
 
+    def error(self) -> TurbojpegError:
+        """The pending error or warning, as libjpeg-turbo words it."""
+        message = self.api.error_str(self.handle).decode(errors="replace")
+        return TurbojpegError(message, error_code(self.api.error_code(self.handle), message))
+
     def fail(self) -> TurbojpegError:
         """The pending error; the handle is replaced, as a failed call can leave it
         half-way through a header (the next header read would then "succeed" with
         the previous image's dimensions)."""
-        message = self.api.error_str(self.handle).decode(errors="replace")
-        exc = TurbojpegError(message, error_code(self.api.error_code(self.handle), message))
-        exc.header_dims = self.header_dims() if self.init_type == TJINIT_DECOMPRESS else None
+        exc = self.error()
         self.renew()
         return exc
 
@@ -181,9 +184,6 @@ class _Handle(OwnedHandle):
         for param, value in self.sticky:
             if api.set(handle, param, value):
                 raise self.fail()
-
-    def header_dims(self) -> tuple[int, int]:
-        return self.api.get(self.handle, JPEGWIDTH), self.api.get(self.handle, JPEGHEIGHT)
 
     def set(self, param: int, value: int) -> None:
         if self.params.get(param) != value:
@@ -219,8 +219,13 @@ class Tj3Decompressor(_Handle):
         self.set(FASTUPSAMPLE, mode[1])
         self.mode = mode
 
-    def read_header(self, buf, size: int, keep: bool = False) -> tuple[int, int]:
-        """(width, height); the other header fields are then available to ``info``.
+    def read_header(
+        self, buf, size: int, keep: bool = False
+    ) -> tuple[int, int, TurbojpegError | None]:
+        """(width, height, warning); the other header fields are then available to
+        ``info``. ``warning`` is libjpeg-turbo's TJERR_WARNING when it got past a
+        problem in the header (junk between segments, say), else None; an error
+        raises.
 
         libjpeg keeps quantization and Huffman tables from one image to the
         next (for abbreviated streams), so on a reused handle a JPEG that lacks
@@ -235,8 +240,20 @@ class Tj3Decompressor(_Handle):
             self.scaled = False
         api, handle = self.api, self.handle
         if api.decompress_header(handle, buf, size):
-            raise self.fail()
-        return api.get(handle, JPEGWIDTH), api.get(handle, JPEGHEIGHT)
+            return self._header_warning()
+        return api.get(handle, JPEGWIDTH), api.get(handle, JPEGHEIGHT), None
+
+    def _header_warning(self) -> tuple[int, int, TurbojpegError]:
+        """After a header read that did not succeed: (width, height, warning) when
+        libjpeg-turbo only warned, for it then read the whole header and the handle
+        holds it as after a success. Otherwise (an error, or a warning it stopped
+        at) the handle is replaced and the error raised."""
+        exc = self.error()
+        if exc.code != TJERR_WARNING or self.params[STOPONWARNING]:
+            self.renew()
+            raise exc
+        api, handle = self.api, self.handle
+        return api.get(handle, JPEGWIDTH), api.get(handle, JPEGHEIGHT), exc
 
     def subsampling(self) -> int:
         return self.api.get(self.handle, SUBSAMP)

@@ -419,12 +419,6 @@ class Tj3Transformer(_tj3.Tj3Decompressor):
         super().__init__(api)
         self.functions = functions
 
-    def fail(self) -> TurbojpegError:
-        dims = self.header_dims()  # before the handle is renewed
-        exc = super().fail()
-        exc.header_dims = dims
-        return exc
-
     def header(self, width: int, height: int, orientation: int | None) -> Header:
         get, handle = self.api.get, self.handle
         return Header(

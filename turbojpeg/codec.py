@@ -217,19 +217,15 @@ class Turbojpeg:
         if not size:
             raise TurbojpegError("empty data: a JPEG needs at least a few hundred bytes", None)
         try:
-            width, height = d.read_header(buf, size, keep and _markers.carries_tables(data))
+            width, height, warning = d.read_header(
+                buf, size, keep and _markers.carries_tables(data)
+            )
         except TurbojpegError as exc:
             if exc.code != TJERR_WARNING and self._api.generation == 2:
                 _refuse_on_tj2(exc, data)
-            # A true warning means the header itself was read. Read it again on
-            # the fresh handle: the size it then reports comes from this data alone.
-            self._recover(exc)
-            try:
-                width, height = d.read_header(buf, size)
-            except TurbojpegError as again:
-                if again.code != TJERR_WARNING:
-                    raise
-                width, height = again.header_dims
+            raise
+        if warning is not None:  # the whole header was read all the same
+            self._recover(warning)
         if width <= 0 or height <= 0:
             raise TurbojpegError(
                 "no image frame in the data (cut off before the frame header, or a tables-only JPEG)",
