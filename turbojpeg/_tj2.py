@@ -21,7 +21,14 @@ from __future__ import annotations
 import ctypes as C
 
 from . import _markers
-from ._cdecl import OwnedHandle, ScalingFactor, declarer
+from ._cdecl import (
+    TJXOPT_PROGRESSIVE,
+    OwnedHandle,
+    ScalingFactor,
+    TjTransform,
+    declarer,
+    transform_outputs,
+)
 from .errors import TJERR_WARNING, TurbojpegError, error_code
 from .formats import JpegInfo
 from .formats import colorspace_or_none as _colorspace
@@ -106,6 +113,12 @@ class Tj2Api:
         self.get_scaling_factors = fn("tjGetScalingFactors", C.POINTER(ScalingFactor), _pint)
         self.plane_width = fn("tjPlaneWidth", _int, _int, _int, _int)
         self.plane_height = fn("tjPlaneHeight", _int, _int, _int, _int)
+        self.init_transform = fn("tjInitTransform", _vp)
+        self.transform = fn(
+            "tjTransform",
+            *(_int, _vp, _vp, _ulong, _int, C.POINTER(_vp), C.POINTER(_ulong)),
+            *(C.POINTER(TjTransform), _int),
+        )
 
     def _global_error(self) -> TurbojpegError:
         return TurbojpegError(self.error_str(None).decode(errors="replace"))
@@ -129,6 +142,9 @@ class Tj2Api:
 
     def compressor(self) -> Tj2Compressor:
         return Tj2Compressor(self)
+
+    def transformer(self) -> Tj2Transformer:
+        return Tj2Transformer(self)
 
 
 class _Handle(OwnedHandle):
@@ -266,6 +282,39 @@ class Tj2Decompressor(_Handle):
             self.handle, buf, size, planes, width, strides, height, self.flags
         ):
             raise self.fail()
+
+
+class Tj2Transformer(Tj2Decompressor):
+    """A tjInitTransform handle: reads headers like a decompressor, then transforms."""
+
+    __slots__ = ()
+
+    def __init__(self, api: Tj2Api) -> None:
+        super().__init__(api)
+        self.new_handle = api.init_transform
+        self.renew()  # from the decompressor's handle to a transformer's
+
+    def run(
+        self, buf, size: int, records, copy_markers: str
+    ) -> tuple[list[bytes], TurbojpegError | None]:
+        """See _tj3.Tj3Transformer.run. 2.x copies all markers or none (TJXOPT_COPYNONE,
+        in the records): ``copy_markers`` is "all" here."""
+        # In 2.x a progressive transform leaves its scan script behind for the
+        # next ones of the same call, whose entropy-coded data is then corrupt.
+        # Run the others first (the order is restored below).
+        n = len(records)
+        order = sorted(range(n), key=lambda i: bool(records[i].options & TJXOPT_PROGRESSIVE))
+        ordered = (TjTransform * n)(*(records[i] for i in order))
+        bufs = (C.c_void_p * n)()
+        sizes = (C.c_ulong * n)()
+        failure = None
+        if self.api.transform(self.handle, buf, size, n, bufs, sizes, ordered, self._limits):
+            failure = self.fail()
+        outputs = transform_outputs(self.api.free, bufs, sizes, failure)
+        restored = [b""] * n
+        for position, i in enumerate(order):
+            restored[i] = outputs[position]
+        return restored, failure
 
 
 class Tj2Compressor(_Handle):

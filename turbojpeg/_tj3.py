@@ -11,14 +11,15 @@ from __future__ import annotations
 import ctypes as C
 
 from . import _markers
-from ._cdecl import OwnedHandle, ScalingFactor, declarer
-from .errors import TJERR_WARNING, TurbojpegError, error_code
+from ._cdecl import OwnedHandle, Region, ScalingFactor, TjTransform, declarer, transform_outputs
+from .errors import TJERR_WARNING, TurbojpegError, UnsupportedFeatureError, error_code
 from .formats import JpegInfo
 from .formats import colorspace_or_none as _colorspace
 from .formats import subsampling_or_none as _subsampling
 
 TJINIT_COMPRESS = 0
 TJINIT_DECOMPRESS = 1
+TJINIT_TRANSFORM = 2
 
 # enum TJPARAM, in declaration order.
 STOPONWARNING = 0
@@ -43,9 +44,11 @@ SAVEMARKERS = 25
 
 TJSAMP_UNKNOWN = -1
 
-
-class Region(C.Structure):
-    _fields_ = (("x", C.c_int), ("y", C.c_int), ("w", C.c_int), ("h", C.c_int))
+# TJPARAM_SAVEMARKERS (3.1+) on a transformer: which markers a transform
+# copies. Its values are transupp's JCOPY_OPTION: 0 none, 1 comments only,
+# 2 all (the default), 3 all but ICC (APP2), 4 ICC (APP2) only. "none" is
+# TJXOPT_COPYNONE instead, which is per transform.
+COPY_MARKERS = {"all": 2, "comments": 1, "icc": 4}
 
 
 # What a new handle holds, so renew() sends only the parameters that differ.
@@ -125,6 +128,11 @@ class Tj3Api:
         )
         self.plane_width = fn("tj3YUVPlaneWidth", _int, _int, _int, _int)
         self.plane_height = fn("tj3YUVPlaneHeight", _int, _int, _int, _int)
+        self.transform = fn(
+            "tj3Transform",
+            *(_int, _vp, _vp, _size, _int, C.POINTER(_vp), C.POINTER(_size)),
+            C.POINTER(TjTransform),
+        )
 
     def scaling_factors(self) -> list[tuple[int, int]]:
         count = _int()
@@ -145,6 +153,9 @@ class Tj3Api:
 
     def compressor(self) -> Tj3Compressor:
         return Tj3Compressor(self)
+
+    def transformer(self) -> Tj3Transformer:
+        return Tj3Transformer(self)
 
 
 class _Handle(OwnedHandle):
@@ -333,6 +344,43 @@ class Tj3Decompressor(_Handle):
     def decompress_to_planes(self, buf, size: int, planes, strides) -> None:
         if self.api.decompress_to_planes8(self.handle, buf, size, planes, strides):
             raise self.fail()
+
+
+class Tj3Transformer(Tj3Decompressor):
+    """A TJINIT_TRANSFORM handle: reads headers like a decompressor, then transforms."""
+
+    __slots__ = ()
+    init_type = TJINIT_TRANSFORM
+
+    def run(
+        self, buf, size: int, records, copy_markers: str
+    ) -> tuple[list[bytes], TurbojpegError | None]:
+        """The JPEGs of ``records`` (a tjtransform array) from one ``tj3Transform``
+        call, and libjpeg-turbo's warning if it gave one."""
+        copy_mode = COPY_MARKERS[copy_markers]
+        if self.params.get(SAVEMARKERS, 2) != copy_mode:
+            try:
+                self.set(SAVEMARKERS, copy_mode)
+            except TurbojpegError as exc:
+                raise UnsupportedFeatureError(
+                    f"copy_markers={copy_markers!r} needs libjpeg-turbo >= 3.1 "
+                    "(TJPARAM_SAVEMARKERS)",
+                    None,
+                ) from exc
+        # Reading the header set these two from the source, and tj3Transform
+        # ORs them into every transform's options: a progressive or arithmetic
+        # source would stay so. Cleared, the output is what the options say,
+        # as with jpegtran and the TurboJPEG 2 API.
+        for param in (PROGRESSIVE, ARITHMETIC):
+            if self.api.set(self.handle, param, 0):
+                raise self.fail()
+        n = len(records)
+        bufs = (C.c_void_p * n)()
+        sizes = (C.c_size_t * n)()
+        failure = None
+        if self.api.transform(self.handle, buf, size, n, bufs, sizes, records):
+            failure = self.fail()
+        return transform_outputs(self.api.free, bufs, sizes, failure), failure
 
 
 class Tj3Compressor(_Handle):

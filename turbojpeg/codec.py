@@ -695,7 +695,7 @@ class Turbojpeg:
         try:
             return self._local.transformer
         except AttributeError:
-            t = _transform.transformer(self.library, self._api)
+            t = self._api.transformer()
             t.set_limits(self.strict, self.scan_limit)
             self._local.transformer = t
             return t
