@@ -1,10 +1,12 @@
 """The TurboJPEG 2 API (libjpeg-turbo 2.x, e.g. Debian 12 and Ubuntu 24.04).
 
-Same interface as ``_tj3``. Differences, handled here:
+The same contract as ``_tj3`` (``_backend``). Differences, handled here:
 - options are per-call flags (TJFLAG_*), not handle parameters;
 - scaling is asked for by passing the scaled width and height;
 - there is no cropping region (``supports_crop = False``: the codec emulates
-  a crop exactly, by decoding the whole image and copying the region);
+  a crop exactly, by decoding the whole image and copying the region), and
+  no 12- or 16-bit functions (``set_crop`` and ``decompress_samples`` of
+  other than 8 bits raise ``UnsupportedFeatureError``);
 - there is no Huffman-optimisation switch for baseline JPEGs
   (``supports_optimize = False``);
 - the header does not report precision, progressive, lossless or arithmetic:
@@ -29,7 +31,7 @@ from ._cdecl import (
     declarer,
     transform_outputs,
 )
-from .errors import TJERR_WARNING, TurbojpegError, error_code
+from .errors import TJERR_WARNING, TurbojpegError, UnsupportedFeatureError, error_code
 from .formats import JpegInfo
 from .formats import colorspace_or_none as _colorspace
 from .formats import subsampling_or_none as _subsampling
@@ -275,6 +277,26 @@ class Tj2Decompressor(_Handle):
             self.handle, buf, size, dst, width, pitch, height, pixel_format, self.flags
         ):
             raise self.fail()
+
+    def decompress_samples(
+        self, bits: int, buf, size: int, dst: int, pitch: int, pixel_format: int
+    ) -> None:
+        """``decompress``: 2.x has 8-bit samples only (its header read refuses the
+        JPEGs that have more)."""
+        if bits != 8:
+            raise UnsupportedFeatureError(
+                f"{bits}-bit samples need libjpeg-turbo >= 3 (the TurboJPEG 2 API "
+                "decodes 8-bit lossy JPEGs only)",
+                None,
+            )
+        self.decompress(buf, size, dst, pitch, pixel_format)
+
+    def set_crop(self, x: int, y: int, w: int, h: int) -> None:
+        """2.x has no cropping region (``supports_crop = False``: the codec decodes
+        the whole image and cuts the region out)."""
+        raise UnsupportedFeatureError(
+            "a cropping region needs libjpeg-turbo >= 3 (tj3SetCroppingRegion)", None
+        )
 
     def decompress_to_planes(self, buf, size: int, planes, strides) -> None:
         width, height = self._scaled

@@ -1,4 +1,5 @@
-"""The TurboJPEG 3 API (libjpeg-turbo >= 3.0): declarations and per-handle state.
+"""The TurboJPEG 3 API (libjpeg-turbo >= 3.0): declarations and per-handle state,
+implementing the contract in ``_backend``.
 
 Every C function is declared once, in ``Tj3Api.__init__``. Status codes are
 checked inline (``if rc: raise ...``) rather than with a ctypes ``errcheck``:

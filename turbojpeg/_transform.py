@@ -29,6 +29,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from . import _exif, _warn
+from ._backend import Transformer
 from ._cdecl import (
     TJXOPT_ARITHMETIC,
     TJXOPT_COPYNONE,
@@ -314,7 +315,9 @@ def _check_crop_origin(crop, mcu: tuple[int, int], prefix: str, tj2: bool = Fals
 # -- the call ------------------------------------------------------------------------
 
 
-def run(codec, handle, data, buf, size: int, dims: tuple[int, int], items: list) -> list[bytes]:
+def run(
+    codec, handle: Transformer, data, buf, size: int, dims: tuple[int, int], items: list
+) -> list[bytes]:
     """Plan, check and run ``items`` (``Options``) on one source in one library call.
 
     ``handle`` has just read the header (``dims``).

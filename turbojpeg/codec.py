@@ -20,6 +20,7 @@ from typing import Self
 import numpy as np
 
 from . import _cmyk, _exif, _loader, _markers, _orientation, _transform, _warn
+from ._backend import Api, Compressor, Decompressor, HeaderReader, Transformer
 from ._tj2 import Tj2Api
 from ._tj3 import Tj3Api
 from .errors import (
@@ -62,11 +63,11 @@ _COLOR_CHANNELS = {
 # JPEG colorspaces libjpeg-turbo decodes to CMYK pixels only; we convert the rest.
 _CMYK_SOURCES = (Colorspace.CMYK, Colorspace.YCCK)
 
-_apis: dict[str, Tj3Api | Tj2Api] = {}
+_apis: dict[str, Api] = {}
 _apis_lock = threading.Lock()
 
 
-def _api_for(library: _loader.LoadedLibrary) -> Tj3Api | Tj2Api:
+def _api_for(library: _loader.LoadedLibrary) -> Api:
     with _apis_lock:
         api = _apis.get(library.path)
         if api is None:
@@ -188,7 +189,7 @@ class Turbojpeg:
 
     # -- handles -------------------------------------------------------------------
 
-    def _decompressor(self):
+    def _decompressor(self) -> Decompressor:
         try:
             return self._local.decompressor
         except AttributeError:
@@ -197,7 +198,7 @@ class Turbojpeg:
             self._local.decompressor = d
             return d
 
-    def _compressor(self):
+    def _compressor(self) -> Compressor:
         try:
             return self._local.compressor
         except AttributeError:
@@ -210,7 +211,9 @@ class Turbojpeg:
             raise exc
         _warn.warn(str(exc))
 
-    def _read_header(self, d, buf, size: int, data, keep: bool = True) -> tuple[int, int]:
+    def _read_header(
+        self, d: HeaderReader, buf, size: int, data, keep: bool = True
+    ) -> tuple[int, int]:
         """(width, height) from a decompressor kept from the last image when the JPEG
         carries its own tables (``keep``: transforms always start on a new handle,
         whose output settings an earlier transform must not leave behind)."""
@@ -691,7 +694,7 @@ class Turbojpeg:
 
     # -- lossless transforms ---------------------------------------------------------
 
-    def _transformer(self):
+    def _transformer(self) -> Transformer:
         try:
             return self._local.transformer
         except AttributeError:
