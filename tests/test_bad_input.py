@@ -91,6 +91,45 @@ def test_truncated_data_warns_or_fails_when_strict(lib_path, small_jpeg):
     assert np.array_equal(strict.decode(small_jpeg), lenient.decode(small_jpeg))
 
 
+def with_junk(jpeg: bytes) -> bytes:
+    """Two stray bytes before the first DQT: libjpeg-turbo warns, then reads on."""
+    dqt = jpeg.index(b"\xff\xdb")
+    return jpeg[:dqt] + b"\x00\x00" + jpeg[dqt:]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"scale": (1, 4)}, {"crop": (17, 9, 30, 20)}, {"scale": (1, 2), "crop": (5, 3, 20, 10)}],
+)
+def test_a_header_warning_leaves_the_header_read(tj, small_jpeg, options):
+    # The warning comes with the header's every field, and the image is the
+    # clean one's: a scale is taken from the real size (the TurboJPEG 2
+    # backend once took 0x0, the whole image, and overflowed the buffer).
+    junk = with_junk(small_jpeg)
+    with pytest.warns(TurbojpegWarning, match="extraneous bytes"):
+        info = tj.decode_header(junk)
+    clean = tj.decode_header(small_jpeg)
+    fields = ("width", "height", "subsampling", "colorspace")
+    assert [getattr(info, f) for f in fields] == [getattr(clean, f) for f in fields]
+    with pytest.warns(TurbojpegWarning, match="extraneous bytes"):
+        image = tj.decode(junk, **options)
+    assert np.array_equal(image, tj.decode(small_jpeg, **options))
+
+
+def test_a_header_warning_on_12_bits_and_transforms(tj3_path, small_jpeg):
+    tj = turbojpeg.Turbojpeg(tj3_path)
+    wide = tj.decode(small_jpeg).astype(np.uint16) << 4
+    twelve = tj.encode(wide, precision=12)
+    for options in ({"crop": (8, 8, 16, 16)}, {"scale": (1, 2)}):
+        with pytest.warns(TurbojpegWarning, match="extraneous bytes"):
+            image = tj.decode(with_junk(twelve), **options)
+        assert np.array_equal(image, tj.decode(twelve, **options))
+    # The transform is planned on the whole header: our own message for a crop
+    # off the iMCU grid, as for the clean JPEG.
+    with pytest.warns(TurbojpegWarning), pytest.raises(ValueError, match="16x16 iMCU grid"):
+        tj.transform(with_junk(small_jpeg), crop=(3, 0, 16, 16))
+
+
 @pytest.mark.parametrize("fmt", ["PNG", "GIF", "BMP", "TIFF", "WEBP"])
 def test_other_image_formats(tj, photo, fmt):
     buf = io.BytesIO()

@@ -1,10 +1,12 @@
 """The TurboJPEG 2 API (libjpeg-turbo 2.x, e.g. Debian 12 and Ubuntu 24.04).
 
-Same interface as ``_tj3``. Differences, handled here:
+The same contract as ``_tj3`` (``_backend``). Differences, handled here:
 - options are per-call flags (TJFLAG_*), not handle parameters;
 - scaling is asked for by passing the scaled width and height;
 - there is no cropping region (``supports_crop = False``: the codec emulates
-  a crop exactly, by decoding the whole image and copying the region);
+  a crop exactly, by decoding the whole image and copying the region), and
+  no 12- or 16-bit functions (``set_crop`` and ``decompress_samples`` of
+  other than 8 bits raise ``UnsupportedFeatureError``);
 - there is no Huffman-optimisation switch for baseline JPEGs
   (``supports_optimize = False``);
 - the header does not report precision, progressive, lossless or arithmetic:
@@ -21,8 +23,15 @@ from __future__ import annotations
 import ctypes as C
 
 from . import _markers
-from ._cdecl import OwnedHandle, ScalingFactor, declarer
-from .errors import TurbojpegError, error_code
+from ._cdecl import (
+    TJXOPT_PROGRESSIVE,
+    OwnedHandle,
+    ScalingFactor,
+    TjTransform,
+    declarer,
+    transform_outputs,
+)
+from .errors import TJERR_WARNING, TurbojpegError, UnsupportedFeatureError, error_code
 from .formats import JpegInfo
 from .formats import colorspace_or_none as _colorspace
 from .formats import subsampling_or_none as _subsampling
@@ -106,6 +115,12 @@ class Tj2Api:
         self.get_scaling_factors = fn("tjGetScalingFactors", C.POINTER(ScalingFactor), _pint)
         self.plane_width = fn("tjPlaneWidth", _int, _int, _int, _int)
         self.plane_height = fn("tjPlaneHeight", _int, _int, _int, _int)
+        self.init_transform = fn("tjInitTransform", _vp)
+        self.transform = fn(
+            "tjTransform",
+            *(_int, _vp, _vp, _ulong, _int, C.POINTER(_vp), C.POINTER(_ulong)),
+            *(C.POINTER(TjTransform), _int),
+        )
 
     def _global_error(self) -> TurbojpegError:
         return TurbojpegError(self.error_str(None).decode(errors="replace"))
@@ -130,6 +145,9 @@ class Tj2Api:
     def compressor(self) -> Tj2Compressor:
         return Tj2Compressor(self)
 
+    def transformer(self) -> Tj2Transformer:
+        return Tj2Transformer(self)
+
 
 class _Handle(OwnedHandle):
     __slots__ = ("api", "flags", "handle", "new_handle")
@@ -141,14 +159,14 @@ class _Handle(OwnedHandle):
             raise api._global_error()
         self.flags = 0
 
-    def header_dims(self) -> tuple[int, int]:
-        return (0, 0)
+    def error(self) -> TurbojpegError:
+        """The pending error or warning, as libjpeg-turbo words it."""
+        message = self.api.error_str(self.handle).decode(errors="replace")
+        return TurbojpegError(message, error_code(self.api.error_code(self.handle), message))
 
     def fail(self) -> TurbojpegError:
         """The pending error; the handle is replaced (see _tj3._Handle.fail)."""
-        message = self.api.error_str(self.handle).decode(errors="replace")
-        exc = TurbojpegError(message, error_code(self.api.error_code(self.handle), message))
-        exc.header_dims = self.header_dims()
+        exc = self.error()
         self.renew()
         return exc
 
@@ -186,20 +204,24 @@ class Tj2Decompressor(_Handle):
         )
         self.mode = mode
 
-    def read_header(self, buf, size: int, keep: bool = False) -> tuple[int, int]:
-        if not keep:  # see _tj3.Tj3Decompressor.read_header (2.x scales per call)
+    def read_header(
+        self, buf, size: int, keep: bool = False
+    ) -> tuple[int, int, TurbojpegError | None]:
+        """(width, height, warning): see _tj3.Tj3Decompressor.read_header."""
+        if not keep:  # 2.x scales per call: only the tables can be left behind
             self.renew()
         w, h, s, c = self._info
         if self.api.decompress_header3(
             self.handle, buf, size, C.byref(w), C.byref(h), C.byref(s), C.byref(c)
         ):
-            raise self.fail()
-        return w.value, h.value
-
-    def header_dims(self) -> tuple[int, int]:
-        dims = self._info[0].value, self._info[1].value
-        self._info[0].value = self._info[1].value = 0  # never report them twice
-        return dims
+            exc = self.error()
+            # After a mere warning 2.x has read the whole header and written every
+            # field; a warning it stopped at (strict) left them unwritten.
+            if exc.code != TJERR_WARNING or self._limits & STOPONWARNING:
+                self.renew()
+                raise exc
+            return w.value, h.value, exc
+        return w.value, h.value, None
 
     def subsampling(self) -> int:
         return self._info[2].value
@@ -256,12 +278,65 @@ class Tj2Decompressor(_Handle):
         ):
             raise self.fail()
 
+    def decompress_samples(
+        self, bits: int, buf, size: int, dst: int, pitch: int, pixel_format: int
+    ) -> None:
+        """``decompress``: 2.x has 8-bit samples only (its header read refuses the
+        JPEGs that have more)."""
+        if bits != 8:
+            raise UnsupportedFeatureError(
+                f"{bits}-bit samples need libjpeg-turbo >= 3 (the TurboJPEG 2 API "
+                "decodes 8-bit lossy JPEGs only)",
+                None,
+            )
+        self.decompress(buf, size, dst, pitch, pixel_format)
+
+    def set_crop(self, x: int, y: int, w: int, h: int) -> None:
+        """2.x has no cropping region (``supports_crop = False``: the codec decodes
+        the whole image and cuts the region out)."""
+        raise UnsupportedFeatureError(
+            "a cropping region needs libjpeg-turbo >= 3 (tj3SetCroppingRegion)", None
+        )
+
     def decompress_to_planes(self, buf, size: int, planes, strides) -> None:
         width, height = self._scaled
         if self.api.decompress_to_planes(
             self.handle, buf, size, planes, width, strides, height, self.flags
         ):
             raise self.fail()
+
+
+class Tj2Transformer(Tj2Decompressor):
+    """A tjInitTransform handle: reads headers like a decompressor, then transforms."""
+
+    __slots__ = ()
+
+    def __init__(self, api: Tj2Api) -> None:
+        super().__init__(api)
+        self.new_handle = api.init_transform
+        self.renew()  # from the decompressor's handle to a transformer's
+
+    def run(
+        self, buf, size: int, records, copy_markers: str
+    ) -> tuple[list[bytes], TurbojpegError | None]:
+        """See _tj3.Tj3Transformer.run. 2.x copies all markers or none (TJXOPT_COPYNONE,
+        in the records): ``copy_markers`` is "all" here."""
+        # In 2.x a progressive transform leaves its scan script behind for the
+        # next ones of the same call, whose entropy-coded data is then corrupt.
+        # Run the others first (the order is restored below).
+        n = len(records)
+        order = sorted(range(n), key=lambda i: bool(records[i].options & TJXOPT_PROGRESSIVE))
+        ordered = (TjTransform * n)(*(records[i] for i in order))
+        bufs = (C.c_void_p * n)()
+        sizes = (C.c_ulong * n)()
+        failure = None
+        if self.api.transform(self.handle, buf, size, n, bufs, sizes, ordered, self._limits):
+            failure = self.fail()
+        outputs = transform_outputs(self.api.free, bufs, sizes, failure)
+        restored = [b""] * n
+        for position, i in enumerate(order):
+            restored[i] = outputs[position]
+        return restored, failure
 
 
 class Tj2Compressor(_Handle):

@@ -1,4 +1,5 @@
-"""The TurboJPEG 3 API (libjpeg-turbo >= 3.0): declarations and per-handle state.
+"""The TurboJPEG 3 API (libjpeg-turbo >= 3.0): declarations and per-handle state,
+implementing the contract in ``_backend``.
 
 Every C function is declared once, in ``Tj3Api.__init__``. Status codes are
 checked inline (``if rc: raise ...``) rather than with a ctypes ``errcheck``:
@@ -11,14 +12,15 @@ from __future__ import annotations
 import ctypes as C
 
 from . import _markers
-from ._cdecl import OwnedHandle, ScalingFactor, declarer
-from .errors import TurbojpegError, error_code
+from ._cdecl import OwnedHandle, Region, ScalingFactor, TjTransform, declarer, transform_outputs
+from .errors import TJERR_WARNING, TurbojpegError, UnsupportedFeatureError, error_code
 from .formats import JpegInfo
 from .formats import colorspace_or_none as _colorspace
 from .formats import subsampling_or_none as _subsampling
 
 TJINIT_COMPRESS = 0
 TJINIT_DECOMPRESS = 1
+TJINIT_TRANSFORM = 2
 
 # enum TJPARAM, in declaration order.
 STOPONWARNING = 0
@@ -43,9 +45,11 @@ SAVEMARKERS = 25
 
 TJSAMP_UNKNOWN = -1
 
-
-class Region(C.Structure):
-    _fields_ = (("x", C.c_int), ("y", C.c_int), ("w", C.c_int), ("h", C.c_int))
+# TJPARAM_SAVEMARKERS (3.1+) on a transformer: which markers a transform
+# copies. Its values are transupp's JCOPY_OPTION: 0 none, 1 comments only,
+# 2 all (the default), 3 all but ICC (APP2), 4 ICC (APP2) only. "none" is
+# TJXOPT_COPYNONE instead, which is per transform.
+COPY_MARKERS = {"all": 2, "comments": 1, "icc": 4}
 
 
 # What a new handle holds, so renew() sends only the parameters that differ.
@@ -125,6 +129,11 @@ class Tj3Api:
         )
         self.plane_width = fn("tj3YUVPlaneWidth", _int, _int, _int, _int)
         self.plane_height = fn("tj3YUVPlaneHeight", _int, _int, _int, _int)
+        self.transform = fn(
+            "tj3Transform",
+            *(_int, _vp, _vp, _size, _int, C.POINTER(_vp), C.POINTER(_size)),
+            C.POINTER(TjTransform),
+        )
 
     def scaling_factors(self) -> list[tuple[int, int]]:
         count = _int()
@@ -146,6 +155,9 @@ class Tj3Api:
     def compressor(self) -> Tj3Compressor:
         return Tj3Compressor(self)
 
+    def transformer(self) -> Tj3Transformer:
+        return Tj3Transformer(self)
+
 
 class _Handle(OwnedHandle):
     """A tjhandle owned by one thread; parameters are sent only when they change."""
@@ -161,13 +173,16 @@ class _Handle(OwnedHandle):
         self.params: dict[int, int] = dict(_FRESH)
         self.sticky: tuple[tuple[int, int], ...] = ()
 
+    def error(self) -> TurbojpegError:
+        """The pending error or warning, as libjpeg-turbo words it."""
+        message = self.api.error_str(self.handle).decode(errors="replace")
+        return TurbojpegError(message, error_code(self.api.error_code(self.handle), message))
+
     def fail(self) -> TurbojpegError:
         """The pending error; the handle is replaced, as a failed call can leave it
         half-way through a header (the next header read would then "succeed" with
         the previous image's dimensions)."""
-        message = self.api.error_str(self.handle).decode(errors="replace")
-        exc = TurbojpegError(message, error_code(self.api.error_code(self.handle), message))
-        exc.header_dims = self.header_dims() if self.init_type == TJINIT_DECOMPRESS else None
+        exc = self.error()
         self.renew()
         return exc
 
@@ -181,9 +196,6 @@ class _Handle(OwnedHandle):
         for param, value in self.sticky:
             if api.set(handle, param, value):
                 raise self.fail()
-
-    def header_dims(self) -> tuple[int, int]:
-        return self.api.get(self.handle, JPEGWIDTH), self.api.get(self.handle, JPEGHEIGHT)
 
     def set(self, param: int, value: int) -> None:
         if self.params.get(param) != value:
@@ -219,8 +231,13 @@ class Tj3Decompressor(_Handle):
         self.set(FASTUPSAMPLE, mode[1])
         self.mode = mode
 
-    def read_header(self, buf, size: int, keep: bool = False) -> tuple[int, int]:
-        """(width, height); the other header fields are then available to ``info``.
+    def read_header(
+        self, buf, size: int, keep: bool = False
+    ) -> tuple[int, int, TurbojpegError | None]:
+        """(width, height, warning); the other header fields are then available to
+        ``info``. ``warning`` is libjpeg-turbo's TJERR_WARNING when it got past a
+        problem in the header (junk between segments, say), else None; an error
+        raises.
 
         libjpeg keeps quantization and Huffman tables from one image to the
         next (for abbreviated streams), so on a reused handle a JPEG that lacks
@@ -235,8 +252,20 @@ class Tj3Decompressor(_Handle):
             self.scaled = False
         api, handle = self.api, self.handle
         if api.decompress_header(handle, buf, size):
-            raise self.fail()
-        return api.get(handle, JPEGWIDTH), api.get(handle, JPEGHEIGHT)
+            return self._header_warning()
+        return api.get(handle, JPEGWIDTH), api.get(handle, JPEGHEIGHT), None
+
+    def _header_warning(self) -> tuple[int, int, TurbojpegError]:
+        """After a header read that did not succeed: (width, height, warning) when
+        libjpeg-turbo only warned, for it then read the whole header and the handle
+        holds it as after a success. Otherwise (an error, or a warning it stopped
+        at) the handle is replaced and the error raised."""
+        exc = self.error()
+        if exc.code != TJERR_WARNING or self.params[STOPONWARNING]:
+            self.renew()
+            raise exc
+        api, handle = self.api, self.handle
+        return api.get(handle, JPEGWIDTH), api.get(handle, JPEGHEIGHT), exc
 
     def subsampling(self) -> int:
         return self.api.get(self.handle, SUBSAMP)
@@ -316,6 +345,43 @@ class Tj3Decompressor(_Handle):
     def decompress_to_planes(self, buf, size: int, planes, strides) -> None:
         if self.api.decompress_to_planes8(self.handle, buf, size, planes, strides):
             raise self.fail()
+
+
+class Tj3Transformer(Tj3Decompressor):
+    """A TJINIT_TRANSFORM handle: reads headers like a decompressor, then transforms."""
+
+    __slots__ = ()
+    init_type = TJINIT_TRANSFORM
+
+    def run(
+        self, buf, size: int, records, copy_markers: str
+    ) -> tuple[list[bytes], TurbojpegError | None]:
+        """The JPEGs of ``records`` (a tjtransform array) from one ``tj3Transform``
+        call, and libjpeg-turbo's warning if it gave one."""
+        copy_mode = COPY_MARKERS[copy_markers]
+        if self.params.get(SAVEMARKERS, 2) != copy_mode:
+            try:
+                self.set(SAVEMARKERS, copy_mode)
+            except TurbojpegError as exc:
+                raise UnsupportedFeatureError(
+                    f"copy_markers={copy_markers!r} needs libjpeg-turbo >= 3.1 "
+                    "(TJPARAM_SAVEMARKERS)",
+                    None,
+                ) from exc
+        # Reading the header set these two from the source, and tj3Transform
+        # ORs them into every transform's options: a progressive or arithmetic
+        # source would stay so. Cleared, the output is what the options say,
+        # as with jpegtran and the TurboJPEG 2 API.
+        for param in (PROGRESSIVE, ARITHMETIC):
+            if self.api.set(self.handle, param, 0):
+                raise self.fail()
+        n = len(records)
+        bufs = (C.c_void_p * n)()
+        sizes = (C.c_size_t * n)()
+        failure = None
+        if self.api.transform(self.handle, buf, size, n, bufs, sizes, records):
+            failure = self.fail()
+        return transform_outputs(self.api.free, bufs, sizes, failure), failure
 
 
 class Tj3Compressor(_Handle):

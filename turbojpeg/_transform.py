@@ -3,8 +3,8 @@
 JPEG in, JPEG out: libjpeg-turbo moves the quantized DCT coefficients, so
 nothing is decoded or re-encoded. This module turns ``Turbojpeg.transform``'s
 keywords into ``tjtransform`` records, checks what libjpeg-turbo would refuse
-or silently change, runs the call on a per-thread handle and frees every
-buffer the library allocated.
+or silently change, and runs the call on the per-thread transformer handle of
+either backend (``_tj3.Tj3Transformer``, ``_tj2.Tj2Transformer``).
 
 Geometry. Every combination of mirrors and rotations is one of the eight
 symmetries of a rectangle, and TurboJPEG has one operation (TJXOP_*) for each,
@@ -23,40 +23,33 @@ A crop's origin must lie on the output's iMCU grid.
 
 from __future__ import annotations
 
-import ctypes as C
 import struct
-import threading
-import warnings
 from dataclasses import dataclass, fields
 
 import numpy as np
 
-from . import _exif, _tj2, _tj3
-from ._cdecl import declarer
-from .errors import TJERR_WARNING, TurbojpegError, TurbojpegWarning, UnsupportedFeatureError
-from .formats import Colorspace, Subsampling
+from . import _exif, _warn
+from ._backend import Transformer
+from ._cdecl import (
+    TJXOPT_ARITHMETIC,
+    TJXOPT_COPYNONE,
+    TJXOPT_CROP,
+    TJXOPT_GRAY,
+    TJXOPT_OPTIMIZE,
+    TJXOPT_PERFECT,
+    TJXOPT_PROGRESSIVE,
+    TJXOPT_TRIM,
+    Region,
+    TjTransform,
+)
+from .errors import UnsupportedFeatureError
+from .formats import Colorspace, JpegInfo, Subsampling
 
 # enum TJXOP (the same in TurboJPEG 2.1 and 3.1).
 NONE, HFLIP, VFLIP, TRANSPOSE, TRANSVERSE, ROT90, ROT180, ROT270 = range(8)
-# TJXOPT_* bits of libjpeg-turbo 3.1's turbojpeg.h. 2.1 has the first seven;
-# ARITHMETIC and OPTIMIZE came with 3.0 (2.1 ignores those bits).
-PERFECT = 1 << 0
-TRIM = 1 << 1
-CROP = 1 << 2
-GRAY = 1 << 3
-NOOUTPUT = 1 << 4  # never set here: every transform writes a JPEG
-PROGRESSIVE = 1 << 5
-COPYNONE = 1 << 6
-ARITHMETIC = 1 << 7
-OPTIMIZE = 1 << 8
-
-TJINIT_TRANSFORM = 2
-# TJPARAM_SAVEMARKERS (3.1+), a handle parameter: which markers a transform
-# copies. Its values are transupp's JCOPY_OPTION: 0 none, 1 comments only,
-# 2 all (the default), 3 all but ICC (APP2), 4 ICC (APP2) only. "none" is
-# TJXOPT_COPYNONE instead, which is per transform.
-SAVEMARKERS = 25
-COPY_MODES = {"all": 2, "comments": 1, "icc": 4, "none": 0}
+# copy_markers: "none" is an option bit of each transform (TJXOPT_COPYNONE);
+# the others a parameter of the whole call (TJPARAM_SAVEMARKERS, 3.1+).
+COPY_MARKERS = ("all", "comments", "icc", "none")
 
 OP_NAMES = {
     NONE: "no turn",
@@ -117,22 +110,6 @@ def compose(*ops: int) -> int:
     return _BY_RESULT[probe.shape, probe.tobytes()]
 
 
-class Region(C.Structure):
-    _fields_ = (("x", C.c_int), ("y", C.c_int), ("w", C.c_int), ("h", C.c_int))
-
-
-class TjTransform(C.Structure):
-    """tjtransform: the same layout in TurboJPEG 2 and 3."""
-
-    _fields_ = (
-        ("r", Region),
-        ("op", C.c_int),
-        ("options", C.c_int),
-        ("data", C.c_void_p),
-        ("customFilter", C.c_void_p),  # always NULL
-    )
-
-
 @dataclass(frozen=True)
 class Options:
     """``Turbojpeg.transform``'s keywords, one transform of ``transform_many``."""
@@ -170,34 +147,26 @@ class Options:
 
 
 @dataclass(frozen=True)
-class Header:
-    """What a transform needs from the source's header."""
-
-    width: int
-    height: int
-    subsampling: Subsampling | None
-    colorspace: Colorspace | None
-    orientation: int | None  # read only when some transform asks for it
-
-
-@dataclass(frozen=True)
 class Plan:
     """One checked transform: the tjtransform fields and what to do afterwards."""
 
     op: int
     options: int
     crop: tuple[int, int, int, int] | None
-    copy_mode: int
+    copy_markers: str
     upright_tag: bool  # patch the copied EXIF orientation to 1
 
 
-def plan(o: Options, header: Header, generation: int) -> Plan:
-    """Check one transform's options against the source; raise a clear error or plan it."""
+def plan(o: Options, header: JpegInfo, generation: int) -> Plan:
+    """Check one transform's options against the source; raise a clear error or plan it.
+
+    ``header.orientation`` is read only when some transform asks for it.
+    """
     if o.rotate not in (0, 90, 180, 270) or isinstance(o.rotate, bool):
         raise ValueError(f"rotate must be 0, 90, 180 or 270 (degrees clockwise), not {o.rotate!r}")
-    if not isinstance(o.copy_markers, str) or o.copy_markers not in COPY_MODES:
+    if not isinstance(o.copy_markers, str) or o.copy_markers not in COPY_MARKERS:
         raise ValueError(
-            f"copy_markers must be one of {', '.join(map(repr, COPY_MODES))}, "
+            f"copy_markers must be one of {', '.join(map(repr, COPY_MARKERS))}, "
             f"not {o.copy_markers!r}"
         )
     exif = EXIF_UNDO.get(header.orientation, NONE) if o.apply_exif_orientation else NONE
@@ -211,13 +180,13 @@ def plan(o: Options, header: Header, generation: int) -> Plan:
     )
     trim = bool(o.trim) or (o.apply_exif_orientation and not o.perfect)
     options = (
-        (PERFECT if o.perfect else 0)
-        | (TRIM if trim else 0)
-        | (GRAY if o.grayscale else 0)
-        | (PROGRESSIVE if o.progressive else 0)
-        | (ARITHMETIC if o.arithmetic else 0)
-        | (OPTIMIZE if o.optimize else 0)
-        | (COPYNONE if o.copy_markers == "none" else 0)
+        (TJXOPT_PERFECT if o.perfect else 0)
+        | (TJXOPT_TRIM if trim else 0)
+        | (TJXOPT_GRAY if o.grayscale else 0)
+        | (TJXOPT_PROGRESSIVE if o.progressive else 0)
+        | (TJXOPT_ARITHMETIC if o.arithmetic else 0)
+        | (TJXOPT_OPTIMIZE if o.optimize else 0)
+        | (TJXOPT_COPYNONE if o.copy_markers == "none" else 0)
     )
     if generation == 2:
         _check_tj2(o)
@@ -252,12 +221,12 @@ def plan(o: Options, header: Header, generation: int) -> Plan:
             # oversight), while transupp aligns it to the output's; aligned to
             # both, the two agree.
             _check_crop_origin(crop, sub.mcu_size, "the TurboJPEG 2 API also needs ", tj2=True)
-        options |= CROP
+        options |= TJXOPT_CROP
     return Plan(
         op=op,
         options=options,
         crop=crop,
-        copy_mode=COPY_MODES[o.copy_markers],
+        copy_markers=o.copy_markers,
         upright_tag=o.apply_exif_orientation and exif != NONE,
     )
 
@@ -283,7 +252,7 @@ def _check_tj2(o: Options) -> None:
         )
 
 
-def _check_edges(op: int, o: Options, header: Header, mcu: tuple[int, int], trim: bool) -> None:
+def _check_edges(op: int, o: Options, header: JpegInfo, mcu: tuple[int, int], trim: bool) -> None:
     """Refuse what ``perfect`` refuses (with the reason), and an EXIF turn trim cannot finish."""
     mw, mh = mcu
     partial = []
@@ -308,7 +277,7 @@ def _check_edges(op: int, o: Options, header: Header, mcu: tuple[int, int], trim
         )
 
 
-def _describe(header: Header) -> str:
+def _describe(header: JpegInfo) -> str:
     sub = "unusually subsampled" if header.subsampling is None else header.subsampling.name
     return f"{header.width}x{header.height} {sub.removeprefix('S')} JPEG"
 
@@ -343,184 +312,18 @@ def _check_crop_origin(crop, mcu: tuple[int, int], prefix: str, tj2: bool = Fals
     raise ValueError("libjpeg-turbo needs " + message)
 
 
-# -- handles -------------------------------------------------------------------------
-
-
-class _Functions:
-    """The transform calls of one loaded library, declared once."""
-
-    def __init__(self, library) -> None:
-        fn = declarer(library.cdll)
-        vp, pvp = C.c_void_p, C.POINTER(C.c_void_p)
-        if library.api == 3:
-            self.transform = fn(
-                "tj3Transform",
-                C.c_int,
-                vp,
-                vp,
-                C.c_size_t,
-                C.c_int,
-                pvp,
-                C.POINTER(C.c_size_t),
-                C.POINTER(TjTransform),
-            )
-        else:
-            self.init_transform = fn("tjInitTransform", vp)
-            self.transform = fn(
-                "tjTransform",
-                C.c_int,
-                vp,
-                vp,
-                C.c_ulong,
-                C.c_int,
-                pvp,
-                C.POINTER(C.c_ulong),
-                C.POINTER(TjTransform),
-                C.c_int,
-            )
-
-
-_functions: dict[str, _Functions] = {}
-_functions_lock = threading.Lock()
-
-
-def transformer(library, api):
-    """A new transform handle for this thread (``Turbojpeg._transformer`` keeps it)."""
-    with _functions_lock:
-        functions = _functions.get(library.path)
-        if functions is None:
-            functions = _functions[library.path] = _Functions(library)
-    return (Tj3Transformer if library.api == 3 else Tj2Transformer)(api, functions)
-
-
-def _collect(api, bufs, sizes, n: int, failure: TurbojpegError | None) -> list[bytes]:
-    """The n outputs, then every buffer libjpeg-turbo allocated is freed, on any path.
-
-    After a warning (corrupt data that libjpeg-turbo got past) each output is
-    whole; after an error none is used.
-    """
-    try:
-        if failure is not None and (failure.code != TJERR_WARNING or not all(bufs)):
-            raise failure
-        return [C.string_at(bufs[i], sizes[i]) for i in range(n)]
-    finally:
-        for i in range(n):
-            if bufs[i]:
-                api.free(bufs[i])
-                bufs[i] = None
-
-
-class Tj3Transformer(_tj3.Tj3Decompressor):
-    """A TJINIT_TRANSFORM handle: reads headers like a decompressor, then transforms."""
-
-    __slots__ = ("functions",)
-    init_type = TJINIT_TRANSFORM
-
-    def __init__(self, api, functions: _Functions) -> None:
-        super().__init__(api)
-        self.functions = functions
-
-    def fail(self) -> TurbojpegError:
-        dims = self.header_dims()  # before the handle is renewed
-        exc = super().fail()
-        exc.header_dims = dims
-        return exc
-
-    def header(self, width: int, height: int, orientation: int | None) -> Header:
-        get, handle = self.api.get, self.handle
-        return Header(
-            width,
-            height,
-            _subsampling(get(handle, _tj3.SUBSAMP)),
-            _colorspace(get(handle, _tj3.COLORSPACE)),
-            orientation,
-        )
-
-    def run(self, buf, size: int, records, copy_mode: int) -> tuple[list[bytes], object]:
-        if self.params.get(SAVEMARKERS, 2) != copy_mode:
-            try:
-                self.set(SAVEMARKERS, copy_mode)
-            except TurbojpegError as exc:
-                name = next(k for k, v in COPY_MODES.items() if v == copy_mode)
-                raise UnsupportedFeatureError(
-                    f"copy_markers={name!r} needs libjpeg-turbo >= 3.1 (TJPARAM_SAVEMARKERS)",
-                    None,
-                ) from exc
-        # Reading the header set these two from the source, and tj3Transform
-        # ORs them into every transform's options: a progressive or arithmetic
-        # source would stay so. Cleared, the output is what the options say,
-        # as with jpegtran and the TurboJPEG 2 API.
-        for param in (_tj3.PROGRESSIVE, _tj3.ARITHMETIC):
-            if self.api.set(self.handle, param, 0):
-                raise self.fail()
-        n = len(records)
-        bufs = (C.c_void_p * n)()
-        sizes = (C.c_size_t * n)()
-        failure = None
-        if self.functions.transform(self.handle, buf, size, n, bufs, sizes, records):
-            failure = self.fail()
-        return _collect(self.api, bufs, sizes, n, failure), failure
-
-
-class Tj2Transformer(_tj2.Tj2Decompressor):
-    """A tjInitTransform handle (TurboJPEG 2): reads headers, then transforms."""
-
-    __slots__ = ("functions",)
-
-    def __init__(self, api, functions: _Functions) -> None:
-        super().__init__(api)
-        self.functions = functions
-        self.new_handle = functions.init_transform
-        self.renew()  # from the decompressor's handle to a transformer's
-
-    def header(self, width: int, height: int, orientation: int | None) -> Header:
-        return Header(
-            width,
-            height,
-            _subsampling(self._info[2].value),
-            _colorspace(self._info[3].value),
-            orientation,
-        )
-
-    def run(self, buf, size: int, records, copy_mode: int) -> tuple[list[bytes], object]:
-        # In 2.x a progressive transform leaves its scan script behind for the
-        # next ones of the same call, whose entropy-coded data is then corrupt.
-        # Run the others first (the order is restored below).
-        n = len(records)
-        order = sorted(range(n), key=lambda i: bool(records[i].options & PROGRESSIVE))
-        ordered = (TjTransform * n)(*(records[i] for i in order))
-        bufs = (C.c_void_p * n)()
-        sizes = (C.c_ulong * n)()
-        failure = None
-        if self.functions.transform(self.handle, buf, size, n, bufs, sizes, ordered, self._limits):
-            failure = self.fail()
-        outputs = _collect(self.api, bufs, sizes, n, failure)
-        restored = [b""] * n
-        for position, i in enumerate(order):
-            restored[i] = outputs[position]
-        return restored, failure
-
-
-def _subsampling(value: int) -> Subsampling | None:
-    return Subsampling(value) if value in Subsampling._value2member_map_ else None
-
-
-def _colorspace(value: int) -> Colorspace | None:
-    return Colorspace(value) if value in Colorspace._value2member_map_ else None
-
-
 # -- the call ------------------------------------------------------------------------
 
 
-def run(codec, handle, data, buf, size: int, dims: tuple[int, int], items: list) -> list[bytes]:
+def run(
+    codec, handle: Transformer, data, buf, size: int, dims: tuple[int, int], items: list
+) -> list[bytes]:
     """Plan, check and run ``items`` (``Options``) on one source in one library call.
 
-    ``handle`` has just read the header (``dims``). Called straight from
-    ``Turbojpeg.transform``/``transform_many``, so a warning's stacklevel of 3
-    points at the user's line.
+    ``handle`` has just read the header (``dims``).
     """
     orientation = _exif.orientation(data) if any(o.apply_exif_orientation for o in items) else None
-    header = handle.header(*dims, orientation)
+    header = handle.info(*dims, orientation)
     plans = []
     for i, o in enumerate(items):
         try:
@@ -529,7 +332,7 @@ def run(codec, handle, data, buf, size: int, dims: tuple[int, int], items: list)
             if len(items) > 1:
                 exc.add_note(f"in transform_many's item {i}")
             raise
-    modes = {p.copy_mode for p in plans if p.copy_mode != COPY_MODES["none"]}
+    modes = {p.copy_markers for p in plans if p.copy_markers != "none"}
     if len(modes) > 1:
         raise ValueError(
             "transform_many: one call copies markers one way (libjpeg-turbo's "
@@ -541,11 +344,11 @@ def run(codec, handle, data, buf, size: int, dims: tuple[int, int], items: list)
         record.op, record.options = p.op, p.options
         if p.crop is not None:
             record.r = Region(*p.crop)
-    outputs, failure = handle.run(buf, size, records, modes.pop() if modes else COPY_MODES["all"])
+    outputs, failure = handle.run(buf, size, records, modes.pop() if modes else "all")
     if failure is not None:  # a warning: the outputs are whole
         if codec.strict:
             raise failure
-        warnings.warn(TurbojpegWarning(str(failure)), stacklevel=3)
+        _warn.warn(str(failure))
     for i, p in enumerate(plans):
         if p.upright_tag:
             outputs[i] = upright_tag(outputs[i])

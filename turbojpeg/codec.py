@@ -1,18 +1,18 @@
 """``Turbojpeg``: decode and encode JPEG with numpy arrays.
 
-Each thread gets its own TurboJPEG handles, made on first use. A compressor is
-reused, with options sent only when they change; a decompressor starts every
-image on a fresh handle (see ``_tj3.Tj3Decompressor.read_header``), and a crop
-or scale is reset right after the call that used it.
+Each thread gets its own TurboJPEG handles (``_backend``'s Protocols), made on
+first use. A compressor is reused, with options sent only when they change; a
+decompressor is kept from one image to the next only when the JPEG carries its
+own tables (see ``_tj3.Tj3Decompressor.read_header``), and a crop or scale is
+reset right after the call that used it. Arguments are checked in
+``_validate``; sizes, scaling factors and crops are worked out in ``_geometry``.
 """
 
 from __future__ import annotations
 
 import ctypes as C
-import math
 import os
 import threading
-import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
@@ -20,105 +20,54 @@ from typing import Self
 
 import numpy as np
 
-from . import _cmyk, _exif, _loader, _markers, _orientation, _transform
+from . import _cmyk, _exif, _loader, _markers, _orientation, _transform, _warn
+from ._backend import Api, Compressor, Decompressor, HeaderReader, Transformer
+from ._geometry import chunks, crop_columns, decode_geometry, pick_scale, scaled
 from ._tj2 import Tj2Api
 from ._tj3 import Tj3Api
+from ._validate import (
+    CHANNELS,
+    DEFAULT_QUALITY,
+    FAST_DCT_MAX_QUALITY,
+    SUBSAMPLINGS,
+    UINT8,
+    UINT16,
+    array_address,
+    check_batch_out,
+    check_image,
+    check_out,
+    check_planes,
+    check_quality,
+    function_bits,
+    input_buffer,
+    parse_pixel_format,
+    sample_settings,
+    thread_count,
+)
 from .errors import (
     TJERR_FATAL,
     TJERR_WARNING,
     ImageTooLargeError,
     TurbojpegError,
-    TurbojpegWarning,
     UnsupportedFeatureError,
 )
 from .formats import Colorspace, JpegInfo, PixelFormat, Subsampling
 
 DEFAULT_MAX_PIXELS = 1 << 28  # ~268 MP: 805 MB as BGR, far above any camera.
 DEFAULT_SCAN_LIMIT = 500  # progressive JPEGs have ~10 scans; thousands is an attack.
-# From this quality on, encoding ignores fast_dct: libjpeg-turbo's fast DCT is
-# slower and worse there, and its TurboJPEG 2 API already switches at 96.
-FAST_DCT_MAX_QUALITY = 96
-
-_PIXEL_FORMATS: dict[object, PixelFormat] = {}
-for _pf in PixelFormat:
-    _PIXEL_FORMATS.update({_pf: _pf, _pf.name: _pf, _pf.name.lower(): _pf})
-_CHANNELS = tuple(pf.channels for pf in PixelFormat)
-_SUBSAMPLINGS: dict[object, Subsampling] = {}
-for _s in Subsampling:
-    _name = _s.name.removeprefix("S")
-    _SUBSAMPLINGS.update({_s: _s, _name: _s, _name.lower(): _s})
-_SUBSAMPLINGS[None] = Subsampling.S420  # encode's default for lossy JPEG
-DEFAULT_QUALITY = 95
-_UINT8 = np.dtype(np.uint8)
-_UINT16 = np.dtype(np.uint16)
-# Where the colour samples sit in 4-channel formats whose fourth channel
-# (alpha or padding) libjpeg-turbo does not encode.
-_COLOR_CHANNELS = {
-    **dict.fromkeys(
-        (PixelFormat.RGBX, PixelFormat.BGRX, PixelFormat.RGBA, PixelFormat.BGRA), slice(0, 3)
-    ),
-    **dict.fromkeys(
-        (PixelFormat.XRGB, PixelFormat.XBGR, PixelFormat.ARGB, PixelFormat.ABGR), slice(1, 4)
-    ),
-}
 # JPEG colorspaces libjpeg-turbo decodes to CMYK pixels only; we convert the rest.
 _CMYK_SOURCES = (Colorspace.CMYK, Colorspace.YCCK)
 
-_apis: dict[str, Tj3Api | Tj2Api] = {}
+_apis: dict[str, Api] = {}
 _apis_lock = threading.Lock()
 
 
-def _api_for(library: _loader.LoadedLibrary) -> Tj3Api | Tj2Api:
+def _api_for(library: _loader.LoadedLibrary) -> Api:
     with _apis_lock:
         api = _apis.get(library.path)
         if api is None:
             api = _apis[library.path] = (Tj3Api if library.api == 3 else Tj2Api)(library.cdll)
         return api
-
-
-def _pixel_format(value) -> PixelFormat:
-    pf = _PIXEL_FORMATS.get(value)
-    return pf if pf is not None else PixelFormat.parse(value)
-
-
-def _input_buffer(data) -> tuple[object, int, object]:
-    """(pointer argument, size, keep-alive) for any bytes-like object."""
-    if type(data) is bytes:
-        return data, len(data), data
-    if isinstance(data, str):
-        raise TypeError(
-            "data must be the JPEG's bytes, not a str; read the file first: open(path, 'rb').read()"
-        )
-    try:
-        view = memoryview(data)
-    except TypeError:
-        raise TypeError(
-            f"data must be a bytes-like object (bytes, bytearray, memoryview, numpy array), "
-            f"not {type(data).__name__}"
-        ) from None
-    if not view.c_contiguous:
-        raise ValueError("data must be a contiguous buffer; pass bytes(data) or a contiguous copy")
-    if view.readonly:
-        arr = np.frombuffer(view, dtype=np.uint8) if view.nbytes else None
-        return (arr.ctypes.data if arr is not None else None), view.nbytes, (view, arr)
-    if not view.nbytes:
-        return None, 0, view
-    return C.addressof(C.c_char.from_buffer(view)), view.nbytes, view
-
-
-def _array_address(arr: np.ndarray) -> int:
-    try:
-        return C.addressof(C.c_char.from_buffer(arr))
-    except (TypeError, ValueError):  # read-only or non-contiguous: the slower generic route
-        return arr.ctypes.data
-
-
-def _as_fraction(scale) -> Fraction:
-    if isinstance(scale, tuple) and len(scale) == 2:
-        return Fraction(int(scale[0]), int(scale[1]))
-    if isinstance(scale, (int, float, Fraction)):
-        return Fraction(scale).limit_denominator(16)
-    raise TypeError(f"scale must be a (num, denom) tuple, a Fraction or a number, not {scale!r}")
 
 
 class Turbojpeg:
@@ -190,7 +139,7 @@ class Turbojpeg:
 
     # -- handles -------------------------------------------------------------------
 
-    def _decompressor(self):
+    def _decompressor(self) -> Decompressor:
         try:
             return self._local.decompressor
         except AttributeError:
@@ -199,7 +148,7 @@ class Turbojpeg:
             self._local.decompressor = d
             return d
 
-    def _compressor(self):
+    def _compressor(self) -> Compressor:
         try:
             return self._local.compressor
         except AttributeError:
@@ -210,28 +159,26 @@ class Turbojpeg:
         """A warning lets the call's result stand unless we are strict."""
         if exc.code != TJERR_WARNING or self.strict:
             raise exc
-        warnings.warn(TurbojpegWarning(str(exc)), stacklevel=4)
+        _warn.warn(str(exc))
 
-    def _read_header(self, d, buf, size: int, data, keep: bool = True) -> tuple[int, int]:
+    def _read_header(
+        self, d: HeaderReader, buf, size: int, data, keep: bool = True
+    ) -> tuple[int, int]:
         """(width, height) from a decompressor kept from the last image when the JPEG
         carries its own tables (``keep``: transforms always start on a new handle,
         whose output settings an earlier transform must not leave behind)."""
         if not size:
             raise TurbojpegError("empty data: a JPEG needs at least a few hundred bytes", None)
         try:
-            width, height = d.read_header(buf, size, keep and _markers.carries_tables(data))
+            width, height, warning = d.read_header(
+                buf, size, keep and _markers.carries_tables(data)
+            )
         except TurbojpegError as exc:
             if exc.code != TJERR_WARNING and self._api.generation == 2:
                 _refuse_on_tj2(exc, data)
-            # A true warning means the header itself was read. Read it again on
-            # the fresh handle: the size it then reports comes from this data alone.
-            self._recover(exc)
-            try:
-                width, height = d.read_header(buf, size)
-            except TurbojpegError as again:
-                if again.code != TJERR_WARNING:
-                    raise
-                width, height = again.header_dims
+            raise
+        if warning is not None:  # the whole header was read all the same
+            self._recover(warning)
         if width <= 0 or height <= 0:
             raise TurbojpegError(
                 "no image frame in the data (cut off before the frame header, or a tables-only JPEG)",
@@ -250,7 +197,7 @@ class Turbojpeg:
     def decode_header(self, data) -> JpegInfo:
         """Width, height, subsampling, colorspace, precision, EXIF orientation,
         ICC profile, ... without decoding pixels."""
-        buf, size, _keep = _input_buffer(data)
+        buf, size, _keep = input_buffer(data)
         d = self._decompressor()
         width, height = self._read_header(d, buf, size, data)
         # One walk over the header's segments for the ICC profile, the EXIF
@@ -300,8 +247,8 @@ class Turbojpeg:
         CMYK, which is converted as Pillow does (Adobe's inverted CMYK, no
         colour management); ``"CMYK"`` returns the stored channels unchanged.
         """
-        buf, size, _keep = _input_buffer(data)
-        pf = _pixel_format(pixel_format)
+        buf, size, _keep = input_buffer(data)
+        pf = parse_pixel_format(pixel_format)
         d = self._decompressor()
         if fast_dct is None and fast_upsample is None:
             mode = self._mode
@@ -314,17 +261,17 @@ class Turbojpeg:
             d.set_mode(mode)
         width, height = self._read_header(d, buf, size, data)
         if scale is None and min_size is None and crop is None and not apply_exif_orientation:
-            shape = (height, width, _CHANNELS[pf])
+            shape = (height, width, CHANNELS[pf])
             if out is None:
                 target = np.empty(shape, dtype=np.uint8)
                 dst = C.addressof(C.c_char.from_buffer(target))
-            elif type(out) is np.ndarray and out.dtype == _UINT16:
+            elif type(out) is np.ndarray and out.dtype == UINT16:
                 return self._decode_general(
                     d, buf, size, pf, width, height, None, None, None, out, None
                 )
             else:
                 target = out
-                dst = _check_out(out, shape)
+                dst = check_out(out, shape)
             try:
                 # 8-bit samples, as nearly every JPEG has: asking first would
                 # cost every decode a call. Others are refused, then retried.
@@ -387,13 +334,13 @@ class Turbojpeg:
         """Any decode: scaled, cropped, turned upright, of more than 8 bits, or
         converted from CMYK. ``samples`` is (precision, lossless) if known."""
         precision, lossless = d.sample_format() if samples is None else samples
-        bits = _function_bits(precision)
-        factor, stored_size, rect, (h, w) = self._geometry(
-            width, height, scale, min_size, crop, orientation, lossless
+        bits = function_bits(precision)
+        factor, stored_size, rect, (h, w) = decode_geometry(
+            self._scaling_factors, width, height, scale, min_size, crop, orientation, lossless
         )
-        shape = (h, w, _CHANNELS[pf])
+        shape = (h, w, CHANNELS[pf])
         if out is not None:
-            _check_out(out, shape, _UINT8 if bits == 8 else _UINT16, precision)
+            check_out(out, shape, UINT8 if bits == 8 else UINT16, precision)
         direct = orientation is None or orientation == 1
         if not cmyk:
             try:
@@ -423,61 +370,6 @@ class Turbojpeg:
             out.reshape(shape)[...] = pixels
         return out
 
-    def _geometry(
-        self, width: int, height: int, scale, min_size, crop, orientation, lossless=False
-    ):
-        """(factor, stored (width, height) once scaled, stored crop or None, output (h, w)).
-
-        ``min_size`` and ``crop`` are in the upright image when ``orientation``
-        swaps the axes. A lossless JPEG has one scaling factor: 1.
-        """
-        swap = _orientation.swaps_axes(orientation)
-        if scale is None and min_size is None:
-            factor = Fraction(1)
-        elif swap:
-            factor = self._pick_scale(height, width, scale, min_size, lossless)
-        else:
-            factor = self._pick_scale(width, height, scale, min_size, lossless)
-        stored_w, stored_h = _scaled(width, factor), _scaled(height, factor)
-        out_w, out_h = (stored_h, stored_w) if swap else (stored_w, stored_h)
-        if crop is None:
-            return factor, (stored_w, stored_h), None, (out_h, out_w)
-        x, y, w, h = _check_crop(crop, out_w, out_h)
-        rect = _orientation.stored_rect(orientation, (x, y, w, h), (stored_w, stored_h))
-        return factor, (stored_w, stored_h), rect, (h, w)
-
-    def _pick_scale(self, width: int, height: int, scale, min_size, lossless=False) -> Fraction:
-        if scale is not None and min_size is not None:
-            raise ValueError("pass either scale or min_size, not both")
-        if scale is not None:
-            factor = _as_fraction(scale)
-            if factor not in self._scaling_factors:
-                offered = ", ".join(str(f) for f in self._scaling_factors)
-                raise ValueError(
-                    f"scale {factor} is not a TurboJPEG scaling factor; use one of {offered}"
-                )
-            if lossless and factor != 1:
-                raise UnsupportedFeatureError(
-                    f"scale {factor}: a lossless JPEG cannot be scaled while decoding "
-                    "(libjpeg-turbo scales in the DCT, which lossless JPEG does not use); "
-                    "decode it at full size",
-                    None,
-                )
-            return factor
-        if isinstance(min_size, int):
-            min_w = min_h = min_size
-        else:
-            try:
-                min_w, min_h = (int(v) for v in min_size)
-            except (TypeError, ValueError):
-                raise TypeError(
-                    f"min_size must be an int or a (width, height) pair, not {min_size!r}"
-                ) from None
-        for factor in () if lossless else self._scaling_factors:
-            if factor <= 1 and _scaled(width, factor) >= min_w and _scaled(height, factor) >= min_h:
-                return factor
-        return Fraction(1)
-
     def _decode_region(
         self, d, buf, size, pf, factor, stored_size, rect, out, bits=8, lossless=False
     ):
@@ -489,45 +381,39 @@ class Turbojpeg:
         lossless JPEG, so that crop is emulated as on the TurboJPEG 2 API.
         """
         out_w, out_h = stored_size
-        channels = _CHANNELS[pf]
-        dtype = _UINT8 if bits == 8 else _UINT16
+        channels = CHANNELS[pf]
+        dtype = UINT8 if bits == 8 else UINT16
         if rect is None:
             x = y = 0
             w, h = out_w, out_h
         else:
             x, y, w, h = rect
-        # The TJ3 cropping region must start on an iMCU column. Fancy upsampling
-        # treats the region's first and last columns as image edges, which
-        # changes them whenever a chroma pair straddles the border. So we start
-        # on the iMCU column strictly before x (unless x is the image's edge),
-        # end one pixel past x + w when there is one, and drop the extras: the
-        # result is then bit-identical to slicing a full decode.
-        x0, emulate = 0, rect is not None and (lossless or not d.supports_crop)
-        x1 = min(x + w + 1, out_w)
+        # The TJ3 cropping region decodes columns x0 to x1, wider than the crop.
+        x0, x1, emulate = x, x + w, rect is not None and (lossless or not d.supports_crop)
         if rect is not None and not emulate:
             subsamp = d.subsampling()
             if subsamp < 0:
                 emulate = True
             else:
-                mcu_w = _scaled(Subsampling(subsamp).mcu_size[0], factor)
-                x0 = (x - 1) // mcu_w * mcu_w if x else 0
+                mcu_w = scaled(Subsampling(subsamp).mcu_size[0], factor)
+                x0, x1 = crop_columns(x, w, out_w, mcu_w)
         shape = (h, w, channels)
         try:
             if factor != 1:
                 d.set_scale(factor.numerator, factor.denominator)
             if emulate:
                 full = np.empty((out_h, out_w, channels), dtype=dtype)
-                self._decompress(d, buf, size, _array_address(full), pf, bits)
+                self._decompress(d, buf, size, array_address(full), pf, bits)
                 region = full[y : y + h, x : x + w]
             else:
                 if rect is not None:
                     d.set_crop(x0, y, x1 - x0, h)
                 if rect is None or (x0 == x and x1 == x + w):
                     target = np.empty(shape, dtype=dtype) if out is None else out
-                    self._decompress(d, buf, size, _array_address(target), pf, bits)
+                    self._decompress(d, buf, size, array_address(target), pf, bits)
                     return target
                 wide = np.empty((h, x1 - x0, channels), dtype=dtype)
-                self._decompress(d, buf, size, _array_address(wide), pf, bits)
+                self._decompress(d, buf, size, array_address(wide), pf, bits)
                 region = wide[:, x - x0 : x - x0 + w]
         finally:
             d.reset_scale_and_crop()
@@ -554,7 +440,7 @@ class Turbojpeg:
         have YUV planes to give (libjpeg-turbo's rule); others raise
         ``UnsupportedFeatureError``.
         """
-        buf, size, _keep = _input_buffer(data)
+        buf, size, _keep = input_buffer(data)
         d = self._decompressor()
         if d.mode != self._mode:
             d.set_mode(self._mode)
@@ -571,8 +457,9 @@ class Turbojpeg:
             raise TurbojpegError(
                 "this JPEG's chroma subsampling cannot be decoded to YUV planes", None
             )
-        factor = Fraction(1) if scale is None else self._pick_scale(width, height, scale, None)
-        w, h = _scaled(width, factor), _scaled(height, factor)
+        factors = self._scaling_factors
+        factor = Fraction(1) if scale is None else pick_scale(factors, width, height, scale, None)
+        w, h = scaled(width, factor), scaled(height, factor)
         count = 1 if subsamp == Subsampling.GRAY else 3
         planes = [
             np.empty(self._api.plane_shape(i, w, h, subsamp), dtype=np.uint8) for i in range(count)
@@ -610,7 +497,7 @@ class Turbojpeg:
         items = list(buffers)
         if "out" in decode_options:
             raise TypeError("decode_many takes out= for the whole batch, not per image")
-        threads = _thread_count(threads)
+        threads = thread_count(threads)
         if out is None:
             layouts = set()
             i = 0
@@ -623,11 +510,8 @@ class Turbojpeg:
             if len(layouts) == 1:
                 shape, dtype = layouts.pop()
                 out = np.empty((len(items), *shape), dtype=dtype)
-        elif not isinstance(out, np.ndarray) or out.ndim != 4 or out.shape[0] != len(items):
-            raise ValueError(
-                f"out must be an (N, height, width, channels) array with N={len(items)}, "
-                f"not {getattr(out, 'shape', type(out).__name__)}"
-            )
+        else:
+            check_batch_out(out, len(items))
         results: list = [None] * len(items)
 
         def work(indices: range) -> None:
@@ -642,24 +526,41 @@ class Turbojpeg:
                 exc.add_note(f"while decoding buffer {i} of {len(items)}")
                 raise
 
-        chunks = _chunks(len(items), threads)
-        if threads == 1 or len(chunks) <= 1:
-            for chunk in chunks:
-                work(chunk)
-        else:
-            for future in [self._executor(threads).submit(work, c) for c in chunks]:
+        pieces = chunks(len(items), threads)
+        if threads == 1 or len(pieces) <= 1:
+            for piece in pieces:
+                work(piece)
+            return out if out is not None else results
+
+        def work_keeping_warnings(indices: range, kept: list[str]) -> None:
+            with _warn.deferred(kept):
+                work(indices)
+
+        # A worker's warnings are given here, in the calling thread and in the
+        # images' order, so that they point at the user's decode_many line.
+        kept: list[list[str]] = [[] for _ in pieces]
+        pool = self._executor(threads)
+        futures = [
+            pool.submit(work_keeping_warnings, *job) for job in zip(pieces, kept, strict=True)
+        ]
+        for future, messages in zip(futures, kept, strict=True):
+            try:
                 future.result()
+            finally:  # also those of the images before a failing one
+                for message in messages:
+                    _warn.warn(message)
         return out if out is not None else results
 
     def _output_layout(self, data, options: dict) -> tuple[tuple[int, int, int], np.dtype]:
         """The shape and dtype ``decode(data, **options)`` returns."""
-        buf, size, _keep = _input_buffer(data)
+        buf, size, _keep = input_buffer(data)
         d = self._decompressor()
         width, height = self._read_header(d, buf, size, data)
         precision, lossless = d.sample_format()
-        pf = _pixel_format(options.get("pixel_format", "BGR"))
+        pf = parse_pixel_format(options.get("pixel_format", "BGR"))
         orientation = _exif.orientation(data) if options.get("apply_exif_orientation") else None
-        _factor, _stored, _rect, (h, w) = self._geometry(
+        _factor, _stored, _rect, (h, w) = decode_geometry(
+            self._scaling_factors,
             width,
             height,
             options.get("scale"),
@@ -668,7 +569,7 @@ class Turbojpeg:
             orientation,
             lossless,
         )
-        return (h, w, _CHANNELS[pf]), (_UINT8 if precision <= 8 else _UINT16)
+        return (h, w, CHANNELS[pf]), (UINT8 if precision <= 8 else UINT16)
 
     def _executor(self, threads: int) -> ThreadPoolExecutor:
         with self._pool_lock:
@@ -681,11 +582,11 @@ class Turbojpeg:
 
     # -- lossless transforms ---------------------------------------------------------
 
-    def _transformer(self):
+    def _transformer(self) -> Transformer:
         try:
             return self._local.transformer
         except AttributeError:
-            t = _transform.transformer(self.library, self._api)
+            t = self._api.transformer()
             t.set_limits(self.strict, self.scan_limit)
             self._local.transformer = t
             return t
@@ -751,7 +652,7 @@ class Turbojpeg:
         and ``copy_markers`` ``"icc"``/``"comments"`` raise
         UnsupportedFeatureError.
         """
-        buf, size, _keep = _input_buffer(data)
+        buf, size, _keep = input_buffer(data)
         t = self._transformer()
         dims = self._read_header(t, buf, size, data, keep=False)
         options = _transform.Options(
@@ -781,7 +682,7 @@ class Turbojpeg:
         ``copy_markers`` value (libjpeg-turbo sets that per call).
         """
         items = [_transform.Options.from_mapping(o, i) for i, o in enumerate(options)]
-        buf, size, _keep = _input_buffer(data)
+        buf, size, _keep = input_buffer(data)
         t = self._transformer()
         dims = self._read_header(t, buf, size, data, keep=False)
         if not items:
@@ -828,13 +729,13 @@ class Turbojpeg:
 
         ``icc_profile`` (bytes) is embedded as the JPEG's ICC profile.
         """
-        pf = _pixel_format(pixel_format)
-        height, width, channels, pitch = _check_image(image)
+        pf = parse_pixel_format(pixel_format)
+        height, width, channels, pitch = check_image(image)
         if channels == 1:
             pf = PixelFormat.GRAY
-        elif _CHANNELS[pf] != channels:
+        elif CHANNELS[pf] != channels:
             raise ValueError(
-                f"image has {channels} channels but pixel_format {pf.name} has {_CHANNELS[pf]}"
+                f"image has {channels} channels but pixel_format {pf.name} has {CHANNELS[pf]}"
             )
         c = self._compressor()
         if (
@@ -842,9 +743,9 @@ class Turbojpeg:
             or precision is not None
             or predictor is not None
             or point_transform is not None
-            or image.dtype is not _UINT8
+            or image.dtype is not UINT8
         ):
-            bits, settings = _sample_settings(
+            bits, settings = sample_settings(
                 image,
                 pf,
                 quality,
@@ -870,11 +771,11 @@ class Turbojpeg:
             if pf is PixelFormat.GRAY:
                 subsamp = Subsampling.GRAY
             else:
-                subsamp = _SUBSAMPLINGS.get(subsampling) or Subsampling.parse(subsampling)
+                subsamp = SUBSAMPLINGS.get(subsampling) or Subsampling.parse(subsampling)
             if quality is None:
                 quality = DEFAULT_QUALITY
             elif type(quality) is not int or not 1 <= quality <= 100:
-                quality = _check_quality(quality)
+                quality = check_quality(quality)
             settings = (
                 quality,
                 subsamp,
@@ -893,7 +794,7 @@ class Turbojpeg:
                 )
             c.configure(*settings)
             c.settings = settings
-        return c.compress(_array_address(image), width, pitch, height, pf, bits, icc)
+        return c.compress(array_address(image), width, pitch, height, pf, bits, icc)
 
     def encode_yuv(
         self,
@@ -912,19 +813,12 @@ class Turbojpeg:
         the image's ``(width, height)`` when the planes are padded beyond it
         (default: the Y plane's size).
         """
-        planes = list(planes)
-        if len(planes) not in (1, 3):
-            raise ValueError(f"expected 1 (gray) or 3 (Y, Cb, Cr) planes, got {len(planes)}")
-        for i, p in enumerate(planes):
-            if not isinstance(p, np.ndarray) or p.dtype != np.uint8 or p.ndim != 2:
-                raise TypeError(f"plane {i} must be a 2-D uint8 numpy array")
-            if p.strides[1] != 1 or p.strides[0] < p.shape[1]:
-                raise ValueError(f"plane {i} rows must be contiguous; use np.ascontiguousarray")
+        planes = check_planes(planes)
         height, width = planes[0].shape
         if size is not None:
             width, height = (int(v) for v in size)
         subsamp = self._plane_subsampling(planes, width, height, subsampling)
-        quality = _check_quality(quality)
+        quality = check_quality(quality)
         c = self._compressor()
         if optimize and not progressive and not c.supports_optimize:
             raise UnsupportedFeatureError("optimize=True needs libjpeg-turbo >= 3", None)
@@ -980,16 +874,6 @@ class Turbojpeg:
         self.close()
 
 
-def _scaled(dimension: int, factor: Fraction) -> int:
-    return -(-dimension * factor.numerator // factor.denominator)
-
-
-def _function_bits(precision: int) -> int:
-    """The sample size of the libjpeg-turbo functions for ``precision``: tj3Decompress8
-    for 2..8 bits, tj3Decompress12 for 9..12 and tj3Decompress16 for 13..16."""
-    return 8 if precision <= 8 else 12 if precision <= 12 else 16
-
-
 def _refuse_on_tj2(exc: TurbojpegError, data) -> None:
     """``UnsupportedFeatureError`` when the TurboJPEG 2 API refused a header for
     its precision or its lossless coding, which 2.x cannot decode."""
@@ -1005,191 +889,3 @@ def _refuse_on_tj2(exc: TurbojpegError, data) -> None:
 def _describe(precision: int, lossless: bool) -> str:
     """'a 12-bit JPEG', 'a lossless 16-bit JPEG', ..."""
     return f"a lossless {precision}-bit JPEG" if lossless else f"a {precision}-bit JPEG"
-
-
-def _check_out(out, shape: tuple[int, int, int], dtype=_UINT8, precision: int = 8) -> int:
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be a numpy array, not {type(out).__name__}")
-    if out.dtype != dtype:
-        raise TypeError(
-            f"out must have dtype {dtype} for this {precision}-bit JPEG, not {out.dtype}"
-        )
-    if out.shape != shape and not (shape[2] == 1 and out.shape == shape[:2]):
-        raise ValueError(f"out has shape {out.shape}, but the decoded image is {shape}")
-    if not out.flags.c_contiguous:
-        raise ValueError("out must be C-contiguous")
-    if not out.flags.writeable:
-        raise ValueError("out is read-only")
-    return _array_address(out)
-
-
-def _check_crop(crop, width: int, height: int) -> tuple[int, int, int, int]:
-    try:
-        x, y, w, h = (int(v) for v in crop)
-    except (TypeError, ValueError):
-        raise TypeError(f"crop must be (x, y, width, height), not {crop!r}") from None
-    if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
-        raise ValueError(
-            f"crop (x={x}, y={y}, w={w}, h={h}) does not fit in the {width}x{height} output"
-        )
-    return x, y, w, h
-
-
-def _check_image(image) -> tuple[int, int, int, int]:
-    """(height, width, channels, row pitch in samples) of an encodable array."""
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"image must be a numpy array, not {type(image).__name__}")
-    if image.dtype is not _UINT8 and image.dtype != _UINT8 and image.dtype != _UINT16:
-        raise TypeError(
-            f"image must have dtype uint8 or uint16 (12- to 16-bit JPEG), not {image.dtype}"
-        )
-    item = image.dtype.itemsize
-    original_strides = image.strides
-    if image.ndim == 2:
-        image = image[:, :, None]
-    if image.ndim != 3:
-        raise ValueError(f"image must be (height, width[, channels]), not shape {image.shape}")
-    height, width, channels = image.shape
-    if height == 0 or width == 0:
-        raise ValueError(f"image is empty: shape {image.shape}")
-    if channels not in (1, 3, 4):
-        raise ValueError(f"image must have 1, 3 or 4 channels, not {channels}")
-    pitch = image.strides[0]
-    if (
-        (channels > 1 and image.strides[2] != item)
-        or image.strides[1] != channels * item
-        or pitch < width * channels * item
-        or pitch % item
-    ):
-        raise ValueError(
-            f"image pixels must be contiguous within each row (strides {original_strides}); "
-            "use np.ascontiguousarray(image)"
-        )
-    return height, width, channels, pitch // item
-
-
-def _sample_settings(
-    image,
-    pf,
-    quality,
-    subsampling,
-    fast_dct,
-    progressive,
-    optimize,
-    precision,
-    lossless,
-    predictor,
-    point_transform,
-) -> tuple[int, tuple]:
-    """(function bits, compressor settings) for a uint16 image, a precision
-    other than 8 or lossless JPEG; ValueError or TypeError names what is wrong."""
-    wide = image.dtype == _UINT16
-    if precision is None:
-        precision = (16 if lossless else 12) if wide else 8
-    elif isinstance(precision, bool) or not isinstance(precision, (int, np.integer)):
-        raise TypeError(f"precision must be an int, not {precision!r}")
-    precision = int(precision)
-    if lossless:
-        if not 2 <= precision <= 16:
-            raise ValueError(
-                f"lossless JPEG has 2 to 16 bits per sample, not precision={precision}"
-            )
-        given = [
-            name
-            for name, value in (
-                ("quality", quality),
-                ("subsampling", subsampling),
-                ("fast_dct", fast_dct or None),
-                ("progressive", progressive or None),
-                ("optimize", optimize or None),
-            )
-            if value is not None
-        ]
-        if given:
-            raise ValueError(
-                f"{', '.join(given)} do not apply to lossless JPEG: it has no quantization "
-                "or DCT, and libjpeg-turbo stores every component at full resolution "
-                "(4:4:4, RGB or gray) with one scan"
-            )
-        predictor = 1 if predictor is None else _check_int("predictor", predictor, 1, 7)
-        point_transform = (
-            0
-            if point_transform is None
-            else _check_int("point_transform", point_transform, 0, precision - 1)
-        )
-        lossless_settings = (precision, predictor, point_transform)
-        settings = (None, None, False, False, False, lossless_settings)
-    else:
-        if predictor is not None or point_transform is not None:
-            raise ValueError(
-                "predictor and point_transform apply to lossless JPEG only: pass lossless=True"
-            )
-        if precision not in (8, 12):
-            raise ValueError(
-                f"lossy JPEG has 8 or 12 bits per sample, not precision={precision}; "
-                "lossless=True takes 2 to 16"
-            )
-        if pf is PixelFormat.GRAY:
-            subsamp = Subsampling.GRAY
-        else:
-            subsamp = _SUBSAMPLINGS.get(subsampling) or Subsampling.parse(subsampling)
-        quality = DEFAULT_QUALITY if quality is None else _check_quality(quality)
-        # 12-bit fast DCT: the same switch at 96 as for 8 bits.
-        fast = bool(fast_dct) and quality < FAST_DCT_MAX_QUALITY
-        settings = (quality, subsamp, fast, bool(progressive), bool(optimize), None)
-    needed = _UINT8 if precision <= 8 else _UINT16
-    if image.dtype != needed:
-        raise TypeError(
-            f"precision={precision} takes a {needed} image, not {image.dtype} "
-            f"({'2 to 8' if needed is _UINT8 else '9 to 16'} bits per sample are {needed})"
-        )
-    if precision not in (8, 16):
-        colors = _COLOR_CHANNELS.get(pf)
-        samples = image if colors is None or image.ndim == 2 else image[:, :, colors]
-        largest = int(samples.max())
-        if largest >> precision:
-            raise ValueError(
-                f"image values go up to {largest}, more than {precision}-bit samples hold "
-                f"(0 to {(1 << precision) - 1})"
-            )
-    return _function_bits(precision), settings
-
-
-def _check_int(name: str, value, low: int, high: int) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or not low <= value <= high
-    ):
-        raise ValueError(f"{name} must be an int from {low} to {high}, not {value!r}")
-    return int(value)
-
-
-def _check_quality(quality) -> int:
-    if (
-        isinstance(quality, bool)
-        or not isinstance(quality, (int, np.integer))
-        or not 1 <= quality <= 100
-    ):
-        raise ValueError(f"quality must be an int from 1 to 100, not {quality!r}")
-    return int(quality)
-
-
-def _thread_count(threads: int | None) -> int:
-    if threads is None:
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:
-            return os.cpu_count() or 1
-    if not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a positive int or None, not {threads!r}")
-    return threads
-
-
-def _chunks(count: int, threads: int) -> list[range]:
-    """Contiguous index ranges, a few per thread so a slow image doesn't stall one worker."""
-    if count == 0:
-        return []
-    pieces = min(count, threads * 4)
-    step = math.ceil(count / pieces)
-    return [range(start, min(start + step, count)) for start in range(0, count, step)]
