@@ -53,14 +53,12 @@ class HeaderReader(Protocol):
         """Warnings become errors (strict); refuse more scans than that (0: no limit)."""
         ...
 
-    def read_header(
-        self, buf, size: int, keep: bool = False
-    ) -> tuple[int, int, TurbojpegError | None]:
-        """(width, height, warning) of the JPEG's header, which the handle then holds.
+    def read_header(self, buf, size: int) -> tuple[int, int, TurbojpegError | None]:
+        """(width, height, warning) of the JPEG's header, which the handle then holds,
+        on a new handle: libjpeg would keep an earlier image's tables.
 
         ``warning`` is libjpeg-turbo's TJERR_WARNING when it got past a problem
-        in the header, else None. ``keep`` says the JPEG carries its own tables,
-        so the handle may be kept from the image before; otherwise it is renewed.
+        in the header, else None.
         """
         ...
 

@@ -204,12 +204,9 @@ class Tj2Decompressor(_Handle):
         )
         self.mode = mode
 
-    def read_header(
-        self, buf, size: int, keep: bool = False
-    ) -> tuple[int, int, TurbojpegError | None]:
+    def read_header(self, buf, size: int) -> tuple[int, int, TurbojpegError | None]:
         """(width, height, warning): see _tj3.Tj3Decompressor.read_header."""
-        if not keep:  # 2.x scales per call: only the tables can be left behind
-            self.renew()
+        self.renew()  # a new handle per image, for the same reason
         w, h, s, c = self._info
         if self.api.decompress_header3(
             self.handle, buf, size, C.byref(w), C.byref(h), C.byref(s), C.byref(c)

@@ -207,14 +207,13 @@ class _Handle(OwnedHandle):
 
 
 class Tj3Decompressor(_Handle):
-    __slots__ = ("mode", "scaled")
+    __slots__ = ("mode",)
     init_type = TJINIT_DECOMPRESS
     supports_crop = True
 
     def __init__(self, api: Tj3Api) -> None:
         super().__init__(api)
         self.mode = None
-        self.scaled = False  # a scaling factor or cropping region is set
         # libjpeg-turbo 3.1 (the version that brought tj3SetICCProfile) saves
         # APP2 markers by default, for its ICC reader; libjpeg copies a saved
         # marker byte by byte, twice per decode. _markers reads ICC instead.
@@ -231,25 +230,18 @@ class Tj3Decompressor(_Handle):
         self.set(FASTUPSAMPLE, mode[1])
         self.mode = mode
 
-    def read_header(
-        self, buf, size: int, keep: bool = False
-    ) -> tuple[int, int, TurbojpegError | None]:
+    def read_header(self, buf, size: int) -> tuple[int, int, TurbojpegError | None]:
         """(width, height, warning); the other header fields are then available to
         ``info``. ``warning`` is libjpeg-turbo's TJERR_WARNING when it got past a
         problem in the header (junk between segments, say), else None; an error
         raises.
 
-        libjpeg keeps quantization and Huffman tables from one image to the
-        next (for abbreviated streams), so on a reused handle a JPEG that lacks
-        a table, such as an MJPEG frame without DHT, would silently be decoded
-        with the previous image's. The handle is kept only when the caller
-        says the JPEG carries its own (``keep``, from
-        ``_markers.carries_tables``) and no scale or crop is left set;
-        otherwise the image starts on a new one.
+        Each image starts on a new handle: libjpeg keeps quantization and
+        Huffman tables from one image to the next (for abbreviated streams), so
+        on a reused handle a JPEG that lacks a table, such as an MJPEG frame
+        without DHT, would silently be decoded with the previous image's.
         """
-        if not keep or self.scaled:
-            self.renew()
-            self.scaled = False
+        self.renew()
         api, handle = self.api, self.handle
         if api.decompress_header(handle, buf, size):
             return self._header_warning()
@@ -326,21 +318,17 @@ class Tj3Decompressor(_Handle):
             raise self.fail()
 
     def set_scale(self, num: int, denom: int) -> None:
-        self.scaled = True
         if self.api.set_scaling_factor(self.handle, ScalingFactor(num, denom)):
             raise self.fail()
 
     def set_crop(self, x: int, y: int, w: int, h: int) -> None:
-        self.scaled = True
         if self.api.set_cropping_region(self.handle, Region(x, y, w, h)):
             raise self.fail()
 
     def reset_scale_and_crop(self) -> None:
         # Order matters: the cropping region is validated against the scale.
-        api, handle = self.api, self.handle
-        failed = api.set_cropping_region(handle, UNCROPPED)
-        failed |= api.set_scaling_factor(handle, UNSCALED)
-        self.scaled = bool(failed)  # then the next image starts on a new handle
+        self.api.set_cropping_region(self.handle, UNCROPPED)
+        self.api.set_scaling_factor(self.handle, UNSCALED)
 
     def decompress_to_planes(self, buf, size: int, planes, strides) -> None:
         if self.api.decompress_to_planes8(self.handle, buf, size, planes, strides):

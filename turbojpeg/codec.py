@@ -161,18 +161,12 @@ class Turbojpeg:
             raise exc
         _warn.warn(str(exc))
 
-    def _read_header(
-        self, d: HeaderReader, buf, size: int, data, keep: bool = True
-    ) -> tuple[int, int]:
-        """(width, height) from a decompressor kept from the last image when the JPEG
-        carries its own tables (``keep``: transforms always start on a new handle,
-        whose output settings an earlier transform must not leave behind)."""
+    def _read_header(self, d: HeaderReader, buf, size: int, data) -> tuple[int, int]:
+        """(width, height), read on a new handle (see ``read_header``)."""
         if not size:
             raise TurbojpegError("empty data: a JPEG needs at least a few hundred bytes", None)
         try:
-            width, height, warning = d.read_header(
-                buf, size, keep and _markers.carries_tables(data)
-            )
+            width, height, warning = d.read_header(buf, size)
         except TurbojpegError as exc:
             if exc.code != TJERR_WARNING and self._api.generation == 2:
                 _refuse_on_tj2(exc, data)
@@ -654,7 +648,7 @@ class Turbojpeg:
         """
         buf, size, _keep = input_buffer(data)
         t = self._transformer()
-        dims = self._read_header(t, buf, size, data, keep=False)
+        dims = self._read_header(t, buf, size, data)
         options = _transform.Options(
             crop=crop,
             rotate=rotate,
@@ -684,7 +678,7 @@ class Turbojpeg:
         items = [_transform.Options.from_mapping(o, i) for i, o in enumerate(options)]
         buf, size, _keep = input_buffer(data)
         t = self._transformer()
-        dims = self._read_header(t, buf, size, data, keep=False)
+        dims = self._read_header(t, buf, size, data)
         if not items:
             return []
         return _transform.run(self, t, data, buf, size, dims, items)
