@@ -57,6 +57,13 @@ def orientation(data) -> int | None:
     ``data`` is any bytes-like object. Only the segments before the first SOS
     are read, one marker at a time.
     """
+    found = _tiff(data)
+    return None if found is None else tiff_orientation(*found)
+
+
+def _tiff(data) -> tuple[bytes | memoryview, int, int] | None:
+    """``(data as bytes or a byte view, start, end)`` of the JPEG's EXIF TIFF
+    structure, or ``None`` when ``data`` is no JPEG or has no EXIF segment."""
     if type(data) is not bytes:
         try:
             data = memoryview(data).cast("B")
@@ -65,7 +72,7 @@ def orientation(data) -> int | None:
     if data[:2] != _SOI:
         return None
     segment = exif_segment(data)
-    return None if segment is None else tiff_orientation(data, *segment)
+    return None if segment is None else (data, *segment)
 
 
 def exif_segment(
@@ -120,18 +127,12 @@ def orientation_offset(data) -> tuple[int, str] | None:
     ``order`` its byte order for ``struct`` (``"<"`` or ``">"``), so that
     ``struct.pack_into(order + "H", copy, offset, 1)`` makes a copy upright.
     """
-    if type(data) is not bytes:
-        try:
-            data = memoryview(data).cast("B")
-        except (TypeError, ValueError):
-            return None
-    if data[:2] != _SOI:
-        return None
-    segment = exif_segment(data)
-    found = None if segment is None else _orientation_entry(data, *segment)
+    tiff = _tiff(data)
+    found = None if tiff is None else _orientation_entry(*tiff)
     if found is None:
         return None
-    return found[0], "<" if data[segment[0]] == ord("I") else ">"
+    view, start, _ = tiff
+    return found[0], "<" if view[start] == ord("I") else ">"
 
 
 def _orientation_entry(data, start: int, end: int) -> tuple[int, int] | None:
