@@ -234,10 +234,6 @@ class CellHost:
         return _measure_cell(*args)
 
 
-def _host() -> CellHost:
-    return CellHost()
-
-
 class Cells:
     """Runs ``_measure_cell`` away from the suite, with a time limit per cell.
 
@@ -264,7 +260,7 @@ class Cells:
         try:
             if worker is None or not worker.alive():
                 worker = self._workers[reader_name] = sites.Worker(
-                    site, "benchmarks.video.suite:_host", variables=variables
+                    site, "benchmarks.video.suite:CellHost", variables=variables
                 )
             return worker.call("measure", *args, timeout=self.timeout)
         except sites.WorkerError as exc:
