@@ -92,16 +92,21 @@ def photo_rgb(name: str) -> np.ndarray:
     return getattr(data, name)()
 
 
-def opencv_sdist() -> Path:
-    """The opencv-python sdist recipes/opencv builds from, fetched and verified by its
-    sha256 through the offline runner (cached after the first time)."""
-    proc = subprocess.run([sys.executable, "-m", "tools.offline_build", "fetch", str(OPENCV_RECIPE)],
+def recipe_source(recipe: Path) -> Path:
+    """The source archive ``recipe`` builds from, fetched and verified by its sha256
+    through the offline runner (cached after the first time). OSError when it fails."""
+    proc = subprocess.run([sys.executable, "-m", "tools.offline_build", "fetch", str(recipe)],
                           cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines or not Path(lines[-1]).is_file():
         tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
-        raise OSError(f"cannot fetch the opencv-python sdist of {OPENCV_RECIPE}: {tail}")
+        raise OSError(f"cannot fetch the source of {recipe}: {tail}")
     return Path(lines[-1])
+
+
+def opencv_sdist() -> Path:
+    """The opencv-python sdist recipes/opencv builds from (see ``recipe_source``)."""
+    return recipe_source(OPENCV_RECIPE)
 
 
 def opencv_samples(names: tuple[str, ...]) -> dict[str, Path]:

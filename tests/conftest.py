@@ -92,20 +92,16 @@ def jpeg_tools(tj3_path) -> Path:
 def testimages(tmp_path_factory) -> Path:
     """libjpeg-turbo's own test images (testimages/ of the source tarball the recipe
     builds from, fetched and verified by sha256 through the offline runner)."""
-    import subprocess
-    import sys
     import tarfile
 
-    root = Path(__file__).resolve().parent.parent
-    proc = subprocess.run(
-        [sys.executable, "-m", "tools.offline_build", "fetch", "recipes/libjpeg-turbo"],
-        cwd=root, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines or not Path(lines[-1]).is_file():
-        pytest.fail(f"cannot fetch libjpeg-turbo's source: {proc.stderr.strip()[-500:]}")
+    from benchmarks import datasets
+
+    try:
+        source = datasets.recipe_source(datasets.ROOT / "recipes" / "libjpeg-turbo")
+    except OSError as exc:
+        pytest.fail(f"cannot fetch libjpeg-turbo's source: {exc}")
     folder = tmp_path_factory.mktemp("testimages")
-    with tarfile.open(lines[-1]) as tar:
+    with tarfile.open(source) as tar:
         for member in tar.getmembers():
             parts = member.name.split("/")
             if member.isfile() and len(parts) == 3 and parts[1] == "testimages":
