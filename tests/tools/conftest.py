@@ -55,7 +55,7 @@ source:
   sha256: SHA256
 build:
   number: 0
-  string: {{ flavor }}_{{ PKG_HASH }}_{{ PKG_BUILDNUM }}
+  string: {{ flavor }}_h{{ PKG_HASH }}_{{ PKG_BUILDNUM }}
 requirements:
   build:
     - {{ compiler('c') }}
