@@ -82,7 +82,7 @@ def test_build_relocates_tests_and_writes_manifest(recipe, monkeypatch, capsys):
     assert len(files["lib/libgreet.so"]["sha256"]) == 64
     assert manifest["has_prefix"]["text"] == ["build-env.txt"]
 
-    assert "+ hello > out.txt" in (out / "test.log").read_text()
+    assert "\n+ hello\n+ diff out.txt test/expected.txt\n" in (out / "test.log").read_text()
     assert "gcc -shared" in (out / "build.log").read_text()
 
 

@@ -100,7 +100,12 @@ def test_pack_writes_info(built, tmp_path):
     assert json.loads((info / "run_exports.json").read_text()) == {"weak": ["hello >=1.2.3,<2.0a0"]}
     assert json.loads((info / "about.json").read_text()) == {}
     assert (info / "recipe" / "meta.yaml").read_text() == rendered.text
-    assert "hello > out.txt" in (info / "test" / "run_test.sh").read_text()
+    # conda-build's info/test/run_test.sh: set -ex, then the commands, then exit 0
+    assert (info / "test" / "run_test.sh").read_text() == (
+        "\n\nset -ex\n\n\n\nhello > out.txt\ndiff out.txt test/expected.txt\n"
+        'test -z "${LD_LIBRARY_PATH:-}"\ntest -f ${PREFIX}/lib/libgreet${SHLIB_EXT}\nexit 0\n'
+    )
+    assert not (info / "test" / "run_test.py").exists()  # no imports, no run_test.py
     assert (info / "test" / "test" / "expected.txt").read_text() == "hello from greet\n"
 
     # rattler's own readers accept what we wrote

@@ -34,7 +34,7 @@ from . import BuildError
 from .channel import install
 from .fetch import fetch_source
 from .render import TARGET_PLATFORM, Rendered
-from .testing import python_env, run_tests
+from .testing import check_commands, python_env, run_tests
 
 RUNNER_VERSION = "3"  # part of the cache key: bump when the build contract changes
 PREFIX_LENGTH = 255  # conda-build's placeholder length
@@ -46,8 +46,8 @@ def step(title: str) -> None:
 
 
 def _test_files(r: Rendered) -> set[Path]:
-    """Recipe files only the tests read: test/files entries and run_test.sh."""
-    names = [*((r.meta.get("test") or {}).get("files") or []), "run_test.sh"]
+    """Recipe files only the tests read: test/files entries, run_test.sh and run_test.py."""
+    names = [*((r.meta.get("test") or {}).get("files") or []), "run_test.sh", "run_test.py"]
     found = set()
     for name in names:
         path = r.recipe_dir / name
@@ -353,6 +353,7 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     if skip in ("true", "yes", "1"):
         raise BuildError(f"{r.name}: build/skip is true for this platform/variant")
     step(f"[1/5] render: {r.name} {r.version} {r.build_string}")
+    check_commands(r)  # before anything is built: such a test could never fail
     print("variant used: " + (", ".join(f"{k}={r.variant[k]}" for k in r.used_keys) or "none"))
     print(
         "note: build requirements are the machine's; host requirements too, unless "
