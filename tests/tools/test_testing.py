@@ -66,10 +66,10 @@ def test_a_failing_line_inside_a_multiline_command_names_that_command(recipe, ca
     )
 
 
-def test_an_explicit_exit_is_reported_with_the_last_command(recipe, capsys):
-    with_commands(recipe, ["hello > out.txt", "grep -q greet out.txt && exit 3 || true"])
+def test_an_explicit_exit_names_its_command(recipe, capsys):
+    with_commands(recipe, ["hello > out.txt", "if grep -q greet out.txt; then exit 3; fi", "true"])
     assert run_build(recipe) == 1
-    assert "error: run_test.sh exited with 3; the last command it ran: exit 3" in (
+    assert "error: test command failed (exit 3): if grep -q greet out.txt; then exit 3; fi\n" in (
         capsys.readouterr().err
     )
 

@@ -43,12 +43,19 @@ SHELL = "/bin/bash"  # conda-build's shell_path on Linux
 COMMANDS_HEADER = "\n\nset -ex\n\n\n\n"
 COMMANDS_FOOTER = "exit 0\n"
 # Read by bash before the script (BASH_ENV), then dropped from the environment so
-# that no child shell reads it: on a failure that set -e acts on, one line names
-# the script line. It only prints; the script is conda-build's, unchanged.
+# that no child shell reads it. It only reports: when set -e stops the script (the
+# ERR trap) or an `exit` leaves it non-zero (a function in front of the builtin),
+# one line names the script line. The script itself is conda-build's, unchanged.
+_REPORT = 'printf "offline_build: run_test.sh line %s failed (exit %s)\\n"'
 _ERR_TRAP = (
-    "trap '{ _offline_build_status=$?; set +x; } 2>/dev/null; "
-    'printf "offline_build: run_test.sh line %s failed (exit %s)\\n" '
+    f"trap '{{ _offline_build_status=$?; set +x; }} 2>/dev/null; {_REPORT} "
     '"$LINENO" "$_offline_build_status" >&2\' ERR\n'
+    "exit() {\n"
+    "  { _offline_build_status=${1-$?}; set +x; } 2>/dev/null\n"
+    f'  [ "$_offline_build_status" = 0 ] || {_REPORT} "${{BASH_LINENO[0]}}" '
+    '"$_offline_build_status" >&2\n'
+    '  builtin exit "$_offline_build_status"\n'
+    "}\n"
     "unset BASH_ENV\n"
 )
 _FAILED_LINE = re.compile(r"^offline_build: run_test\.sh line (\d+) failed", re.MULTILINE)
@@ -194,12 +201,10 @@ def _tail(output: str, lines: int = 20) -> str:
 
 
 def _failed_command(scripts: Scripts, output: str, code: int) -> str:
-    """Which command of run_test.sh failed, from the ERR trap's line number."""
+    """Which command of run_test.sh failed, from the line _ERR_TRAP reported last."""
     found = _FAILED_LINE.findall(output)
-    if not found:  # an explicit `exit N`: the ERR trap does not fire
-        traced = [line for line in output.splitlines() if line.startswith("+ ")]
-        last = f"; the last command it ran: {traced[-1][2:]}" if traced else ""
-        return f"run_test.sh exited with {code}{last}"
+    if not found:  # the script was not ours to report on (e.g. it replaced `exit`)
+        return f"run_test.sh exited with {code}"
     line = int(found[-1])
     if not scripts.first_lines or line < scripts.first_lines[0]:
         return f"line {line} of the recipe's own run_test.sh failed (exit {code})"
