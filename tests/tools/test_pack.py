@@ -16,6 +16,8 @@ from tools.offline_build.__main__ import main
 from tools.offline_build.pack import pack
 from tools.offline_build.render import load_variant, render_recipe
 
+from .conftest import GCC_MAJOR, glibc_needed_by_readelf
+
 pytestmark = pytest.mark.skipif(
     not (shutil.which("gcc") and shutil.which("patchelf")),
     reason="needs gcc and patchelf (apt-get install -y gcc patchelf)",
@@ -70,7 +72,8 @@ def test_pack_writes_info(built, tmp_path):
     assert index["version"] == "1.2.3"
     assert index["build"] == rendered.build_string
     assert index["build_number"] == 0
-    assert index["depends"] == []
+    glibc = glibc_needed_by_readelf(pkg / "bin" / "hello", pkg / "lib" / "libgreet.so")
+    assert index["depends"] == [f"__glibc >={glibc},<3.0.a0", f"libgcc >={GCC_MAJOR}"]
     assert index["constrains"] == ["nothello <0a"]
     assert index["subdir"] == "linux-64"
     assert (index["platform"], index["arch"]) == ("linux", "x86_64")
