@@ -126,6 +126,8 @@ CAN_FAIL = [
     ('echo "a; ! b" | grep -q x', "x"),
     ("echo ${!BASH_VERSI*} | grep -q x", "x"),
     ("echo '#' ! ; false", "x"),
+    ("echo then ! x | grep -q y", "x"),
+    ("echo { ! x | grep -q y", "x"),
 ]
 
 

@@ -110,11 +110,12 @@ def negated_pipelines(command: str) -> bool:
             subshells += 1
         elif token == ")":
             subshells = max(subshells - 1, 0)
-        if at_start and token in _CONDITION:
+        keyword = at_start and token in _CONDITION | _BODY | {"{", "!"}  # not as an argument
+        if keyword and token in _CONDITION:
             condition = True
-        elif token in _BODY:
+        elif keyword and token in _BODY:
             condition = False
-        at_start = token in {";", "&", "&&", "||", "|", "\n", "{", "(", "!"} | _CONDITION | _BODY
+        at_start = keyword or token in {";", "&", "&&", "||", "|", "\n", "("}
     return False
 
 
