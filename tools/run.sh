@@ -82,11 +82,11 @@ setup() { system_deps; venv; lib; }
 
 channel_deps() {
   # What the FFmpeg and OpenCV recipes need from the machine offline (conda-build
-  # takes them from conda-forge instead): libx264 and libx265 for the GPL FFmpeg,
-  # ninja for OpenCV.
+  # takes them from conda-forge instead): the Debian packages that stand in for host
+  # libraries (libx264-dev and libx265-dev for the GPL FFmpeg; the list is
+  # tools/offline_build/machine.py's HOST_LIBRARIES), and ninja for OpenCV.
   local -a missing=()
-  [[ -f /usr/include/x264.h ]] || missing+=(libx264-dev)
-  [[ -f /usr/include/x265.h ]] || missing+=(libx265-dev)
+  missing+=($("$PY" -m tools.offline_build machine-deps))
   command -v ninja >/dev/null 2>&1 || missing+=(ninja-build)
   if ((${#missing[@]})); then
     log "installing system packages for the channel: ${missing[*]}"

@@ -1,6 +1,9 @@
 """Fixtures for tools/offline_build: every test runs with a private source cache
 and with the Debian route replaced, so nothing reaches the network or apt."""
 
+import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -55,7 +58,7 @@ source:
   sha256: SHA256
 build:
   number: 0
-  string: {{ flavor }}_{{ PKG_HASH }}_{{ PKG_BUILDNUM }}
+  string: {{ flavor }}_h{{ PKG_HASH }}_{{ PKG_BUILDNUM }}
 requirements:
   build:
     - {{ compiler('c') }}
@@ -69,17 +72,40 @@ test:
     - test -f ${PREFIX}/lib/libgreet${SHLIB_EXT}
 """
 
-CONFIG = """\
+
+def _gcc_major() -> str:
+    """The machine's gcc major version: the tiny recipe's c_compiler_version (the
+    runner refuses a machine compiler newer than the one configured)."""
+    if not shutil.which("gcc"):
+        return "12"
+    return subprocess.run(["gcc", "-dumpversion"], capture_output=True, text=True,
+                          check=True).stdout.strip().split(".")[0]  # fmt: skip
+
+
+GCC_MAJOR = _gcc_major()
+CONFIG = f"""\
 flavor:
   - plain
   - fancy
 c_compiler:
   - gcc
 c_compiler_version:
-  - "12"
+  - "{GCC_MAJOR}"
 unused_key:
   - "1"
 """
+
+
+def glibc_needed_by_readelf(*paths) -> str:
+    """The highest GLIBC_x.y that binutils' readelf lists in the files' version needs:
+    a reading independent of the runner's own ELF parser."""
+    found = []
+    for path in paths:
+        out = subprocess.run(["readelf", "-V", "-W", str(path)], capture_output=True,
+                             text=True, check=True).stdout  # fmt: skip
+        needs = out.split("Version needs section", 1)[-1] if "Version needs section" in out else ""
+        found += [tuple(map(int, v.split("."))) for v in re.findall(r"Name: GLIBC_([\d.]+)", needs)]
+    return ".".join(map(str, max(found)))
 
 
 def make_tarball(path: Path, files: dict[str, str], top: str = "hello-1.2.3") -> str:

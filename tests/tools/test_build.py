@@ -11,7 +11,7 @@ from tools.offline_build import BuildError
 from tools.offline_build.__main__ import main
 from tools.offline_build.build import extract
 
-from .conftest import make_tarball
+from .conftest import GCC_MAJOR, glibc_needed_by_readelf, make_tarball
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("gcc") and shutil.which("patchelf") and shutil.which("patch")),
@@ -76,13 +76,18 @@ def test_build_relocates_tests_and_writes_manifest(recipe, monkeypatch, capsys):
     assert manifest["build_string"] == env["PKG_BUILD_STRING"]
     assert manifest["cache_key"] == out.name
     assert manifest["source"]["route"] == "url"
-    assert manifest["requirements"] == {"build": ["gcc_linux-64 12.*"]}
+    # compiler('c') is gcc_linux-64, whose run_export is libgcc; the ELF files need glibc
+    glibc = glibc_needed_by_readelf(prefix / "bin" / "hello", prefix / "lib" / "libgreet.so")
+    assert manifest["requirements"] == {
+        "build": [f"gcc_linux-64 {GCC_MAJOR}.*"],
+        "run": [f"__glibc >={glibc},<3.0.a0", f"libgcc >={GCC_MAJOR}"],
+    }
     files = {f["path"]: f for f in manifest["files"]}
     assert files["bin/hello"]["size"] == (prefix / "bin" / "hello").stat().st_size
     assert len(files["lib/libgreet.so"]["sha256"]) == 64
     assert manifest["has_prefix"]["text"] == ["build-env.txt"]
 
-    assert "+ hello > out.txt" in (out / "test.log").read_text()
+    assert "\n+ hello\n+ diff out.txt test/expected.txt\n" in (out / "test.log").read_text()
     assert "gcc -shared" in (out / "build.log").read_text()
 
 

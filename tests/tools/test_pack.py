@@ -16,6 +16,8 @@ from tools.offline_build.__main__ import main
 from tools.offline_build.pack import pack
 from tools.offline_build.render import load_variant, render_recipe
 
+from .conftest import GCC_MAJOR, glibc_needed_by_readelf
+
 pytestmark = pytest.mark.skipif(
     not (shutil.which("gcc") and shutil.which("patchelf")),
     reason="needs gcc and patchelf (apt-get install -y gcc patchelf)",
@@ -70,7 +72,8 @@ def test_pack_writes_info(built, tmp_path):
     assert index["version"] == "1.2.3"
     assert index["build"] == rendered.build_string
     assert index["build_number"] == 0
-    assert index["depends"] == []
+    glibc = glibc_needed_by_readelf(pkg / "bin" / "hello", pkg / "lib" / "libgreet.so")
+    assert index["depends"] == [f"__glibc >={glibc},<3.0.a0", f"libgcc >={GCC_MAJOR}"]
     assert index["constrains"] == ["nothello <0a"]
     assert index["subdir"] == "linux-64"
     assert (index["platform"], index["arch"]) == ("linux", "x86_64")
@@ -100,7 +103,12 @@ def test_pack_writes_info(built, tmp_path):
     assert json.loads((info / "run_exports.json").read_text()) == {"weak": ["hello >=1.2.3,<2.0a0"]}
     assert json.loads((info / "about.json").read_text()) == {}
     assert (info / "recipe" / "meta.yaml").read_text() == rendered.text
-    assert "hello > out.txt" in (info / "test" / "run_test.sh").read_text()
+    # conda-build's info/test/run_test.sh: set -ex, then the commands, then exit 0
+    assert (info / "test" / "run_test.sh").read_text() == (
+        "\n\nset -ex\n\n\n\nhello > out.txt\ndiff out.txt test/expected.txt\n"
+        'test -z "${LD_LIBRARY_PATH:-}"\ntest -f ${PREFIX}/lib/libgreet${SHLIB_EXT}\nexit 0\n'
+    )
+    assert not (info / "test" / "run_test.py").exists()  # no imports, no run_test.py
     assert (info / "test" / "test" / "expected.txt").read_text() == "hello from greet\n"
 
     # rattler's own readers accept what we wrote

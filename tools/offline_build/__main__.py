@@ -1,5 +1,6 @@
 """Command line: python -m tools.offline_build {render,fetch,build,pack,channel} RECIPE_DIR...
-[options], or python -m tools.offline_build env ENVIRONMENT_YML --prefix DIR."""
+[options], python -m tools.offline_build env ENVIRONMENT_YML --prefix DIR, or
+python -m tools.offline_build machine-deps."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from .build import build, step
 from .channel import fresh_prefix, index, install, test_installed
 from .environment import install_environment
 from .fetch import fetch_source
+from .machine import HOST_LIBRARIES, missing_debian_packages
 from .pack import pack
 from .render import load_variant_values, recipe_variants, render_recipe
 
@@ -95,8 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     env.add_argument(
         "--root", type=Path, default=Path(".build"), help="output root (default: .build)"
     )
+    text = "print the Debian packages that stand in for host libraries and are missing here"
+    commands.add_parser("machine-deps", help=text, description=text + ": " + ", ".join(
+        f"{lib.name} ({lib.debian})" for lib in HOST_LIBRARIES.values()))  # fmt: skip
     args = parser.parse_args(argv)
     try:
+        if args.command == "machine-deps":
+            for package in missing_debian_packages():
+                print(package)
+            return 0
         if args.command == "env":
             install_environment(args.file, args.prefix, args.root / "channel")
             return 0

@@ -12,7 +12,9 @@ tests: changed tests rerun on the existing build.
 Host requirements that our own channel (``<root>/channel``) holds are
 installed into PREFIX before build.sh runs, as conda-build does; their files
 stay out of the package and their run_exports become run requirements.  Every
-other requirement is the machine's (compilers, cmake, Python, numpy, x264).
+other requirement is the machine's (compilers, cmake, Python, numpy, x264); what
+the conda-forge packages it stands in for would export (libgcc, libstdcxx,
+__glibc, x264, ...) is added as machine.py declares it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import json
 import os
 import shutil
 import stat
-import struct
 import subprocess
 import sys
 import tarfile
@@ -32,11 +33,19 @@ from pathlib import Path
 
 from . import BuildError
 from .channel import install
+from .elf import is_dynamic_elf
 from .fetch import fetch_source
+from .machine import (
+    RunExport,
+    check_compilers,
+    compiler_exports,
+    glibc_export,
+    host_exports,
+)
 from .render import TARGET_PLATFORM, Rendered
-from .testing import python_env, run_tests
+from .testing import check_commands, python_env, run_tests
 
-RUNNER_VERSION = "3"  # part of the cache key: bump when the build contract changes
+RUNNER_VERSION = "4"  # part of the cache key: bump when the build contract changes
 PREFIX_LENGTH = 255  # conda-build's placeholder length
 HEARTBEAT = 60  # seconds between "still building" lines
 
@@ -46,8 +55,8 @@ def step(title: str) -> None:
 
 
 def _test_files(r: Rendered) -> set[Path]:
-    """Recipe files only the tests read: test/files entries and run_test.sh."""
-    names = [*((r.meta.get("test") or {}).get("files") or []), "run_test.sh"]
+    """Recipe files only the tests read: test/files entries, run_test.sh and run_test.py."""
+    names = [*((r.meta.get("test") or {}).get("files") or []), "run_test.sh", "run_test.py"]
     found = set()
     for name in names:
         path = r.recipe_dir / name
@@ -75,9 +84,11 @@ def test_key(r: Rendered) -> str:
     return d.digest.hexdigest()[:12]
 
 
-def cache_key(r: Rendered, source_sha256: str, host_packages: list[str] = ()) -> str:
+def cache_key(r: Rendered, source_sha256: str, host_packages: list[str] = (),
+              machine: list[str] = ()) -> str:  # fmt: skip
     """What the build reads: the rendered recipe but its tests, the recipe's files
-    (build.sh, patches) but the test files, the source, the variant, the host packages."""
+    (build.sh, patches) but the test files, the source, the variant, the host packages
+    and the machine's stand-ins for host requirements."""
     d = _Digest()
     add = d.add
     add("runner", RUNNER_VERSION.encode())
@@ -93,6 +104,8 @@ def cache_key(r: Rendered, source_sha256: str, host_packages: list[str] = ()) ->
     add("variant", json.dumps({k: r.variant[k] for k in r.used_keys}, sort_keys=True).encode())
     if host_packages:  # absent for recipes without host packages from our channel
         add("host packages", " ".join(host_packages).encode())
+    if machine:  # absent for recipes without host requirements from the machine
+        add("machine", " ".join(machine).encode())
     return d.digest.hexdigest()[:12]
 
 
@@ -198,31 +211,44 @@ def host_from_channel(r: Rendered, channel_dir: Path) -> tuple[list[str], list[s
 
 
 def install_host(r: Rendered, prefix: Path, channel_dir: Path,
-                 specs: list[str]) -> tuple[set[str], list[str]]:  # fmt: skip
+                 specs: list[str]) -> tuple[set[str], list[RunExport]]:  # fmt: skip
     """Install specs (the host requirements our channel holds) into prefix.
 
-    Returns the paths they put there (relative to prefix) and the run requirements
-    their run_exports add (minus build/ignore_run_exports).
+    Returns the paths they put there (relative to prefix) and their run_exports.
     """
-    for spec in (r.meta.get("requirements") or {}).get("host") or []:
-        if str(spec) not in specs:
-            print(f"host: {spec}: the machine's (not in {channel_dir})")
     if not specs:
         return set(), []
     exports: dict[str, dict] = {}
     install(channel_dir, specs, prefix, run_exports=exports)
-    ignored = set((r.meta.get("build") or {}).get("ignore_run_exports") or [])
-    depends = []
-    for name, found in sorted(exports.items()):
-        for spec in (found.get("weak") or []) + (found.get("strong") or []):
-            if name in ignored or _spec_name(spec) in ignored:
-                print(f"host: run_export {spec} of {name} ignored (build/ignore_run_exports)")
-            else:
-                depends.append(spec)
-                print(f"host: run_export of {name}: {spec}")
+    found = [
+        RunExport(spec, name, "")
+        for name, kinds in sorted(exports.items())
+        for spec in (kinds.get("weak") or []) + (kinds.get("strong") or [])
+    ]
     present = {p.relative_to(prefix).as_posix() for p in prefix.rglob("*")
                if p.is_symlink() or p.is_file()}  # fmt: skip
-    return present, depends
+    return present, found
+
+
+def apply_run_exports(r: Rendered, kind: str, exports: list[RunExport]) -> list[str]:
+    """The run requirements exports add, minus build/ignore_run_exports (by the
+    exported name) and build/ignore_run_exports_from (by the exporting package);
+    each printed in the build log."""
+    build = r.meta.get("build") or {}
+    ignored = {str(n) for n in build.get("ignore_run_exports") or []}
+    ignored_from = {_spec_name(str(n)) for n in build.get("ignore_run_exports_from") or []}
+    depends = []
+    for export in exports:
+        if export.source in ignored_from or _spec_name(export.spec) in ignored:
+            key = (
+                "ignore_run_exports_from" if export.source in ignored_from else "ignore_run_exports"
+            )
+            print(f"{kind}: run_export {export.spec} of {export.source} ignored (build/{key})")
+            continue
+        why = f" ({export.why})" if export.why else ""
+        print(f"{kind}: run_export of {export.source}: {export.spec}{why}")
+        depends.append(export.spec)
+    return depends
 
 
 def ensure_patchelf() -> str:
@@ -238,21 +264,6 @@ def ensure_patchelf() -> str:
     if not installed or not shutil.which("patchelf"):
         raise BuildError(f"could not install patchelf ({' '.join(command)} failed)")
     return shutil.which("patchelf")
-
-
-def is_dynamic_elf(path: Path) -> bool:
-    """64-bit little-endian executable or shared object with a PT_DYNAMIC segment."""
-    with open(path, "rb") as fh:
-        head = fh.read(64)
-        if len(head) < 64 or head[:4] != b"\x7fELF" or head[4:6] != b"\x02\x01":
-            return False
-        if struct.unpack_from("<H", head, 16)[0] not in (2, 3):  # ET_EXEC, ET_DYN
-            return False
-        (phoff,) = struct.unpack_from("<Q", head, 32)
-        phentsize, phnum = struct.unpack_from("<HH", head, 54)
-        fh.seek(phoff)
-        table = fh.read(phentsize * phnum)
-    return any(struct.unpack_from("<I", table, i * phentsize)[0] == 2 for i in range(phnum))
 
 
 def relocate(prefix: Path, skip: set[str] = frozenset()) -> None:
@@ -288,9 +299,11 @@ def relocate(prefix: Path, skip: set[str] = frozenset()) -> None:
 
 
 def write_manifest(r: Rendered, out: Path, prefix: Path, source: dict, key: str,
-                   host_files: set[str] = frozenset(), host_depends: list[str] = (),
+                   host_files: set[str] = frozenset(), depends: list[str] = (),
                    build_seconds: float | None = None) -> None:  # fmt: skip
-    """The package's record: its files (not the host packages'), requirements, about."""
+    """The package's record: its files (not the host packages'), requirements (run:
+    the recipe's and ``depends``, the run_exports, sorted as conda-build sorts them),
+    about."""
     files, text_prefix, binary_prefix = [], [], []
     needle = str(prefix).encode()
     for path in sorted(prefix.rglob("*")):
@@ -307,8 +320,8 @@ def write_manifest(r: Rendered, out: Path, prefix: Path, source: dict, key: str,
                 (binary_prefix if b"\0" in data else text_prefix).append(rel)
     requirements = dict(r.meta.get("requirements") or {})
     run = [str(s) for s in requirements.get("run") or []]
-    if host_depends:
-        requirements["run"] = run + [s for s in host_depends if s not in run]
+    if depends:
+        requirements["run"] = sorted(dict.fromkeys(run + list(depends)))
     manifest = {
         "name": r.name, "version": r.version, "build_number": int(r.info["PKG_BUILDNUM"]),
         "build_string": r.build_string, "subdir": TARGET_PLATFORM,
@@ -353,6 +366,8 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     if skip in ("true", "yes", "1"):
         raise BuildError(f"{r.name}: build/skip is true for this platform/variant")
     step(f"[1/5] render: {r.name} {r.version} {r.build_string}")
+    check_commands(r)  # before anything is built: such a test could never fail
+    check_compilers(r)
     print("variant used: " + (", ".join(f"{k}={r.variant[k]}" for k in r.used_keys) or "none"))
     print(
         "note: build requirements are the machine's; host requirements too, unless "
@@ -363,8 +378,11 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     archive, sha256, route = fetch_source(r.meta)
     channel_dir = root.resolve() / "channel"
     host_specs, candidates = host_from_channel(r, channel_dir)
-    # A rebuilt dependency (a new candidate file) changes the key.
-    key, tests = cache_key(r, sha256, candidates), test_key(r)
+    host = [str(s) for s in (r.meta.get("requirements") or {}).get("host") or []]
+    machine_exports = host_exports(r, [s for s in host if s not in host_specs])
+    # A rebuilt dependency (a new candidate file) or another machine library changes the key.
+    machine = [f"{e.source}={e.spec}" for e in machine_exports]
+    key, tests = cache_key(r, sha256, candidates, machine), test_key(r)
     base = root.resolve() / r.recipe_dir.name
     out = base / key
     done = out / "DONE"
@@ -385,7 +403,7 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
         (out / "prefix").symlink_to(prefix.name)
 
     step(f"[3/5] build in {out}")
-    host_files, host_depends = install_host(r, prefix, channel_dir, host_specs)
+    host_files, channel_exports = install_host(r, prefix, channel_dir, host_specs)
     subdir = None
     if route == "substitute":  # the substitute may nest the upstream tree one level deeper
         offline = (r.meta.get("extra") or {}).get("offline_source") or {}
@@ -411,6 +429,10 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     if code != 0:
         raise BuildError(f"build.sh failed with exit code {code} (log: {out / 'build.log'})")
     relocate(prefix, skip=host_files)
+    own = sorted(p.relative_to(prefix).as_posix() for p in prefix.rglob("*")
+                 if p.relative_to(prefix).as_posix() not in host_files)  # fmt: skip
+    depends = run_exports_as_depends(r, out, channel_exports, machine_exports,
+                                     glibc_export(r, prefix, own))  # fmt: skip
     source = {"url": r.meta["source"]["url"], "sha256": sha256, "route": route,
               "filename": archive.name}  # fmt: skip
     write_manifest(
@@ -420,12 +442,25 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
         source,
         key,
         host_files,
-        host_depends,
+        depends,
         build_seconds=time.monotonic() - started,
     )
     (out / "BUILT").write_text(time.strftime("%Y-%m-%dT%H:%M:%S%z\n"))
     print(f"built in {time.monotonic() - started:.0f} s")
     return _test_and_finish(r, out, base, tests, started)
+
+
+def run_exports_as_depends(r: Rendered, out: Path, channel: list[RunExport],
+                           machine: list[RunExport], glibc: list[RunExport]) -> list[str]:  # fmt: skip
+    """What conda-build would add to run: the run_exports of the host packages (ours,
+    and the machine's stand-ins for conda-forge's), the compilers' and the stdlib's;
+    printed and written to the build log."""
+    step("[3/5] run_exports")
+    depends = apply_run_exports(r, "host", channel + machine)
+    depends += apply_run_exports(r, "build", compiler_exports(r) + glibc)
+    with open(out / "build.log", "a") as fh:
+        fh.write("run_exports added to run: " + (", ".join(depends) or "none") + "\n")
+    return depends
 
 
 def _test_and_finish(r: Rendered, out: Path, base: Path, tests: str, started: float) -> Path:

@@ -2,9 +2,10 @@
 
 Indexing, solving and installing are py-rattler's (``rattler.index.index_fs``,
 ``rattler.solve``, ``rattler.install``); only the local channel is ever queried.
-The one thing it cannot supply, Python and numpy, is the machine's own: they are
-offered to the solver as virtual packages of the running interpreter's versions
-(see ``machine_packages``), and the tests run that interpreter.
+What it cannot supply is the machine's own: Python and numpy (the running
+interpreter's versions; the tests run that interpreter), the compilers' runtimes
+and the host libraries machine.py declares (libgcc, libstdcxx, x264, ...). They are
+offered to the solver as virtual packages (see ``machine_packages``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import rattler.exceptions
 from rattler.index import index_fs
 
 from . import BuildError
+from .machine import machine_versions
 from .pack import SUBDIR_DIRS
 from .render import TARGET_PLATFORM, render_recipe
 from .testing import run_tests
@@ -57,10 +59,12 @@ def _check_prefix_replaced(target: Path) -> int:
 
 
 def machine_packages() -> list[rattler.GenericVirtualPackage]:
-    """The running interpreter's Python and numpy, as packages the solver may count on."""
+    """The running interpreter's Python and numpy, the machine's compiler runtimes and
+    host libraries (machine.machine_versions), as packages the solver may count on."""
     versions = {"python": platform.python_version()}
     with contextlib.suppress(importlib.metadata.PackageNotFoundError):
         versions["numpy"] = importlib.metadata.version("numpy")
+    versions.update(machine_versions())
     machine = rattler.BuildString("machine")
     return [
         rattler.GenericVirtualPackage(rattler.PackageName(name), rattler.Version(v), machine)

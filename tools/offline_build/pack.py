@@ -19,6 +19,7 @@ from conda_package_handling import api as cph
 
 from . import BuildError
 from .render import TARGET_PLATFORM, Rendered
+from .testing import write_test_dir
 
 SUBDIR_DIRS = (TARGET_PLATFORM, "noarch")
 
@@ -63,18 +64,12 @@ def _run_exports(value) -> dict:
 
 
 def _write_test(info: Path, r: Rendered) -> None:
-    test = r.meta.get("test") or {}
-    commands = [str(c) for c in test.get("commands") or []]
-    if commands:
-        script = "set -ex\n\n" + "\n".join(commands) + "\nexit 0\n"
-        (info / "test").mkdir(parents=True, exist_ok=True)
-        (info / "test" / "run_test.sh").write_text(script)
-    for name in test.get("files") or []:
-        src, dst = r.recipe_dir / name, info / "test" / name
-        if not src.exists():
-            raise BuildError(f"test file {name} not found in {r.recipe_dir}")
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst)
+    """info/test/: what conda-build's test directory holds (the test files, and
+    run_test.sh and run_test.py as the runner runs them)."""
+    (info / "test").mkdir(parents=True, exist_ok=True)
+    write_test_dir(r, info / "test")
+    if not any((info / "test").iterdir()):
+        (info / "test").rmdir()
 
 
 def write_info(tree: Path, manifest: dict, timestamp_ms: int, r: Rendered | None) -> None:

@@ -1,9 +1,13 @@
 """Render meta.yaml the way conda-build does, for linux-64 and one variant.
 
 Supported: line selectors (``# [expr]``), Jinja2 with StrictUndefined, the
-variant values, ``compiler``, ``pin_subpackage``, ``pin_compatible``,
+variant values, ``compiler``, ``stdlib``, ``pin_subpackage``, ``pin_compatible``,
 ``environ`` and the ``PKG_*`` names.  Anything else is an undefined name and
 fails loudly rather than rendering something conda-build would not.
+
+The build string follows conda-build's rules (``build_id`` below); PKG_HASH is our
+own digest of the variant keys the recipe uses, of conda-build's form ``h`` and 7
+hex digits.
 """
 
 from __future__ import annotations
@@ -30,6 +34,12 @@ PLATFORM_NAMES = {
 }  # fmt: skip
 SELECTOR = re.compile(r"^(?P<line>.*?)\s*#\s*\[(?P<expr>.+)\]\s*$")
 DEFAULT_COMPILERS = {"c": "gcc", "cxx": "gxx", "fortran": "gfortran"}
+# While conda-build renders a recipe it is not yet "final", and its Jinja context
+# (conda_build/environ.py, meta_vars) holds these stand-ins for PKG_HASH and
+# PKG_BUILD_STRING; the real values exist only once rendering is done.
+RENDER_PKG_HASH = "1234567"
+RENDER_BUILD_STRING = "placeholder"
+HASH_LENGTH = 7  # conda-build's default hash_length
 
 
 class _StringLoader(yaml.SafeLoader):
@@ -120,6 +130,51 @@ def _pin(version: str, min_pin: str | None, max_pin: str | None) -> str:
     return ",".join(bounds)
 
 
+def _with_star(name: str, version: str | None) -> str:
+    """A variant version as a spec, as conda-build's ensure_valid_spec writes it: a
+    bare version (letters, digits, dots) matches its whole series, 12 -> 12.*."""
+    if not version:
+        return name
+    return f"{name} {version}.*" if re.fullmatch(r"[0-9A-Za-z.]+", version) else f"{name} {version}"
+
+
+def build_id(string: str | None, number: str, head: str, pkg_hash: str) -> str:
+    """The build string conda-build gives a package (conda_build/metadata.py, build_id).
+
+    ``string`` is build/string as rendered (PKG_HASH was RENDER_PKG_HASH then), ``head``
+    the raw recipe text before requirements/test/about/extra/outputs with the
+    selectors applied, ``pkg_hash`` the real hash (``h`` + 7 hex, or empty).
+    - A build/string is kept as rendered, unless the raw text writes ``h{{ PKG_HASH }}``:
+      so ``gpl_{{ PKG_HASH }}_0`` gives ``gpl_1234567_0`` under conda-build.
+    - Otherwise (no build/string, or ``h{{ PKG_HASH }}`` written), every ``h`` + 7 hex
+      digits in the string becomes the hash; a string without any gets the hash
+      inserted before its last ``_``-part (``0`` gives ``h1a2b3c4_0``).
+    """
+    if string and not re.search(r"h\{\{\s*PKG_HASH\s*\}\}", head):
+        bad = set("=@#$%^&*:;\"'\\|<>?/ -!") & set(string)
+        if bad:  # conda-build's check_bad_chrs for build/string
+            raise BuildError(f"bad character(s) ({''.join(sorted(bad))}) in build/string: "
+                             f"{string}")  # fmt: skip
+        return string
+    out = string or number
+    placeholder = re.compile(f"h[0-9a-f]{{{HASH_LENGTH}}}")
+    if placeholder.search(out):
+        return placeholder.sub(pkg_hash, out)
+    first, *rest = out.rsplit("_", 1)
+    if first.isdigit():
+        first = f"{pkg_hash}_{first}" if pkg_hash else first
+    else:
+        first += pkg_hash
+    return "_".join([first, *rest])
+
+
+def _recipe_head(text: str) -> str:
+    """The part of a recipe before its requirements/test/extra/about/outputs sections:
+    where conda-build looks for ``h{{ PKG_HASH }}`` (extract_package_and_build_text)."""
+    match = re.search(r"^(?:requirements|test|extra|about|outputs):", text, re.MULTILINE)
+    return text[: match.start()] if match else text
+
+
 @dataclass
 class Rendered:
     recipe_dir: Path
@@ -141,16 +196,24 @@ def used_variant_keys(meta_text: str, build_sh: str, variant: dict) -> list[str]
     exprs += [m["expr"] for m in map(SELECTOR.match, meta_text.splitlines()) if m]
     words = set(re.findall(r"[A-Za-z_]\w*", " ".join(exprs)))
     words |= set(re.findall(r"\$\{?([A-Za-z_]\w*)", build_sh))
-    for lang in re.findall(r"compiler\(\s*['\"](\w+)['\"]", meta_text):
-        words |= {f"{lang}_compiler", f"{lang}_compiler_version"}
+    for kind, lang in re.findall(r"(compiler|stdlib)\(\s*['\"](\w+)['\"]", meta_text):
+        words |= {f"{lang}_{kind}", f"{lang}_{kind}_version"}
     return sorted(k for k in variant if k in words)
 
 
 def _context(r: Rendered) -> dict:
+    # conda-build's compiler() and stdlib() (jinja_context.py, _target): the package
+    # {<lang>_compiler}_<target> or {<lang>_stdlib}_<target>, at the variant's
+    # <lang>_compiler_version or <lang>_stdlib_version. Without a variant value, a
+    # compiler falls back to the platform's default (gcc, gxx) and a stdlib to the
+    # language's name (c_linux-64).
     def compiler(lang: str) -> str:
         name = r.variant.get(f"{lang}_compiler", DEFAULT_COMPILERS.get(lang, lang))
-        version = r.variant.get(f"{lang}_compiler_version")
-        return f"{name}_{TARGET_PLATFORM}" + (f" {version}.*" if version else "")
+        return _with_star(f"{name}_{TARGET_PLATFORM}", r.variant.get(f"{lang}_compiler_version"))
+
+    def stdlib(lang: str) -> str:
+        name = r.variant.get(f"{lang}_stdlib", lang)
+        return _with_star(f"{name}_{TARGET_PLATFORM}", r.variant.get(f"{lang}_stdlib_version"))
 
     def pin_subpackage(name, min_pin="x.x.x.x.x.x", max_pin="x", exact=False):
         if name != r.info["PKG_NAME"]:
@@ -175,8 +238,9 @@ def _context(r: Rendered) -> dict:
         return f"{name} {_pin(version, min_pin, max_pin)}"
 
     return {
-        **r.variant, **r.info, "PKG_HASH": r.pkg_hash, "target_platform": TARGET_PLATFORM,
-        "environ": os.environ, "compiler": compiler,
+        **r.variant, **r.info, "PKG_HASH": RENDER_PKG_HASH,
+        "PKG_BUILD_STRING": RENDER_BUILD_STRING, "target_platform": TARGET_PLATFORM,
+        "environ": os.environ, "compiler": compiler, "stdlib": stdlib,
         "pin_subpackage": pin_subpackage, "pin_compatible": pin_compatible,
     }  # fmt: skip
 
@@ -201,6 +265,17 @@ def _jinja(text: str, context: dict) -> str:
         ) from None
 
 
+def _pkg_hash(used: dict[str, str]) -> str:
+    """Our PKG_HASH: ``h`` and the first 7 hex digits of the sha1 of the used variant
+    values as sorted JSON; empty when the recipe uses no variant key. conda-build's
+    (metadata.py, hash_dependencies) is of the same form over a similar input: the
+    used variant keys minus python/perl/lua/r_base and build-only keys, plus the
+    virtual packages in run. Only the form is something a recipe can observe."""
+    if not used:
+        return ""
+    return "h" + hashlib.sha1(json.dumps(used, sort_keys=True).encode()).hexdigest()[:HASH_LENGTH]
+
+
 def render_recipe(recipe_dir: Path, variant: dict[str, str]) -> Rendered:
     recipe_dir = recipe_dir.resolve()
     meta_path = recipe_dir / "meta.yaml"
@@ -209,28 +284,33 @@ def render_recipe(recipe_dir: Path, variant: dict[str, str]) -> Rendered:
     build_sh = recipe_dir / "build.sh"
     source = meta_path.read_text()
     used = used_variant_keys(source, build_sh.read_text() if build_sh.is_file() else "", variant)
-    # conda-build's hash: sha1 over the JSON of the used variant values, sorted by key.
-    digest = hashlib.sha1(json.dumps({k: variant[k] for k in used}, sort_keys=True).encode())
     text = apply_selectors(source, selector_names(variant), "meta.yaml")
-    r = Rendered(recipe_dir, variant, "", {}, used, "h" + digest.hexdigest()[:7])
+    r = Rendered(recipe_dir, variant, "", {}, used, _pkg_hash({k: variant[k] for k in used}))
     r.info = {"PKG_NAME": "", "PKG_VERSION": "", "PKG_BUILDNUM": "0",
-              "PKG_BUILD_STRING": "placeholder"}  # fmt: skip
+              "PKG_BUILD_STRING": RENDER_BUILD_STRING}  # fmt: skip
     for _ in range(3):  # re-render until name, version, number and build string settle
         r.text = _jinja(text, _context(r))
         r.meta = load_yaml(r.text, "rendered meta.yaml") or {}
         package, build = r.meta.get("package") or {}, r.meta.get("build") or {}
         number = str(build.get("number", 0))
+        string = str(build["string"]) if build.get("string") else None
         info = {
             "PKG_NAME": str(package.get("name", "")),
             "PKG_VERSION": str(package.get("version", "")),
             "PKG_BUILDNUM": number,
-            "PKG_BUILD_STRING": str(build.get("string") or f"{r.pkg_hash}_{number}"),
+            "PKG_BUILD_STRING": build_id(string, number, _recipe_head(text), r.pkg_hash),
         }
         if info == r.info:
             break
         r.info = info
     else:
         raise BuildError("meta.yaml: rendering does not settle (name/version/build string)")
+    if string and string != r.build_string:
+        # What conda-build writes into the package's info/recipe/meta.yaml: the final string.
+        r.meta["build"]["string"] = r.build_string
+        r.text = re.sub(rf"^(\s+string:\s*)['\"]?{re.escape(string)}['\"]?[ \t]*$",
+                        lambda m: m[1] + r.build_string, r.text, count=1,
+                        flags=re.MULTILINE)  # fmt: skip
     if not (r.name and r.version):
         raise BuildError("meta.yaml: package.name and package.version are required")
     return r

@@ -1,25 +1,64 @@
-"""Run a recipe's tests against a prefix: the staging one, or an installed one.
+"""Run a recipe's tests against a prefix, as conda-build runs them.
 
-conda-build runs ``test/commands`` (and ``test/imports``) in a fresh environment
-that holds the package and its run requirements. Here the prefix is used as
-it is, with no LD_LIBRARY_PATH (rpaths must do), and the machine's Python
-stands in for the environment's: its directory goes on PATH and the prefix's
-site-packages on PYTHONPATH.
+What conda-build does (conda_build/create_test.py and conda_build/build.py):
+- ``create_shell_files`` copies the recipe's own ``run_test.sh`` into the test
+  directory, then appends ``set -ex`` and every ``test/commands`` entry, one per
+  line, then ``exit 0``: all the commands are ONE bash script.
+- ``create_py_files`` writes ``run_test.py``: the recipe's own ``run_test.py``, then
+  an ``import`` statement for each ``test/imports`` entry.
+- ``_write_test_run_script`` writes a runner under ``set -e`` that runs
+  ``python -s run_test.py`` first, then ``/bin/bash -e run_test.sh``; ``test()``
+  runs it in the test directory, which holds the ``test/files``. The first failure
+  ends the test.
+
+So the commands share one shell (a ``cd`` or a variable carries over to the next
+line), and ``set -e`` decides what fails: a pipeline negated with ``!`` never stops
+the script, whatever it returns. Such a line proves nothing under conda-build, so
+the runner refuses it (``check_commands``) and names it.
+
+conda-build runs the tests in a fresh environment holding the package and its run
+requirements. Here the prefix is used as it is, with no LD_LIBRARY_PATH (rpaths
+must do), and the machine's Python stands in for the environment's: its directory
+goes on PATH and the prefix's site-packages on PYTHONPATH.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import BuildError
 from .render import TARGET_PLATFORM, Rendered
 
 PY_VER = f"{sys.version_info.major}.{sys.version_info.minor}"
+SHELL = "/bin/bash"  # conda-build's shell_path on Linux
+# The part create_shell_files writes between the recipe's own run_test.sh and the
+# commands, and after them.
+COMMANDS_HEADER = "\n\nset -ex\n\n\n\n"
+COMMANDS_FOOTER = "exit 0\n"
+# Read by bash before the script (BASH_ENV), then dropped from the environment so
+# that no child shell reads it. It only reports: when set -e stops the script (the
+# ERR trap) or an `exit` leaves it non-zero (a function in front of the builtin),
+# one line names the script line. The script itself is conda-build's, unchanged.
+_REPORT = 'printf "offline_build: run_test.sh line %s failed (exit %s)\\n"'
+_ERR_TRAP = (
+    f"trap '{{ _offline_build_status=$?; set +x; }} 2>/dev/null; {_REPORT} "
+    '"$LINENO" "$_offline_build_status" >&2\' ERR\n'
+    "exit() {\n"
+    "  { _offline_build_status=${1-$?}; set +x; } 2>/dev/null\n"
+    f'  [ "$_offline_build_status" = 0 ] || {_REPORT} "${{BASH_LINENO[0]}}" '
+    '"$_offline_build_status" >&2\n'
+    '  builtin exit "$_offline_build_status"\n'
+    "}\n"
+    "unset BASH_ENV\n"
+)
+_FAILED_LINE = re.compile(r"^offline_build: run_test\.sh line (\d+) failed", re.MULTILINE)
 
 
 def site_packages(prefix: Path) -> Path:
@@ -33,7 +72,7 @@ def python_env(prefix: Path) -> dict[str, str]:
 
 
 def test_env(r: Rendered, prefix: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "BASH_ENV")}
     path = f"{prefix}/bin:{Path(sys.executable).parent}:{env.get('PATH', '')}"
     env.update(python_env(prefix), PREFIX=str(prefix), SHLIB_EXT=".so", PKG_NAME=r.name,
                PKG_VERSION=r.version, target_platform=TARGET_PLATFORM, PATH=path)  # fmt: skip
@@ -44,34 +83,165 @@ def test_env(r: Rendered, prefix: Path) -> dict[str, str]:
     return env
 
 
-def run_tests(r: Rendered, prefix: Path, log: Path) -> None:
+# --- lines that cannot fail under set -e ---------------------------------------------
+
+_QUOTED = re.compile(r"'[^']*'|\"(?:\\.|[^\"\\])*\"|\$\{[^}]*\}")
+_TOKEN = re.compile(r"&&|\|\||[;&|(){}\n]|[^\s;&|(){}]+")
+_CONDITION = {"if", "elif", "while", "until"}
+_BODY = {"then", "do", "else"}
+
+
+def negated_pipelines(command: str) -> bool:
+    """True when the command runs a pipeline negated with ``!`` as a statement of the
+    script's own shell, where set -e never acts on it: at the start of the command, of
+    a line, after ``;``, ``&``, ``&&``, ``||``, ``{``, ``then``, ``do`` or ``else``.
+
+    Lexical, over words (quotes, ``${...}`` and comments removed first). Not flagged,
+    because there the status does count: ``if ! ...; then``, ``while ! ...; do``
+    (conditions), ``( ! ... )`` and ``$( ! ... )`` (a subshell's status is its last
+    command's), ``test ! -e``, ``[ ! ... ]`` and ``[[ ! ... ]]`` (an argument)."""
+    text = _QUOTED.sub("_", command)
+    text = re.sub(r"(^|\s)#[^\n]*", r"\1", text)
+    at_start, condition, subshells = True, False, 0
+    for token in _TOKEN.findall(text):
+        if token == "!" and at_start and not condition and not subshells:
+            return True
+        if token == "(":
+            subshells += 1
+        elif token == ")":
+            subshells = max(subshells - 1, 0)
+        keyword = at_start and token in _CONDITION | _BODY | {"{", "!"}  # not as an argument
+        if keyword and token in _CONDITION:
+            condition = True
+        elif keyword and token in _BODY:
+            condition = False
+        at_start = keyword or token in {";", "&", "&&", "||", "|", "\n", "("}
+    return False
+
+
+def check_commands(r: Rendered) -> None:
+    """Refuse test/commands entries that cannot fail under conda-build's set -e."""
+    for command in [str(c) for c in (r.meta.get("test") or {}).get("commands") or []]:
+        if negated_pipelines(command):
+            body = command.strip()
+            hint = (f"if {body[1:].strip()}; then exit 1; fi" if body.startswith("!")
+                    else "if CMD; then exit 1; fi")  # fmt: skip
+            raise BuildError(
+                f"{r.recipe_dir.name}: test command cannot fail: {body}\n"
+                "conda-build runs test/commands as one script under `set -ex`, where a "
+                "pipeline negated with `!` never stops the script. Write it so that it "
+                f"can fail, e.g. `{hint}` or `CMD && exit 1 || true`."
+            )
+
+
+# --- the scripts -----------------------------------------------------------------------
+
+
+@dataclass
+class Scripts:
+    """What conda-build writes into the test directory (and the package's info/test/)."""
+
+    files: dict[str, str] = field(default_factory=dict)  # run_test.py, run_test.sh
+    commands: list[str] = field(default_factory=list)
+    imports: list[str] = field(default_factory=list)
+    first_lines: list[int] = field(default_factory=list)  # run_test.sh line of each command
+
+
+def scripts_for(r: Rendered) -> Scripts:
     test = r.meta.get("test") or {}
-    commands = [f"python -c 'import {name}'" for name in test.get("imports") or []]
-    commands += [str(c) for c in test.get("commands") or []]
+    scripts = Scripts(
+        commands=[str(c) for c in test.get("commands") or []],
+        imports=[str(i) for i in test.get("imports") or []],
+    )
+    own_py, own_sh = r.recipe_dir / "run_test.py", r.recipe_dir / "run_test.sh"
+    if own_py.is_file() or scripts.imports:
+        text = f"# {r.name} {r.version} {r.build_string}: the recipe's run_test.py, then test/imports\n"
+        if own_py.is_file():
+            text += own_py.read_text().rstrip("\n") + "\n"
+        for name in scripts.imports:
+            text += f"print('test/imports: {name}')\nimport {name}\n"
+        scripts.files["run_test.py"] = text
+    text = own_sh.read_text() if own_sh.is_file() else ""
+    if scripts.commands:
+        text += COMMANDS_HEADER
+        for command in scripts.commands:
+            scripts.first_lines.append(text.count("\n") + 1)
+            text += command + "\n"
+        text += COMMANDS_FOOTER
+    if text:
+        scripts.files["run_test.sh"] = text
+    return scripts
+
+
+def write_test_dir(r: Rendered, dest: Path) -> Scripts:
+    """The test directory: test/files, run_test.py and run_test.sh."""
+    for name in (r.meta.get("test") or {}).get("files") or []:
+        src, dst = r.recipe_dir / name, dest / name
+        if not src.exists():
+            raise BuildError(f"test file {name} not found in {r.recipe_dir}")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst)
+    scripts = scripts_for(r)
+    for name, text in scripts.files.items():
+        (dest / name).write_text(text)
+    return scripts
+
+
+def _run(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[int, str]:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, text=True, errors="replace",
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)  # fmt: skip
+    report = f"$ {' '.join(cmd)}\n{proc.stdout}"
+    sys.stdout.write(report)
+    with open(log, "a") as fh:
+        fh.write(report)
+    return proc.returncode, proc.stdout
+
+
+def _tail(output: str, lines: int = 20) -> str:
+    return "\n".join(output.rstrip().splitlines()[-lines:])
+
+
+def _failed_command(scripts: Scripts, output: str, code: int) -> str:
+    """Which command of run_test.sh failed, from the line _ERR_TRAP reported last."""
+    found = _FAILED_LINE.findall(output)
+    if not found:  # the script was not ours to report on (e.g. it replaced `exit`)
+        return f"run_test.sh exited with {code}"
+    line = int(found[-1])
+    if not scripts.first_lines or line < scripts.first_lines[0]:
+        return f"line {line} of the recipe's own run_test.sh failed (exit {code})"
+    index = max(i for i, first in enumerate(scripts.first_lines) if first <= line)
+    return f"test command failed (exit {code}): {scripts.commands[index]}"
+
+
+def run_tests(r: Rendered, prefix: Path, log: Path) -> None:
+    check_commands(r)
+    test = r.meta.get("test") or {}
     ignored = [k for k in ("requires", "source_files") if test.get(k)]
     if ignored:
         print(f"test: note: test/{', test/'.join(ignored)} not supported here, ignored "
               "(the machine's tools are used)")  # fmt: skip
     env = test_env(r, prefix)
-    with tempfile.TemporaryDirectory(prefix=f"offline-build-test-{r.name}-") as tmp:
-        for name in test.get("files") or []:
-            src, dst = r.recipe_dir / name, Path(tmp) / name
-            if not src.exists():
-                raise BuildError(f"test file {name} not found in {r.recipe_dir}")
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst)
-        if (r.recipe_dir / "run_test.sh").is_file():
-            commands.append(f"bash -e {r.recipe_dir / 'run_test.sh'}")
-        for command in commands:
-            proc = subprocess.run(["bash", "-e", "-c", command], cwd=tmp, env=env, text=True,
-                                  errors="replace", stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, check=False)  # fmt: skip
-            report = f"+ {command}\n{proc.stdout}"
-            sys.stdout.write(report)
-            with open(log, "a") as fh:
-                fh.write(report)
-            if proc.returncode != 0:
-                output = "\n".join(proc.stdout.rstrip().splitlines()[-20:])
-                raise BuildError(f"test command failed (exit {proc.returncode}): {command}"
-                                 + (f"\n{output}" if output else ""))  # fmt: skip
-    print(f"test: {len(commands)} commands passed")
+    with (
+        tempfile.TemporaryDirectory(prefix=f"offline-build-test-{r.name}-") as tmp,
+        tempfile.TemporaryDirectory(prefix="offline-build-trap-") as trap_dir,
+    ):
+        test_dir = Path(tmp)
+        scripts = write_test_dir(r, test_dir)
+        if "run_test.py" in scripts.files:
+            code, output = _run([sys.executable, "-s", "run_test.py"], test_dir, env, log)
+            if code != 0:
+                raise BuildError(f"run_test.py (the recipe's run_test.py and test/imports) "
+                                 f"failed (exit {code})\n{_tail(output)}")  # fmt: skip
+        if "run_test.sh" in scripts.files:
+            trap = Path(trap_dir) / "err-trap.sh"
+            trap.write_text(_ERR_TRAP)
+            code, output = _run([SHELL, "-e", "run_test.sh"], test_dir,
+                                {**env, "BASH_ENV": str(trap)}, log)  # fmt: skip
+            if code != 0:
+                raise BuildError(f"{_failed_command(scripts, output, code)}\n{_tail(output)}")
+    parts = [f"{len(scripts.commands)} commands passed (one run_test.sh under set -ex)"]
+    if scripts.imports:
+        parts.append(f"{len(scripts.imports)} imports")
+    if (r.recipe_dir / "run_test.sh").is_file() or (r.recipe_dir / "run_test.py").is_file():
+        parts.append("the recipe's own run_test scripts")
+    print(f"test: {', '.join(parts)}")

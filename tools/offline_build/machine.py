@@ -1,0 +1,241 @@
+"""What the machine stands in for offline, declared in one place.
+
+conda-build takes the compilers, the C library (the stdlib) and the host libraries
+from conda-forge, and their run_exports add run requirements to the package. Here
+they are the machine's, so the runner adds what those conda-forge packages would
+have added, and the offline solver is offered the machine's versions of them
+(``machine_versions``) as it is offered the machine's Python:
+
+- ``{{ compiler('c') }}`` is conda-forge's gcc_linux-64, whose strong run_exports
+  are ``libgcc >=<major>``; ``{{ compiler('cxx') }}``, gxx_linux-64, adds
+  ``libstdcxx >=<major>`` and ``libgcc >=<major>`` (conda-forge's
+  ctng-compiler-activation recipe; conda-build applies no run_exports
+  transitively, hence both). The version is ``<lang>_compiler_version`` of
+  conda_build_config.yaml; the machine's compiler must not be newer.
+- ``{{ stdlib('c') }}`` is conda-forge's sysroot_linux-64 at ``c_stdlib_version``,
+  whose strong run_export is ``__glibc >=<version>,<3.0.a0`` (linux-sysroot
+  recipe). Offline the machine's glibc is the stdlib, and binaries linked against
+  it may need newer symbols, so the lower bound is the highest ``GLIBC_x.y`` the
+  package's ELF files need (read from them), never below ``c_stdlib_version``.
+- ``HOST_LIBRARIES``: host requirements under their conda-forge names, whose
+  offline stand-in is a Debian ``-dev`` package; conda-forge's run_exports for the
+  machine's version become run requirements.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import rattler
+
+from . import BuildError
+from .elf import glibc_needed, is_dynamic_elf
+from .render import DEFAULT_COMPILERS, TARGET_PLATFORM, Rendered, _pin
+
+# Compiler package (the <lang>_compiler variant value) -> the runtime libraries its
+# conda-forge package run-exports, and the machine's program for it.
+COMPILER_RUNTIMES = {"gcc": ("libgcc",), "gxx": ("libstdcxx", "libgcc")}
+MACHINE_COMPILERS = {"gcc": "gcc", "gxx": "g++"}
+GLIBC_CEILING = "3.0.a0"  # the upper bound of the sysroot's __glibc run_export
+
+
+@dataclass(frozen=True)
+class HostLibrary:
+    """A host requirement that comes from the machine offline."""
+
+    name: str  # conda-forge's package name, as the recipe writes it in host
+    debian: str  # the Debian package that provides it here
+    pkgconfig: str  # the pkg-config module that gives the machine's version
+    conda_version: Callable[[str], str]  # pkg-config's version -> conda-forge's
+    run_export: Callable[[str], str]  # conda-forge's run_exports at that version
+
+
+def _x264_version(modversion: str) -> str:
+    """x264's pkg-config version 0.<soname>.<revision> is conda-forge's
+    1!<soname>.<revision> (epoch 1, the x264 feedstock's form)."""
+    parts = modversion.split()[0].split(".")
+    if len(parts) < 3 or not all(p.isdigit() for p in parts[1:3]):
+        raise BuildError(f"x264: cannot read pkg-config's version {modversion!r}")
+    return f"1!{parts[1]}.{parts[2]}"
+
+
+def _x264_export(version: str) -> str:
+    """The x264 feedstock's run_exports: at least this build, within its soname."""
+    soname = int(version.split("!")[1].split(".")[0])
+    return f"x264 >={version},<1!{soname + 1}"
+
+
+def _x265_export(version: str) -> str:
+    """The x265 feedstock's run_exports: pin_subpackage with max_pin='x.x' (its
+    soname changes with every minor release)."""
+    return f"x265 {_pin(version, 'x.x.x.x.x.x', 'x.x')}"
+
+
+HOST_LIBRARIES = {
+    lib.name: lib
+    for lib in (
+        HostLibrary("x264", "libx264-dev", "x264", _x264_version, _x264_export),
+        HostLibrary("x265", "libx265-dev", "x265", lambda v: v.split()[0], _x265_export),
+    )
+}
+
+
+def _output(cmd: list[str]) -> str | None:
+    if not shutil.which(cmd[0]):
+        return None
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 and proc.stdout.strip() else None
+
+
+def host_library_version(lib: HostLibrary) -> str | None:
+    """The machine's version of lib, in conda-forge's form; None if not installed."""
+    found = _output(["pkg-config", "--modversion", lib.pkgconfig])
+    return lib.conda_version(found) if found else None
+
+
+def compiler_version(program: str, full: bool = False) -> str | None:
+    """The machine's compiler version: its major (12), or in full (12.2.0)."""
+    return _output([program, "-dumpfullversion" if full else "-dumpversion"])
+
+
+def machine_versions() -> dict[str, str]:
+    """The compiler runtimes and host libraries the machine has, by conda-forge name
+    and version, for the solver: libgcc and libstdcxx at the compilers' versions."""
+    found = {}
+    for compiler, runtimes in COMPILER_RUNTIMES.items():
+        version = compiler_version(MACHINE_COMPILERS[compiler], full=True)
+        for runtime in runtimes:
+            if version and runtime not in found:
+                found[runtime] = version
+    for lib in HOST_LIBRARIES.values():
+        version = host_library_version(lib)
+        if version:
+            found[lib.name] = version
+    return found
+
+
+def _spec_names(specs) -> list[str]:
+    return [rattler.MatchSpec(str(s), strict=False).name.normalized for s in specs or []]
+
+
+def _compilers(r: Rendered) -> list[tuple[str, str, str]]:
+    """(language, compiler, build requirement) of each compiler() in build."""
+    build = set(_spec_names((r.meta.get("requirements") or {}).get("build")))
+    found = []
+    for lang, default in DEFAULT_COMPILERS.items():
+        compiler = r.variant.get(f"{lang}_compiler", default)
+        if f"{compiler}_{TARGET_PLATFORM}" in build:
+            found.append((lang, compiler, f"{compiler}_{TARGET_PLATFORM}"))
+    return found
+
+
+def check_compilers(r: Rendered) -> None:
+    """The run_exports promise libgcc/libstdcxx >= <lang>_compiler_version: refuse to
+    build with a newer machine compiler, whose runtime symbols would break that."""
+    for lang, compiler, _ in _compilers(r):
+        program, wanted = MACHINE_COMPILERS.get(compiler), r.variant.get(f"{lang}_compiler_version")
+        have = compiler_version(program) if program else None
+        if wanted and have and int(have.split(".")[0]) > int(wanted.split(".")[0]):
+            raise BuildError(
+                f"{r.name}: the machine's {program} is version {have}, newer than "
+                f"{lang}_compiler_version {wanted} in conda_build_config.yaml, so the "
+                f"run_exports {' and '.join(COMPILER_RUNTIMES[compiler])} >={wanted} would "
+                f"not hold; set {lang}_compiler_version: {have} (or --variant "
+                f"{lang}_compiler_version={have})"
+            )
+
+
+@dataclass
+class RunExport:
+    spec: str
+    source: str  # the package it comes from, for ignore_run_exports_from
+    why: str  # for the build log
+
+
+def compiler_exports(r: Rendered) -> list[RunExport]:
+    """The strong run_exports of the compiler() packages in build: libgcc (and
+    libstdcxx for C++) at <lang>_compiler_version."""
+    exports = []
+    for lang, compiler, package in _compilers(r):
+        version = r.variant.get(f"{lang}_compiler_version")
+        program = MACHINE_COMPILERS.get(compiler)
+        if compiler not in COMPILER_RUNTIMES:
+            print(f"build: {package}: no run_exports known for compiler {compiler}")
+            continue
+        if not version:
+            version = compiler_version(program)
+            if not version:
+                raise BuildError(f"{r.name}: {lang}_compiler_version is not set and the "
+                                 f"machine has no {program} to take it from")  # fmt: skip
+        why = f"{package}, the machine's {program} {compiler_version(program, True) or '?'}"
+        exports += [
+            RunExport(f"{lib} >={version}", package, why) for lib in COMPILER_RUNTIMES[compiler]
+        ]
+    return exports
+
+
+def _stdlib_floor(r: Rendered) -> tuple[str, tuple[int, ...]] | None:
+    """(package, c_stdlib_version) when build has {{ stdlib('c') }} as conda-forge's sysroot."""
+    package = f"{r.variant.get('c_stdlib', 'c')}_{TARGET_PLATFORM}"
+    build = _spec_names((r.meta.get("requirements") or {}).get("build"))
+    version = r.variant.get("c_stdlib_version")
+    if r.variant.get("c_stdlib") != "sysroot" or package not in build or not version:
+        return None
+    try:
+        return package, tuple(int(p) for p in version.split("."))
+    except ValueError:
+        raise BuildError(f"c_stdlib_version {version!r} is not a glibc version") from None
+
+
+def glibc_export(r: Rendered, prefix: Path, own_files: list[str]) -> list[RunExport]:
+    """__glibc >=X,<3.0.a0: X the highest GLIBC_x.y the package's ELF files need,
+    at least the sysroot's c_stdlib_version when build has {{ stdlib('c') }}."""
+    needed, needer = None, None
+    for rel in own_files:
+        path = prefix / rel
+        if path.is_symlink() or not path.is_file() or not is_dynamic_elf(path):
+            continue
+        version = glibc_needed(path)
+        if version and (needed is None or version > needed):
+            needed, needer = version, rel
+    floor = _stdlib_floor(r)
+    source = floor[0] if floor else "glibc"
+    if floor and (needed is None or floor[1] >= needed):
+        why = f"{floor[0]} (c_stdlib_version); the ELF files need no newer GLIBC_"
+        needed = floor[1]
+    elif needed is not None:
+        why = f"GLIBC_{'.'.join(map(str, needed))} needed by {needer}, the newest in the package"
+    else:
+        return []
+    spec = f"__glibc >={'.'.join(map(str, needed))},<{GLIBC_CEILING}"
+    return [RunExport(spec, source, why)]
+
+
+def host_exports(r: Rendered, specs: list[str]) -> list[RunExport]:
+    """conda-forge's run_exports of the host requirements the machine stands in for."""
+    exports = []
+    for spec in specs:
+        name = _spec_names([spec])[0]
+        lib = HOST_LIBRARIES.get(name)
+        if lib is None:
+            print(f"host: {spec}: the machine's; no stand-in declared, no run_exports")
+            continue
+        version = host_library_version(lib)
+        if version is None:
+            raise BuildError(f"{r.name}: host requirement {spec} comes from the machine offline, "
+                             f"as Debian's {lib.debian}, which is not installed (pkg-config "
+                             f"finds no {lib.pkgconfig}): apt-get install {lib.debian}")  # fmt: skip
+        why = (
+            f"the machine's {lib.debian} ({lib.pkgconfig} {version}) stands in for {name} {version}"
+        )
+        exports.append(RunExport(lib.run_export(version), name, why))
+    return exports
+
+
+def missing_debian_packages() -> list[str]:
+    """The Debian packages of HOST_LIBRARIES that pkg-config cannot find here."""
+    return [lib.debian for lib in HOST_LIBRARIES.values() if host_library_version(lib) is None]
