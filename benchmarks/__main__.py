@@ -87,19 +87,8 @@ def jpeg(args: argparse.Namespace) -> int:
     return 0
 
 
-def default_ffmpeg() -> str:
-    """Our channel's ffmpeg from the bench environment, else the one on PATH (said so)."""
-    from benchmarks import environments
-
-    try:
-        return str(environments.get("bench").executable("ffmpeg"))
-    except environments.EnvironmentUnavailable as exc:
-        print(f"note: encoding with the ffmpeg on PATH: {exc}", file=sys.stderr)
-        return "ffmpeg"
-
-
 def video(args: argparse.Namespace) -> int:
-    from benchmarks.video import frames, readers, suite
+    from benchmarks.video import codecs, frames, readers, suite
     from benchmarks.video import report as video_report
 
     if args.readers:
@@ -117,11 +106,11 @@ def video(args: argparse.Namespace) -> int:
     config = suite.Config(
         recordings=[] if args.videos else frames.default_recordings(args.quick, args.frames),
         videos=args.videos,
-        ffmpeg=args.ffmpeg or default_ffmpeg(),
+        ffmpeg=args.ffmpeg or codecs.default_ffmpeg(),
         readers=tuple(args.readers.split(",")) if args.readers else default,
         left_out={} if args.readers else left_out,
-        random_frames=args.random_frames or (4 if args.quick else 8),
-        cold_frames=1 if args.quick else 2,
+        random_frames=args.random_frames or (4 if args.quick else 6),
+        cold_frames=1,
         sequential_frames=20 if args.quick else 100,
         seed=args.seed,
         timeout=args.timeout,
@@ -249,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     vid.add_argument(
         "--frames",
         type=_positive,
-        help=f"frames per recording (default {frames.FULL_FRAMES}; --quick {frames.QUICK_FRAMES})",
+        help="frames per every recording (default: 40, 20 and 10 at 480, 960 and 1920 wide, "
+        f"25 of the footage; --quick {frames.QUICK_FRAMES})",
     )
     vid.add_argument(
         "--seed", type=int, default=0, help="seed of the random frame list (default 0)"

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
@@ -141,3 +142,59 @@ def vmaf(
             raise RuntimeError(f"VMAF of {distorted} failed (exit {done.returncode}): {tail}")
         frames = json.loads(log.read_text()).get("frames", [])
     return [float(f["metrics"]["vmaf"]) for f in frames]
+
+
+def _scores(reference: np.ndarray, test: np.ndarray, with_psnr: bool) -> tuple:
+    return (ssim(reference, test), psnr(reference, test)) if with_psnr else (ssim(reference, test),)
+
+
+class Scorer:
+    """SSIM (and PSNR) in worker processes beside the caller, each distinct pair once.
+
+    The suites' quality checks are not timed, and SSIM of a 1080p photo takes longer
+    than the roundtrip it scores: scoring in ``workers`` spawned processes while the
+    caller goes on with its next roundtrip uses every core. ``submit`` returns a key
+    for ``result``; a pair already submitted (many contenders return identical pixels)
+    is not scored again. At most ``2 * workers`` pairs wait at once, so the images in
+    flight stay few. A context manager: leaving it cancels what is still waiting."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.workers = workers or os.cpu_count() or 1
+        # spawn, not fork: the caller has OpenCV's and the codecs' threads running.
+        self._pool = ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("spawn")
+        )
+        self._futures: dict = {}
+
+    def submit(self, reference: np.ndarray, test: np.ndarray, *, with_psnr: bool = True) -> bytes:
+        import hashlib
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        digest = hashlib.blake2b(digest_size=16)
+        for array in (reference, test):
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(np.ascontiguousarray(array).data)
+        key = digest.digest() + bytes([with_psnr])
+        if key not in self._futures:
+            waiting = [f for f in self._futures.values() if not f.done()]
+            while len(waiting) >= 2 * self.workers:
+                _, pending = wait(waiting, return_when=FIRST_COMPLETED)
+                waiting = list(pending)
+            self._futures[key] = self._pool.submit(_scores, reference, test, with_psnr)
+        return key
+
+    def result(self, key: bytes) -> tuple:
+        """(ssim, psnr), or (ssim,) when submitted without PSNR; re-raises a worker's error."""
+        return self._futures[key].result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

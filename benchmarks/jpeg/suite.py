@@ -12,7 +12,6 @@ and the JSON follows its format, so its tools can read it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -170,12 +169,14 @@ def measure(work, images: list[Image], ready: dict, config: Config) -> tuple[lis
     return rows, interrupted
 
 
-def check_quality(images: list[Image], ready: dict, config: Config) -> list[dict]:
-    """Each contender's own roundtrip against the original: SSIM, PSNR, size, flag."""
+def check_quality(
+    images: list[Image], ready: dict, config: Config, scorer: metrics.Scorer
+) -> list[dict]:
+    """Each contender's own roundtrip against the original: SSIM, PSNR, size, flag.
+    The roundtrips run here, one after another; ``scorer`` scores them beside."""
     from tqdm import tqdm
 
-    rows = []
-    scores: dict[bytes, tuple[float, float]] = {}  # many contenders return identical pixels
+    rows, keys = [], []
     progress = tqdm(
         total=len(images) * len(config.qualities) * len(ready),
         unit="roundtrip",
@@ -188,53 +189,30 @@ def check_quality(images: list[Image], ready: dict, config: Config) -> list[dict
             for name, runner in ready.items():
                 progress.update()
                 original = image.rgb if runner.describe().needs_rgb else image.bgr
+                row = {"photo": image.photo.name, "size": image.size, "quality": quality,
+                       "contender": name, "ssim": None, "psnr": None, "jpeg_bytes": None,
+                       "raw_bytes": raw, "flagged": True, "problem": ""}  # fmt: skip
+                rows.append(row)
                 try:
-                    length, decoded = runner.roundtrip((image.photo.name, image.size), quality)
+                    row["jpeg_bytes"], decoded = runner.roundtrip(
+                        (image.photo.name, image.size), quality
+                    )
                 except Exception as exc:  # noqa: BLE001 - a failing contender is a flagged cell
-                    rows.append(
-                        {
-                            "photo": image.photo.name,
-                            "size": image.size,
-                            "quality": quality,
-                            "contender": name,
-                            "ssim": None,
-                            "psnr": None,
-                            "jpeg_bytes": None,
-                            "raw_bytes": raw,
-                            "flagged": True,
-                            "problem": repr(exc),
-                        }
-                    )
+                    row["problem"] = repr(exc)
+                    keys.append(None)
                     continue
-                key = hashlib.blake2b(
-                    original.tobytes() + decoded.tobytes(), digest_size=16
-                ).digest()
-                if key not in scores:
-                    scores[key] = (
-                        metrics.ssim(original, decoded),
-                        metrics.psnr(original, decoded),
-                    )
-                ssim, psnr = scores[key]
-                problem = []
-                if ssim < MIN_SSIM:
-                    problem.append(f"SSIM {ssim:.3f} < {MIN_SSIM}")
-                if psnr < MIN_PSNR:
-                    problem.append(f"PSNR {psnr:.1f} dB < {MIN_PSNR}")
-                rows.append(
-                    {
-                        "photo": image.photo.name,
-                        "size": image.size,
-                        "quality": quality,
-                        "contender": name,
-                        "ssim": ssim,
-                        "psnr": psnr,
-                        "jpeg_bytes": length,
-                        "raw_bytes": raw,
-                        "flagged": bool(problem),
-                        "problem": "; ".join(problem),
-                    }
-                )
+                keys.append(scorer.submit(original, decoded))
     progress.close()
+    for row, key in zip(rows, keys, strict=True):
+        if key is None:
+            continue
+        row["ssim"], row["psnr"] = scorer.result(key)
+        problem = []
+        if row["ssim"] < MIN_SSIM:
+            problem.append(f"SSIM {row['ssim']:.3f} < {MIN_SSIM}")
+        if row["psnr"] < MIN_PSNR:
+            problem.append(f"PSNR {row['psnr']:.1f} dB < {MIN_PSNR}")
+        row["flagged"], row["problem"] = bool(problem), "; ".join(problem)
     return rows
 
 
@@ -310,13 +288,15 @@ def provenance(images, ready, skipped, config: Config, interrupted: bool) -> dic
     }
 
 
-def rate_distortion(images: list[Image], ready: dict, reference: runners.LocalRunner) -> list[dict]:
+def rate_distortion(
+    images: list[Image], ready: dict, reference: runners.LocalRunner, scorer: metrics.Scorer
+) -> list[dict]:
     """Bytes and SSIM over RD_QUALITIES for each encoder that asks for it; every
     encoding decoded by our turbojpeg, so only the encoders differ."""
     from tqdm import tqdm
 
     encoders = {n: r for n, r in ready.items() if r.describe().rate_distortion}
-    rows = []
+    rows, keys = [], []
     progress = tqdm(total=len(images) * len(encoders) * len(RD_QUALITIES), unit="encode",
                     desc="bytes at equal SSIM", file=sys.stderr)  # fmt: skip
     for image in images:
@@ -329,9 +309,11 @@ def rate_distortion(images: list[Image], ready: dict, reference: runners.LocalRu
                     "photo": image.photo.name, "size": image.size, "contender": name,
                     "quality": quality, "jpeg_bytes": len(data),
                     "bits_per_pixel": 8 * len(data) / (image.bgr.shape[0] * image.bgr.shape[1]),
-                    "ssim": metrics.ssim(image.bgr, decoded),
                 })  # fmt: skip
+                keys.append(scorer.submit(image.bgr, decoded, with_psnr=False))
     progress.close()
+    for row, key in zip(rows, keys, strict=True):
+        (row["ssim"],) = scorer.result(key)
     return rows
 
 
@@ -367,8 +349,9 @@ def _run(config: Config, ready: dict, skipped: dict) -> Path:
     # Quality first: Ctrl-C during the (longer) timing then still leaves it whole.
     rd: list[dict] = []
     try:
-        quality = check_quality(images, ready, config)
-        rd = rate_distortion(images, ready, ready[reference])
+        with metrics.Scorer() as scorer:
+            quality = check_quality(images, ready, config, scorer)
+            rd = rate_distortion(images, ready, ready[reference], scorer)
     except KeyboardInterrupt:
         print("\ninterrupted during the quality check: no timings taken", file=sys.stderr)
         quality, rows, interrupted = [], [], True

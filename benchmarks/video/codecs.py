@@ -29,6 +29,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -38,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import quality
+from benchmarks import environments, quality
 from benchmarks.video.frames import Recording
 
 RAW_DIR = ".raw"  # folder for the raw frame files, inside an output folder
@@ -191,6 +192,15 @@ def _run(cmd: list[str], timeout: float = 60.0) -> str:
 
 def _tail(text: str, lines: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def default_ffmpeg() -> str:
+    """Our channel's ffmpeg from the bench environment, else the one on PATH (said so)."""
+    try:
+        return str(environments.get("bench").executable("ffmpeg"))
+    except environments.EnvironmentUnavailable as exc:
+        print(f"note: encoding with the ffmpeg on PATH: {exc}", file=sys.stderr)
+        return "ffmpeg"
 
 
 def ffmpeg_info(ffmpeg: str = "ffmpeg") -> dict:

@@ -46,6 +46,31 @@ def test_more_noise_scores_lower(image):
     assert all(isinstance(s, float) for pair in scores for s in pair)
 
 
+def test_the_scorer_scores_in_workers_as_the_functions_do(image):
+    rng = np.random.default_rng(10)
+    noisy = [np.clip(image + rng.normal(0, s, image.shape), 0, 255).astype(np.uint8)
+             for s in (3, 12, 30, 60, 90)]  # fmt: skip
+    gray = np.ascontiguousarray(image[:, :, 0])
+    with quality.Scorer(workers=2) as scorer:
+        keys = [scorer.submit(image, n) for n in noisy]  # more than 2 * workers wait at once
+        again = scorer.submit(image, noisy[0].copy())
+        ssim_only = scorer.submit(image, noisy[1], with_psnr=False)
+        flat = scorer.submit(gray, np.ascontiguousarray(noisy[0][:, :, 0]))
+        for key, n in zip(keys, noisy, strict=True):
+            assert scorer.result(key) == (quality.ssim(image, n), quality.psnr(image, n))
+        assert again == keys[0]  # the same pixels are scored once
+        assert scorer.result(ssim_only) == (quality.ssim(image, noisy[1]),)
+        assert flat not in keys
+        assert scorer.result(flat)[0] == quality.ssim(gray, noisy[0][:, :, 0])
+
+
+def test_the_scorer_passes_a_workers_error_on(image):
+    with quality.Scorer(workers=1) as scorer:
+        key = scorer.submit(image, image[:10])
+        with pytest.raises(ValueError, match="same dimensions"):
+            scorer.result(key)
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 def test_ssim_in_float32_agrees_with_scikit_images_float64(image, dtype):
     from skimage.metrics import structural_similarity

@@ -230,7 +230,9 @@ def test_default_recordings():
         (w, h, c) for w, h in frames.SIZES for c in (False, True)
     }
     assert [r.name for r in full if isinstance(r, frames.Footage)] == ["vtest-768x576"]
-    assert all(r.frames == frames.FULL_FRAMES for r in full)
+    # Fewer frames where they cost most, never fewer sizes: 40, 20, 10 and the footage 25.
+    assert {r.width: r.frames for r in full} == {480: 40, 960: 20, 1920: 10, 768: 25}
+    assert frames.full_frames(10_000) == frames.MIN_FULL_FRAMES
     assert [r.frames for r in frames.default_recordings(False, 7)] == [7] * len(full)
     assert len({r.name for r in full}) == len(full)
     assert len({r.seed for r in synthetic}) == 1
