@@ -24,6 +24,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -1440,9 +1441,11 @@ def _(k: Kit) -> bool:
     return releases_the_gil(lambda: pil_decode(k.big_jpeg))
 
 
-def test_releases_the_gil_sees_a_call_that_keeps_it():
-    """The GIL probe's own check: a pure-Python loop never lets the other thread in."""
-    assert not releases_the_gil(lambda: sum(range(200_000)), attempts=2)
+def test_the_gil_probe_tells_both_kinds_of_call_apart():
+    """The GIL probe's own check: a C loop that keeps the GIL (``sum`` over a
+    range) never lets the other thread in, and ``time.sleep`` always does."""
+    assert not releases_the_gil(lambda: sum(range(300_000)), attempts=3)
+    assert releases_the_gil(lambda: time.sleep(0.05))
 
 
 # -- the test -------------------------------------------------------------------------
