@@ -218,6 +218,12 @@ def channels(tmp_path_factory):
     }
 
 
+def priority(strict: bool) -> rattler.ChannelPriority:
+    """conda's strict is py-rattler's Strict; without it, the command is solved with
+    every channel admitted for every name (py-rattler's Disabled)."""
+    return rattler.ChannelPriority.Strict if strict else rattler.ChannelPriority.Disabled
+
+
 def solve(channels, names, specs, strict, glibc=NEW_MACHINE) -> dict[str, tuple[str, str]]:
     """{name: (origin, build)} of the solution; origin is the channel's README name."""
     dirs = {channels[n].as_uri().rstrip("/") + "/": n for n in names}
@@ -231,8 +237,7 @@ def solve(channels, names, specs, strict, glibc=NEW_MACHINE) -> dict[str, tuple[
             platforms=["linux-64", "noarch"],
             virtual_packages=[rattler.GenericVirtualPackage(
                 rattler.PackageName("__glibc"), rattler.Version(glibc), rattler.BuildString("0"))],
-            channel_priority=rattler.ChannelPriority.Strict if strict
-            else rattler.ChannelPriority.Disabled,
+            channel_priority=priority(strict),
             channel_relations="disabled",
         )  # fmt: skip
 
@@ -307,8 +312,8 @@ def test_a_channel_pin_covers_only_the_package_it_names(channels):
 
 
 def test_the_readme_create_command_installs_our_files(channels, tmp_path):
-    """The first `conda create` of the README, solved and installed: every file of a
-    package our channel names was packed into ours."""
+    """The first `conda create` of the README, solved (with the priority it asks for)
+    and installed: every file of a package our channel names was packed into ours."""
     command = next(c for c in COMMANDS if command_id(c).startswith("conda create"))
     prefix = tmp_path / "env"
 
@@ -321,7 +326,7 @@ def test_the_readme_create_command_installs_our_files(channels, tmp_path):
             virtual_packages=[rattler.GenericVirtualPackage(
                 rattler.PackageName("__glibc"), rattler.Version(NEW_MACHINE),
                 rattler.BuildString("0"))],
-            channel_priority=rattler.ChannelPriority.Strict,
+            channel_priority=priority(command.strict),
             channel_relations="disabled",
         )  # fmt: skip
         await rattler.install(records, prefix, cache_dir=tmp_path / "pkgs", show_progress=False)
