@@ -24,6 +24,14 @@ fi
 export PKG_CONFIG_LIBDIR="${PREFIX}/lib/pkgconfig"
 pkg-config --exists libavcodec libavformat libavutil libswscale || { echo "host ffmpeg is missing" >&2; exit 1; }
 
+# GNU ld's --exclude-libs keeps the static libjpeg's symbols out of imgcodecs' exports.
+# Apple's ld64 has no such option; its two-level namespace binds imgcodecs' own calls
+# to its own copy anyway.
+jpeg_hiding=""
+if [[ "${target_platform}" == linux-* ]]; then
+  jpeg_hiding="-Wl,--exclude-libs,libjpeg.a"
+fi
+
 numpy_include=$("${PYTHON}" -c 'import numpy; print(numpy.get_include())')
 py_include=$("${PYTHON}" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 py_library=$("${PYTHON}" -c 'import sysconfig as s; print(s.get_config_var("LIBDIR") + "/" + s.get_config_var("LDLIBRARY"))')
@@ -44,7 +52,7 @@ cmake -S . -B build -G Ninja ${CMAKE_ARGS} \
   -DJPEG_INCLUDE_DIR="${jpeg_root}/include" \
   -DJPEG_LIBRARY="${jpeg_root}/lib/libjpeg.a" \
   -DJPEG_LIB_VERSION="${jpeg_api}, ${jpeg_name}" \
-  -DCMAKE_SHARED_LINKER_FLAGS="-Wl,--exclude-libs,libjpeg.a" \
+  -DCMAKE_SHARED_LINKER_FLAGS="${jpeg_hiding}" \
   `# other image formats: OpenCV's bundled copies, static, so the package needs nothing else` \
   -DWITH_PNG=ON -DBUILD_PNG=ON -DBUILD_ZLIB=ON -DWITH_SPNG=OFF \
   -DWITH_TIFF=ON -DBUILD_TIFF=ON \
