@@ -32,9 +32,9 @@ fi
 export PKG_CONFIG_LIBDIR="${PREFIX}/lib/pkgconfig"
 pkg-config --exists libavcodec libavformat libavutil libswscale || { echo "host ffmpeg is missing" >&2; exit 1; }
 
-# Linker flags: conda's LDFLAGS (rpath, -L\$PREFIX/lib, --as-needed, ...) first, ours
-# appended. CMake reads LDFLAGS only into its *initial* linker flags, so setting
-# CMAKE_SHARED_LINKER_FLAGS alone would drop them: pass both, explicitly.
+# Linker flags: conda's LDFLAGS (rpath, -L to the host lib, --as-needed, ...) first,
+# ours appended. CMake uses LDFLAGS only as the default of CMAKE_*_LINKER_FLAGS; a
+# value given here replaces that default, so each one given carries LDFLAGS itself.
 # GNU ld's --exclude-libs keeps the static libjpeg's symbols out of imgcodecs' exports.
 # Apple's ld64 has no such option; its two-level namespace binds imgcodecs' own calls
 # to its own copy anyway.
