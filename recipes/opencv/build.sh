@@ -20,10 +20,21 @@ else
   jpeg_name="IJG libjpeg $((jpeg_api / 10))${letters[minor]}"
 fi
 
+# The licence of the JPEG library linked in statically, for about/license_file
+# (conda-build reads those paths from the source tree after this script).
+if [[ "${jpeg_implementation}" == "turbo" ]]; then
+  mkdir -p "${SRC_DIR}/licenses/libjpeg-turbo"
+  cp "${jpeg_root}/share/doc/libjpeg-turbo/LICENSE.md" "${jpeg_root}/share/doc/libjpeg-turbo/README.ijg" \
+    "${SRC_DIR}/licenses/libjpeg-turbo/"
+fi
+
 # Only our FFmpeg: pkg-config looks nowhere but the host prefix.
 export PKG_CONFIG_LIBDIR="${PREFIX}/lib/pkgconfig"
 pkg-config --exists libavcodec libavformat libavutil libswscale || { echo "host ffmpeg is missing" >&2; exit 1; }
 
+# Linker flags: conda's LDFLAGS (rpath, -L to the host lib, --as-needed, ...) first,
+# ours appended. CMake uses LDFLAGS only as the default of CMAKE_*_LINKER_FLAGS; a
+# value given here replaces that default, so each one given carries LDFLAGS itself.
 # GNU ld's --exclude-libs keeps the static libjpeg's symbols out of imgcodecs' exports.
 # Apple's ld64 has no such option; its two-level namespace binds imgcodecs' own calls
 # to its own copy anyway.
@@ -31,6 +42,7 @@ jpeg_hiding=""
 if [[ "${target_platform}" == linux-* ]]; then
   jpeg_hiding="-Wl,--exclude-libs,libjpeg.a"
 fi
+linker_flags="${LDFLAGS:-}${jpeg_hiding:+ ${jpeg_hiding}}"
 
 numpy_include=$("${PYTHON}" -c 'import numpy; print(numpy.get_include())')
 py_include=$("${PYTHON}" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
@@ -52,7 +64,9 @@ cmake -S . -B build -G Ninja ${CMAKE_ARGS} \
   -DJPEG_INCLUDE_DIR="${jpeg_root}/include" \
   -DJPEG_LIBRARY="${jpeg_root}/lib/libjpeg.a" \
   -DJPEG_LIB_VERSION="${jpeg_api}, ${jpeg_name}" \
-  -DCMAKE_SHARED_LINKER_FLAGS="${jpeg_hiding}" \
+  -DCMAKE_SHARED_LINKER_FLAGS="${linker_flags}" \
+  -DCMAKE_MODULE_LINKER_FLAGS="${linker_flags}" \
+  -DCMAKE_EXE_LINKER_FLAGS="${LDFLAGS:-}" \
   `# other image formats: OpenCV's bundled copies, static, so the package needs nothing else` \
   -DWITH_PNG=ON -DBUILD_PNG=ON -DBUILD_ZLIB=ON -DWITH_SPNG=OFF \
   -DWITH_TIFF=ON -DBUILD_TIFF=ON \

@@ -82,5 +82,7 @@ def test_linux_selects_none_of_the_macos_lines():
 def test_opencv_hides_the_static_libjpeg_with_gnu_ld_only():
     script = (ROOT / "recipes" / "opencv" / "build.sh").read_text()
     assert 'if [[ "${target_platform}" == linux-* ]]; then' in script
-    assert '-DCMAKE_SHARED_LINKER_FLAGS="${jpeg_hiding}"' in script
+    # conda's LDFLAGS first, ours appended: setting the CMake variable replaces them.
+    assert 'linker_flags="${LDFLAGS:-}${jpeg_hiding:+ ${jpeg_hiding}}"' in script
+    assert '-DCMAKE_SHARED_LINKER_FLAGS="${linker_flags}"' in script
     assert script.count("-Wl,--exclude-libs") == 1

@@ -27,14 +27,14 @@ def channel(recipes: list[Path], values: dict, root: Path, cached_only: bool,
     fresh prefix and run there the tests of every package it installed. With
     ``installs`` None, stop after packing."""
     channel_dir = root / "channel"
-    built: dict[tuple[str, str], tuple[Path, dict]] = {}  # (name, build string) -> recipe
+    built: dict[tuple[str, str], tuple[Path, dict, Path]] = {}  # (name, build) -> recipe
     for recipe in recipes:
         for variant in recipe_variants(recipe, values):
             rendered = render_recipe(recipe, variant)
             out = build(rendered, root, cached_only)
             step(f"pack: {rendered.name} {rendered.build_string}")
             pack(out, rendered, channel_dir)
-            built[(rendered.name, rendered.build_string)] = (recipe, variant)
+            built[(rendered.name, rendered.build_string)] = (recipe, variant, out)
         step(f"index: {channel_dir}")
         index(channel_dir)
     if installs is None:
@@ -51,7 +51,7 @@ def channel(recipes: list[Path], values: dict, root: Path, cached_only: bool,
                 raise BuildError(f"installed {record.name.normalized} {record.build} is not "
                                  "one of the builds just packed")  # fmt: skip
             step(f"test installed: {record.name.normalized} {record.build} in {env}")
-            test_installed(found[0], env, found[1])
+            test_installed(found[0], env, found[1], src_dir=found[2] / "work")
     print(f"channel: {len(built)} packages built and packed in {channel_dir}; {len(installs)} "
           f"environment{'s' if len(installs) != 1 else ''} installed and tested")  # fmt: skip
 

@@ -42,6 +42,7 @@ from .machine import (
     glibc_export,
     host_exports,
 )
+from .pack import license_files
 from .render import TARGET_PLATFORM, Rendered
 from .testing import check_commands, python_env, run_tests
 
@@ -428,6 +429,10 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     code = _stream(["bash", "-e", str(build_sh)], out / "build.log", heartbeat, cwd=work, env=env)
     if code != 0:
         raise BuildError(f"build.sh failed with exit code {code} (log: {out / 'build.log'})")
+    # conda-build copies about/license_file after the build and fails there when one is
+    # missing: so does pack; checked here too, before the tests.
+    licenses = license_files(r.meta.get("about") or {}, work, r.recipe_dir)
+    print(f"licenses: {', '.join(name for _, name in licenses) or 'none'}")
     relocate(prefix, skip=host_files)
     own = sorted(p.relative_to(prefix).as_posix() for p in prefix.rglob("*")
                  if p.relative_to(prefix).as_posix() not in host_files)  # fmt: skip
@@ -466,7 +471,7 @@ def run_exports_as_depends(r: Rendered, out: Path, channel: list[RunExport],
 def _test_and_finish(r: Rendered, out: Path, base: Path, tests: str, started: float) -> Path:
     step("[4/5] test")
     (out / "test.log").unlink(missing_ok=True)
-    run_tests(r, (out / "prefix").resolve(), out / "test.log")
+    run_tests(r, (out / "prefix").resolve(), out / "test.log", src_dir=out / "work")
 
     step("[5/5] cache")
     (out / "DONE").write_text(time.strftime("%Y-%m-%dT%H:%M:%S%z ") + tests + "\n")

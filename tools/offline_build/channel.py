@@ -125,14 +125,16 @@ def install(channel_dir: Path, specs: list[str], target_prefix: Path,
     return records
 
 
-def test_installed(recipe_dir: Path, prefix: Path, variant: dict[str, str]) -> None:
-    """Run the recipe's test commands against an installed prefix (no LD_LIBRARY_PATH)."""
+def test_installed(recipe_dir: Path, prefix: Path, variant: dict[str, str],
+                   src_dir: Path | None) -> None:  # fmt: skip
+    """Run the recipe's test commands against an installed prefix (no LD_LIBRARY_PATH);
+    test/source_files come from src_dir, the source tree of the build that was packed."""
     prefix = Path(prefix).resolve()
     r = render_recipe(Path(recipe_dir), variant)
     log = prefix.parent / f"{prefix.name}.{r.name}.test.log"
     log.unlink(missing_ok=True)
     print(f"test: {r.name} in the installed prefix {prefix} (log: {log})")
-    run_tests(r, prefix, log)
+    run_tests(r, prefix, log, src_dir=src_dir)
 
 
 def fresh_prefix(path: Path) -> Path:

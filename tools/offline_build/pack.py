@@ -2,8 +2,17 @@
 
 Input: ``<root>/<recipe>/<key>/`` with ``prefix/``, ``manifest.json`` and ``DONE``.
 Output: ``<channel>/linux-64/<name>-<version>-<build>.conda`` whose ``info/`` has
-index.json, paths.json (v1), has_prefix, files, about.json, run_exports.json and,
-when the rendered recipe is given, recipe/meta.yaml and test/.
+index.json, paths.json (v1), has_prefix, files, about.json, run_exports.json,
+licenses/ (``about/license_file``) and, when the rendered recipe is given,
+recipe/meta.yaml and test/.
+
+``about/license_file`` follows conda-build (build.py, ``copy_license`` and
+``generic_copy``): a path or a list of paths; each is looked up in the source tree
+(SRC_DIR, the build's ``work/``) first, then in the recipe directory; a directory
+must be written with a trailing ``/``; a missing one is an error; each lands at
+its own relative path under info/licenses/, except an absolute path or one
+starting with ``.``, which becomes ``LICENSE<n>.txt`` (``LICENSE<n>`` for a
+directory), n counting from 0. An empty string is skipped.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from .render import TARGET_PLATFORM, Rendered
 from .testing import write_test_dir
 
 SUBDIR_DIRS = (TARGET_PLATFORM, "noarch")
+PACK_FORMAT = "pack 2: info/licenses"  # in the .packed-from stamp: a change repacks
 
 
 def _dump(path: Path, data) -> None:
@@ -63,17 +73,58 @@ def _run_exports(value) -> dict:
     return {"weak": [str(s) for s in value]} if value else {}
 
 
-def _write_test(info: Path, r: Rendered) -> None:
-    """info/test/: what conda-build's test directory holds (the test files, and
-    run_test.sh and run_test.py as the runner runs them)."""
+def license_files(about: dict, src_dir: Path, recipe_dir: Path | None) -> list[tuple[Path, str]]:
+    """(source, path under info/licenses/) for each about/license_file entry, by
+    conda-build's rules (see the module docstring)."""
+    entries = about.get("license_file") or []
+    entries = [entries] if isinstance(entries, str) else list(entries)
+    found, count = [], 0
+    for entry in (str(e) for e in entries):
+        if entry == "":
+            continue
+        src = Path(src_dir) / entry
+        if not src.exists() and recipe_dir is not None:
+            src = Path(recipe_dir) / entry
+        if src.is_dir() and not entry.endswith("/"):
+            raise BuildError(f"about/license_file: {entry} is a directory; write it as "
+                             f"{entry}/ (conda-build requires the trailing slash)")  # fmt: skip
+        if not src.exists():
+            raise BuildError(f"about/license_file: {entry} is neither in the source tree "
+                             f"{src_dir} nor in the recipe directory {recipe_dir}")  # fmt: skip
+        if os.path.isabs(entry) or entry.startswith("."):
+            name = f"LICENSE{count}{'.txt' if src.is_file() else ''}"
+            count += 1
+        else:
+            name = entry.rstrip("/")
+        found.append((src, name))
+    return found
+
+
+def _write_licenses(info: Path, manifest: dict, build_dir: Path, r: Rendered | None) -> None:
+    about = manifest.get("about") or {}
+    for src, name in license_files(about, build_dir / "work", r.recipe_dir if r else None):
+        dst = info / "licenses" / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, dst)
+
+
+def _write_test(info: Path, r: Rendered, src_dir: Path | None) -> None:
+    """info/test/: what conda-build's test directory holds (the test files and
+    source files, and run_test.sh and run_test.py as the runner runs them)."""
     (info / "test").mkdir(parents=True, exist_ok=True)
-    write_test_dir(r, info / "test")
+    write_test_dir(r, info / "test", src_dir)
     if not any((info / "test").iterdir()):
         (info / "test").rmdir()
 
 
-def write_info(tree: Path, manifest: dict, timestamp_ms: int, r: Rendered | None) -> None:
+def write_info(tree: Path, manifest: dict, timestamp_ms: int, r: Rendered | None,
+               build_dir: Path | None = None) -> None:  # fmt: skip
     info = tree / "info"
+    if build_dir is not None:
+        _write_licenses(info, manifest, build_dir, r)
     placeholder = manifest["staging_prefix"]
     paths = _paths(tree, placeholder)
     requirements = manifest.get("requirements") or {}
@@ -99,7 +150,7 @@ def write_info(tree: Path, manifest: dict, timestamp_ms: int, r: Rendered | None
     if r is not None:
         (info / "recipe").mkdir(parents=True, exist_ok=True)
         (info / "recipe" / "meta.yaml").write_text(r.text)
-        _write_test(info, r)
+        _write_test(info, r, build_dir / "work" if build_dir is not None else None)
 
 
 def pack(build_dir: Path, rendered: Rendered | None = None,
@@ -127,6 +178,7 @@ def pack(build_dir: Path, rendered: Rendered | None = None,
     # and the rendered recipe. A repeat with the same sources leaves the file alone.
     source = "\n".join(
         [
+            PACK_FORMAT,
             str(build_dir),
             (build_dir / "DONE").read_text().strip(),
             hashlib.sha256(rendered.text.encode()).hexdigest() if rendered else "",
@@ -146,7 +198,7 @@ def pack(build_dir: Path, rendered: Rendered | None = None,
                 dst.symlink_to(entry["symlink"])
             else:
                 shutil.copy2(src, dst)
-        write_info(tree, manifest, timestamp_ms, rendered)
+        write_info(tree, manifest, timestamp_ms, rendered, build_dir)
         files = sorted(
             p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_symlink() or p.is_file()
         )

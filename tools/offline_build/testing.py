@@ -16,10 +16,18 @@ line), and ``set -e`` decides what fails: a pipeline negated with ``!`` never st
 the script, whatever it returns. Such a line proves nothing under conda-build, so
 the runner refuses it (``check_commands``) and names it.
 
-conda-build runs the tests in a fresh environment holding the package and its run
-requirements. Here the prefix is used as it is, with no LD_LIBRARY_PATH (rpaths
-must do), and the machine's Python stands in for the environment's: its directory
-goes on PATH and the prefix's site-packages on PYTHONPATH.
+conda-build runs the tests in a fresh environment holding the package, its run
+requirements and ``test/requires``. Here the prefix is used as it is, with no
+LD_LIBRARY_PATH (rpaths must do), and the machine's Python stands in for the
+environment's: its directory goes on PATH and the prefix's site-packages on
+PYTHONPATH. A ``compiler()`` in ``test/requires`` is the machine's compiler, named
+by the variable conda's compiler activation sets (``CC``, ``CXX``); its flags
+(``CFLAGS``, ``LDFLAGS``, ...) are not emulated, so a test compile names its own
+include and library paths. Other ``test/requires`` are the machine's, with a note.
+
+``test/source_files`` are copied from the build's source tree (SRC_DIR) into the
+test directory, as conda-build copies them (also into the package's info/test/,
+which is where a test of the installed package finds them).
 """
 
 from __future__ import annotations
@@ -34,7 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import BuildError
-from .render import TARGET_PLATFORM, Rendered
+from .machine import MACHINE_COMPILERS, _spec_names
+from .render import DEFAULT_COMPILERS, TARGET_PLATFORM, Rendered
 
 PY_VER = f"{sys.version_info.major}.{sys.version_info.minor}"
 SHELL = "/bin/bash"  # conda-build's shell_path on Linux
@@ -71,8 +80,32 @@ def python_env(prefix: Path) -> dict[str, str]:
     return {"PYTHON": sys.executable, "PY_VER": PY_VER, "SP_DIR": str(site_packages(prefix))}
 
 
+# The variable conda's activation of each compiler package sets to its program.
+COMPILER_VARIABLES = {"c": "CC", "cxx": "CXX", "fortran": "FC"}
+
+
+def test_compilers(r: Rendered) -> dict[str, str]:
+    """CC/CXX for each compiler() in test/requires: the machine's program."""
+    names = set(_spec_names((r.meta.get("test") or {}).get("requires")))
+    found = {}
+    for lang, default in DEFAULT_COMPILERS.items():
+        compiler = r.variant.get(f"{lang}_compiler", default)
+        if f"{compiler}_{TARGET_PLATFORM}" not in names:
+            continue
+        program = MACHINE_COMPILERS.get(compiler)
+        path = shutil.which(program) if program else None
+        if path is None:
+            raise BuildError(f"{r.name}: test/requires names {compiler}_{TARGET_PLATFORM}; "
+                             f"the machine has no {program or compiler} to stand in for it")  # fmt: skip
+        found[COMPILER_VARIABLES[lang]] = path
+    return found
+
+
 def test_env(r: Rendered, prefix: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "BASH_ENV")}
+    for variable in COMPILER_VARIABLES.values():  # set only by a compiler in test/requires
+        env.pop(variable, None)
+    env.update(test_compilers(r))
     path = f"{prefix}/bin:{Path(sys.executable).parent}:{env.get('PATH', '')}"
     env.update(python_env(prefix), PREFIX=str(prefix), SHLIB_EXT=".so", PKG_NAME=r.name,
                PKG_VERSION=r.version, target_platform=TARGET_PLATFORM, PATH=path)  # fmt: skip
@@ -173,14 +206,33 @@ def scripts_for(r: Rendered) -> Scripts:
     return scripts
 
 
-def write_test_dir(r: Rendered, dest: Path) -> Scripts:
-    """The test directory: test/files, run_test.py and run_test.sh."""
-    for name in (r.meta.get("test") or {}).get("files") or []:
-        src, dst = r.recipe_dir / name, dest / name
+def _copy_in(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_dir():
+        shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True)
+    else:
+        shutil.copy2(src, dst)
+
+
+def write_test_dir(r: Rendered, dest: Path, src_dir: Path | None = None) -> Scripts:
+    """The test directory: test/files (from the recipe), test/source_files (from
+    src_dir, the build's source tree), run_test.py and run_test.sh. Without src_dir,
+    source_files must already be in dest (an installed package's info/test/)."""
+    test = r.meta.get("test") or {}
+    for name in test.get("files") or []:
+        src = r.recipe_dir / name
         if not src.exists():
             raise BuildError(f"test file {name} not found in {r.recipe_dir}")
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst)
+        _copy_in(src, dest / name)
+    for name in test.get("source_files") or []:
+        if src_dir is None:
+            if not (dest / name).exists():
+                raise BuildError(f"test source file {name}: no source tree to copy it from")
+            continue
+        src = Path(src_dir) / name
+        if not src.exists():
+            raise BuildError(f"test/source_files: {name} not found in the source tree {src_dir}")
+        _copy_in(src, dest / name)
     scripts = scripts_for(r)
     for name, text in scripts.files.items():
         (dest / name).write_text(text)
@@ -213,20 +265,31 @@ def _failed_command(scripts: Scripts, output: str, code: int) -> str:
     return f"test command failed (exit {code}): {scripts.commands[index]}"
 
 
-def run_tests(r: Rendered, prefix: Path, log: Path) -> None:
+def run_tests(r: Rendered, prefix: Path, log: Path, src_dir: Path | None = None,
+              test_files: Path | None = None) -> None:  # fmt: skip
+    """Run r's tests against prefix. source_files come from src_dir (the build's
+    source tree) or, for an installed package, from test_files (its info/test/)."""
     check_commands(r)
     test = r.meta.get("test") or {}
-    ignored = [k for k in ("requires", "source_files") if test.get(k)]
-    if ignored:
-        print(f"test: note: test/{', test/'.join(ignored)} not supported here, ignored "
-              "(the machine's tools are used)")  # fmt: skip
     env = test_env(r, prefix)
+    for variable in COMPILER_VARIABLES.values():
+        if variable in env:
+            print(f"test: {variable}={env[variable]} (the machine's, for test/requires)")
+    compilers = {f"{r.variant.get(f'{lang}_compiler', d)}_{TARGET_PLATFORM}"
+                 for lang, d in DEFAULT_COMPILERS.items()}  # fmt: skip
+    others = [str(s) for s, name in zip(test.get("requires") or [],
+                                        _spec_names(test.get("requires")), strict=True)
+              if name not in compilers]  # fmt: skip
+    if others:
+        print(f"test: note: test/requires {', '.join(others)}: the machine's tools are used")
     with (
         tempfile.TemporaryDirectory(prefix=f"offline-build-test-{r.name}-") as tmp,
         tempfile.TemporaryDirectory(prefix="offline-build-trap-") as trap_dir,
     ):
         test_dir = Path(tmp)
-        scripts = write_test_dir(r, test_dir)
+        if test_files is not None and Path(test_files).is_dir():
+            shutil.copytree(test_files, test_dir, symlinks=True, dirs_exist_ok=True)
+        scripts = write_test_dir(r, test_dir, src_dir)
         if "run_test.py" in scripts.files:
             code, output = _run([sys.executable, "-s", "run_test.py"], test_dir, env, log)
             if code != 0:
