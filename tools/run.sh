@@ -106,14 +106,14 @@ BENCH_ENV="$ROOT/.build/envs/bench"          # environment.yml: our OpenCV on tu
 BENCH_IJG_ENV="$ROOT/.build/envs/bench-ijg"  # environment-ijg.yml: our OpenCV on IJG libjpeg
 
 bench_envs() {
-  # Build (cached) and pack every package the environments use (libjpeg-turbo in its
-  # standard layout only), showing only the steps and the estimates; the full output
-  # goes to a log. Then solve and install the two benchmark environments from the
+  # Build (cached) and pack every package the environments use, with what their
+  # builds need (the turbo OpenCV links the prefixed libjpeg-turbo, the IJG one jpeg 9f),
+  # showing only the steps and the estimates; the full output goes to a log. Then solve and install the two benchmark environments from the
   # channel (py-rattler), unchanged when up to date.
   local log="$ROOT/.build/logs/channel.log"
   mkdir -p "$(dirname "$log")"
   log "the channel: ${RECIPES[*]} (cached; the first time about 30 min on 2 cores; log: $log)"
-  channel "${RECIPES[@]}" --build-only --variant libjpeg_turbo_layout=standard 2>&1 | tee "$log" \
+  channel "${RECIPES[@]}" --build-only 2>&1 | tee "$log" \
     | grep --line-buffered -E '^==== |^SUBSTITUTION:|^error:' || true
   [[ "$(tail -n 1 "$log")" == channel:* ]] || { echo "the channel build failed: see $log" >&2; exit 1; }
   log "the benchmark environments, solved from .build/channel"

@@ -62,3 +62,28 @@ def test_the_solver_picks_the_asked_variant(channel_with_both_flavors, spec, fla
     assert builds["fancy"].endswith("_100")
     (record,) = channel.install(channel_dir, [spec], tmp_path / "env")
     assert str(record.build) == builds[flavor]
+
+
+def test_a_variant_filter_that_starves_a_later_recipe_is_refused_before_any_build(tmp_path):
+    """run.sh once built the channel with --variant libjpeg_turbo_layout=standard: the
+    turbo OpenCV's host needs the prefixed layout, so a fresh machine failed at that
+    host install after 16 minutes of builds. The plan is now checked first."""
+    from pathlib import Path
+
+    from tools.offline_build import BuildError
+    from tools.offline_build.__main__ import check_host_plan
+    from tools.offline_build.render import load_variant_values, recipe_variants
+
+    repo = Path(__file__).resolve().parents[2]
+    recipes = [repo / "recipes" / n for n in ("libjpeg-turbo", "libjpeg", "ffmpeg", "opencv")]
+    config = repo / "conda_build_config.yaml"
+
+    def plan(overrides):
+        values = load_variant_values(config, overrides)
+        return [render_recipe(r, v) for r in recipes for v in recipe_variants(r, values)]
+
+    check_host_plan(plan({}))  # every variant: each host requirement is built first
+    with pytest.raises(BuildError, match=r"opencv .*turbo.* needs libjpeg-turbo .*prefixed"):
+        check_host_plan(plan({"libjpeg_turbo_layout": "standard"}))
+    with pytest.raises(BuildError, match=r"needs ffmpeg .*lgpl"):
+        check_host_plan(plan({"license_family": "gpl"}))

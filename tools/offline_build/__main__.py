@@ -5,6 +5,7 @@ python -m tools.offline_build machine-deps."""
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import sys
 from pathlib import Path
 
@@ -28,9 +29,12 @@ def channel(recipes: list[Path], values: dict, root: Path, cached_only: bool,
     ``installs`` None, stop after packing."""
     channel_dir = root / "channel"
     built: dict[tuple[str, str], tuple[Path, dict, Path]] = {}  # (name, build) -> recipe
-    for recipe in recipes:
-        for variant in recipe_variants(recipe, values):
-            rendered = render_recipe(recipe, variant)
+    plan = [[render_recipe(recipe, variant) for variant in recipe_variants(recipe, values)]
+            for recipe in recipes]  # fmt: skip
+    check_host_plan([r for renders in plan for r in renders])
+    for recipe, renders in zip(recipes, plan, strict=True):
+        for rendered in renders:
+            variant = rendered.variant
             out = build(rendered, root, cached_only)
             step(f"pack: {rendered.name} {rendered.build_string}")
             pack(out, rendered, channel_dir)
@@ -54,6 +58,33 @@ def channel(recipes: list[Path], values: dict, root: Path, cached_only: bool,
             test_installed(found[0], env, found[1], src_dir=found[2] / "work")
     print(f"channel: {len(built)} packages built and packed in {channel_dir}; {len(installs)} "
           f"environment{'s' if len(installs) != 1 else ''} installed and tested")  # fmt: skip
+
+
+def check_host_plan(plan: list) -> None:
+    """Refuse, before anything builds, a run in which a recipe's host requirement names
+    a package this run builds but no build of it in the run matches (a ``--variant``
+    that leaves out the layout or licence another recipe's host needs): without this
+    the run fails at that recipe's host install, after every build before it."""
+    from rattler import MatchSpec, Version, VersionSpec
+
+    made: dict[str, list] = {}
+    for rendered in plan:
+        for text in (rendered.meta.get("requirements") or {}).get("host") or []:
+            spec = MatchSpec(str(text))
+            name = spec.name.normalized
+            if name not in made:
+                continue  # not ours in this run: the channel or the machine provides it
+            version = VersionSpec(str(spec.version)) if spec.version else None
+            if not any((version is None or version.matches(Version(v)))
+                       and (spec.build is None or fnmatch.fnmatchcase(b, spec.build))
+                       for v, b in made[name]):  # fmt: skip
+                have = ", ".join(f"{name} {v} {b}" for v, b in made[name])
+                raise BuildError(
+                    f"{rendered.name} {rendered.build_string} needs {text} in its host "
+                    f"environment, but this run builds only {have}: a --variant leaves "
+                    "out the build it needs"
+                )
+        made.setdefault(rendered.name, []).append((rendered.version, rendered.build_string))
 
 
 def main(argv: list[str] | None = None) -> int:
