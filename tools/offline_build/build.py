@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 import tarfile
@@ -34,7 +33,6 @@ from pathlib import Path
 from . import BuildError
 from .cache import cache_key, test_key
 from .channel import install
-from .elf import is_dynamic_elf
 from .fetch import fetch_source
 from .machine import (
     RunExport,
@@ -44,6 +42,7 @@ from .machine import (
     host_exports,
 )
 from .pack import license_files
+from .relocate import relocate
 from .render import TARGET_PLATFORM, Rendered
 from .testing import check_commands, python_env, run_tests
 
@@ -195,53 +194,6 @@ def apply_run_exports(r: Rendered, kind: str, exports: list[RunExport]) -> list[
         print(f"{kind}: run_export of {export.source}: {export.spec}{why}")
         depends.append(export.spec)
     return depends
-
-
-def ensure_patchelf() -> str:
-    found = shutil.which("patchelf")
-    if found:
-        return found
-    command = ["apt-get", "install", "-y", "patchelf"]
-    if os.geteuid() != 0:
-        raise BuildError(f"patchelf is not installed; run: sudo {' '.join(command)}")
-    print(f"relocate: patchelf missing, running: {' '.join(command)}", flush=True)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    installed = subprocess.run(command, env=env, check=False).returncode == 0
-    if not installed or not shutil.which("patchelf"):
-        raise BuildError(f"could not install patchelf ({' '.join(command)} failed)")
-    return shutil.which("patchelf")
-
-
-def relocate(prefix: Path, skip: set[str] = frozenset()) -> None:
-    """What conda-build's post-processing does to rpaths: $ORIGIN-relative to lib/.
-
-    Paths in skip (relative to prefix: the host packages' files) are left alone.
-    """
-    patchelf = ensure_patchelf()
-    for sub in ("bin", "lib"):
-        for path in sorted((prefix / sub).rglob("*")):
-            if path.is_symlink() or not path.is_file() or not is_dynamic_elf(path):
-                continue
-            if path.relative_to(prefix).as_posix() in skip:
-                continue
-            rel = os.path.relpath(prefix / "lib", path.parent)
-            entries = ["$ORIGIN" if rel == "." else f"$ORIGIN/{rel}"]
-            # Like conda-build: the build's own entries that point inside the prefix
-            # become $ORIGIN-relative (a nested layout needs them); others go.
-            current = subprocess.run([patchelf, "--print-rpath", str(path)], capture_output=True,
-                                     text=True, check=False).stdout.strip()  # fmt: skip
-            for entry in filter(None, current.split(":")):
-                if entry.startswith(str(prefix)):
-                    entry = "$ORIGIN/" + os.path.relpath(entry, path.parent)
-                if entry.startswith("$ORIGIN") and entry not in entries:
-                    entries.append(entry)
-            rpath = ":".join(entries)
-            path.chmod(path.stat().st_mode | stat.S_IWUSR)
-            proc = subprocess.run([patchelf, "--force-rpath", "--set-rpath", rpath, str(path)],
-                                  capture_output=True, text=True, check=False)  # fmt: skip
-            if proc.returncode != 0:
-                raise BuildError(f"patchelf failed on {path}: {proc.stderr.strip()}")
-            print(f"relocate: {path.relative_to(prefix)} rpath={rpath}")
 
 
 def write_manifest(r: Rendered, out: Path, prefix: Path, source: dict, key: str,
