@@ -32,15 +32,9 @@ from pathlib import Path
 
 from . import BuildError
 from .cache import cache_key, test_key
-from .channel import install
 from .fetch import fetch_source
-from .machine import (
-    RunExport,
-    check_compilers,
-    compiler_exports,
-    glibc_export,
-    host_exports,
-)
+from .host import host_from_channel, install_host, run_exports_as_depends
+from .machine import check_compilers, glibc_export, host_exports
 from .pack import license_files
 from .relocate import relocate
 from .render import TARGET_PLATFORM, Rendered
@@ -130,70 +124,6 @@ def staging_prefix(out: Path) -> Path:
     """out/prefix_placehold_placehold..., PREFIX_LENGTH characters in all when it fits."""
     room = max(PREFIX_LENGTH - len(str(out)) - 1, len("prefix"))
     return out / ("prefix" + "_placehold" * 26)[: min(room, 255)]
-
-
-def _spec_name(spec: str) -> str:
-    return spec.split()[0].split("=")[0].split("<")[0].split(">")[0]
-
-
-def _channel_packages(channel_dir: Path) -> dict[str, str]:
-    """{file name: package name} of the channel's linux-64 packages."""
-    repodata = channel_dir / TARGET_PLATFORM / "repodata.json"
-    if not repodata.is_file():
-        return {}
-    packages = json.loads(repodata.read_text()).get("packages.conda", {})
-    return {filename: p["name"] for filename, p in packages.items()}
-
-
-def host_from_channel(r: Rendered, channel_dir: Path) -> tuple[list[str], list[str]]:
-    """The host requirements our channel holds (the rest are the machine's), and the
-    channel's files of those packages: the candidates a host install may pick from."""
-    host = [str(s) for s in (r.meta.get("requirements") or {}).get("host") or []]
-    packages = _channel_packages(channel_dir)
-    specs = [s for s in host if _spec_name(s) in set(packages.values())]
-    names = {_spec_name(s) for s in specs}
-    return specs, sorted(f for f, name in packages.items() if name in names)
-
-
-def install_host(r: Rendered, prefix: Path, channel_dir: Path,
-                 specs: list[str]) -> tuple[set[str], list[RunExport]]:  # fmt: skip
-    """Install specs (the host requirements our channel holds) into prefix.
-
-    Returns the paths they put there (relative to prefix) and their run_exports.
-    """
-    if not specs:
-        return set(), []
-    exports: dict[str, dict] = {}
-    install(channel_dir, specs, prefix, run_exports=exports)
-    found = [
-        RunExport(spec, name, "")
-        for name, kinds in sorted(exports.items())
-        for spec in (kinds.get("weak") or []) + (kinds.get("strong") or [])
-    ]
-    present = {p.relative_to(prefix).as_posix() for p in prefix.rglob("*")
-               if p.is_symlink() or p.is_file()}  # fmt: skip
-    return present, found
-
-
-def apply_run_exports(r: Rendered, kind: str, exports: list[RunExport]) -> list[str]:
-    """The run requirements exports add, minus build/ignore_run_exports (by the
-    exported name) and build/ignore_run_exports_from (by the exporting package);
-    each printed in the build log."""
-    build = r.meta.get("build") or {}
-    ignored = {str(n) for n in build.get("ignore_run_exports") or []}
-    ignored_from = {_spec_name(str(n)) for n in build.get("ignore_run_exports_from") or []}
-    depends = []
-    for export in exports:
-        if export.source in ignored_from or _spec_name(export.spec) in ignored:
-            key = (
-                "ignore_run_exports_from" if export.source in ignored_from else "ignore_run_exports"
-            )
-            print(f"{kind}: run_export {export.spec} of {export.source} ignored (build/{key})")
-            continue
-        why = f" ({export.why})" if export.why else ""
-        print(f"{kind}: run_export of {export.source}: {export.spec}{why}")
-        depends.append(export.spec)
-    return depends
 
 
 def write_manifest(r: Rendered, out: Path, prefix: Path, source: dict, key: str,
@@ -333,6 +263,7 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     relocate(prefix, skip=host_files)
     own = sorted(p.relative_to(prefix).as_posix() for p in prefix.rglob("*")
                  if p.relative_to(prefix).as_posix() not in host_files)  # fmt: skip
+    step("[3/5] run_exports")
     depends = run_exports_as_depends(r, out, channel_exports, machine_exports,
                                      glibc_export(r, prefix, own))  # fmt: skip
     source = {"url": r.meta["source"]["url"], "sha256": sha256, "route": route,
@@ -350,19 +281,6 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     (out / "BUILT").write_text(time.strftime("%Y-%m-%dT%H:%M:%S%z\n"))
     print(f"built in {time.monotonic() - started:.0f} s")
     return _test_and_finish(r, out, base, tests, started)
-
-
-def run_exports_as_depends(r: Rendered, out: Path, channel: list[RunExport],
-                           machine: list[RunExport], glibc: list[RunExport]) -> list[str]:  # fmt: skip
-    """What conda-build would add to run: the run_exports of the host packages (ours,
-    and the machine's stand-ins for conda-forge's), the compilers' and the stdlib's;
-    printed and written to the build log."""
-    step("[3/5] run_exports")
-    depends = apply_run_exports(r, "host", channel + machine)
-    depends += apply_run_exports(r, "build", compiler_exports(r) + glibc)
-    with open(out / "build.log", "a") as fh:
-        fh.write("run_exports added to run: " + (", ".join(depends) or "none") + "\n")
-    return depends
 
 
 def _test_and_finish(r: Rendered, out: Path, base: Path, tests: str, started: float) -> Path:
