@@ -1,4 +1,9 @@
-"""Build, relocate, test and cache one rendered recipe.
+"""The pipeline of one rendered recipe: render checks, fetch, host install, build.sh,
+relocation, run_exports, manifest, tests, cache; with the build's log and progress.
+
+Each step lives in its own module, which this one calls and none of which calls
+back: the keys in cache.py, the host environment and run_exports in host.py, the
+rpaths in relocate.py, the tests in testing.py.
 
 Layout under ``<root>/<recipe>/<key>/``: ``work/`` (SRC_DIR), ``prefix``
 (a link to the staging PREFIX, ``prefix_placehold_placehold...``, padded to 255
