@@ -71,7 +71,7 @@ def test_a_variant_filter_that_starves_a_later_recipe_is_refused_before_any_buil
     from pathlib import Path
 
     from tools.offline_build import BuildError
-    from tools.offline_build.__main__ import check_host_plan
+    from tools.offline_build.plan import check_host_plan
     from tools.offline_build.render import load_variant_values, recipe_variants
 
     repo = Path(__file__).resolve().parents[2]

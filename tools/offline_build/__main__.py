@@ -5,86 +5,18 @@ python -m tools.offline_build machine-deps."""
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import sys
 from pathlib import Path
 
 from . import BuildError
-from .build import build, step
-from .channel import fresh_prefix, index, install, test_installed
+from .build import build
 from .environment import install_environment
 from .fetch import fetch_source
 from .machine import HOST_LIBRARIES, missing_debian_packages
-from .pack import pack
-from .render import load_variant_values, recipe_variants, render_recipe
+from .plan import build_and_pack, build_channel
+from .render import load_variant_values, render_recipe
 
 DEFAULT_CONFIG = Path("conda_build_config.yaml")
-
-
-def channel(recipes: list[Path], values: dict, root: Path, cached_only: bool,
-            installs: list[list[str]] | None) -> None:  # fmt: skip
-    """Build and pack every variant of every recipe in order (each recipe's host
-    packages come from the channel as it stands), then install each spec set into a
-    fresh prefix and run there the tests of every package it installed. With
-    ``installs`` None, stop after packing."""
-    channel_dir = root / "channel"
-    built: dict[tuple[str, str], tuple[Path, dict, Path]] = {}  # (name, build) -> recipe
-    plan = [[render_recipe(recipe, variant) for variant in recipe_variants(recipe, values)]
-            for recipe in recipes]  # fmt: skip
-    check_host_plan([r for renders in plan for r in renders])
-    for recipe, renders in zip(recipes, plan, strict=True):
-        for rendered in renders:
-            variant = rendered.variant
-            out = build(rendered, root, cached_only)
-            step(f"pack: {rendered.name} {rendered.build_string}")
-            pack(out, rendered, channel_dir)
-            built[(rendered.name, rendered.build_string)] = (recipe, variant, out)
-        step(f"index: {channel_dir}")
-        index(channel_dir)
-    if installs is None:
-        print(f"channel: {len(built)} packages built and packed in {channel_dir}")
-        return
-    installs = installs or [list(dict.fromkeys(name for name, _ in built))]
-    for number, specs in enumerate(installs):
-        env = fresh_prefix(root / ("channel-test-env" + (f"-{number}" if number else "")))
-        step(f"install: {', '.join(specs)} into {env}")
-        records = install(channel_dir, specs, env)
-        for record in records:
-            found = built.get((record.name.normalized, str(record.build)))
-            if found is None:
-                raise BuildError(f"installed {record.name.normalized} {record.build} is not "
-                                 "one of the builds just packed")  # fmt: skip
-            step(f"test installed: {record.name.normalized} {record.build} in {env}")
-            test_installed(found[0], env, found[1], src_dir=found[2] / "work")
-    print(f"channel: {len(built)} packages built and packed in {channel_dir}; {len(installs)} "
-          f"environment{'s' if len(installs) != 1 else ''} installed and tested")  # fmt: skip
-
-
-def check_host_plan(plan: list) -> None:
-    """Refuse, before anything builds, a run in which a recipe's host requirement names
-    a package this run builds but no build of it in the run matches (a ``--variant``
-    that leaves out the layout or licence another recipe's host needs): without this
-    the run fails at that recipe's host install, after every build before it."""
-    from rattler import MatchSpec, Version, VersionSpec
-
-    made: dict[str, list] = {}
-    for rendered in plan:
-        for text in (rendered.meta.get("requirements") or {}).get("host") or []:
-            spec = MatchSpec(str(text))
-            name = spec.name.normalized
-            if name not in made:
-                continue  # not ours in this run: the channel or the machine provides it
-            version = VersionSpec(str(spec.version)) if spec.version else None
-            if not any((version is None or version.matches(Version(v)))
-                       and (spec.build is None or fnmatch.fnmatchcase(b, spec.build))
-                       for v, b in made[name]):  # fmt: skip
-                have = ", ".join(f"{name} {v} {b}" for v, b in made[name])
-                raise BuildError(
-                    f"{rendered.name} {rendered.build_string} needs {text} in its host "
-                    f"environment, but this run builds only {have}: a --variant leaves "
-                    "out the build it needs"
-                )
-        made.setdefault(rendered.name, []).append((rendered.version, rendered.build_string))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             installs = [
                 [s.strip() for s in group.split(",") if s.strip()] for group in args.install
             ]
-            channel(
+            build_channel(
                 args.recipes,
                 values,
                 args.root,
@@ -171,10 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "fetch":
             print(fetch_source(rendered.meta)[0])
         elif args.command == "pack":
-            out = build(rendered, args.root, args.cached_only)
-            step(f"pack: {rendered.name}")
-            pack(out, rendered, args.root / "channel")
-            index(args.root / "channel")
+            build_and_pack(rendered, args.root, args.cached_only)
         else:
             build(rendered, args.root, args.cached_only)
     except BuildError as exc:
