@@ -19,12 +19,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import rattler
-
 from . import BuildError
 from .channel import fresh_prefix, install, machine_packages
 from .pack import SUBDIR_DIRS
 from .render import load_yaml
+from .specs import spec_name
 
 STAMP = "conda-meta/offline-build-environment.json"
 
@@ -53,10 +52,6 @@ def read_environment_file(path: Path) -> EnvironmentFile:
             raise BuildError(f"{path}: cannot read the dependency {item!r}")
     return EnvironmentFile(Path(path), data.get("name"), [str(c) for c in data.get("channels") or []],
                            conda, pip)  # fmt: skip
-
-
-def spec_name(spec: str) -> str:
-    return rattler.MatchSpec(spec, strict=False).name.normalized
 
 
 def channel_names(channel_dir: Path) -> set[str]:

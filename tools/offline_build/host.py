@@ -10,10 +10,7 @@ from pathlib import Path
 from .channel import install
 from .machine import RunExport, compiler_exports
 from .render import TARGET_PLATFORM, Rendered
-
-
-def _spec_name(spec: str) -> str:
-    return spec.split()[0].split("=")[0].split("<")[0].split(">")[0]
+from .specs import spec_name
 
 
 def _channel_packages(channel_dir: Path) -> dict[str, str]:
@@ -30,8 +27,8 @@ def host_from_channel(r: Rendered, channel_dir: Path) -> tuple[list[str], list[s
     channel's files of those packages: the candidates a host install may pick from."""
     host = [str(s) for s in (r.meta.get("requirements") or {}).get("host") or []]
     packages = _channel_packages(channel_dir)
-    specs = [s for s in host if _spec_name(s) in set(packages.values())]
-    names = {_spec_name(s) for s in specs}
+    specs = [s for s in host if spec_name(s) in set(packages.values())]
+    names = {spec_name(s) for s in specs}
     return specs, sorted(f for f, name in packages.items() if name in names)
 
 
@@ -61,10 +58,10 @@ def apply_run_exports(r: Rendered, kind: str, exports: list[RunExport]) -> list[
     each printed in the build log."""
     build = r.meta.get("build") or {}
     ignored = {str(n) for n in build.get("ignore_run_exports") or []}
-    ignored_from = {_spec_name(str(n)) for n in build.get("ignore_run_exports_from") or []}
+    ignored_from = {spec_name(n) for n in build.get("ignore_run_exports_from") or []}
     depends = []
     for export in exports:
-        if export.source in ignored_from or _spec_name(export.spec) in ignored:
+        if export.source in ignored_from or spec_name(export.spec) in ignored:
             key = (
                 "ignore_run_exports_from" if export.source in ignored_from else "ignore_run_exports"
             )

@@ -30,11 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import rattler
-
 from . import BuildError
 from .elf import glibc_needed, is_dynamic_elf
 from .render import DEFAULT_COMPILERS, TARGET_PLATFORM, Rendered, _pin
+from .specs import spec_name, spec_names
 
 # Compiler package (the <lang>_compiler variant value) -> the runtime libraries its
 # conda-forge package run-exports, and the machine's program for it.
@@ -118,13 +117,9 @@ def machine_versions() -> dict[str, str]:
     return found
 
 
-def _spec_names(specs) -> list[str]:
-    return [rattler.MatchSpec(str(s), strict=False).name.normalized for s in specs or []]
-
-
 def _compilers(r: Rendered) -> list[tuple[str, str, str]]:
     """(language, compiler, build requirement) of each compiler() in build."""
-    build = set(_spec_names((r.meta.get("requirements") or {}).get("build")))
+    build = set(spec_names((r.meta.get("requirements") or {}).get("build")))
     found = []
     for lang, default in DEFAULT_COMPILERS.items():
         compiler = r.variant.get(f"{lang}_compiler", default)
@@ -181,7 +176,7 @@ def compiler_exports(r: Rendered) -> list[RunExport]:
 def _stdlib_floor(r: Rendered) -> tuple[str, tuple[int, ...]] | None:
     """(package, c_stdlib_version) when build has {{ stdlib('c') }} as conda-forge's sysroot."""
     package = f"{r.variant.get('c_stdlib', 'c')}_{TARGET_PLATFORM}"
-    build = _spec_names((r.meta.get("requirements") or {}).get("build"))
+    build = spec_names((r.meta.get("requirements") or {}).get("build"))
     version = r.variant.get("c_stdlib_version")
     if r.variant.get("c_stdlib") != "sysroot" or package not in build or not version:
         return None
@@ -219,7 +214,7 @@ def host_exports(r: Rendered, specs: list[str]) -> list[RunExport]:
     """conda-forge's run_exports of the host requirements the machine stands in for."""
     exports = []
     for spec in specs:
-        name = _spec_names([spec])[0]
+        name = spec_name(spec)
         lib = HOST_LIBRARIES.get(name)
         if lib is None:
             print(f"host: {spec}: the machine's; no stand-in declared, no run_exports")

@@ -42,8 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import BuildError
-from .machine import MACHINE_COMPILERS, _spec_names
+from .machine import MACHINE_COMPILERS
 from .render import DEFAULT_COMPILERS, TARGET_PLATFORM, Rendered
+from .specs import spec_names
 
 PY_VER = f"{sys.version_info.major}.{sys.version_info.minor}"
 SHELL = "/bin/bash"  # conda-build's shell_path on Linux
@@ -86,7 +87,7 @@ COMPILER_VARIABLES = {"c": "CC", "cxx": "CXX", "fortran": "FC"}
 
 def test_compilers(r: Rendered) -> dict[str, str]:
     """CC/CXX for each compiler() in test/requires: the machine's program."""
-    names = set(_spec_names((r.meta.get("test") or {}).get("requires")))
+    names = set(spec_names((r.meta.get("test") or {}).get("requires")))
     found = {}
     for lang, default in DEFAULT_COMPILERS.items():
         compiler = r.variant.get(f"{lang}_compiler", default)
@@ -278,7 +279,7 @@ def run_tests(r: Rendered, prefix: Path, log: Path, src_dir: Path | None = None,
     compilers = {f"{r.variant.get(f'{lang}_compiler', d)}_{TARGET_PLATFORM}"
                  for lang, d in DEFAULT_COMPILERS.items()}  # fmt: skip
     others = [str(s) for s, name in zip(test.get("requires") or [],
-                                        _spec_names(test.get("requires")), strict=True)
+                                        spec_names(test.get("requires")), strict=True)
               if name not in compilers]  # fmt: skip
     if others:
         print(f"test: note: test/requires {', '.join(others)}: the machine's tools are used")
