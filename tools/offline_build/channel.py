@@ -27,6 +27,7 @@ from . import BuildError
 from .machine import machine_versions
 from .pack import SUBDIR_DIRS
 from .render import TARGET_PLATFORM, render_recipe
+from .specs import match_spec
 from .testing import run_tests
 
 
@@ -92,7 +93,7 @@ def install(channel_dir: Path, specs: list[str], target_prefix: Path,
     async def solve_and_install(cache: Path) -> list:
         records = await rattler.solve(
             # Lenient parsing takes conda's `name=version=build` form (ffmpeg=*=gpl*) too.
-            [channel], [rattler.MatchSpec(spec, strict=False) for spec in specs],
+            [channel], [match_spec(spec) for spec in specs],
             gateway=rattler.Gateway(cache_dir=cache / "repodata"),
             platforms=[TARGET_PLATFORM, "noarch"],
             virtual_packages=[*rattler.VirtualPackage.detect(), *machine],

@@ -10,13 +10,14 @@ from __future__ import annotations
 import fnmatch
 from pathlib import Path
 
-from rattler import MatchSpec, Version, VersionSpec
+from rattler import Version, VersionSpec
 
 from . import BuildError
 from .build import build, step
 from .channel import fresh_prefix, index, install, test_installed
 from .pack import pack
 from .render import Rendered, recipe_variants, render_recipe
+from .specs import match_spec
 
 
 def build_and_pack(rendered: Rendered, root: Path, cached_only: bool) -> None:
@@ -74,7 +75,7 @@ def check_host_plan(plan: list) -> None:
     made: dict[str, list] = {}
     for rendered in plan:
         for text in (rendered.meta.get("requirements") or {}).get("host") or []:
-            spec = MatchSpec(str(text))
+            spec = match_spec(text)
             name = spec.name.normalized
             if name not in made:
                 continue  # not ours in this run: the channel or the machine provides it
