@@ -62,7 +62,7 @@ venv() {
     log "creating the virtualenv at .venv"
     [[ -x "$PY" ]] || python3 -m venv "$VENV"
     "$PY" -m pip install -q --upgrade pip
-    "$PY" -m pip install -q -e ".[test,bench,dev]"
+    "$PY" -m pip install -q -e ".[runner,test,bench,dev]"
     # PyTurboJPEG's module is also called `turbojpeg`: keep it out of
     # site-packages and load it by path (benchmarks/peers.py).
     "$PY" -m pip install -q --no-deps --target "$ROOT/.build/peers" "PyTurboJPEG>=2.6,<3"
