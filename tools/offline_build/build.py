@@ -268,9 +268,9 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     relocate(prefix, skip=host_files)
     own = sorted(p.relative_to(prefix).as_posix() for p in prefix.rglob("*")
                  if p.relative_to(prefix).as_posix() not in host_files)  # fmt: skip
+    glibc = glibc_export(r, prefix, own)  # read from the ELF files before the step line
     step("[3/5] run_exports")
-    depends = run_exports_as_depends(r, out, channel_exports, machine_exports,
-                                     glibc_export(r, prefix, own))  # fmt: skip
+    depends = run_exports_as_depends(r, out, channel_exports, machine_exports, glibc)
     source = {"url": r.meta["source"]["url"], "sha256": sha256, "route": route,
               "filename": archive.name}  # fmt: skip
     write_manifest(
