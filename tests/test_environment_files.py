@@ -16,8 +16,9 @@ from tools.offline_build.render import load_variant_values, recipe_variants, ren
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = {role: ROOT / name for role, name in environments.FILES.items()}
-# Only in pyproject: PyTurboJPEG's module is `turbojpeg` like ours (see environment.yml).
-PIP_ONLY = {"pyturbojpeg"}
+# PyTurboJPEG's module is `turbojpeg` like ours: it is in neither file, and tools/run.sh
+# installs it outside site-packages (.build/peers) for benchmarks/peers.py to load by path.
+PIP_ONLY: set[str] = set()
 
 
 def normalized(name: str) -> str:
@@ -106,3 +107,12 @@ def test_the_installed_environment_is_what_the_file_asks(role, builds):
     extra = {n for n in installed if n in builds} - set(ours)
     assert not extra, f"installed but not asked for: {extra}"
     assert os.path.isdir(env.site_packages / "cv2")
+
+
+def test_no_extra_installs_pyturbojpeg_over_our_turbojpeg():
+    """PyTurboJPEG installs a top-level turbojpeg.py: in site-packages it is what
+    `import turbojpeg` finds outside this checkout, instead of our package."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = [*extras.get("dependencies", []),
+             *(r for group in extras["optional-dependencies"].values() for r in group)]
+    assert not [r for r in names if normalized(r).startswith("pyturbojpeg")]

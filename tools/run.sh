@@ -64,7 +64,9 @@ venv() {
     "$PY" -m pip install -q --upgrade pip
     "$PY" -m pip install -q -e ".[runner,test,bench,dev]"
     # PyTurboJPEG's module is also called `turbojpeg`: keep it out of
-    # site-packages and load it by path (benchmarks/peers.py).
+    # site-packages and load it by path (benchmarks/peers.py). Virtualenvs made
+    # before it left the bench extra have it in site-packages, shadowing ours.
+    "$PY" -m pip uninstall -q -y PyTurboJPEG >/dev/null 2>&1 || true
     "$PY" -m pip install -q --no-deps --target "$ROOT/.build/peers" "PyTurboJPEG>=2.6,<3"
     touch "$stamp"
   fi
