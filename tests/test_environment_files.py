@@ -113,6 +113,8 @@ def test_no_extra_installs_pyturbojpeg_over_our_turbojpeg():
     """PyTurboJPEG installs a top-level turbojpeg.py: in site-packages it is what
     `import turbojpeg` finds outside this checkout, instead of our package."""
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    names = [*extras.get("dependencies", []),
-             *(r for group in extras["optional-dependencies"].values() for r in group)]
+    names = [
+        *extras.get("dependencies", []),
+        *(r for group in extras["optional-dependencies"].values() for r in group),
+    ]
     assert not [r for r in names if normalized(r).startswith("pyturbojpeg")]
