@@ -1,7 +1,6 @@
 """environment.yml and environment-ijg.yml agree with our recipes, with pyproject's
 bench extra, and (slow) with the environments tools/run.sh installs from them."""
 
-import fnmatch
 import os
 import tomllib
 from pathlib import Path
@@ -13,6 +12,7 @@ import yaml
 from benchmarks import environments
 from tools.offline_build.environment import read_environment_file, spec_name
 from tools.offline_build.render import load_variant_values, recipe_variants, render_recipe
+from tools.offline_build.specs import matches
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = {role: ROOT / name for role, name in environments.FILES.items()}
@@ -39,14 +39,6 @@ def our_builds() -> dict[str, list[tuple[str, str]]]:
 @pytest.fixture(scope="module")
 def builds():
     return our_builds()
-
-
-def matches(spec: str, version: str, build: str) -> bool:
-    match = rattler.MatchSpec(spec, strict=False)
-    version_ok = match.version is None or rattler.VersionSpec(match.version).matches(
-        rattler.Version(version)
-    )
-    return version_ok and (match.build is None or fnmatch.fnmatchcase(build, match.build))
 
 
 @pytest.mark.parametrize("role", list(FILES))

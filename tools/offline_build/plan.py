@@ -7,17 +7,14 @@ host requirement on a package of the run must have a build in the run.
 
 from __future__ import annotations
 
-import fnmatch
 from pathlib import Path
-
-from rattler import Version, VersionSpec
 
 from . import BuildError
 from .build import build, step
 from .channel import fresh_prefix, index, install, test_installed
 from .pack import pack
 from .render import Rendered, recipe_variants, render_recipe
-from .specs import match_spec
+from .specs import match_spec, matches
 
 
 def build_and_pack(rendered: Rendered, root: Path, cached_only: bool) -> None:
@@ -41,11 +38,10 @@ def build_channel(recipes: list[Path], values: dict, root: Path, cached_only: bo
     check_host_plan([r for renders in plan for r in renders])
     for recipe, renders in zip(recipes, plan, strict=True):
         for rendered in renders:
-            variant = rendered.variant
             out = build(rendered, root, cached_only)
             step(f"pack: {rendered.name} {rendered.build_string}")
             pack(out, rendered, channel_dir)
-            built[(rendered.name, rendered.build_string)] = (recipe, variant, out)
+            built[(rendered.name, rendered.build_string)] = (recipe, rendered.variant, out)
         step(f"index: {channel_dir}")
         index(channel_dir)
     if installs is None:
@@ -79,10 +75,7 @@ def check_host_plan(plan: list) -> None:
             name = spec.name.normalized
             if name not in made:
                 continue  # not ours in this run: the channel or the machine provides it
-            version = VersionSpec(str(spec.version)) if spec.version else None
-            if not any((version is None or version.matches(Version(v)))
-                       and (spec.build is None or fnmatch.fnmatchcase(b, spec.build))
-                       for v, b in made[name]):  # fmt: skip
+            if not any(matches(text, v, b) for v, b in made[name]):
                 have = ", ".join(f"{name} {v} {b}" for v, b in made[name])
                 raise BuildError(
                     f"{rendered.name} {rendered.build_string} needs {text} in its host "

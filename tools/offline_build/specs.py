@@ -6,7 +6,9 @@ Parsing is lenient (``strict=False``), so conda's ``name=version=build`` form
 
 from __future__ import annotations
 
-from rattler import MatchSpec
+import fnmatch
+
+from rattler import MatchSpec, Version, VersionSpec
 
 
 def match_spec(spec) -> MatchSpec:
@@ -21,3 +23,11 @@ def spec_name(spec) -> str:
 
 def spec_names(specs) -> list[str]:
     return [spec_name(s) for s in specs or []]
+
+
+def matches(spec, version: str, build: str) -> bool:
+    """Whether a package ``version`` with build string ``build`` satisfies ``spec``'s
+    version and build (its name is the caller's to compare)."""
+    parsed = match_spec(spec)
+    return (parsed.version is None or VersionSpec(str(parsed.version)).matches(Version(version))
+            ) and (parsed.build is None or fnmatch.fnmatchcase(build, parsed.build))  # fmt: skip
