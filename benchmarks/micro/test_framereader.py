@@ -27,7 +27,7 @@ import pytest
 from benchmarks import datasets
 from benchmarks.micro.common import describe
 from benchmarks.micro.report import GOP_FILES, INTRA_FILES
-from benchmarks.video import codecs, frames
+from benchmarks.video import codecs, frames, readers
 
 FRAMES = 150  # per encoded recording: five GOPs of keyint 30
 READS = 60  # timed random reads per (reader, file)
@@ -104,15 +104,6 @@ def _torchcodec(path: Path):
                         dimension_order="NHWC")  # fmt: skip
 
 
-def _libavcodec() -> str:
-    """The libavcodec files this process has mapped (PyAV's, torchcodec's)."""
-    maps = Path("/proc/self/maps")
-    if not maps.is_file():
-        return "unknown"
-    found = {ln.split()[-1] for ln in maps.read_text().splitlines() if "/libavcodec" in ln}
-    return ", ".join(sorted(found)) or "none"
-
-
 def _check_identity(who: str, read, indices: list[int]) -> None:
     """Untimed: the frame each index returns carries that index in its burned-in code."""
     for i in indices:
@@ -136,7 +127,7 @@ def test_random_frame_gop(benchmark, videos, key, name):
     indices = _indices(count, READS, SEED)
     _check_identity(name, read, indices[:8])
     describe(benchmark, f"frame-random-{key}", "read", name, file=key, frames=count,
-             libavcodec=_libavcodec())  # fmt: skip
+             libavcodec=readers.loaded_libavcodec() or "unknown")  # fmt: skip
     _timed_reads(benchmark, read, indices)
 
 

@@ -362,6 +362,16 @@ class DecordReader(Reader):
             yield np.ascontiguousarray(frame.asnumpy()[:, :, ::-1])
 
 
+def loaded_libavcodec() -> str | None:
+    """The libavcodec files this process has mapped, comma-separated ("none" if none;
+    None where there is no /proc/self/maps to read)."""
+    maps = Path("/proc/self/maps")
+    if not maps.is_file():
+        return None
+    found = {line.split()[-1] for line in maps.read_text().splitlines() if "/libavcodec" in line}
+    return ", ".join(sorted(found)) or "none"
+
+
 class TorchCodecReader(Reader):
     name = "torchcodec"
     description = ("torchcodec VideoDecoder(path, seek_mode='exact', num_ffmpeg_threads=1)[i], "
@@ -394,12 +404,8 @@ class TorchCodecReader(Reader):
 
     def stats(self):
         """Which libavcodec this process loaded (ours or another), from its memory map."""
-        maps = Path("/proc/self/maps")
-        if not maps.is_file():
-            return {}
-        found = {line.split()[-1] for line in maps.read_text().splitlines()
-                 if "/libavcodec" in line}  # fmt: skip
-        return {"libavcodec": ", ".join(sorted(found)) or "none"}
+        found = loaded_libavcodec()
+        return {} if found is None else {"libavcodec": found}
 
     def _decoder(self):
         from torchcodec.decoders import VideoDecoder
