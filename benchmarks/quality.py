@@ -167,7 +167,8 @@ class Scorer:
         self._pool = ProcessPoolExecutor(
             self.workers, mp_context=multiprocessing.get_context("spawn")
         )
-        self._futures: dict = {}
+        self._futures: dict = {}  # key -> future, every pair submitted
+        self._waiting: set = set()  # the futures not yet done when last looked at
 
     def submit(self, reference: np.ndarray, test: np.ndarray, *, with_psnr: bool = True) -> bytes:
         import hashlib
@@ -179,11 +180,11 @@ class Scorer:
             digest.update(np.ascontiguousarray(array).data)
         key = digest.digest() + bytes([with_psnr])
         if key not in self._futures:
-            waiting = [f for f in self._futures.values() if not f.done()]
-            while len(waiting) >= 2 * self.workers:
-                _, pending = wait(waiting, return_when=FIRST_COMPLETED)
-                waiting = list(pending)
-            self._futures[key] = self._pool.submit(_scores, reference, test, with_psnr)
+            self._waiting = {f for f in self._waiting if not f.done()}
+            while len(self._waiting) >= 2 * self.workers:
+                _, self._waiting = wait(self._waiting, return_when=FIRST_COMPLETED)
+            future = self._futures[key] = self._pool.submit(_scores, reference, test, with_psnr)
+            self._waiting.add(future)
         return key
 
     def result(self, key: bytes) -> tuple:
