@@ -39,7 +39,7 @@ system_deps() {
   local want=(
     "python3:python3" "gcc:gcc" "g++:g++" "make:make" "cmake:cmake" "nasm:nasm"
     "patchelf:patchelf" "git:git" "xz:xz-utils" "dpkg-source:dpkg-dev" "ffmpeg:ffmpeg"
-    "pkg-config:pkg-config"
+    "pkg-config:pkg-config" "ccache:ccache"
   )
   for pair in "${want[@]}"; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")

@@ -44,8 +44,10 @@ set -x
 echo run >> "$RECIPE_DIR/../build-runs.log"
 env | sort > "$PREFIX/build-env.txt"
 mkdir -p "$PREFIX/bin" "$PREFIX/lib"
-gcc -shared -fPIC -o "$PREFIX/lib/libgreet$SHLIB_EXT" greet.c
-gcc -o "$PREFIX/bin/hello" hello.c -L"$PREFIX/lib" -lgreet
+gcc -c -fPIC -o greet.o greet.c
+gcc -c -o hello.o hello.c
+gcc -shared -o "$PREFIX/lib/libgreet$SHLIB_EXT" greet.o
+gcc -o "$PREFIX/bin/hello" hello.o -L"$PREFIX/lib" -lgreet
 """
 
 META = """\

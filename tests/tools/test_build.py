@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tools.offline_build import BuildError
+from tools.offline_build import BuildError, ccache
 from tools.offline_build.__main__ import main
 from tools.offline_build.build import extract
 
@@ -104,6 +104,33 @@ def test_second_run_is_cached(recipe, capsys):
     assert len([p for p in base.iterdir() if not p.is_symlink()]) == 2
     assert run_build(recipe)[0] == 0
     assert build_runs(recipe) == 2
+
+
+@pytest.mark.skipif(not ccache.wanted(), reason="needs Debian's ccache (apt-get install ccache)")
+def test_second_variant_compiles_from_the_cache(recipe, capsys):
+    # Both flavors compile the same two files with the same flags: the first build
+    # fills <root>/ccache, the second, in another key directory, takes both from it.
+    assert run_build(recipe)[0] == 0
+    assert "compile cache: 0 of 2 compiles from the cache" in capsys.readouterr().out
+    code, base = run_build(recipe, "--variant", "flavor=fancy")
+    assert code == 0
+    assert "compile cache: 2 of 2 compiles from the cache" in capsys.readouterr().out
+    out = base / os.readlink(base / "current")
+    env = (out / "prefix" / "build-env.txt").read_text()
+    assert f"CCACHE_DIR={recipe.parents[1] / '.build' / 'ccache'}\n" in env
+    # The objects from the cache make the same program.
+    assert subprocess.run([out / "prefix" / "bin" / "hello"], capture_output=True, text=True,
+                          check=True).stdout == "hello from greet\n"  # fmt: skip
+
+
+def test_without_the_cache_ccache_is_disabled(recipe, monkeypatch, capsys):
+    monkeypatch.setenv("OFFLINE_BUILD_CCACHE", "0")
+    code, base = run_build(recipe)
+    assert code == 0
+    assert "compile cache:" not in capsys.readouterr().out
+    env = (base / "current" / "prefix" / "build-env.txt").read_text().splitlines()
+    assert "CCACHE_DISABLE=1" in env  # so that no build system uses a ccache of its own
+    assert not any(line.startswith("CCACHE_DIR=") for line in env)
 
 
 def test_failing_test_command_fails_and_keeps_current(recipe, capsys):

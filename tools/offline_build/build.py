@@ -35,7 +35,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import BuildError
+from . import BuildError, ccache
 from .cache import cache_key, test_key
 from .fetch import fetch_source
 from .host import host_from_channel, install_host, run_exports_as_depends
@@ -106,8 +106,10 @@ def extract(archive: Path, dest: Path, subdir: str | None = None) -> None:
     shutil.rmtree(unpacked, ignore_errors=True)
 
 
-def build_env(r: Rendered, prefix: Path, build_prefix: Path, src_dir: Path) -> dict[str, str]:
-    """conda-build's environment contract for build.sh (linux-64, no cross compiling)."""
+def build_env(r: Rendered, prefix: Path, build_prefix: Path, src_dir: Path,
+              root: Path) -> dict[str, str]:  # fmt: skip
+    """conda-build's environment contract for build.sh (linux-64, no cross compiling),
+    with the machine's compile cache in front of its compilers (ccache.py)."""
     env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
     env.update(r.variant)
     env.update(
@@ -119,9 +121,9 @@ def build_env(r: Rendered, prefix: Path, build_prefix: Path, src_dir: Path) -> d
         HOST="x86_64-conda-linux-gnu", CONDA_BUILD="1", CONDA_BUILD_CROSS_COMPILATION="0",
         CMAKE_ARGS=f"-DCMAKE_INSTALL_PREFIX={prefix} -DCMAKE_INSTALL_LIBDIR=lib "
                    f"-DCMAKE_PREFIX_PATH={prefix} -DCMAKE_BUILD_TYPE=Release",
-        PATH=f"{prefix}/bin:{os.environ.get('PATH', '/usr/bin:/bin')}",
         **python_env(prefix),
     )  # fmt: skip
+    env.update(ccache.environment(root, prefix / "bin", os.environ.get("PATH", "/usr/bin:/bin")))
     return env
 
 
@@ -252,13 +254,17 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     build_sh = r.recipe_dir / "build.sh"
     if not build_sh.is_file():
         raise BuildError(f"{build_sh} not found (only build.sh recipes are supported)")
-    env = build_env(r, prefix, build_prefix, work)
+    env = build_env(r, prefix, build_prefix, work, root.resolve())
     expected = expected_minutes(r, base)
     step(f"[3/5] build.sh: {r.name} {r.build_string}, {expected}")
     heartbeat = (
         f"[3/5] still building {r.name} {r.build_string}: {{minutes}} min so far, {expected}"
     )
+    ccache.zero(env)
     code = _stream(["bash", "-e", str(build_sh)], out / "build.log", heartbeat, cwd=work, env=env)
+    cached = ccache.summary(env)
+    if cached:
+        print(f"compile cache: {cached}")
     if code != 0:
         raise BuildError(f"build.sh failed with exit code {code} (log: {out / 'build.log'})")
     # conda-build copies about/license_file after the build and fails there when one is
