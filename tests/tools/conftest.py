@@ -44,10 +44,10 @@ set -x
 echo run >> "$RECIPE_DIR/../build-runs.log"
 env | sort > "$PREFIX/build-env.txt"
 mkdir -p "$PREFIX/bin" "$PREFIX/lib"
-gcc -c -fPIC -o greet.o greet.c
-gcc -c -o hello.o hello.c
-gcc -shared -o "$PREFIX/lib/libgreet$SHLIB_EXT" greet.o
-gcc -o "$PREFIX/bin/hello" hello.o -L"$PREFIX/lib" -lgreet
+"${CC:-cc}" -c -fPIC -o greet.o greet.c
+"${CC:-cc}" -c -o hello.o hello.c
+"${CC:-cc}" -shared -o "$PREFIX/lib/libgreet$SHLIB_EXT" greet.o
+"${CC:-cc}" -o "$PREFIX/bin/hello" hello.o -L"$PREFIX/lib" -lgreet
 """
 
 META = """\

@@ -39,6 +39,7 @@ def build_runs(recipe):
 
 def test_build_relocates_tests_and_writes_manifest(recipe, monkeypatch, capsys):
     monkeypatch.setenv("LD_LIBRARY_PATH", "/nonexistent")  # must not reach the tests
+    monkeypatch.setenv("CXX", "/nonexistent/c++")  # the caller's toolchain must not leak in
     code, base = run_build(recipe)
     assert code == 0, capsys.readouterr().err
     out = base / os.readlink(base / "current")
@@ -61,6 +62,10 @@ def test_build_relocates_tests_and_writes_manifest(recipe, monkeypatch, capsys):
     assert env["CONDA_BUILD_CROSS_COMPILATION"] == "0"
     assert f"-DCMAKE_INSTALL_PREFIX={prefix} " in env["CMAKE_ARGS"]
     assert env["flavor"] == "plain"  # variant values are exported too
+    # compiler('c')'s activation, naming the machine's programs; no C++ compiler asked for
+    assert (env["CC"], env["AR"], env["NM"], env["RANLIB"]) == ("gcc", "ar", "nm", "ranlib")
+    assert "CXX" not in env
+    assert env["PKG_CONFIG_PATH"] == f"{prefix}/lib/pkgconfig"
     assert env["CPU_COUNT"] == str(os.cpu_count())
 
     def rpath(path):

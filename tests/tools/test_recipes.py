@@ -71,7 +71,7 @@ LDD_LGPL = "\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f)\n"
 @pytest.mark.parametrize(("linked", "passes"), [(LDD_GPL, False), (LDD_LGPL, True)])
 def test_the_lgpl_link_proof_fails_when_a_gpl_library_is_linked(linked, passes, tmp_path):
     """The ldd line, with a stand-in ldd that prints what a GPL or an LGPL build links."""
-    line = the_line(["ldd", "libavcodec"])
+    line = the_line(["ldd", "x264"])
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "ldd").write_text(f"#!/bin/sh\ntest -n \"$1\" && cat <<'EOF'\n{linked}EOF\n")

@@ -3,6 +3,7 @@ ELF files (and stdlib('c')), libgcc/libstdcxx from compiler(), and conda-forge's
 run_exports of the host libraries the machine stands in for (x264 here)."""
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from tools.offline_build import BuildError, channel
 from tools.offline_build.__main__ import main
 from tools.offline_build.elf import glibc_needed, versions_needed
-from tools.offline_build.machine import HOST_LIBRARIES, host_library_version
+from tools.offline_build.machine import HOST_LIBRARIES, debian_upstream, host_library_version
 
 from .conftest import GCC_MAJOR, glibc_needed_by_readelf
 
@@ -204,7 +205,7 @@ def test_x264_from_the_machine_becomes_conda_forges_versioned_depends(recipe, fa
     assert "x264 >=1!164.3095,<1!165" in run_of(out)
     printed = capsys.readouterr().out
     assert ("host: run_export of x264: x264 >=1!164.3095,<1!165 (the machine's libx264-dev "
-            "(x264 1!164.3095) stands in for x264 1!164.3095)") in printed  # fmt: skip
+            "(pkg-config x264: 1!164.3095) stands in for x264 1!164.3095)") in printed  # fmt: skip
     assert "x264 >=1!164.3095,<1!165" in (out / "build.log").read_text()
 
     # Packed and installed offline: the solver is offered the machine's x264 ...
@@ -229,7 +230,10 @@ def test_a_missing_machine_library_names_its_debian_package(recipe, fake_x264, c
     assert "apt-get install libx264-dev" in err
     assert not (recipe.parent / "build-runs.log").exists()
     assert main(["machine-deps"]) == 0
-    assert capsys.readouterr().out.split() == ["libx264-dev", "libx265-dev"]
+    missing = capsys.readouterr().out.split()
+    # pkg-config finds nothing here: every library it versions is missing.
+    assert {"libx264-dev", "libx265-dev", "libopenh264-dev", "zlib1g-dev"} <= set(missing)
+    assert missing == [lib.debian for lib in HOST_LIBRARIES.values() if lib.debian in missing]
 
 
 def test_ignore_run_exports_from_a_machine_library(recipe, fake_x264, capsys):
@@ -242,3 +246,80 @@ def test_ignore_run_exports_from_a_machine_library(recipe, fake_x264, capsys):
         "run_export x264 >=1!164.3095,<1!165 of x264 ignored (build/ignore_run_exports_from)"
         in (capsys.readouterr().out)
     )
+
+
+@pytest.mark.parametrize(
+    ("debian", "upstream"),
+    [
+        ("2.12.1+dfsg-5+deb12u4", "2.12.1"),
+        ("1.0.8-5+b1", "1.0.8"),
+        ("3.100-6", "3.100"),
+        ("1:9f-2", "9f"),
+        ("2:0.164.3095+gitbaee400-3", "0.164.3095"),
+        ("5.4.1", "5.4.1"),  # a native package: no revision
+        ("1.2.3~rc1-1", "1.2.3"),
+    ],
+)
+def test_debian_upstream_version(debian, upstream):
+    assert debian_upstream(debian) == upstream
+
+
+@pytest.fixture
+def fake_dpkg(tmp_path, monkeypatch):
+    """dpkg-query answers for libfreetype-dev from a file the test writes."""
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir()
+    answer = tmp_path / "dpkg-answer"
+    (bin_dir / "dpkg-query").write_text(
+        f'#!/bin/sh\ncase "$*" in *libfreetype-dev*) cat "{answer}" ;; *) exit 1 ;; esac\n'
+    )
+    (bin_dir / "dpkg-query").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    return answer
+
+
+def test_a_library_without_pkg_config_takes_the_debian_packages_version(fake_dpkg):
+    freetype = HOST_LIBRARIES["freetype"]
+    fake_dpkg.write_text("installed 2.12.1+dfsg-5+deb12u4")
+    assert host_library_version(freetype) == "2.12.1"
+    fake_dpkg.write_text("config-files 2.12.1+dfsg-5+deb12u4")  # removed, not purged
+    assert host_library_version(freetype) is None
+    fake_dpkg.unlink()
+    assert host_library_version(freetype) is None
+
+
+def test_run_exports_naming_other_packages_are_offered_by_the_machine(
+    recipe, fake_x264, fake_dpkg, capsys, tmp_path
+):
+    """freetype's run_exports name libfreetype and libfreetype6, not freetype: the
+    packed depends carry both, and the solver finds the machine's under those names."""
+    fake_dpkg.write_text("installed 2.12.1+dfsg-5+deb12u4")
+    edit(recipe, "requirements:\n", "requirements:\n  host:\n    - freetype\n")
+    code, out = build(recipe)
+    assert code == 0, capsys.readouterr().err
+    assert {"libfreetype >=2.12.1", "libfreetype6 >=2.12.1"} <= set(run_of(out))
+    assert "(dpkg libfreetype-dev: 2.12.1) stands in for freetype 2.12.1" in capsys.readouterr().out
+    config = recipe.parents[1] / "conda_build_config.yaml"
+    root = recipe.parents[1] / ".build"
+    assert main(["pack", str(recipe), "-m", str(config), "--root", str(root)]) == 0
+    records = channel.install(root / "channel", ["hello"], tmp_path / "env")
+    assert [r.name.normalized for r in records] == ["hello"]
+    fake_dpkg.unlink()  # no freetype on the machine: nothing provides libfreetype6
+    with pytest.raises(BuildError, match=r"(?s)cannot satisfy hello.*libfreetype"):
+        channel.install(root / "channel", ["hello"], tmp_path / "env2")
+
+
+def test_dav1d_exports_the_runtime_named_after_its_soname(fake_x264, tmp_path):
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    (libdir / "libdav1d.so.6.6.0").write_bytes(b"")
+    (libdir / "libdav1d.so").symlink_to("libdav1d.so.6.6.0")
+    (fake_x264 / "dav1d.pc").write_text(
+        f"libdir={libdir}\nName: dav1d\nDescription: stand-in\nVersion: 1.0.0\nLibs:\nCflags:\n"
+    )
+    dav1d = HOST_LIBRARIES["dav1d"]
+    assert host_library_version(dav1d) == "1.0.0"
+    assert dav1d.run_export("1.0.0") == ("libdav1d6 >=1.0.0,<2.0a0",)
+    (libdir / "libdav1d.so").unlink()
+    with pytest.raises(BuildError, match="soname"):
+        dav1d.run_export("1.0.0")

@@ -39,7 +39,13 @@ from . import BuildError, ccache
 from .cache import cache_key, test_key
 from .fetch import fetch_source
 from .host import host_from_channel, install_host, run_exports_as_depends
-from .machine import check_compilers, glibc_export, host_exports
+from .machine import (
+    ACTIVATION_VARIABLES,
+    check_compilers,
+    compiler_activation,
+    glibc_export,
+    host_exports,
+)
 from .pack import license_files
 from .relocate import relocate
 from .render import TARGET_PLATFORM, Rendered
@@ -110,8 +116,10 @@ def build_env(r: Rendered, prefix: Path, build_prefix: Path, src_dir: Path,
               root: Path) -> dict[str, str]:  # fmt: skip
     """conda-build's environment contract for build.sh (linux-64, no cross compiling),
     with the machine's compile cache in front of its compilers (ccache.py)."""
-    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+    env = {k: v for k, v in os.environ.items()
+           if k != "LD_LIBRARY_PATH" and k not in ACTIVATION_VARIABLES}  # fmt: skip
     env.update(r.variant)
+    env.update(compiler_activation(r))
     env.update(
         PREFIX=str(prefix), BUILD_PREFIX=str(build_prefix), SRC_DIR=str(src_dir),
         RECIPE_DIR=str(r.recipe_dir), CPU_COUNT=str(os.cpu_count() or 1),
@@ -121,6 +129,7 @@ def build_env(r: Rendered, prefix: Path, build_prefix: Path, src_dir: Path,
         HOST="x86_64-conda-linux-gnu", CONDA_BUILD="1", CONDA_BUILD_CROSS_COMPILATION="0",
         CMAKE_ARGS=f"-DCMAKE_INSTALL_PREFIX={prefix} -DCMAKE_INSTALL_LIBDIR=lib "
                    f"-DCMAKE_PREFIX_PATH={prefix} -DCMAKE_BUILD_TYPE=Release",
+        PKG_CONFIG_PATH=str(prefix / "lib" / "pkgconfig"),  # conda-build's unix_vars
         **python_env(prefix),
     )  # fmt: skip
     env.update(ccache.environment(root, prefix / "bin", os.environ.get("PATH", "/usr/bin:/bin")))

@@ -24,6 +24,7 @@ have added, and the offline solver is offered the machine's versions of them
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -48,9 +49,50 @@ class HostLibrary:
 
     name: str  # conda-forge's package name, as the recipe writes it in host
     debian: str  # the Debian package that provides it here
-    pkgconfig: str  # the pkg-config module that gives the machine's version
-    conda_version: Callable[[str], str]  # pkg-config's version -> conda-forge's
-    run_export: Callable[[str], str]  # conda-forge's run_exports at that version
+    # The pkg-config module whose version is the library's; None where there is no
+    # such module (lame has none, freetype2's is libtool's): then the Debian package's.
+    pkgconfig: str | None
+    conda_version: Callable[[str], str]  # that version -> conda-forge's
+    # conda-forge's run_exports at that version (its feedstock's current recipe)
+    run_export: Callable[[str], tuple[str, ...]]
+
+    @property
+    def source(self) -> str:
+        return f"pkg-config {self.pkgconfig}" if self.pkgconfig else f"dpkg {self.debian}"
+
+
+def debian_upstream(version: str) -> str:
+    """The upstream part of a Debian version: 2.12.1+dfsg-5+deb12u4 -> 2.12.1,
+    1:9f-2 -> 9f (no epoch, no Debian revision, no +dfsg/~ repack suffix)."""
+    upstream = re.sub(r"^\d+:", "", version.strip())
+    upstream = upstream.rsplit("-", 1)[0] if "-" in upstream else upstream
+    return re.split(r"[+~]", upstream, maxsplit=1)[0]
+
+
+def _same(version: str) -> str:
+    return version.split()[0]
+
+
+def _pinned(package: str, max_pin: str | None = "x", *also: str) -> Callable[[str], tuple]:
+    """The run_exports pin_subpackage(package, max_pin=...) (and the specs ``also``):
+    >=version,<next; only >=version when max_pin is None."""
+
+    def export(version: str) -> tuple[str, ...]:
+        pin = _pin(version, "x.x.x.x.x.x", max_pin)
+        return (f"{package} {pin}", *(spec.format(version=version) for spec in also))
+
+    return export
+
+
+def _dav1d_export(version: str) -> tuple[str, ...]:
+    """dav1d-dev's run_exports: the runtime package named after the soname's major
+    (libdav1d7 for dav1d 1.1 and later), pin_subpackage with the default max_pin."""
+    libdir = _output(["pkg-config", "--variable=libdir", "dav1d"])
+    target = (Path(libdir) / "libdav1d.so").resolve().name if libdir else ""
+    major = re.fullmatch(r"libdav1d\.so\.(\d+)(\.\d+)*", target)
+    if not major:
+        raise BuildError(f"dav1d: cannot read the soname's major from {libdir}/libdav1d.so")
+    return _pinned(f"libdav1d{major.group(1)}")(version)
 
 
 def _x264_version(modversion: str) -> str:
@@ -62,23 +104,45 @@ def _x264_version(modversion: str) -> str:
     return f"1!{parts[1]}.{parts[2]}"
 
 
-def _x264_export(version: str) -> str:
+def _x264_export(version: str) -> tuple[str, ...]:
     """The x264 feedstock's run_exports: at least this build, within its soname."""
     soname = int(version.split("!")[1].split(".")[0])
-    return f"x264 >={version},<1!{soname + 1}"
+    return (f"x264 >={version},<1!{soname + 1}",)
 
 
-def _x265_export(version: str) -> str:
-    """The x265 feedstock's run_exports: pin_subpackage with max_pin='x.x' (its
-    soname changes with every minor release)."""
-    return f"x265 {_pin(version, 'x.x.x.x.x.x', 'x.x')}"
-
-
+# conda-forge name in host, Debian's stand-in, where the version comes from, and the
+# feedstock's run_exports (read from each conda-forge feedstock's recipe).
 HOST_LIBRARIES = {
     lib.name: lib
     for lib in (
         HostLibrary("x264", "libx264-dev", "x264", _x264_version, _x264_export),
-        HostLibrary("x265", "libx265-dev", "x265", lambda v: v.split()[0], _x265_export),
+        # its soname changes with every minor release
+        HostLibrary("x265", "libx265-dev", "x265", _same, _pinned("x265", "x.x")),
+        HostLibrary("zlib", "zlib1g-dev", "zlib", _same, _pinned("libzlib")),
+        HostLibrary("bzip2", "libbz2-dev", None, debian_upstream, _pinned("bzip2")),
+        HostLibrary("liblzma-devel", "liblzma-dev", "liblzma", _same, _pinned("liblzma")),
+        HostLibrary("openh264", "libopenh264-dev", "openh264", _same, _pinned("openh264", "x.x.x")),
+        HostLibrary("dav1d", "libdav1d-dev", "dav1d", _same, _dav1d_export),
+        HostLibrary("libvpx", "libvpx-dev", "vpx", _same, _pinned("libvpx", "x.x")),
+        HostLibrary("aom", "libaom-dev", "aom", _same, _pinned("aom", "x.x")),
+        HostLibrary("libopus", "libopus-dev", "opus", _same, _pinned("libopus")),
+        HostLibrary("lame", "libmp3lame-dev", None, debian_upstream, _pinned("lame", "x.x")),
+        # no pkg-config version: freetype2's is libtool's (24.3.18 for 2.12.1)
+        HostLibrary(
+            "freetype",
+            "libfreetype-dev",
+            None,
+            debian_upstream,
+            _pinned("libfreetype", None, "libfreetype6 >={version}"),
+        ),
+        HostLibrary(
+            "fontconfig",
+            "libfontconfig-dev",
+            "fontconfig",
+            _same,
+            _pinned("fontconfig", "x", "fonts-conda-ecosystem"),
+        ),
+        HostLibrary("harfbuzz", "libharfbuzz-dev", "harfbuzz", _same, _pinned("libharfbuzz", None)),
     )
 }
 
@@ -92,7 +156,11 @@ def _output(cmd: list[str]) -> str | None:
 
 def host_library_version(lib: HostLibrary) -> str | None:
     """The machine's version of lib, in conda-forge's form; None if not installed."""
-    found = _output(["pkg-config", "--modversion", lib.pkgconfig])
+    if lib.pkgconfig:
+        found = _output(["pkg-config", "--modversion", lib.pkgconfig])
+    else:
+        status = _output(["dpkg-query", "-W", "-f", "${db:Status-Status} ${Version}", lib.debian])
+        found = status.split(" ", 1)[1] if status and status.startswith("installed ") else None
     return lib.conda_version(found) if found else None
 
 
@@ -113,7 +181,10 @@ def machine_versions() -> dict[str, str]:
     for lib in HOST_LIBRARIES.values():
         version = host_library_version(lib)
         if version:
-            found[lib.name] = version
+            # What its run_exports name: the package itself, or its runtime (libzlib,
+            # libdav1d6, libfreetype6, ...), or a companion (fonts-conda-ecosystem).
+            for name in {lib.name, *spec_names(lib.run_export(version))}:
+                found.setdefault(name, version)
     return found
 
 
@@ -125,6 +196,27 @@ def _compilers(r: Rendered) -> list[tuple[str, str, str]]:
         compiler = r.variant.get(f"{lang}_compiler", default)
         if f"{compiler}_{TARGET_PLATFORM}" in build:
             found.append((lang, compiler, f"{compiler}_{TARGET_PLATFORM}"))
+    return found
+
+
+# What conda-forge's activation of each compiler package sets for build.sh, the
+# ctng-compiler-activation recipe's variable -> the machine's program. The names
+# are bare, so that PATH decides (and ccache's compiler links come first there).
+# Its flags (CFLAGS, LDFLAGS, ...) are not emulated: they point into conda's sysroot.
+COMPILER_ACTIVATION = {
+    "gcc": {"CC": "gcc", "CPP": "cpp", "AR": "ar", "NM": "nm", "RANLIB": "ranlib",
+            "STRIP": "strip", "LD": "ld", "OBJCOPY": "objcopy", "OBJDUMP": "objdump"},
+    "gxx": {"CXX": "g++"},
+}  # fmt: skip
+ACTIVATION_VARIABLES = sorted({v for names in COMPILER_ACTIVATION.values() for v in names})
+
+
+def compiler_activation(r: Rendered) -> dict[str, str]:
+    """CC, CXX, AR, NM, ... for the compiler() packages in build, as their activation
+    sets them under conda-build, naming the machine's programs."""
+    found = {}
+    for _, compiler, _ in _compilers(r):
+        found.update(COMPILER_ACTIVATION.get(compiler, {}))
     return found
 
 
@@ -222,12 +314,10 @@ def host_exports(r: Rendered, specs: list[str]) -> list[RunExport]:
         version = host_library_version(lib)
         if version is None:
             raise BuildError(f"{r.name}: host requirement {spec} comes from the machine offline, "
-                             f"as Debian's {lib.debian}, which is not installed (pkg-config "
-                             f"finds no {lib.pkgconfig}): apt-get install {lib.debian}")  # fmt: skip
-        why = (
-            f"the machine's {lib.debian} ({lib.pkgconfig} {version}) stands in for {name} {version}"
-        )
-        exports.append(RunExport(lib.run_export(version), name, why))
+                             f"as Debian's {lib.debian}, which is not installed ({lib.source} "
+                             f"finds none): apt-get install {lib.debian}")  # fmt: skip
+        why = f"the machine's {lib.debian} ({lib.source}: {version}) stands in for {name} {version}"
+        exports += [RunExport(export, name, why) for export in lib.run_export(version)]
     return exports
 
 
