@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -323,3 +324,21 @@ def test_dav1d_exports_the_runtime_named_after_its_soname(fake_x264, tmp_path):
     (libdir / "libdav1d.so").unlink()
     with pytest.raises(BuildError, match="soname"):
         dav1d.run_export("1.0.0")
+
+
+def test_python_in_host_exports_its_abi_as_conda_forges_python_does(recipe, capsys, tmp_path):
+    """python-feedstock's weak run_export: python_abi <major.minor>.* *_cp<XY>; the
+    solver is offered the machine's, with the ABI tag in its build string."""
+    abi = f"{sys.version_info.major}.{sys.version_info.minor}"
+    tag = f"cp{sys.version_info.major}{sys.version_info.minor}"
+    edit(recipe, "requirements:\n", "requirements:\n  host:\n    - python\n")
+    code, out = build(recipe)
+    assert code == 0, capsys.readouterr().err
+    assert f"python_abi {abi}.* *_{tag}" in run_of(out)
+    config = recipe.parents[1] / "conda_build_config.yaml"
+    root = recipe.parents[1] / ".build"
+    assert main(["pack", str(recipe), "-m", str(config), "--root", str(root)]) == 0
+    records = channel.install(root / "channel", ["hello"], tmp_path / "env")
+    assert [r.name.normalized for r in records] == ["hello"]
+    abi_package = next(p for p in channel.machine_packages() if p.name.normalized == "python_abi")
+    assert str(abi_package.build_string) == f"0_{tag}"

@@ -24,7 +24,7 @@ import rattler.exceptions
 from rattler.index import index_fs
 
 from . import BuildError
-from .machine import machine_versions
+from .machine import PYTHON_ABI, machine_versions
 from .pack import SUBDIR_DIRS
 from .render import TARGET_PLATFORM, render_recipe
 from .specs import match_spec
@@ -67,10 +67,15 @@ def machine_packages() -> list[rattler.GenericVirtualPackage]:
         versions["numpy"] = importlib.metadata.version("numpy")
     versions.update(machine_versions())
     machine = rattler.BuildString("machine")
-    return [
+    packages = [
         rattler.GenericVirtualPackage(rattler.PackageName(name), rattler.Version(v), machine)
         for name, v in versions.items()
     ]
+    abi_version, abi_build = PYTHON_ABI  # its build string carries the ABI tag
+    packages.append(rattler.GenericVirtualPackage(
+        rattler.PackageName("python_abi"), rattler.Version(abi_version),
+        rattler.BuildString(abi_build)))  # fmt: skip
+    return packages
 
 
 def _run_exports(package_dir: Path) -> dict[str, list[str]]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -302,12 +303,28 @@ def glibc_export(r: Rendered, prefix: Path, own_files: list[str]) -> list[RunExp
     return [RunExport(spec, source, why)]
 
 
+# The machine's interpreter stands in for conda-forge's python, whose weak run_export
+# (python-feedstock) ties a package built against it to its ABI.
+PYTHON_ABI = (f"{sys.version_info.major}.{sys.version_info.minor}",
+              f"0_cp{sys.version_info.major}{sys.version_info.minor}")  # fmt: skip
+
+
+def python_abi_export() -> str:
+    """python_abi 3.11.* *_cp311: what a package with python in host depends on."""
+    version, build = PYTHON_ABI
+    return f"python_abi {version}.* *_{build.split('_', 1)[1]}"
+
+
 def host_exports(r: Rendered, specs: list[str]) -> list[RunExport]:
     """conda-forge's run_exports of the host requirements the machine stands in for."""
     exports = []
     for spec in specs:
         name = spec_name(spec)
         lib = HOST_LIBRARIES.get(name)
+        if name == "python":
+            why = f"the machine's Python {PYTHON_ABI[0]} stands in for conda-forge's python"
+            exports.append(RunExport(python_abi_export(), name, why))
+            continue
         if lib is None:
             print(f"host: {spec}: the machine's; no stand-in declared, no run_exports")
             continue
