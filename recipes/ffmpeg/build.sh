@@ -8,6 +8,14 @@ license="${license_family:?license_family (lgpl or gpl) must come from the varia
 
 args=(
   --prefix="${PREFIX}"
+  # conda's toolchain: configure reads none of these from the environment and would
+  # fall back to the first gcc on PATH, bypassing conda's compilers and sysroot.
+  --cc="${CC}"
+  --cxx="${CXX}"
+  --nm="${NM}"
+  --ar="${AR}"
+  --ranlib="${RANLIB}"
+  --pkg-config="$(command -v pkg-config)"
   --enable-shared
   --disable-static
   --enable-pic
@@ -15,9 +23,33 @@ args=(
   --disable-doc
   --disable-debug
   --disable-ffplay
-  # Nothing from the build machine sneaks in: every external library is named here.
+  # Nothing from the build machine sneaks in: every external library is named here,
+  # and each is a host requirement in meta.yaml.
   --disable-autodetect
+  --enable-zlib            # PNG, APNG, TIFF deflate, compressed Matroska/MOV headers
+  --enable-bzlib           # bzip2-compressed Matroska tracks
+  --enable-lzma            # LZMA-compressed TIFF
+  --enable-iconv           # subtitle character sets (-sub_charenc)
+  --enable-libopenh264     # an LGPL-compatible H.264 encoder (BSD-2-Clause)
+  --enable-libdav1d        # the fast AV1 decoder
+  --enable-libaom          # AV1 encoder and decoder
+  --enable-libvpx          # VP8 and VP9
+  --enable-libopus
+  --enable-libmp3lame
+  --enable-libfreetype     # drawtext, with fontconfig for font names
+  --enable-libfontconfig
+  --enable-libharfbuzz     # drawtext needs it since FFmpeg 7
 )
+
+if [[ "${CONDA_BUILD_CROSS_COMPILATION:-0}" == "1" ]]; then
+  case "${target_platform}" in
+    linux-*) target_os=linux ;;
+    osx-*) target_os=darwin ;;
+    *) echo "no FFmpeg target OS for ${target_platform}" >&2; exit 1 ;;
+  esac
+  args+=(--enable-cross-compile --target-os="${target_os}" --arch="${target_platform#*-}"
+         --cross-prefix="${HOST}-" --host-cc="${CC_FOR_BUILD}")
+fi
 
 if [[ "${license}" == "gpl" ]]; then
   args+=(--enable-gpl --enable-libx264 --enable-libx265)
