@@ -14,7 +14,7 @@
 #   bash tools/run.sh channel the whole conda channel in .build/channel: libjpeg-turbo (both
 #                             layouts), IJG libjpeg, FFmpeg (LGPL and GPL), OpenCV (on turbo
 #                             and on IJG libjpeg); installed and tested with a conda solver
-#                             (about 30 min on 2 cores; cached after)
+#                             (about 22 min on 2 cores; cached after)
 #   bash tools/run.sh channel-fast  the same without OpenCV and the GPL FFmpeg (what CI runs)
 #   bash tools/run.sh bench   pytest-benchmark suite: turbojpeg vs its peers and tjbench
 #   bash tools/run.sh lint    ruff
@@ -114,7 +114,7 @@ bench_envs() {
   # channel (py-rattler), unchanged when up to date.
   local log="$ROOT/.build/logs/channel.log"
   mkdir -p "$(dirname "$log")"
-  log "the channel: ${RECIPES[*]} (cached; the first time about 30 min on 2 cores; log: $log)"
+  log "the channel: ${RECIPES[*]} (cached; the first time about 22 min on 2 cores; log: $log)"
   channel "${RECIPES[@]}" --build-only 2>&1 | tee "$log" \
     | grep --line-buffered -E '^==== |^SUBSTITUTION:|^error:' || true
   [[ "$(tail -n 1 "$log")" == channel:* ]] || { echo "the channel build failed: see $log" >&2; exit 1; }
@@ -135,7 +135,7 @@ case "${1:-}" in
     ;;
   test-slow)
     # The tests that need the whole channel: the benchmark environments, both
-    # OpenCV builds in the suites. Builds what is missing (about 30 min the first time).
+    # OpenCV builds in the suites. Builds what is missing (about 22 min the first time).
     setup; channel_deps; bench_envs
     log "slow tests against the benchmark environments ($BENCH_ENV, $BENCH_IJG_ENV)"
     BENCH_PREFIX="$BENCH_ENV" BENCH_IJG_PREFIX="$BENCH_IJG_ENV" \
