@@ -47,7 +47,12 @@ if [[ "${CONDA_BUILD_CROSS_COMPILATION:-0}" == "1" ]]; then
     osx-*) target_os=darwin ;;
     *) echo "no FFmpeg target OS for ${target_platform}" >&2; exit 1 ;;
   esac
-  args+=(--enable-cross-compile --target-os="${target_os}" --arch="${target_platform#*-}"
+  case "${target_platform#*-}" in
+    64) arch=x86_64 ;;
+    arm64 | aarch64) arch=aarch64 ;;
+    *) arch="${target_platform#*-}" ;;  # ppc64le, ...
+  esac
+  args+=(--enable-cross-compile --target-os="${target_os}" --arch="${arch}"
          --cross-prefix="${HOST}-" --host-cc="${CC_FOR_BUILD}")
 fi
 
