@@ -86,3 +86,47 @@ def test_the_old_negated_forms_could_not_fail(tmp_path):
     old = "! grep -q -E 'libx264|libx265' encoders.txt"
     assert negated_pipelines(old)
     assert run(old, tmp_path)
+
+
+def configure_args(tmp_path, **env):
+    """The arguments recipes/ffmpeg/build.sh gives configure, with stand-ins for
+    configure and make."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "configure").write_text('#!/bin/sh\nprintf "%s\\n" "$@" > configure.args\n')
+    (work / "configure").chmod(0o755)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "make").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "make").chmod(0o755)
+    base = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin", "PREFIX": str(tmp_path / "prefix"), "CPU_COUNT": "2",
+        "CC": "x86_64-conda-linux-gnu-cc", "CXX": "x86_64-conda-linux-gnu-c++",
+        "NM": "x86_64-conda-linux-gnu-nm", "AR": "x86_64-conda-linux-gnu-ar",
+        "RANLIB": "x86_64-conda-linux-gnu-ranlib", "target_platform": "linux-64",
+        "license_family": "lgpl",
+    }  # fmt: skip
+    subprocess.run(["bash", str(ROOT / "recipes" / "ffmpeg" / "build.sh")], cwd=work,
+                   env={**base, **env}, check=True, capture_output=True)  # fmt: skip
+    return (work / "configure.args").read_text().splitlines()
+
+
+def test_ffmpeg_configure_gets_condas_toolchain(tmp_path):
+    args = configure_args(tmp_path)
+    for flag in ("--cc=x86_64-conda-linux-gnu-cc", "--cxx=x86_64-conda-linux-gnu-c++",
+                 "--nm=x86_64-conda-linux-gnu-nm", "--ar=x86_64-conda-linux-gnu-ar",
+                 "--ranlib=x86_64-conda-linux-gnu-ranlib", "--disable-autodetect",
+                 "--enable-libopenh264", "--enable-libdav1d", "--disable-gpl"):  # fmt: skip
+        assert flag in args
+    assert any(a.startswith("--pkg-config=/") for a in args)
+    assert not [a for a in args if "cross" in a or "x264" in a]
+
+
+def test_ffmpeg_cross_build_names_ffmpegs_arch(tmp_path):
+    args = configure_args(tmp_path, CONDA_BUILD_CROSS_COMPILATION="1", target_platform="osx-arm64",
+                          HOST="arm64-apple-darwin20.0.0", CC_FOR_BUILD="clang",
+                          license_family="gpl")  # fmt: skip
+    for flag in ("--enable-cross-compile", "--target-os=darwin", "--arch=aarch64",
+                 "--cross-prefix=arm64-apple-darwin20.0.0-", "--host-cc=clang",
+                 "--enable-gpl", "--enable-libx264"):  # fmt: skip
+        assert flag in args
