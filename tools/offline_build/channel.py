@@ -24,7 +24,7 @@ import rattler.exceptions
 from rattler.index import index_fs
 
 from . import BuildError
-from .machine import PYTHON_ABI, machine_versions
+from .machine import PYTHON_ABI_TAG, PYTHON_ABI_VERSION, machine_versions
 from .pack import SUBDIR_DIRS
 from .render import TARGET_PLATFORM, render_recipe
 from .specs import match_spec
@@ -71,10 +71,9 @@ def machine_packages() -> list[rattler.GenericVirtualPackage]:
         rattler.GenericVirtualPackage(rattler.PackageName(name), rattler.Version(v), machine)
         for name, v in versions.items()
     ]
-    abi_version, abi_build = PYTHON_ABI  # its build string carries the ABI tag
-    packages.append(rattler.GenericVirtualPackage(
-        rattler.PackageName("python_abi"), rattler.Version(abi_version),
-        rattler.BuildString(abi_build)))  # fmt: skip
+    packages.append(rattler.GenericVirtualPackage(  # its build string carries the ABI tag
+        rattler.PackageName("python_abi"), rattler.Version(PYTHON_ABI_VERSION),
+        rattler.BuildString(f"0_{PYTHON_ABI_TAG}")))  # fmt: skip
     return packages
 
 

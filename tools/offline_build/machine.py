@@ -66,7 +66,7 @@ def debian_upstream(version: str) -> str:
     """The upstream part of a Debian version: 2.12.1+dfsg-5+deb12u4 -> 2.12.1,
     1:9f-2 -> 9f (no epoch, no Debian revision, no +dfsg/~ repack suffix)."""
     upstream = re.sub(r"^\d+:", "", version.strip())
-    upstream = upstream.rsplit("-", 1)[0] if "-" in upstream else upstream
+    upstream = upstream.rsplit("-", 1)[0]  # the revision, if any
     return re.split(r"[+~]", upstream, maxsplit=1)[0]
 
 
@@ -305,14 +305,13 @@ def glibc_export(r: Rendered, prefix: Path, own_files: list[str]) -> list[RunExp
 
 # The machine's interpreter stands in for conda-forge's python, whose weak run_export
 # (python-feedstock) ties a package built against it to its ABI.
-PYTHON_ABI = (f"{sys.version_info.major}.{sys.version_info.minor}",
-              f"0_cp{sys.version_info.major}{sys.version_info.minor}")  # fmt: skip
+PYTHON_ABI_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
+PYTHON_ABI_TAG = f"cp{sys.version_info.major}{sys.version_info.minor}"
 
 
 def python_abi_export() -> str:
     """python_abi 3.11.* *_cp311: what a package with python in host depends on."""
-    version, build = PYTHON_ABI
-    return f"python_abi {version}.* *_{build.split('_', 1)[1]}"
+    return f"python_abi {PYTHON_ABI_VERSION}.* *_{PYTHON_ABI_TAG}"
 
 
 def host_exports(r: Rendered, specs: list[str]) -> list[RunExport]:
@@ -322,7 +321,7 @@ def host_exports(r: Rendered, specs: list[str]) -> list[RunExport]:
         name = spec_name(spec)
         lib = HOST_LIBRARIES.get(name)
         if name == "python":
-            why = f"the machine's Python {PYTHON_ABI[0]} stands in for conda-forge's python"
+            why = f"the machine's Python {PYTHON_ABI_VERSION} stands in for conda-forge's python"
             exports.append(RunExport(python_abi_export(), name, why))
             continue
         if lib is None:
