@@ -53,10 +53,15 @@ class HeaderReader(Protocol):
         """Warnings become errors (strict); refuse more scans than that (0: no limit)."""
         ...
 
-    def read_header(self, buf, size: int) -> tuple[int, int, TurbojpegError | None]:
+    def read_header(
+        self, buf, size: int, data: bytes | None = None
+    ) -> tuple[int, int, TurbojpegError | None]:
         """(width, height, warning) of the JPEG's header, which the handle then holds,
         on a new handle: libjpeg would keep an earlier image's tables.
 
+        ``data`` (the JPEG's bytes) comes only from a whole-image decode, whose
+        ``decompress`` follows: a backend may then keep the handle when that is
+        exact (``_tj3.Tj3Decompressor``); one that never keeps ignores it.
         ``warning`` is libjpeg-turbo's TJERR_WARNING when it got past a problem
         in the header, else None.
         """

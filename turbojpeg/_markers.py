@@ -19,6 +19,9 @@ copies a saved marker one byte at a time, twice (about 1 ms for a 560 KB
 profile, 5 µs for a 3 KB one), while slicing it here costs a memcpy. The
 decompressors therefore tell libjpeg-turbo 3 not to save APP2 at all.
 
+``self_contained_header(data)`` tells whether a decompressor may be kept for
+the next JPEG that begins with the same header (see its docstring).
+
 ``with_icc(jpeg, profile)`` inserts a profile into a JPEG exactly where
 libjpeg's ``jpeg_write_icc_profile`` puts it (after SOI and the JFIF or Adobe
 segment that libjpeg writes first), for libraries without
@@ -149,6 +152,96 @@ def scan(
         None if sof < 0 or not frame else Frame(data[sof + 1], data[sof + 4]),
         None if exif is None else _exif.tiff_orientation(data, *exif),
     )
+
+
+_DQT, _DHT, _SOS = 0xFFDB, 0xFFC4, 0xFFDA
+# Segments a self-contained header may hold besides tables, SOF0/1 and SOS:
+# APPn, COM and DRI (which SOI resets). Anything else (other SOFn, DAC, DNL,
+# JPG, reserved markers, fill bytes, RSTn) makes the walk give up.
+_INERT = frozenset((*range(0xFFE0, 0xFFF0), 0xFFFE, 0xFFDD))
+
+
+def self_contained_header(data: bytes) -> int:
+    """The length of the JPEG's header, SOI through its first SOS segment, when
+    the image's pixels depend on nothing a decompressor held before; else 0.
+
+    libjpeg keeps quantization and Huffman tables from one image to the next.
+    A kept decompressor therefore decodes a JPEG exactly as a new one would
+    when the JPEG defines, before its scan, every table its scan uses, and
+    has only that one scan. So this asks for a sequential Huffman frame (SOF0
+    or SOF1) whose single SOS covers every component; every quantization
+    slot the frame names and every Huffman slot the scan names must be
+    defined by a DQT or DHT segment before the SOS. Tables defined after the
+    scan are never used by it. Any other shape (progressive, arithmetic,
+    lossless, several scans, a missing table as in camera MJPEG frames,
+    malformed or unusual segments) gives 0.
+
+    A later JPEG that begins with these same bytes is then decoded by the
+    same tables. The walk is strict and bounded: one step per segment,
+    table payloads checked to fill their segment exactly, at most
+    ``MAX_SEGMENTS`` segments, never into entropy-coded data.
+    """
+    if data[:2] != _SOI:
+        return 0
+    n = len(data)
+    quant: set[int] = set()
+    huffman: set[int] = set()  # class << 4 | slot: 0x0_ DC, 0x1_ AC
+    frame_quant: set[int] | None = None
+    components = 0
+    pos = 2
+    for _ in range(MAX_SEGMENTS):
+        if pos + 4 > n:
+            return 0
+        code, length = _marker_and_length(data, pos)
+        end = pos + 2 + length
+        if length < 2 or end > n:
+            return 0
+        body = pos + 4
+        if code == _DQT:
+            while body < end:
+                precision, slot = divmod(data[body], 16)
+                if precision > 1 or slot > 3:
+                    return 0
+                quant.add(slot)
+                body += 1 + 64 * (precision + 1)
+            if body != end:
+                return 0
+        elif code == _DHT:
+            while body < end:
+                if body + 17 > end:
+                    return 0
+                table_class, slot = divmod(data[body], 16)
+                if table_class > 1 or slot > 3:
+                    return 0
+                huffman.add(data[body])
+                body += 17 + sum(data[body + 1 : body + 17])
+            if body != end:
+                return 0
+        elif code in (0xFFC0, 0xFFC1):
+            if frame_quant is not None or length < 8:
+                return 0
+            components = data[pos + 9]
+            if components == 0 or length != 8 + 3 * components:
+                return 0
+            frame_quant = {data[pos + 12 + 3 * k] for k in range(components)}
+        elif code == _SOS:
+            if frame_quant is None or length < 6:
+                return 0
+            count = data[body]
+            if count != components or length != 6 + 2 * count:
+                return 0
+            # Sequential: spectral selection 0..63, no successive approximation.
+            if data[end - 3 : end] != b"\x00\x3f\x00":
+                return 0
+            for k in range(count):
+                tables = data[body + 2 + 2 * k]
+                if tables >> 4 not in huffman or (0x10 | tables & 0x0F) not in huffman:
+                    return 0
+            return end if frame_quant <= quant else 0
+        elif code not in _INERT:
+            return 0
+        pos = end
+    return 0
 
 
 def icc_profile(data) -> bytes | None:

@@ -204,8 +204,11 @@ class Tj2Decompressor(_Handle):
         )
         self.mode = mode
 
-    def read_header(self, buf, size: int) -> tuple[int, int, TurbojpegError | None]:
-        """(width, height, warning): see _tj3.Tj3Decompressor.read_header."""
+    def read_header(
+        self, buf, size: int, data: bytes | None = None
+    ) -> tuple[int, int, TurbojpegError | None]:
+        """(width, height, warning): see _tj3.Tj3Decompressor.read_header. This
+        backend never keeps a handle, so ``data`` is not needed."""
         self.renew()  # a new handle per image, for the same reason
         w, h, s, c = self._info
         if self.api.decompress_header3(

@@ -5,6 +5,12 @@ Every C function is declared once, in ``Tj3Api.__init__``. Status codes are
 checked inline (``if rc: raise ...``) rather than with a ctypes ``errcheck``:
 the hot path makes several calls per image, and an errcheck costs a Python
 call on each.
+
+The six calls every decode makes (see ``Tj3Api.hot``) go through undeclared
+function objects: ctypes then converts each argument by its Python type, which
+costs about 0.1 us a call less than ``argtypes``. Only this module calls them,
+and only with the types C expects: a ``Tjhandle``, ``bytes`` or ``c_void_p``
+for pointers, ``c_size_t`` for sizes, and Python ints for C ints.
 """
 
 from __future__ import annotations
@@ -73,6 +79,35 @@ _int = C.c_int
 _size = C.c_size_t
 
 
+class Tjhandle(C.c_void_p):
+    """What ``tj3Init`` returns: as a ``c_void_p`` subclass, ctypes hands it back
+    as this object rather than an int, so an undeclared function receives it as
+    a pointer."""
+
+
+class _Hot:
+    """Undeclared twins of the decode path's functions (see the module's docstring).
+
+    ``cdll[name]`` makes a function object apart from the declared one, so the
+    two never share ``argtypes``.
+    """
+
+    __slots__ = ("decompress8", "decompress_header", "destroy", "get", "init", "set")
+
+    def __init__(self, cdll: C.CDLL) -> None:
+        self.init = cdll["tj3Init"]
+        self.init.restype = Tjhandle
+        self.destroy = cdll["tj3Destroy"]
+        self.destroy.restype = None
+        for name, symbol in (
+            ("set", "tj3Set"),
+            ("get", "tj3Get"),
+            ("decompress_header", "tj3DecompressHeader"),
+            ("decompress8", "tj3Decompress8"),
+        ):
+            setattr(self, name, cdll[symbol])  # restype int, the default
+
+
 class Tj3Api:
     """The library's tj3* functions, declared once per loaded library."""
 
@@ -80,7 +115,8 @@ class Tj3Api:
 
     def __init__(self, cdll: C.CDLL) -> None:
         fn = declarer(cdll)
-        self.init = fn("tj3Init", _vp, _int)
+        self.hot = _Hot(cdll)
+        self.init = fn("tj3Init", Tjhandle, _int)
         self.destroy = fn("tj3Destroy", None, _vp)
         self.error_str = fn("tj3GetErrorStr", C.c_char_p, _vp)
         self.error_code = fn("tj3GetErrorCode", _int, _vp)
@@ -188,13 +224,13 @@ class _Handle(OwnedHandle):
 
     def renew(self) -> None:
         """Replace the handle by a new one with the same parameters."""
-        api = self.api
-        api.destroy(self.handle)
-        handle = self.handle = api.init(self.init_type)
+        hot = self.api.hot
+        hot.destroy(self.handle)
+        handle = self.handle = hot.init(self.init_type)
         if not handle:
             raise MemoryError("tj3Init failed")
         for param, value in self.sticky:
-            if api.set(handle, param, value):
+            if hot.set(handle, param, value):
                 raise self.fail()
 
     def set(self, param: int, value: int) -> None:
@@ -206,14 +242,35 @@ class _Handle(OwnedHandle):
             self.sticky = tuple((p, v) for p, v in self.params.items() if v != _FRESH.get(p, -1))
 
 
+# How many leading bytes two JPEGs must share before the second one's header is
+# walked, to learn whether the decompressor may be kept for a third.
+_SAME_SOURCE = 64
+
+
 class Tj3Decompressor(_Handle):
-    __slots__ = ("mode",)
+    """Keeps its handle from one whole-image decode to the next when that is exact.
+
+    libjpeg keeps tables across images, so each image normally starts on a new
+    handle. But when a JPEG begins with exactly the header of the last one
+    decoded here, and ``_markers.self_contained_header`` found that header to
+    define every table its single scan uses, the same bytes set the same
+    tables: the handle is kept, saving four library calls. That is the case for
+    a stream of JPEGs from one source (video frames, tiles, a camera at one
+    size and quality). To keep the walk off other streams, a header is only
+    walked when the JPEG's first ``_SAME_SOURCE`` bytes match the last one's.
+    """
+
+    __slots__ = ("head", "header", "kept_for", "learning", "mode")
     init_type = TJINIT_DECOMPRESS
     supports_crop = True
 
     def __init__(self, api: Tj3Api) -> None:
         super().__init__(api)
         self.mode = None
+        self.head = b""  # the first bytes of the last whole-image decode
+        self.header = b""  # a self-contained header, as _markers found one
+        self.kept_for = None  # the header the handle may be kept for, or None
+        self.learning = None  # the current whole-image decode's JPEG, or its header
         # libjpeg-turbo 3.1 (the version that brought tj3SetICCProfile) saves
         # APP2 markers by default, for its ICC reader; libjpeg copies a saved
         # marker byte by byte, twice per decode. _markers reads ICC instead.
@@ -230,22 +287,49 @@ class Tj3Decompressor(_Handle):
         self.set(FASTUPSAMPLE, mode[1])
         self.mode = mode
 
-    def read_header(self, buf, size: int) -> tuple[int, int, TurbojpegError | None]:
+    def read_header(
+        self, buf, size: int, data: bytes | None = None
+    ) -> tuple[int, int, TurbojpegError | None]:
         """(width, height, warning); the other header fields are then available to
         ``info``. ``warning`` is libjpeg-turbo's TJERR_WARNING when it got past a
         problem in the header (junk between segments, say), else None; an error
         raises.
 
-        Each image starts on a new handle: libjpeg keeps quantization and
+        The image starts on a new handle: libjpeg keeps quantization and
         Huffman tables from one image to the next (for abbreviated streams), so
         on a reused handle a JPEG that lacks a table, such as an MJPEG frame
-        without DHT, would silently be decoded with the previous image's.
+        without DHT, would silently be decoded with the previous image's. The
+        one exception is a whole-image decode, which passes the JPEG as
+        ``data``: see the class's docstring.
         """
-        self.renew()
-        api, handle = self.api, self.handle
-        if api.decompress_header(handle, buf, size):
+        hot = self.api.hot
+        kept_for = self.kept_for
+        self.kept_for = self.learning = None
+        if kept_for is not None and data is not None and data.startswith(kept_for):
+            handle = self.handle
+        else:  # renew(), written out: this is every decode's path
+            hot.destroy(self.handle)
+            handle = self.handle = hot.init(self.init_type)
+            if not handle:
+                raise MemoryError("tj3Init failed")
+            for param, value in self.sticky:
+                if hot.set(handle, param, value):
+                    raise self.fail()
+            kept_for = data
+        if hot.decompress_header(handle, buf, _size(size)):
             return self._header_warning()
-        return api.get(handle, JPEGWIDTH), api.get(handle, JPEGHEIGHT), None
+        self.learning = kept_for
+        return hot.get(handle, JPEGWIDTH), hot.get(handle, JPEGHEIGHT), None
+
+    def _learn(self, learning: bytes) -> None:
+        """After a whole-image decode on a new handle succeeded: whether to keep
+        the handle for the next JPEG."""
+        head = learning[:_SAME_SOURCE]
+        if head == self.head:  # the same source as the last JPEG: walk its header once
+            end = _markers.self_contained_header(learning)
+            if end:
+                self.kept_for = self.header = learning[:end]
+        self.head = head
 
     def _header_warning(self) -> tuple[int, int, TurbojpegError]:
         """After a header read that did not succeed: (width, height, warning) when
@@ -307,8 +391,16 @@ class Tj3Decompressor(_Handle):
         )
 
     def decompress(self, buf, size: int, dst: int, pitch: int, pixel_format: int) -> None:
-        if self.api.decompress8(self.handle, buf, size, dst, pitch, pixel_format):
+        if self.api.hot.decompress8(self.handle, buf, _size(size), _vp(dst), pitch, pixel_format):
+            self.learning = None
             raise self.fail()
+        learning = self.learning
+        if learning is not None:
+            self.learning = None
+            if learning is self.header:  # it was kept, and stays so
+                self.kept_for = learning
+            else:
+                self._learn(learning)
 
     def decompress_samples(
         self, bits: int, buf, size: int, dst: int, pitch: int, pixel_format: int

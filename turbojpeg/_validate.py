@@ -49,8 +49,12 @@ def parse_pixel_format(value) -> PixelFormat:
     return pf if pf is not None else PixelFormat.parse(value)
 
 
-def input_buffer(data) -> tuple[object, int, object]:
-    """(pointer argument, size, keep-alive) for any bytes-like object."""
+def input_buffer(data) -> tuple[bytes | C.c_void_p | None, int, object]:
+    """(pointer argument, size, keep-alive) for any bytes-like object.
+
+    The pointer is ``bytes``, a ``c_void_p`` or None, never an int: the
+    backends' undeclared hot-path functions would pass an int as a C int.
+    """
     if type(data) is bytes:
         return data, len(data), data
     if isinstance(data, str):
@@ -68,10 +72,10 @@ def input_buffer(data) -> tuple[object, int, object]:
         raise ValueError("data must be a contiguous buffer; pass bytes(data) or a contiguous copy")
     if view.readonly:
         arr = np.frombuffer(view, dtype=np.uint8) if view.nbytes else None
-        return (arr.ctypes.data if arr is not None else None), view.nbytes, (view, arr)
+        return (C.c_void_p(arr.ctypes.data) if arr is not None else None), view.nbytes, (view, arr)
     if not view.nbytes:
         return None, 0, view
-    return C.addressof(C.c_char.from_buffer(view)), view.nbytes, view
+    return C.c_void_p(C.addressof(C.c_char.from_buffer(view))), view.nbytes, view
 
 
 def array_address(arr: np.ndarray) -> int:

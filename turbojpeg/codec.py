@@ -2,9 +2,10 @@
 
 Each thread gets its own TurboJPEG handles (``_backend``'s Protocols), made on
 first use. A compressor is reused, with options sent only when they change; a
-decompressor is kept from one image to the next only when the JPEG carries its
-own tables (see ``_tj3.Tj3Decompressor.read_header``), and a crop or scale is
-reset right after the call that used it. Arguments are checked in
+decompressor is kept from one whole-image decode to the next only when the JPEG
+repeats a header that carries every table it uses (see
+``_tj3.Tj3Decompressor``), and a crop or scale is reset right after the call
+that used it. Arguments are checked in
 ``_validate``; sizes, scaling factors and crops are worked out in ``_geometry``.
 """
 
@@ -161,12 +162,17 @@ class Turbojpeg:
             raise exc
         _warn.warn(str(exc))
 
-    def _read_header(self, d: HeaderReader, buf, size: int, data) -> tuple[int, int]:
-        """(width, height), read on a new handle (see ``read_header``)."""
+    def _read_header(
+        self, d: HeaderReader, buf, size: int, data, whole: bool = False
+    ) -> tuple[int, int]:
+        """(width, height), read on a new handle, or for a whole-image decode
+        (``whole``) perhaps on the kept one (see ``read_header``)."""
         if not size:
             raise TurbojpegError("empty data: a JPEG needs at least a few hundred bytes", None)
         try:
-            width, height, warning = d.read_header(buf, size)
+            width, height, warning = d.read_header(
+                buf, size, data if whole and type(data) is bytes else None
+            )
         except TurbojpegError as exc:
             if exc.code != TJERR_WARNING and self._api.generation == 2:
                 _refuse_on_tj2(exc, data)
@@ -253,8 +259,9 @@ class Turbojpeg:
             )
         if d.mode != mode:
             d.set_mode(mode)
-        width, height = self._read_header(d, buf, size, data)
-        if scale is None and min_size is None and crop is None and not apply_exif_orientation:
+        plain = scale is None and min_size is None and crop is None and not apply_exif_orientation
+        width, height = self._read_header(d, buf, size, data, plain)
+        if plain:
             shape = (height, width, CHANNELS[pf])
             if out is None:
                 target = np.empty(shape, dtype=np.uint8)
