@@ -254,13 +254,16 @@ class Tj3Decompressor(_Handle):
     handle. But when a JPEG begins with exactly the header of the last one
     decoded here, and ``_markers.self_contained_header`` found that header to
     define every table its single scan uses, the same bytes set the same
-    tables: the handle is kept, saving four library calls. That is the case for
-    a stream of JPEGs from one source (video frames, tiles, a camera at one
-    size and quality). To keep the walk off other streams, a header is only
-    walked when the JPEG's first ``_SAME_SOURCE`` bytes match the last one's.
+    tables and the same size: the handle is kept, and ``read_header`` makes no
+    call at all. A decode then takes one library call (``tj3Decompress8``)
+    instead of eight (destroy, init, the two parameters a new handle needs,
+    the header and its two dimensions, the decode). That is the case for a
+    stream of JPEGs from one source (video frames, tiles, a camera at one size
+    and quality). To keep the walk off other streams, a header is only walked
+    when the JPEG's first ``_SAME_SOURCE`` bytes match the last one's.
     """
 
-    __slots__ = ("head", "header", "kept_for", "learning", "mode")
+    __slots__ = ("head", "header", "kept_for", "learning", "mode", "size")
     init_type = TJINIT_DECOMPRESS
     supports_crop = True
 
@@ -271,6 +274,7 @@ class Tj3Decompressor(_Handle):
         self.header = b""  # a self-contained header, as _markers found one
         self.kept_for = None  # the header the handle may be kept for, or None
         self.learning = None  # the current whole-image decode's JPEG, or its header
+        self.size = (0, 0, None)  # read_header's answer for the last header it read
         # libjpeg-turbo 3.1 (the version that brought tj3SetICCProfile) saves
         # APP2 markers by default, for its ICC reader; libjpeg copies a saved
         # marker byte by byte, twice per decode. _markers reads ICC instead.
@@ -302,24 +306,27 @@ class Tj3Decompressor(_Handle):
         one exception is a whole-image decode, which passes the JPEG as
         ``data``: see the class's docstring.
         """
-        hot = self.api.hot
         kept_for = self.kept_for
         self.kept_for = self.learning = None
         if kept_for is not None and data is not None and data.startswith(kept_for):
-            handle = self.handle
-        else:  # renew(), written out: this is every decode's path
-            hot.destroy(self.handle)
-            handle = self.handle = hot.init(self.init_type)
-            if not handle:
-                raise MemoryError("tj3Init failed")
-            for param, value in self.sticky:
-                if hot.set(handle, param, value):
-                    raise self.fail()
-            kept_for = data
+            # The very header of the last decode: the same size, and no call
+            # (tj3Decompress8 reads the header itself).
+            self.learning = kept_for
+            return self.size
+        # renew(), written out: this is every other decode's path.
+        hot = self.api.hot
+        hot.destroy(self.handle)
+        handle = self.handle = hot.init(self.init_type)
+        if not handle:
+            raise MemoryError("tj3Init failed")
+        for param, value in self.sticky:
+            if hot.set(handle, param, value):
+                raise self.fail()
         if hot.decompress_header(handle, buf, _size(size)):
             return self._header_warning()
-        self.learning = kept_for
-        return hot.get(handle, JPEGWIDTH), hot.get(handle, JPEGHEIGHT), None
+        self.learning = data
+        size = self.size = (hot.get(handle, JPEGWIDTH), hot.get(handle, JPEGHEIGHT), None)
+        return size
 
     def _learn(self, learning: bytes) -> None:
         """After a whole-image decode on a new handle succeeded: whether to keep

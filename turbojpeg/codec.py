@@ -260,7 +260,9 @@ class Turbojpeg:
         if d.mode != mode:
             d.set_mode(mode)
         plain = scale is None and min_size is None and crop is None and not apply_exif_orientation
-        width, height = self._read_header(d, buf, size, data, plain)
+        # A whole-image decode into 8 bits may keep the handle (see read_header).
+        whole = plain and (out is None or getattr(out, "dtype", None) != UINT16)
+        width, height = self._read_header(d, buf, size, data, whole)
         if plain:
             shape = (height, width, CHANNELS[pf])
             if out is None:
