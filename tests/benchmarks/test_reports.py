@@ -123,7 +123,7 @@ def test_a_micro_run_is_reported_from_its_folder(tmp_path):
         entry("tjbench-decode", "tjbench", 1.0, "480x270", tjbench_s_per_image=0.9e-3),
         *(
             entry(f"fixed-cost-{op}", c, t, "16x16")
-            for op in ("decode", "encode")
+            for op in ("decode", "decode-mixed", "encode")
             for c, t in (("turbojpeg", 4e-6), ("simplejpeg", 5e-6))
         ),
     ]
