@@ -1,7 +1,7 @@
 """The contract both API generations implement: ``_tj3`` (TurboJPEG 3) and ``_tj2`` (2).
 
 One Protocol per handle type, listing exactly what ``codec`` and ``_transform``
-use; ``tests/test_backend.py`` checks that both backends' classes match them,
+use; ``tests/turbojpeg/test_backend.py`` checks that both backends' classes match them,
 name for name and signature for signature, and that nothing else is used.
 
 Conventions shared by every method:

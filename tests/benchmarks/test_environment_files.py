@@ -14,7 +14,7 @@ from tools.offline_build.environment import read_environment_file, spec_name
 from tools.offline_build.render import load_variant_values, recipe_variants, render_recipe
 from tools.offline_build.specs import matches
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FILES = {role: ROOT / name for role, name in environments.FILES.items()}
 # PyTurboJPEG's module is `turbojpeg` like ours: it is in neither file, and tools/run.sh
 # installs it outside site-packages (.build/peers) for benchmarks/peers.py to load by path.

@@ -38,7 +38,7 @@ from turbojpeg import ImageTooLargeError, TurbojpegError, TurbojpegWarning
 
 from .conftest import pil_jpeg
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 HEADING = "### Against PyTurboJPEG, simplejpeg, imagecodecs and Pillow"
 # The table's column names, and each peer's distribution name for its version.
 LIBRARIES = {

@@ -156,6 +156,6 @@ def test_the_version_is_written_once():
     import importlib.metadata
     import tomllib
 
-    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     assert "version" not in project["project"]  # dynamic: from turbojpeg.__version__
     assert importlib.metadata.version("accelerated-codecs") == turbojpeg.__version__
