@@ -313,15 +313,8 @@ class Tj3Decompressor(_Handle):
             # (tj3Decompress8 reads the header itself).
             self.learning = kept_for
             return self.size
-        # renew(), written out: this is every other decode's path.
-        hot = self.api.hot
-        hot.destroy(self.handle)
-        handle = self.handle = hot.init(self.init_type)
-        if not handle:
-            raise MemoryError("tj3Init failed")
-        for param, value in self.sticky:
-            if hot.set(handle, param, value):
-                raise self.fail()
+        self.renew()
+        hot, handle = self.api.hot, self.handle
         if hot.decompress_header(handle, buf, _size(size)):
             return self._header_warning()
         self.learning = data
