@@ -37,7 +37,7 @@ from __future__ import annotations
 import heapq
 import os
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
@@ -355,7 +355,27 @@ class PacketDecoder:
             raise FrameReaderError("frames missing from a batch")
 
 
-class GopDecoder:
+class _ReadsInOrder:
+    """Batches and passes on top of ``read(i, out, then)``, telling each read the next."""
+
+    def read(self, i: int, out: np.ndarray | None = None, then: int | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def read_many(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
+        """Frames ``indices`` (sorted, distinct) into ``out[0], out[1], ...``: each GOP
+        is decoded once, and the decoder never seeks backwards."""
+        for k, i in enumerate(indices):
+            then = indices[k + 1] if k + 1 < len(indices) else None
+            self.read(i, out[k], then)
+
+    def frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
+        """Each of ``indices`` (increasing), read with the next one known."""
+        indices = list(indices)
+        for k, i in enumerate(indices):
+            yield self.read(i, then=indices[k + 1] if k + 1 < len(indices) else None)
+
+
+class GopDecoder(_ReadsInOrder):
     """Everything else: seek to the keyframe, decode forward to the exact pts."""
 
     def __init__(
@@ -372,6 +392,7 @@ class GopDecoder:
         self.thread_type, self.threads = thread_type, threads
         self.convert = convert
         self.counts = counts
+        counts["decoders"] += 1
         self._skip = skip_nonref and index.codec in SKIP_NONREF_CODECS
         self._keys = np.flatnonzero(index.keyframe)
         self._number = {int(ts): n for n, ts in enumerate(index.pts)}
@@ -424,6 +445,26 @@ class GopDecoder:
         flight = self._in_flight() if self._stream is not None else 0  # none open: no flush
         return key <= self._gop(fed) or key - fed <= 1 + flight
 
+    def _continues_to(self, key: int, target: int) -> bool:
+        """Whether the frame with pts ``target`` (keyframe ``key``) is reached by decoding
+        on from where the last read left the decoder, with no seek."""
+        return (
+            self._packets is not None
+            and self._last is not None
+            and target > self._last
+            and self._start <= key
+            and self._reaches(key, self._fed)
+        )
+
+    def ahead(self, i: int) -> int | None:
+        """How many packets past the last one fed frame ``i``'s packet is, when decoding
+        on reaches it with no seek; None when reading it would seek."""
+        packet = int(self.index.order[i])
+        target = int(self.index.pts[packet])
+        if not self._continues_to(self._keyframe_for(packet, target), target):
+            return None
+        return max(packet - self._fed, 0)
+
     def read(self, i: int, out: np.ndarray | None = None, then: int | None = None) -> np.ndarray:
         """Frame ``i``; ``then`` is the frame that will be asked for next, if known (a batch),
         so that the decoder can be drained at once when that frame needs a seek anyway."""
@@ -437,13 +478,7 @@ class GopDecoder:
                 self._keyframe_for(after, int(self.index.pts[after])), max(self._fed, packet)
             )
         frame = None
-        if (
-            self._packets is not None
-            and self._last is not None
-            and target > self._last
-            and self._start <= key
-            and self._reaches(key, self._fed)
-        ):
+        if self._continues_to(key, target):
             self.counts["continued"] += 1
             frame = self._decode_until(target, packet, drain)
         if frame is None:
@@ -651,15 +686,45 @@ class GopDecoder:
             elif past >= 0:
                 past += 1
 
-    def read_many(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
-        """Frames ``indices`` (sorted, distinct) into ``out[0], out[1], ...``: each GOP
-        is decoded once, and the decoder never seeks backwards."""
-        for k, i in enumerate(indices):
-            then = indices[k + 1] if k + 1 < len(indices) else None
-            self.read(i, out[k], then)
 
-    def frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
-        """Each of ``indices`` (increasing), read with the next one known."""
-        indices = list(indices)
-        for k, i in enumerate(indices):
-            yield self.read(i, then=indices[k + 1] if k + 1 < len(indices) else None)
+class GopPool(_ReadsInOrder):
+    """Frames of a GOP stream from up to ``size`` ``GopDecoder``s, each on a
+    container of its own and left where its last read ended.
+
+    A read goes to the decoder that reaches the frame by decoding on with the
+    fewest packets. When none can, a new decoder is opened while there are fewer
+    than ``size``; after that the least recently used one seeks. Random reads in
+    a short video, or back and forth around one moment of a long one, then roll
+    forward from the nearest decoder behind the frame instead of from its
+    keyframe. Each decoder is exact on its own, so the frames are the same as with
+    one. The cost is memory: each decoder keeps its reference frames (a few
+    frames' worth) and a file handle.
+    """
+
+    def __init__(self, make: Callable[[], GopDecoder], size: int) -> None:
+        self._make = make
+        self.size = size
+        self._decoders: list[GopDecoder] = []  # the least recently used first
+
+    def _for(self, i: int) -> GopDecoder:
+        best, fewest = None, None
+        for decoder in self._decoders:
+            packets = decoder.ahead(i)
+            if packets is not None and (fewest is None or packets < fewest):
+                best, fewest = decoder, packets
+        if best is None and len(self._decoders) < self.size:
+            best = self._make()
+        elif best is None:
+            best = self._decoders[0]
+        if best in self._decoders:
+            self._decoders.remove(best)
+        self._decoders.append(best)
+        return best
+
+    def read(self, i: int, out: np.ndarray | None = None, then: int | None = None) -> np.ndarray:
+        return self._for(i).read(i, out, then)
+
+    def close(self) -> None:
+        decoders, self._decoders = self._decoders, []
+        for decoder in decoders:
+            decoder.close()

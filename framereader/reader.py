@@ -16,7 +16,7 @@ from typing import Any, Literal, Self, get_args
 import numpy as np
 
 from framereader import cache
-from framereader._decoder import Converter, GopDecoder, PacketDecoder, PixelFormat
+from framereader._decoder import Converter, GopDecoder, GopPool, PacketDecoder, PixelFormat
 from framereader.errors import StaleIndexError
 from framereader.index import FrameIndex
 from framereader.torchcodec_json import from_frame_mappings
@@ -82,6 +82,13 @@ class VideoReader:
     force one.
     ``skip_nonref=False`` decodes every frame on the way to a target (only for
     measuring: the frames are the same).
+    ``decoders`` is how many decoders a stream with GOPs may keep open for reads
+    that are not frame-threaded (default 3), each left where its last read ended.
+    A read goes to the one that reaches its frame by decoding forward soonest, and
+    a new one opens (up to ``decoders``) rather than seeking one that is parked.
+    Random reads in a short video, or back and forth around one moment of a long
+    one, then decode fewer frames. Each decoder costs a file handle and its
+    reference frames (a few frames' memory); ``decoders=1`` keeps one.
 
     Safe after ``fork`` (decoders are closed before a fork and reopened lazily) and
     picklable (the path, options and index travel; the open files do not). One reader
@@ -98,6 +105,7 @@ class VideoReader:
         thread_type: ThreadType = "auto",
         pixel_format: PixelFormat = "BGR",
         skip_nonref: bool = True,
+        decoders: int = 3,
     ) -> None:
         if pixel_format not in get_args(PixelFormat):
             raise ValueError(
@@ -109,11 +117,14 @@ class VideoReader:
             )
         if operator.index(threads) < 0:
             raise ValueError(f"threads must be 0 (FFmpeg's choice) or more, not {threads}")
+        if operator.index(decoders) < 1:
+            raise ValueError(f"decoders must be 1 or more, not {decoders}")
         self.path = os.fspath(path)
         self.pixel_format: PixelFormat = pixel_format
         self.threads = operator.index(threads)
         self.thread_type: ThreadType = thread_type
         self.skip_nonref = bool(skip_nonref)
+        self.decoders = operator.index(decoders)
         self.cache_dir = None if cache_dir is None else os.fspath(cache_dir)
         self._index_source = index
         self.counts: Counter[str] = Counter()  # which paths served the reads, for diagnostics
@@ -121,7 +132,7 @@ class VideoReader:
         self._open_state()
 
     def _open_state(self) -> None:
-        self._decoders: dict[str, GopDecoder | PacketDecoder] = {}
+        self._decoders: dict[str, GopPool | PacketDecoder] = {}
         self._pid = os.getpid()
         self._closed = False
         index = self.index
@@ -255,7 +266,7 @@ class VideoReader:
     def __iter__(self) -> Iterator[np.ndarray]:
         """Every frame in order, decoded straight through (frame threading by default)."""
         decoder = self._decoder("batch")
-        if isinstance(decoder, GopDecoder):
+        if isinstance(decoder, GopPool):
             yield from decoder.frames(range(len(self)))
             return
         for start in range(0, len(self), _CHUNK):
@@ -266,7 +277,7 @@ class VideoReader:
 
     # -- decoders, fork and pickling ----------------------------------------------
 
-    def _decoder(self, use: Literal["single", "batch"]) -> GopDecoder | PacketDecoder:
+    def _decoder(self, use: Literal["single", "batch"]) -> GopPool | PacketDecoder:
         if self._closed:
             raise ValueError(f"the VideoReader of {self.path} is closed")
         if os.getpid() != self._pid:  # forked without the hooks: leave the parent's alone
@@ -292,14 +303,18 @@ class VideoReader:
                     self.path, self.index, kind, self.threads, convert, self.counts
                 )
             else:
-                decoder = GopDecoder(
-                    self.path,
-                    self.index,
-                    kind,
-                    self.threads,
-                    convert,
-                    self.counts,
-                    self.skip_nonref,
+                # Frame-threaded decoders (a thread per core each) are not multiplied.
+                decoder = GopPool(
+                    lambda: GopDecoder(
+                        self.path,
+                        self.index,
+                        kind,
+                        self.threads,
+                        convert,
+                        self.counts,
+                        self.skip_nonref,
+                    ),
+                    1 if kind == "frame" else self.decoders,
                 )
             self._decoders[kind] = decoder
         return decoder
@@ -335,6 +350,7 @@ class VideoReader:
                 "thread_type": self.thread_type,
                 "pixel_format": self.pixel_format,
                 "skip_nonref": self.skip_nonref,
+                "decoders": self.decoders,
             },
             # how to get the index again if the video changes: "auto", None, a path
             # (an index given as an object has no way back: then it must still match)
@@ -351,6 +367,7 @@ class VideoReader:
         self.thread_type = options["thread_type"]
         self.pixel_format = options["pixel_format"]
         self.skip_nonref = options["skip_nonref"]
+        self.decoders = options["decoders"]
         self.counts = Counter()
         index: FrameIndex = state["index"]
         self._index_source = index if state["index_given"] else state["index_source"]

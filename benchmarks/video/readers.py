@@ -287,7 +287,8 @@ class IndexedVideoReader(Reader):
     description = (
         "ours, framereader.VideoReader(path, threads=1): a packet index cached beside the "
         "video, pread + decode for intra-only streams, else seek to the keyframe and decode "
-        "to the exact pts, skipping non-reference frames on the way"
+        "to the exact pts, skipping non-reference frames on the way, or decode on from one "
+        "of up to three decoders parked where their last reads ended"
     )
     threads = 1  # the same as the torchcodec adapter's num_ffmpeg_threads
     thread_type = "auto"

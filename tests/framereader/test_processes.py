@@ -94,12 +94,17 @@ def test_a_fork_that_skipped_the_hooks_leaves_the_parents_decoders_alone(videos,
 def test_pickling_keeps_the_path_options_and_index_and_no_open_file(videos, truth, copy_of):
     video = copy_of("h264.ts", "clip.ts")
     expected = truth("h264.ts")
-    reader = VideoReader(video, pixel_format="RGB", threads=1)
+    reader = VideoReader(video, pixel_format="RGB", threads=1, decoders=2)
     reader[3]
     data = pickle.dumps(reader)
     assert len(data) < 20_000
     clone = pickle.loads(data)
-    assert (clone.path, clone.pixel_format, clone.threads) == (reader.path, "RGB", 1)
+    assert (clone.path, clone.pixel_format, clone.threads, clone.decoders) == (
+        reader.path,
+        "RGB",
+        1,
+        2,
+    )
     assert clone.index_loaded
     assert frame_hash(clone[3][:, :, ::-1]) == expected[3]
     reader.close()

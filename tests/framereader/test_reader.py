@@ -117,6 +117,35 @@ def test_reading_forward_in_a_gop_does_not_seek(name, videos):
         assert reader.counts["seeks"] == 1 + reader.counts["retries"]
 
 
+@pytest.mark.parametrize("name", ["x264-bframes.mp4", "h264.ts", "opengop-cut.ts"])
+def test_parked_decoders_return_the_same_frames_and_decode_fewer(name, videos, truth):
+    expected = truth(name)
+    indices = orders(len(expected))["random"]
+    decoded = {}
+    for count in (1, 3):
+        # One thread: single reads, batches and iteration share one pool.
+        with VideoReader(videos[name], index=None, decoders=count, threads=1) as reader:
+            assert hashes(reader[i] for i in indices) == [expected[i] for i in indices]
+            assert hashes(reader.get_batch(indices)) == [expected[i] for i in indices]
+            assert hashes(reader) == expected
+            assert 1 <= reader.counts["decoders"] <= count  # opened when none decodes on
+            decoded[count] = reader.counts["decoded"]
+    assert decoded[3] < decoded[1]
+
+
+def test_a_read_goes_to_the_decoder_that_decodes_on_soonest(videos, truth):
+    name = "x264-bframes.mp4"  # 48 frames, keyframes at 0 and 30
+    back_and_forth = [40, 10, 41, 11, 43, 12, 47, 20]
+    seeks = {}
+    for count in (1, 2):
+        with VideoReader(videos[name], index=None, decoders=count, threads=1) as reader:
+            got = hashes(reader[i] for i in back_and_forth)
+            assert got == [truth(name)[i] for i in back_and_forth]
+            seeks[count] = reader.counts["seeks"] - reader.counts["retries"]
+    # one decoder seeks for every read; two park in the two GOPs and decode on
+    assert seeks == {1: len(back_and_forth), 2: 2}
+
+
 def test_a_batch_decodes_each_gop_once_and_never_seeks_back(videos, truth):
     name = "x264-bframes.mp4"  # 48 frames, keyframes at 0 and 30
     asked = [40, 2, 35, 10, 2, 29, 47]
@@ -214,6 +243,10 @@ def test_options_are_checked(videos):
         VideoReader(path, index=None, thread_type="FRAME")
     with pytest.raises(ValueError, match="threads"):
         VideoReader(path, index=None, threads=-1)
+    with pytest.raises(ValueError, match="decoders must be 1 or more"):
+        VideoReader(path, index=None, decoders=0)
+    with pytest.raises(TypeError):
+        VideoReader(path, index=None, decoders=2.5)
     with pytest.raises(TypeError, match="index must be"):
         VideoReader(path, index=3)
 
