@@ -152,7 +152,7 @@ def test_a_dataloader_samples_random_clips_in_worker_processes(videos, truth):
 
     class RandomClips(Dataset):
         def __init__(self, paths, length=4, samples=24):
-            self.videos = [VideoReader(p, threads=1, pixel_format="RGB") for p in paths]
+            self.videos = [VideoReader(p, threads=1, decoders=1, pixel_format="RGB") for p in paths]
             self.length, self.samples = length, samples
 
         def __len__(self):
