@@ -263,7 +263,7 @@ class Tj3Decompressor(_Handle):
     when the JPEG's first ``_SAME_SOURCE`` bytes match the last one's.
     """
 
-    __slots__ = ("head", "header", "kept_for", "learning", "mode", "size")
+    __slots__ = ("answer", "head", "header", "kept_for", "learning", "mode")
     init_type = TJINIT_DECOMPRESS
     supports_crop = True
 
@@ -274,7 +274,7 @@ class Tj3Decompressor(_Handle):
         self.header = b""  # a self-contained header, as _markers found one
         self.kept_for = None  # the header the handle may be kept for, or None
         self.learning = None  # the current whole-image decode's JPEG, or its header
-        self.size = (0, 0, None)  # read_header's answer for the last header it read
+        self.answer = (0, 0, None)  # read_header's answer for the last header it read
         # libjpeg-turbo 3.1 (the version that brought tj3SetICCProfile) saves
         # APP2 markers by default, for its ICC reader; libjpeg copies a saved
         # marker byte by byte, twice per decode. _markers reads ICC instead.
@@ -312,14 +312,14 @@ class Tj3Decompressor(_Handle):
             # The very header of the last decode: the same size, and no call
             # (tj3Decompress8 reads the header itself).
             self.learning = kept_for
-            return self.size
+            return self.answer
         self.renew()
         hot, handle = self.api.hot, self.handle
         if hot.decompress_header(handle, buf, _size(size)):
             return self._header_warning()
         self.learning = data
-        size = self.size = (hot.get(handle, JPEGWIDTH), hot.get(handle, JPEGHEIGHT), None)
-        return size
+        answer = self.answer = (hot.get(handle, JPEGWIDTH), hot.get(handle, JPEGHEIGHT), None)
+        return answer
 
     def _learn(self, learning: bytes) -> None:
         """After a whole-image decode on a new handle succeeded: whether to keep
