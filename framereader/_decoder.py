@@ -712,11 +712,9 @@ class GopPool(_ReadsInOrder):
             packets = decoder.ahead(i)
             if packets is not None and (fewest is None or packets < fewest):
                 best, fewest = decoder, packets
-        if best is None and len(self._decoders) < self.size:
-            best = self._make()
-        elif best is None:
-            best = self._decoders[0]
-        if best in self._decoders:
+        if best is None:
+            best = self._make() if len(self._decoders) < self.size else self._decoders.pop(0)
+        else:
             self._decoders.remove(best)
         self._decoders.append(best)
         return best

@@ -260,15 +260,16 @@ class Turbojpeg:
         if d.mode != mode:
             d.set_mode(mode)
         plain = scale is None and min_size is None and crop is None and not apply_exif_orientation
-        # A whole-image decode into 8 bits may keep the handle (see read_header).
-        whole = plain and (out is None or getattr(out, "dtype", None) != UINT16)
-        width, height = self._read_header(d, buf, size, data, whole)
+        # A uint16 ``out`` takes the general path, which reads more header fields;
+        # any other whole-image decode may keep the handle (see read_header).
+        wide_out = type(out) is np.ndarray and out.dtype == UINT16
+        width, height = self._read_header(d, buf, size, data, plain and not wide_out)
         if plain:
             shape = (height, width, CHANNELS[pf])
             if out is None:
                 target = np.empty(shape, dtype=np.uint8)
                 dst = C.addressof(C.c_char.from_buffer(target))
-            elif type(out) is np.ndarray and out.dtype == UINT16:
+            elif wide_out:
                 return self._decode_general(
                     d, buf, size, pf, width, height, None, None, None, out, None
                 )
