@@ -90,10 +90,10 @@ def _timed_reads(benchmark, read, indices: list[int]) -> None:
     benchmark.pedantic(read, setup=lambda: ((next(feed),), {}), rounds=len(indices), iterations=1)
 
 
-def _framereader(path: Path, pixel_format: str = "RGB", decoders: int = 3):
+def _framereader(path: Path, pixel_format: str = "RGB", **options):
     from framereader import VideoReader
 
-    return VideoReader(path, threads=1, pixel_format=pixel_format, decoders=decoders)
+    return VideoReader(path, threads=1, pixel_format=pixel_format, **options)
 
 
 def _torchcodec(path: Path):
@@ -111,16 +111,17 @@ def _check_identity(who: str, read, indices: list[int]) -> None:
         assert frames.read_code(image) == i, f"{who} returned the wrong frame for {i}"
 
 
-# framereader as it comes (up to three parked decoders), with one, and torchcodec.
-READERS = ("framereader", "framereader-1-decoder", "torchcodec-exact")
+# framereader as it comes (its default of parked decoders), with one, and torchcodec.
+FRAMEREADER_OPTIONS = {"framereader": {}, "framereader-1-decoder": {"decoders": 1}}
+READERS = (*FRAMEREADER_OPTIONS, "torchcodec-exact")
 
 
 @pytest.mark.parametrize("key", GOP_FILES)
 @pytest.mark.parametrize("name", READERS)
 def test_random_frame_gop(benchmark, videos, key, name):
     path = _file(videos, key)
-    if name.startswith("framereader"):
-        reader = _framereader(path, decoders=1 if name == "framereader-1-decoder" else 3)
+    if name in FRAMEREADER_OPTIONS:
+        reader = _framereader(path, **FRAMEREADER_OPTIONS[name])
         read, count = reader.__getitem__, len(reader)
     else:
         decoder = _torchcodec(path)

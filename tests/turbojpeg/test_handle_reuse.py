@@ -107,16 +107,20 @@ def test_a_stream_from_one_source_keeps_the_handle(tj3, corpus):
     assert _new_handles(tj3, corpus, ["baseline", "baseline-twin"] * 3) == 2
 
 
-@pytest.mark.parametrize("name", ["mjpeg-no-dht", "luma-dht-only", "no-dqt-slot", "progressive"])
+@pytest.mark.parametrize("name", ["mjpeg-no-dht", "luma-dht-only", "progressive"])
 def test_a_jpeg_that_needs_an_earlier_table_never_keeps_it(tj3, corpus, name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TurbojpegWarning)
-        try:
-            got = _new_handles(tj3, corpus, [name] * 4)
-        except TurbojpegError:
-            assert name == "no-dqt-slot"  # on every handle, as on a new one
-            return
-    assert got == 4
+        assert _new_handles(tj3, corpus, [name] * 4) == 4
+
+
+def test_a_jpeg_with_an_undefined_table_raises_every_time(tj3, corpus):
+    """A failed decode never leaves a handle to keep."""
+    tj = turbojpeg.Turbojpeg(tj3.lib_path)
+    for _ in range(4):
+        with pytest.raises(TurbojpegError):
+            tj.decode(corpus["no-dqt-slot"])
+        assert tj._decompressor().kept_for is None
 
 
 def test_a_kept_handle_still_checks_the_size_and_answers_headers(tj3, corpus):
