@@ -10,6 +10,7 @@ import pytest
 from tools.offline_build import BuildError, ccache
 from tools.offline_build.__main__ import main
 from tools.offline_build.build import extract
+from tools.offline_build.relocate import relocate
 
 from .conftest import GCC_MAJOR, glibc_needed_by_readelf, make_tarball
 
@@ -40,6 +41,7 @@ def build_runs(recipe):
 def test_build_relocates_tests_and_writes_manifest(recipe, monkeypatch, capsys):
     monkeypatch.setenv("LD_LIBRARY_PATH", "/nonexistent")  # must not reach the tests
     monkeypatch.setenv("CXX", "/nonexistent/c++")  # the caller's toolchain must not leak in
+    monkeypatch.setenv("CFLAGS", "-DCALLER_LEAK")
     code, base = run_build(recipe)
     assert code == 0, capsys.readouterr().err
     out = base / os.readlink(base / "current")
@@ -65,6 +67,16 @@ def test_build_relocates_tests_and_writes_manifest(recipe, monkeypatch, capsys):
     # compiler('c')'s activation, naming the machine's programs; no C++ compiler asked for
     assert (env["CC"], env["AR"], env["NM"], env["RANLIB"]) == ("gcc", "ar", "nm", "ranlib")
     assert "CXX" not in env
+    # ... and the flags that activation sets under conda-build, for this prefix
+    assert env["CFLAGS"].startswith("-march=nocona -mtune=haswell -ftree-vectorize -fPIC ")
+    assert f" -isystem {prefix}/include " in env["CFLAGS"]
+    assert f" -fdebug-prefix-map={out / 'work'}=/usr/local/src/conda/hello-1.2.3 " in env["CFLAGS"]
+    assert "CALLER_LEAK" not in env["CFLAGS"]
+    assert env["CPPFLAGS"] == f"-DNDEBUG -D_FORTIFY_SOURCE=2 -O2 -isystem {prefix}/include"
+    assert env["LDFLAGS"].endswith(f" -Wl,-rpath,{prefix}/lib -Wl,-rpath-link,{prefix}/lib "
+                                   f"-L{prefix}/lib")  # fmt: skip
+    assert "-Wl,--as-needed" in env["LDFLAGS"].split()
+    assert "CXXFLAGS" not in env
     assert env["PKG_CONFIG_PATH"] == f"{prefix}/lib/pkgconfig"
     assert env["CPU_COUNT"] == str(os.cpu_count())
 
@@ -221,3 +233,29 @@ def test_extract_can_take_a_nested_tree(tmp_path):
         extract(archive, tmp_path / "other", "missing")
     assert not (tmp_path / "other").exists()
     assert not (tmp_path / "other.unpack").exists()
+
+
+def test_relocation_turns_an_rpath_into_the_prefix_into_one_origin_entry(tmp_path):
+    # conda's LDFLAGS link with -Wl,-rpath,$PREFIX/lib; relocation makes that entry
+    # $ORIGIN-relative, where it is the entry relocation adds anyway: one remains.
+    prefix = tmp_path / "prefix"
+    (prefix / "lib").mkdir(parents=True)
+    (prefix / "bin").mkdir()
+    (tmp_path / "f.c").write_text("int f(void) { return 1; }\n")
+    (tmp_path / "main.c").write_text("int f(void);\nint main(void) { return f() - 1; }\n")
+    rpath = f"-Wl,-rpath,{prefix}/lib"
+    subprocess.run(["gcc", "-shared", "-fPIC", rpath, "-o", prefix / "lib" / "libf.so",
+                    tmp_path / "f.c"], check=True)  # fmt: skip
+    subprocess.run(["gcc", rpath, "-o", prefix / "bin" / "main", tmp_path / "main.c",
+                    f"-L{prefix}/lib", "-lf"], check=True)  # fmt: skip
+    relocate(prefix)
+
+    def read(path):
+        return subprocess.run(["patchelf", "--print-rpath", str(path)], capture_output=True,
+                              text=True, check=True).stdout.strip()  # fmt: skip
+
+    assert read(prefix / "lib" / "libf.so") == "$ORIGIN"
+    assert read(prefix / "bin" / "main") == "$ORIGIN/../lib"
+    moved = tmp_path / "moved"
+    prefix.rename(moved)
+    assert subprocess.run([moved / "bin" / "main"], check=False).returncode == 0

@@ -61,7 +61,9 @@ def library_recipe(recipe, about=ABOUT, test_extra=""):
     text += (
         '    - test -f greet.c\n'
         '    - test -z "${CXX:-}"\n'
-        '    - ${CC} -o consumer test/consumer.c -L${PREFIX}/lib -Wl,-rpath,${PREFIX}/lib -lgreet\n'
+        '    - test -z "${CXXFLAGS:-}"\n'
+        # conda's activation: -isystem, -L and the rpath of the test prefix come from the flags
+        '    - ${CC} ${CPPFLAGS} ${CFLAGS} -o consumer test/consumer.c ${LDFLAGS} -lgreet\n'
         "    - ./consumer\n"
     )  # fmt: skip
     meta.write_text(text + about)

@@ -119,7 +119,7 @@ def build_env(r: Rendered, prefix: Path, build_prefix: Path, src_dir: Path,
     env = {k: v for k, v in os.environ.items()
            if k != "LD_LIBRARY_PATH" and k not in ACTIVATION_VARIABLES}  # fmt: skip
     env.update(r.variant)
-    env.update(compiler_activation(r))
+    env.update(compiler_activation(r, prefix, src_dir))
     env.update(
         PREFIX=str(prefix), BUILD_PREFIX=str(build_prefix), SRC_DIR=str(src_dir),
         RECIPE_DIR=str(r.recipe_dir), CPU_COUNT=str(os.cpu_count() or 1),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .render import Rendered
 
-RUNNER_VERSION = "4"  # part of the cache key: bump when the build contract changes
+RUNNER_VERSION = "5"  # part of the cache key: bump when the build contract changes
 
 
 def _test_files(r: Rendered) -> set[Path]:

@@ -203,22 +203,61 @@ def _compilers(r: Rendered) -> list[tuple[str, str, str]]:
 # What conda-forge's activation of each compiler package sets for build.sh, the
 # ctng-compiler-activation recipe's variable -> the machine's program. The names
 # are bare, so that PATH decides (and ccache's compiler links come first there).
-# Its flags (CFLAGS, LDFLAGS, ...) are not emulated: they point into conda's sysroot.
 COMPILER_ACTIVATION = {
     "gcc": {"CC": "gcc", "CPP": "cpp", "AR": "ar", "NM": "nm", "RANLIB": "ranlib",
             "STRIP": "strip", "LD": "ld", "OBJCOPY": "objcopy", "OBJDUMP": "objdump"},
     "gxx": {"CXX": "g++"},
 }  # fmt: skip
-ACTIVATION_VARIABLES = sorted({v for names in COMPILER_ACTIVATION.values() for v in names})
+# The flags the same activation sets under conda-build (CONDA_BUILD=1) on linux-64:
+# build_scripts.sh's FINAL_* values for linux-64, then what activate-gcc.sh and
+# activate-g++.sh append (the host prefix's headers and libraries, its rpath, and the
+# debug prefix maps). Nothing here points into conda's sysroot, so the machine's gcc
+# takes them as they are. {prefix}, {src_dir}, {name} and {version} are filled in.
+_CONDA_CFLAGS = ("-march=nocona -mtune=haswell -ftree-vectorize -fPIC -fstack-protector-strong "
+                 "-fno-plt -O2 -ffunction-sections -pipe")  # fmt: skip
+_FROM_PREFIX = (" -fno-merge-constants -isystem {prefix}/include"
+                " -fdebug-prefix-map={src_dir}=/usr/local/src/conda/{name}-{version}"
+                " -fdebug-prefix-map={prefix}=/usr/local/src/conda-prefix")  # fmt: skip
+ACTIVATION_FLAGS = {
+    "gcc": {
+        "CPPFLAGS": "-DNDEBUG -D_FORTIFY_SOURCE=2 -O2 -isystem {prefix}/include",
+        "CFLAGS": _CONDA_CFLAGS + _FROM_PREFIX,
+        "LDFLAGS": "-Wl,-O2 -Wl,--sort-common -Wl,--as-needed -Wl,-z,relro -Wl,-z,now "
+                   "-Wl,--disable-new-dtags -Wl,--gc-sections -Wl,--allow-shlib-undefined "
+                   "-Wl,-rpath,{prefix}/lib -Wl,-rpath-link,{prefix}/lib -L{prefix}/lib",
+    },
+    "gxx": {
+        "CXXFLAGS": "-fvisibility-inlines-hidden -std=c++17 -fmessage-length=0 "
+                    + _CONDA_CFLAGS + _FROM_PREFIX,
+    },
+}  # fmt: skip
+# gxx_linux-64 depends on gcc_linux-64, so a C++ compiler activates both.
+ACTIVATES = {"gcc": ("gcc",), "gxx": ("gcc", "gxx")}
+ACTIVATION_VARIABLES = sorted(
+    {
+        v
+        for table in (COMPILER_ACTIVATION, ACTIVATION_FLAGS)
+        for names in table.values()
+        for v in names
+    }
+)
 
 
-def compiler_activation(r: Rendered) -> dict[str, str]:
-    """CC, CXX, AR, NM, ... for the compiler() packages in build, as their activation
-    sets them under conda-build, naming the machine's programs."""
+def activation(compilers, prefix: Path, src_dir: Path, name: str, version: str) -> dict[str, str]:
+    """The variables conda-forge's activation of these compiler packages (gcc, gxx)
+    sets under conda-build: the machine's programs and conda-forge's flags."""
+    fill = {"prefix": prefix, "src_dir": src_dir, "name": name, "version": version}
     found = {}
-    for _, compiler, _ in _compilers(r):
-        found.update(COMPILER_ACTIVATION.get(compiler, {}))
+    for package in dict.fromkeys(p for c in compilers for p in ACTIVATES.get(c, (c,))):
+        found.update(COMPILER_ACTIVATION.get(package, {}))
+        found.update({k: v.format(**fill) for k, v in ACTIVATION_FLAGS.get(package, {}).items()})
     return found
+
+
+def compiler_activation(r: Rendered, prefix: Path, src_dir: Path) -> dict[str, str]:
+    """CC, CXX, AR, ..., CFLAGS, LDFLAGS, ... for the compiler() packages in build,
+    as their activation sets them under conda-build, naming the machine's programs."""
+    return activation([c for _, c, _ in _compilers(r)], prefix, src_dir, r.name, r.version)
 
 
 def check_compilers(r: Rendered) -> None:

@@ -28,6 +28,12 @@ def ensure_patchelf() -> str:
     return shutil.which("patchelf")
 
 
+def _origin(target: Path, origin: Path) -> str:
+    """target as an rpath entry relative to the directory origin: $ORIGIN/../lib."""
+    rel = os.path.relpath(target, origin)
+    return "$ORIGIN" if rel == "." else f"$ORIGIN/{rel}"
+
+
 def relocate(prefix: Path, skip: set[str] = frozenset()) -> None:
     """What conda-build's post-processing does to rpaths: $ORIGIN-relative to lib/.
 
@@ -40,15 +46,14 @@ def relocate(prefix: Path, skip: set[str] = frozenset()) -> None:
                 continue
             if path.relative_to(prefix).as_posix() in skip:
                 continue
-            rel = os.path.relpath(prefix / "lib", path.parent)
-            entries = ["$ORIGIN" if rel == "." else f"$ORIGIN/{rel}"]
+            entries = [_origin(prefix / "lib", path.parent)]
             # Like conda-build: the build's own entries that point inside the prefix
             # become $ORIGIN-relative (a nested layout needs them); others go.
             current = subprocess.run([patchelf, "--print-rpath", str(path)], capture_output=True,
                                      text=True, check=False).stdout.strip()  # fmt: skip
             for entry in filter(None, current.split(":")):
-                if entry.startswith(str(prefix)):
-                    entry = "$ORIGIN/" + os.path.relpath(entry, path.parent)
+                if entry.startswith(str(prefix)):  # -Wl,-rpath,$PREFIX/lib from LDFLAGS
+                    entry = _origin(Path(entry), path.parent)
                 if entry.startswith("$ORIGIN") and entry not in entries:
                     entries.append(entry)
             rpath = ":".join(entries)

@@ -21,9 +21,9 @@ requirements and ``test/requires``. Here the prefix is used as it is, with no
 LD_LIBRARY_PATH (rpaths must do), and the machine's Python stands in for the
 environment's: its directory goes on PATH and the prefix's site-packages on
 PYTHONPATH. A ``compiler()`` in ``test/requires`` is the machine's compiler, named
-by the variable conda's compiler activation sets (``CC``, ``CXX``); its flags
-(``CFLAGS``, ``LDFLAGS``, ...) are not emulated, so a test compile names its own
-include and library paths. Other ``test/requires`` are the machine's, with a note.
+by the variable conda's compiler activation sets (``CC``, ``CXX``), with the flags
+that activation sets for the test prefix (``CFLAGS``, ``LDFLAGS``, ...: see
+machine.py). Other ``test/requires`` are the machine's, with a note.
 
 ``test/source_files`` are copied from the build's source tree (SRC_DIR) into the
 test directory, as conda-build copies them (also into the package's info/test/,
@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import BuildError
-from .machine import MACHINE_COMPILERS
+from .machine import ACTIVATION_VARIABLES, MACHINE_COMPILERS, activation
 from .render import DEFAULT_COMPILERS, TARGET_PLATFORM, Rendered
 from .specs import spec_names
 
@@ -85,14 +85,21 @@ def python_env(prefix: Path) -> dict[str, str]:
 COMPILER_VARIABLES = {"c": "CC", "cxx": "CXX", "fortran": "FC"}
 
 
-def test_compilers(r: Rendered) -> dict[str, str]:
-    """CC/CXX for each compiler() in test/requires: the machine's program."""
+def _test_compilers(r: Rendered) -> dict[str, str]:
+    """language -> compiler package (gcc, gxx, ...) of each compiler() in test/requires."""
     names = set(spec_names((r.meta.get("test") or {}).get("requires")))
     found = {}
     for lang, default in DEFAULT_COMPILERS.items():
         compiler = r.variant.get(f"{lang}_compiler", default)
-        if f"{compiler}_{TARGET_PLATFORM}" not in names:
-            continue
+        if f"{compiler}_{TARGET_PLATFORM}" in names:
+            found[lang] = compiler
+    return found
+
+
+def test_compilers(r: Rendered) -> dict[str, str]:
+    """CC/CXX for each compiler() in test/requires: the machine's program."""
+    found = {}
+    for lang, compiler in _test_compilers(r).items():
         program = MACHINE_COMPILERS.get(compiler)
         path = shutil.which(program) if program else None
         if path is None:
@@ -102,10 +109,14 @@ def test_compilers(r: Rendered) -> dict[str, str]:
     return found
 
 
-def test_env(r: Rendered, prefix: Path) -> dict[str, str]:
+def test_env(r: Rendered, prefix: Path, test_dir: Path) -> dict[str, str]:
+    """The test commands' environment. A compiler() in test/requires is activated as
+    conda-build activates it (machine.activation, with the test prefix), its program
+    named by full path; without one, none of those variables is set."""
     env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "BASH_ENV")}
-    for variable in COMPILER_VARIABLES.values():  # set only by a compiler in test/requires
+    for variable in {*COMPILER_VARIABLES.values(), *ACTIVATION_VARIABLES}:
         env.pop(variable, None)
+    env.update(activation(_test_compilers(r).values(), prefix, test_dir, r.name, r.version))
     env.update(test_compilers(r))
     path = f"{prefix}/bin:{Path(sys.executable).parent}:{env.get('PATH', '')}"
     env.update(python_env(prefix), PREFIX=str(prefix), SHLIB_EXT=".so", PKG_NAME=r.name,
@@ -272,10 +283,8 @@ def run_tests(r: Rendered, prefix: Path, log: Path, src_dir: Path | None = None,
     source tree) or, for an installed package, from test_files (its info/test/)."""
     check_commands(r)
     test = r.meta.get("test") or {}
-    env = test_env(r, prefix)
-    for variable in COMPILER_VARIABLES.values():
-        if variable in env:
-            print(f"test: {variable}={env[variable]} (the machine's, for test/requires)")
+    for variable, program in test_compilers(r).items():
+        print(f"test: {variable}={program} (the machine's, for test/requires)")
     compilers = {f"{r.variant.get(f'{lang}_compiler', d)}_{TARGET_PLATFORM}"
                  for lang, d in DEFAULT_COMPILERS.items()}  # fmt: skip
     others = [str(s) for s, name in zip(test.get("requires") or [],
@@ -288,6 +297,7 @@ def run_tests(r: Rendered, prefix: Path, log: Path, src_dir: Path | None = None,
         tempfile.TemporaryDirectory(prefix="offline-build-trap-") as trap_dir,
     ):
         test_dir = Path(tmp)
+        env = test_env(r, prefix, test_dir)
         if test_files is not None and Path(test_files).is_dir():
             shutil.copytree(test_files, test_dir, symlinks=True, dirs_exist_ok=True)
         scripts = write_test_dir(r, test_dir, src_dir)
