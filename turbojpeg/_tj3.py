@@ -260,7 +260,8 @@ class Tj3Decompressor(_Handle):
     the header and its two dimensions, the decode). That is the case for a
     stream of JPEGs from one source (video frames, tiles, a camera at one size
     and quality). To keep the walk off other streams, a header is only walked
-    when the JPEG's first ``_SAME_SOURCE`` bytes match the last one's.
+    when the JPEG's first ``_SAME_SOURCE`` bytes and its size match the last
+    one's.
     """
 
     __slots__ = ("answer", "head", "header", "kept_for", "learning", "mode")
@@ -270,7 +271,7 @@ class Tj3Decompressor(_Handle):
     def __init__(self, api: Tj3Api) -> None:
         super().__init__(api)
         self.mode = None
-        self.head = b""  # the first bytes of the last whole-image decode
+        self.head = None  # the first bytes and the size of the last whole-image decode
         self.header = b""  # a self-contained header, as _markers found one
         self.kept_for = None  # the header the handle may be kept for, or None
         self.learning = None  # the current whole-image decode's JPEG, or its header
@@ -324,8 +325,11 @@ class Tj3Decompressor(_Handle):
     def _learn(self, learning: bytes) -> None:
         """After a whole-image decode on a new handle succeeded: whether to keep
         the handle for the next JPEG."""
-        head = learning[:_SAME_SOURCE]
-        if head == self.head:  # the same source as the last JPEG: walk its header once
+        # The same source as the last JPEG (its first bytes) at the same size: walk
+        # this header once. Photos of different sizes from one encoder share their
+        # first bytes (the APP0 and DQT segments), but never a header.
+        head = (learning[:_SAME_SOURCE], self.answer)
+        if head == self.head:
             end = _markers.self_contained_header(learning)
             if end:
                 self.kept_for = self.header = learning[:end]

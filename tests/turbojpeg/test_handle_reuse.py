@@ -107,6 +107,25 @@ def test_a_stream_from_one_source_keeps_the_handle(tj3, corpus):
     assert _new_handles(tj3, corpus, ["baseline", "baseline-twin"] * 3) == 2
 
 
+def test_photos_of_other_sizes_from_one_encoder_are_never_walked(tj3, photo, monkeypatch):
+    """One encoder at one quality writes the same first bytes (APP0, DQT) whatever
+    the size, but the headers differ: walking them would be wasted work."""
+    jpegs = [pil_jpeg(photo[:h, :w], 90, "420") for h, w in ((48, 40), (56, 40), (48, 64))]
+    assert len({j[:64] for j in jpegs}) == 1
+    walks = []
+    walk = _markers.self_contained_header
+    monkeypatch.setattr(_markers, "self_contained_header", lambda d: walks.append(1) or walk(d))
+    tj = turbojpeg.Turbojpeg(tj3.lib_path)
+    for data in jpegs * 3:
+        tj.decode(data)
+    assert walks == []
+    # The same size again, and it is walked once and then kept.
+    for _ in range(4):
+        tj.decode(jpegs[0])
+    assert walks == [1]
+    assert tj._decompressor().kept_for is not None
+
+
 @pytest.mark.parametrize("name", ["mjpeg-no-dht", "luma-dht-only", "progressive"])
 def test_a_jpeg_that_needs_an_earlier_table_never_keeps_it(tj3, corpus, name):
     with warnings.catch_warnings():
