@@ -189,15 +189,21 @@ def machine_versions() -> dict[str, str]:
     return found
 
 
-def _compilers(r: Rendered) -> list[tuple[str, str, str]]:
-    """(language, compiler, build requirement) of each compiler() in build."""
-    build = set(spec_names((r.meta.get("requirements") or {}).get("build")))
+def compilers_in(r: Rendered, specs) -> list[tuple[str, str, str]]:
+    """(language, compiler, package) of each compiler() among specs, a requirements
+    list (build, or test/requires)."""
+    names = set(spec_names(specs))
     found = []
     for lang, default in DEFAULT_COMPILERS.items():
         compiler = r.variant.get(f"{lang}_compiler", default)
-        if f"{compiler}_{TARGET_PLATFORM}" in build:
+        if f"{compiler}_{TARGET_PLATFORM}" in names:
             found.append((lang, compiler, f"{compiler}_{TARGET_PLATFORM}"))
     return found
+
+
+def _compilers(r: Rendered) -> list[tuple[str, str, str]]:
+    """(language, compiler, build requirement) of each compiler() in build."""
+    return compilers_in(r, (r.meta.get("requirements") or {}).get("build"))
 
 
 # What conda-forge's activation of each compiler package sets for build.sh, the

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import BuildError
-from .machine import ACTIVATION_VARIABLES, MACHINE_COMPILERS, activation
+from .machine import ACTIVATION_VARIABLES, MACHINE_COMPILERS, activation, compilers_in
 from .render import DEFAULT_COMPILERS, TARGET_PLATFORM, Rendered
 from .specs import spec_names
 
@@ -85,25 +85,14 @@ def python_env(prefix: Path) -> dict[str, str]:
 COMPILER_VARIABLES = {"c": "CC", "cxx": "CXX", "fortran": "FC"}
 
 
-def _test_compilers(r: Rendered) -> dict[str, str]:
-    """language -> compiler package (gcc, gxx, ...) of each compiler() in test/requires."""
-    names = set(spec_names((r.meta.get("test") or {}).get("requires")))
-    found = {}
-    for lang, default in DEFAULT_COMPILERS.items():
-        compiler = r.variant.get(f"{lang}_compiler", default)
-        if f"{compiler}_{TARGET_PLATFORM}" in names:
-            found[lang] = compiler
-    return found
-
-
 def test_compilers(r: Rendered) -> dict[str, str]:
     """CC/CXX for each compiler() in test/requires: the machine's program."""
     found = {}
-    for lang, compiler in _test_compilers(r).items():
+    for lang, compiler, package in compilers_in(r, (r.meta.get("test") or {}).get("requires")):
         program = MACHINE_COMPILERS.get(compiler)
         path = shutil.which(program) if program else None
         if path is None:
-            raise BuildError(f"{r.name}: test/requires names {compiler}_{TARGET_PLATFORM}; "
+            raise BuildError(f"{r.name}: test/requires names {package}; "
                              f"the machine has no {program or compiler} to stand in for it")  # fmt: skip
         found[COMPILER_VARIABLES[lang]] = path
     return found
@@ -116,7 +105,8 @@ def test_env(r: Rendered, prefix: Path, test_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "BASH_ENV")}
     for variable in {*COMPILER_VARIABLES.values(), *ACTIVATION_VARIABLES}:
         env.pop(variable, None)
-    env.update(activation(_test_compilers(r).values(), prefix, test_dir, r.name, r.version))
+    tested = compilers_in(r, (r.meta.get("test") or {}).get("requires"))
+    env.update(activation([c for _, c, _ in tested], prefix, test_dir, r.name, r.version))
     env.update(test_compilers(r))
     path = f"{prefix}/bin:{Path(sys.executable).parent}:{env.get('PATH', '')}"
     env.update(python_env(prefix), PREFIX=str(prefix), SHLIB_EXT=".so", PKG_NAME=r.name,
@@ -283,8 +273,6 @@ def run_tests(r: Rendered, prefix: Path, log: Path, src_dir: Path | None = None,
     source tree) or, for an installed package, from test_files (its info/test/)."""
     check_commands(r)
     test = r.meta.get("test") or {}
-    for variable, program in test_compilers(r).items():
-        print(f"test: {variable}={program} (the machine's, for test/requires)")
     compilers = {f"{r.variant.get(f'{lang}_compiler', d)}_{TARGET_PLATFORM}"
                  for lang, d in DEFAULT_COMPILERS.items()}  # fmt: skip
     others = [str(s) for s, name in zip(test.get("requires") or [],
@@ -298,6 +286,9 @@ def run_tests(r: Rendered, prefix: Path, log: Path, src_dir: Path | None = None,
     ):
         test_dir = Path(tmp)
         env = test_env(r, prefix, test_dir)
+        for variable in COMPILER_VARIABLES.values():
+            if variable in env:
+                print(f"test: {variable}={env[variable]} (the machine's, for test/requires)")
         if test_files is not None and Path(test_files).is_dir():
             shutil.copytree(test_files, test_dir, symlinks=True, dirs_exist_ok=True)
         scripts = write_test_dir(r, test_dir, src_dir)
