@@ -149,10 +149,10 @@ def test_index_install_offline_and_test_installed(built, tmp_path):
     assert os.readlink(env / "lib" / "libgreet.so.1") == "libgreet.so"
     assert (env / "conda-meta" / f"hello-1.2.3-{rendered.build_string}.json").is_file()
 
-    channel.test_installed(rendered.recipe_dir, env, rendered.variant, None)
+    channel.test_installed(rendered.recipe_dir, env, rendered.variant, None, None)
     (env / "lib" / "libgreet.so").unlink()  # the tests really ran in env
     with pytest.raises(BuildError, match="test command failed"):
-        channel.test_installed(rendered.recipe_dir, env, rendered.variant, None)
+        channel.test_installed(rendered.recipe_dir, env, rendered.variant, None, None)
 
 
 def test_unsatisfiable_spec_is_a_clear_error(built, tmp_path):

@@ -24,6 +24,7 @@ __glibc, x264, ...) is added as machine.py declares it.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -37,7 +38,7 @@ from pathlib import Path
 
 from . import BuildError, ccache
 from .cache import cache_key, test_key
-from .fetch import fetch_source
+from .fetch import fetch_source, local_files
 from .host import host_from_channel, install_host, run_exports_as_depends
 from .machine import (
     ACTIVATION_VARIABLES,
@@ -49,7 +50,8 @@ from .machine import (
 from .pack import license_files
 from .relocate import relocate
 from .render import TARGET_PLATFORM, Rendered
-from .testing import check_commands, python_env, run_tests
+from .specs import spec_name
+from .testing import PY_VER, check_commands, python_env, run_tests
 
 PREFIX_LENGTH = 255  # conda-build's placeholder length
 HEARTBEAT = 60  # seconds between "still building" lines
@@ -130,10 +132,87 @@ def build_env(r: Rendered, prefix: Path, build_prefix: Path, src_dir: Path,
         CMAKE_ARGS=f"-DCMAKE_INSTALL_PREFIX={prefix} -DCMAKE_INSTALL_LIBDIR=lib "
                    f"-DCMAKE_PREFIX_PATH={prefix} -DCMAKE_BUILD_TYPE=Release",
         PKG_CONFIG_PATH=str(prefix / "lib" / "pkgconfig"),  # conda-build's unix_vars
-        **python_env(prefix),
+        **python_env(prefix), **pip_env(prefix, build_prefix),
     )  # fmt: skip
     env.update(ccache.environment(root, prefix / "bin", os.environ.get("PATH", "/usr/bin:/bin")))
     return env
+
+
+def pip_env(prefix: Path, build_prefix: Path) -> dict[str, str]:
+    """What conda-build sets for pip in build.sh (build.py: no index, no dependencies,
+    no build isolation, installed packages ignored, a private cache), and one stand-in:
+    $PYTHON is the machine's interpreter, not one in PREFIX, so PIP_PREFIX sends
+    ``$PYTHON -m pip install .`` to PREFIX/lib/pythonX.Y/site-packages and PREFIX/bin,
+    where the prefix's own interpreter would have put it. Build tools (setuptools,
+    Cython) are the machine's, as numpy is: tools/run.sh's runner extra."""
+    return {
+        "PIP_NO_INDEX": "True", "PIP_NO_DEPENDENCIES": "True", "PIP_IGNORE_INSTALLED": "True",
+        "PIP_NO_BUILD_ISOLATION": "False",  # pip reads this name inverted: no isolation
+        "PIP_CACHE_DIR": str(build_prefix / "pip_cache"), "PIP_PREFIX": str(prefix),
+        "PIP_NO_COMPILE": "False",  # inverted too: no byte code
+        "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
+    }  # fmt: skip
+
+
+def copy_local(root: Path, dest: Path) -> None:
+    """A ``source: path:`` directory into SRC_DIR: the files fetch.local_files lists."""
+    for rel in local_files(root):
+        src, dst = root / rel, dest / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():
+            dst.symlink_to(os.readlink(src))
+        else:
+            shutil.copy2(src, dst)
+    dest.mkdir(parents=True, exist_ok=True)
+
+
+# Where conda-build's noarch: python packages keep what a build put under the prefix
+# (noarch_python.py): site-packages at the package's top, scripts in python-scripts/;
+# the installer links them into the environment's own lib/pythonX.Y and bin.
+NOARCH_PYTHON_DIRS = {f"lib/python{PY_VER}/site-packages/": "site-packages/",
+                      "bin/": "python-scripts/"}  # fmt: skip
+
+
+def package_path(r: Rendered, rel: str) -> str | None:
+    """Where a prefix file goes in r's package; None for what is left out: byte code
+    (it would embed the staging prefix, and an installer's prefix rewrite would corrupt
+    it; Python writes its own on first import), and for noarch: python anything
+    outside site-packages and bin (conda-build's noarch_python.py)."""
+    if "__pycache__/" in rel or rel.endswith((".pyc", ".pyo")):
+        return None
+    if r.noarch != "python":
+        return rel
+    for staged, packed in NOARCH_PYTHON_DIRS.items():
+        if rel.startswith(staged):
+            return packed + rel[len(staged) :]
+    return None
+
+
+def _globbed(prefix: Path, patterns: list[str], own: set[str], what: str) -> set[str]:
+    """The build's own files matched by glob patterns (``**`` spans folders), as
+    conda-build expands an output's files: a folder matched alone brings nothing."""
+    chosen = set()
+    for pattern in patterns:
+        matched = set(glob.glob(pattern, root_dir=prefix, recursive=True)) & own
+        if not matched:
+            raise BuildError(f"{what} {pattern} matches no file the build installed")
+        chosen |= matched
+    return chosen
+
+
+def select_files(r: Rendered, prefix: Path, own: list[str]) -> list[str]:
+    """An output's files: its ``files:`` (a list of globs, or ``include`` and
+    ``exclude`` lists) over the build's own files; everything for a recipe without
+    outputs, nothing for an output without files (a metapackage)."""
+    if r.parent is None:
+        return own
+    spec = r.meta.get("files") or []
+    include, exclude = (spec.get("include") or [], spec.get("exclude") or []) if isinstance(
+        spec, dict) else (spec, [])  # fmt: skip
+    mine = set(own)
+    chosen = _globbed(prefix, [str(p) for p in include], mine, f"output {r.name}: files")
+    chosen -= _globbed(prefix, [str(p) for p in exclude], mine, f"output {r.name}: exclude")
+    return sorted(chosen)
 
 
 def staging_prefix(out: Path) -> Path:
@@ -143,42 +222,50 @@ def staging_prefix(out: Path) -> Path:
 
 
 def write_manifest(r: Rendered, out: Path, prefix: Path, source: dict, key: str,
-                   host_files: set[str] = frozenset(), depends: list[str] = (),
-                   build_seconds: float | None = None) -> None:  # fmt: skip
-    """The package's record: its files (not the host packages'), requirements (run:
-    the recipe's and ``depends``, the run_exports, sorted as conda-build sorts them),
-    about."""
-    files, text_prefix, binary_prefix = [], [], []
+                   files: list[str], depends: list[str] = (),
+                   build_seconds: float | None = None) -> Path:  # fmt: skip
+    """The package's record (``manifest.json``, or ``manifest.<name>.json`` for an
+    output): its files (``files``, paths under the prefix, each with the path it has
+    in the package), requirements (run: the recipe's and ``depends``, the run_exports,
+    sorted as conda-build sorts them), about."""
+    entries, text_prefix, binary_prefix = [], [], []
     needle = str(prefix).encode()
-    for path in sorted(prefix.rglob("*")):
-        rel = path.relative_to(prefix).as_posix()
-        if rel in host_files or rel.startswith("conda-meta/"):
+    for rel in files:
+        packed = package_path(r, rel)
+        path = prefix / rel
+        if packed is None or (not path.is_symlink() and not path.is_file()):
             continue
+        entry = {"path": packed} if packed == rel else {"path": packed, "staged": rel}
         if path.is_symlink():
-            files.append({"path": rel, "symlink": os.readlink(path)})
-        elif path.is_file():
-            data = path.read_bytes()
-            files.append({"path": rel, "sha256": hashlib.sha256(data).hexdigest(),
-                          "size": len(data)})  # fmt: skip
-            if needle in data:
-                (binary_prefix if b"\0" in data else text_prefix).append(rel)
+            entries.append({**entry, "symlink": os.readlink(path)})
+            continue
+        data = path.read_bytes()
+        entries.append({**entry, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
+        if needle in data:
+            (binary_prefix if b"\0" in data else text_prefix).append(packed)
     requirements = dict(r.meta.get("requirements") or {})
     run = [str(s) for s in requirements.get("run") or []]
     if depends:
         requirements["run"] = sorted(dict.fromkeys(run + list(depends)))
     manifest = {
         "name": r.name, "version": r.version, "build_number": int(r.info["PKG_BUILDNUM"]),
-        "build_string": r.build_string, "subdir": TARGET_PLATFORM,
-        "requirements": requirements,
+        "build_string": r.build_string, "subdir": "noarch" if r.noarch else TARGET_PLATFORM,
+        "noarch": r.noarch, "requirements": requirements,
         "run_exports": (r.meta.get("build") or {}).get("run_exports") or [],
         "about": r.meta.get("about") or {}, "source": source, "cache_key": key,
         "variant": r.variant, "staging_prefix": str(prefix),
         # Files that embed the staging prefix: future has_prefix entries.
         "has_prefix": {"text": text_prefix, "binary": binary_prefix},
         "build_seconds": None if build_seconds is None else round(build_seconds, 1),
-        "files": files,
+        "files": entries,
     }  # fmt: skip
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    path = out / manifest_name(r)
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return path
+
+
+def manifest_name(r: Rendered) -> str:
+    return "manifest.json" if r.parent is None else f"manifest.{r.name}.json"
 
 
 def expected_minutes(r: Rendered, base: Path) -> str:
@@ -210,7 +297,8 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     if skip in ("true", "yes", "1"):
         raise BuildError(f"{r.name}: build/skip is true for this platform/variant")
     step(f"[1/5] render: {r.name} {r.version} {r.build_string}")
-    check_commands(r)  # before anything is built: such a test could never fail
+    for package in r.packages:  # before anything is built: such a test could never fail
+        check_commands(package)
     check_compilers(r)
     print("variant used: " + (", ".join(f"{k}={r.variant[k]}" for k in r.used_keys) or "none"))
     print(
@@ -219,7 +307,7 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     )
 
     step("[2/5] fetch")
-    archive, sha256, route = fetch_source(r.meta)
+    archive, sha256, route = fetch_source(r.meta, r.recipe_dir)
     channel_dir = root.resolve() / "channel"
     host_specs, candidates = host_from_channel(r, channel_dir)
     host = [str(s) for s in (r.meta.get("requirements") or {}).get("host") or []]
@@ -254,7 +342,10 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
         subdir = offline["substitute"].get("subdir")
         if subdir:
             print(f"SUBSTITUTION: SRC_DIR is {subdir}/ of {archive.name}")
-    extract(archive, work, subdir)
+    if route == "path":
+        copy_local(archive, work)
+    else:
+        extract(archive, work, subdir)
     for patch in (r.meta.get("source") or {}).get("patches") or []:
         print(f"build: applying {patch}")
         if _stream(["patch", "-p1", "--batch", "-i", str(r.recipe_dir / patch)],
@@ -282,31 +373,51 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     print(f"licenses: {', '.join(name for _, name in licenses) or 'none'}")
     relocate(prefix, skip=host_files)
     own = sorted(p.relative_to(prefix).as_posix() for p in prefix.rglob("*")
-                 if p.relative_to(prefix).as_posix() not in host_files)  # fmt: skip
-    glibc = glibc_export(r, prefix, own)  # read from the ELF files before the step line
-    step("[3/5] run_exports")
-    depends = run_exports_as_depends(r, out, channel_exports, machine_exports, glibc)
-    source = {"url": r.meta["source"]["url"], "sha256": sha256, "route": route,
-              "filename": archive.name}  # fmt: skip
-    write_manifest(
-        r,
-        out,
-        prefix,
-        source,
-        key,
-        host_files,
-        depends,
-        build_seconds=time.monotonic() - started,
-    )
+                 if (p.is_symlink() or p.is_file())
+                 and p.relative_to(prefix).as_posix() not in host_files)  # fmt: skip
+    source = {"url": (r.meta.get("source") or {}).get("url") or str(archive), "sha256": sha256,
+              "route": route, "filename": archive.name}  # fmt: skip
+    claimed: set[str] = set()
+    for package in r.packages:
+        files = select_files(package, prefix, own)
+        claimed |= set(files)
+        glibc = glibc_export(package, prefix, files)  # read from the ELF files before the step
+        step(f"[3/5] run_exports: {package.name} {package.build_string}")
+        machine = [e for e in machine_exports if _declared(package, e.source)]
+        channel = [e for e in channel_exports if _declared(package, e.source)]
+        depends = run_exports_as_depends(package, out, channel, machine, glibc)
+        write_manifest(package, out, prefix, source, key, files, depends,
+                       build_seconds=time.monotonic() - started)  # fmt: skip
+        if package.parent is not None:
+            print(f"output {package.name}: {len(files)} files")
+    if r.outputs:
+        unclaimed = sorted(set(own) - claimed)
+        print(f"outputs: {len(unclaimed)} installed files are in no output"
+              + (f" (first: {', '.join(unclaimed[:5])})" if unclaimed else ""))  # fmt: skip
+        write_manifest(r, out, prefix, source, key, own, [],
+                       build_seconds=time.monotonic() - started)  # fmt: skip
     (out / "BUILT").write_text(time.strftime("%Y-%m-%dT%H:%M:%S%z\n"))
     print(f"built in {time.monotonic() - started:.0f} s")
     return _test_and_finish(r, out, base, tests, started)
 
 
+def _declared(r: Rendered, name: str) -> bool:
+    """Whether r (an output, or the recipe) names the package ``name`` in host or build:
+    an output takes the run_exports of its own requirements only, as conda-build does."""
+    if r.parent is None:
+        return True
+    requirements = r.meta.get("requirements") or {}
+    names = {spec_name(s) for key in ("host", "build") for s in requirements.get(key) or []}
+    return name in names
+
+
 def _test_and_finish(r: Rendered, out: Path, base: Path, tests: str, started: float) -> Path:
     step("[4/5] test")
     (out / "test.log").unlink(missing_ok=True)
-    run_tests(r, (out / "prefix").resolve(), out / "test.log", src_dir=out / "work")
+    for package in r.packages:
+        if package.parent is not None:
+            print(f"test: output {package.name} {package.build_string}")
+        run_tests(package, (out / "prefix").resolve(), out / "test.log", src_dir=out / "work")
 
     step("[5/5] cache")
     (out / "DONE").write_text(time.strftime("%Y-%m-%dT%H:%M:%S%z ") + tests + "\n")

@@ -15,12 +15,18 @@ from pathlib import Path
 
 from .render import Rendered
 
-RUNNER_VERSION = "5"  # part of the cache key: bump when the build contract changes
+RUNNER_VERSION = "6"  # part of the cache key: bump when the build contract changes
+
+
+def _tests(r: Rendered) -> list:
+    """The test sections: the recipe's, then each output's."""
+    return [r.meta.get("test") or {}, *((o.get("test") or {}) for o in r.meta.get("outputs") or [])]
 
 
 def _test_files(r: Rendered) -> set[Path]:
     """Recipe files only the tests read: test/files entries, run_test.sh and run_test.py."""
-    names = [*((r.meta.get("test") or {}).get("files") or []), "run_test.sh", "run_test.py"]
+    names = [f for test in _tests(r) for f in test.get("files") or []]
+    names += ["run_test.sh", "run_test.py"]
     found = set()
     for name in names:
         path = r.recipe_dir / name
@@ -43,7 +49,7 @@ class _Digest:
 def test_key(r: Rendered) -> str:
     """What the tests read: the rendered test section and the test files."""
     d = _Digest()
-    d.add("test", json.dumps(r.meta.get("test") or {}, sort_keys=True).encode())
+    d.add("test", json.dumps(_tests(r), sort_keys=True).encode())
     d.add_files(r, _test_files(r))
     return d.digest.hexdigest()[:12]
 
@@ -57,6 +63,8 @@ def cache_key(r: Rendered, source_sha256: str, host_packages: list[str] = (),
     add = d.add
     add("runner", RUNNER_VERSION.encode())
     meta = {k: v for k, v in r.meta.items() if k != "test"}
+    if meta.get("outputs"):  # an output's tests are tests too
+        meta["outputs"] = [{k: v for k, v in o.items() if k != "test"} for o in meta["outputs"]]
     if "build_minutes" in (meta.get("extra") or {}):  # a progress hint, not an input
         meta["extra"] = {k: v for k, v in meta["extra"].items() if k != "build_minutes"}
     add("meta.yaml (rendered, without test)", json.dumps(meta, sort_keys=True).encode())

@@ -77,6 +77,23 @@ def machine_packages() -> list[rattler.GenericVirtualPackage]:
     return packages
 
 
+def machine_python_record() -> rattler.RepoDataRecord:
+    """The machine's interpreter as a package record, for the installer only.
+
+    A noarch: python package is linked into the environment's lib/pythonX.Y and bin,
+    and an installer learns X.Y from the python record among the packages it links.
+    Here Python is the machine's, offered to the solver as a virtual package, so no
+    such record exists: this one stands in for it, and ``install`` passes it with
+    ``ignored_packages={"python"}``, so that nothing is fetched or linked for it."""
+    version = platform.python_version()
+    record = rattler.PackageRecord(
+        name="python", version=version, build=rattler.BuildString("machine"),
+        build_number=0, subdir=TARGET_PLATFORM, arch="x86_64", platform="linux",
+    )  # fmt: skip
+    name = f"python-{version}-machine.conda"
+    return rattler.RepoDataRecord(record, name, f"file:///machine/{name}", "file:///machine/")
+
+
 def _run_exports(package_dir: Path) -> dict[str, list[str]]:
     path = package_dir / "info" / "run_exports.json"
     return json.loads(path.read_text()) if path.is_file() else {}
@@ -103,7 +120,11 @@ def install(channel_dir: Path, specs: list[str], target_prefix: Path,
             virtual_packages=[*rattler.VirtualPackage.detect(), *machine],
             channel_relations="disabled",
         )  # fmt: skip
-        await rattler.install(records, target, cache_dir=cache / "pkgs", show_progress=False)
+        linked, ignored = records, None
+        if any(r.noarch.python for r in records):
+            linked, ignored = [*records, machine_python_record()], {"python"}
+        await rattler.install(linked, target, cache_dir=cache / "pkgs", show_progress=False,
+                              ignored_packages=ignored)  # fmt: skip
         if run_exports is not None:
             for record in records:
                 name = f"{record.name.normalized}-{record.version}-{record.build}"
@@ -131,11 +152,13 @@ def install(channel_dir: Path, specs: list[str], target_prefix: Path,
 
 
 def test_installed(recipe_dir: Path, prefix: Path, variant: dict[str, str],
-                   src_dir: Path | None) -> None:  # fmt: skip
-    """Run the recipe's test commands against an installed prefix (no LD_LIBRARY_PATH);
-    test/source_files come from src_dir, the source tree of the build that was packed."""
+                   src_dir: Path | None, name: str | None) -> None:  # fmt: skip
+    """Run the tests of the recipe's package ``name`` (the recipe itself, or one of its
+    outputs) against an installed prefix (no LD_LIBRARY_PATH); test/source_files come
+    from src_dir, the source tree of the build that was packed."""
     prefix = Path(prefix).resolve()
     r = render_recipe(Path(recipe_dir), variant)
+    r = r.package(name) if name else r
     log = prefix.parent / f"{prefix.name}.{r.name}.test.log"
     log.unlink(missing_ok=True)
     print(f"test: {r.name} in the installed prefix {prefix} (log: {log})")

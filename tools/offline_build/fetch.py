@@ -2,8 +2,15 @@
 
 Routes, in order: the local cache, the recipe's URL, Debian's source archive
 (when the recipe names a Debian source package whose orig tarball is the same
-file).  Every route is checked against ``source.sha256``; a mismatch is a hard
-error and the bytes never enter the cache.
+file), pip (when the recipe names a release whose sdist on the Python package
+index is the same file, ``extra/offline_source/pip_sdist``).  Every route is
+checked against ``source.sha256``; a mismatch is a hard error and the bytes never
+enter the cache.
+
+A ``source: path:`` (a local directory, relative to the recipe) is copied as it
+is, as conda-build copies it; in a git checkout only the files git tracks or
+would track (``.gitignore`` applies), so the build never sees ``.build`` or
+``.venv``. Its digest over names and contents stands in for a sha256.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -170,17 +178,40 @@ def _debian_route(package: str, version: str, dest: Path) -> Path:
     return origs[0]
 
 
-def _pip_route(requirement: str, dest: Path) -> Path:
-    """The sdist of requirement (name==version), as pip downloads it from its index."""
+def _pip_route(requirement: str, dest: Path, filename: str | None = None) -> Path:
+    """The sdist of requirement (name==version), as pip downloads it from its index.
+
+    pip prepares an sdist's metadata before it keeps the file, and some sdists cannot
+    do that here (PyAV's setup.py wants FFmpeg at that point). Then, with ``filename``
+    known, the file is taken from the simple pages of the indexes pip says it looks
+    in (its own configuration, printed by ``pip download -v``)."""
     name = re.split(r"[=<>!~ ]", requirement, maxsplit=1)[0]
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", name,
-           "--dest", str(dest), requirement]  # fmt: skip
+           "--dest", str(dest), "-v", requirement]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     sdists = [p for p in dest.iterdir() if p.name.endswith((".tar.gz", ".zip"))]
-    if proc.returncode != 0 or len(sdists) != 1:
-        tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
-        raise Unavailable(f"pip download {requirement} failed ({proc.returncode}): {tail}")
-    return sdists[0]
+    if proc.returncode == 0 and len(sdists) == 1:
+        return sdists[0]
+    looked = re.search(r"^Looking in indexes: (.+)$", proc.stdout, re.MULTILINE)
+    if filename and looked:
+        for index in (u.strip() for u in looked.group(1).split(",")):
+            page = f"{index.rstrip('/')}/{re.sub(r'[-_.]+', '-', name).lower()}/"
+            try:
+                with urllib.request.urlopen(page, timeout=URL_TIMEOUT) as resp:
+                    html = resp.read().decode("utf-8", "replace")
+            except (OSError, ValueError):
+                continue
+            for href in re.findall(r'href="([^"]+)"', html):
+                link = urllib.parse.urljoin(page, href.replace("&amp;", "&"))
+                if os.path.basename(urlparse(link).path) == filename:
+                    print(
+                        f"fetch: pip could not prepare {requirement}'s metadata here; "
+                        f"taking {filename} from its index page {page}",
+                        flush=True,
+                    )
+                    return _url_route(link.split("#")[0], dest)
+    tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
+    raise Unavailable(f"pip download {requirement} failed ({proc.returncode}): {tail}")
 
 
 Route = tuple[str, Callable[[Path], Path]]
@@ -208,15 +239,57 @@ def _fetch_one(filename: str, sha256: str, routes: list[Route]) -> tuple[Path, s
     return None
 
 
-def fetch_source(meta: dict) -> tuple[Path, str, str]:
+def local_files(root: Path) -> list[Path]:
+    """The files of a local source directory, relative to it: git's view (tracked and
+    untracked but not ignored) in a checkout, every file elsewhere."""
+    proc = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    if proc.returncode == 0:
+        names = [n for n in proc.stdout.decode().split("\0") if n]
+        return sorted(Path(n) for n in names if (root / n).is_file() or (root / n).is_symlink())
+    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
+
+
+def path_digest(root: Path) -> str:
+    """sha256 over the names, modes and contents of a local source directory."""
+    digest = hashlib.sha256()
+    for rel in local_files(root):
+        path = root / rel
+        data = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+        digest.update(f"{rel.as_posix()}\0{path.lstat().st_mode:o}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def local_source(meta: dict, recipe_dir: Path) -> Path | None:
+    """The directory of a ``source: path:`` entry, or None for a url source."""
+    source = meta.get("source") or {}
+    if not isinstance(source, dict) or not source.get("path"):
+        return None
+    root = (Path(recipe_dir) / str(source["path"])).resolve()
+    if not root.is_dir():
+        raise BuildError(f"meta.yaml: source path {source['path']} is not a directory ({root})")
+    return root
+
+
+def fetch_source(meta: dict, recipe_dir: Path | None = None) -> tuple[Path, str, str]:
     """Return (path in the cache, sha256 of the bytes, route that delivered them).
 
     The route is "substitute" when the bytes are not upstream's but the recipe's
-    declared offline substitute (extra/offline_source/substitute).
+    declared offline substitute (extra/offline_source/substitute), and "path" for a
+    local directory (which is returned as it is, with its digest).
     """
+    local = local_source(meta, recipe_dir) if recipe_dir is not None else None
+    if local is not None:
+        digest = path_digest(local)
+        print(f"fetch: local source {local} ({len(local_files(local))} files, "
+              f"digest {digest[:12]})")  # fmt: skip
+        return local, digest, "path"
     source = meta.get("source") or {}
     if not isinstance(source, dict) or not source.get("url") or not source.get("sha256"):
-        raise BuildError("meta.yaml: need one source with url and sha256")
+        raise BuildError("meta.yaml: need one source with url and sha256, or a path")
     urls = source["url"] if isinstance(source["url"], list) else [source["url"]]
     filename = source.get("fn") or os.path.basename(urlparse(urls[0]).path)
     offline = (meta.get("extra") or {}).get("offline_source") or {}
@@ -225,6 +298,9 @@ def fetch_source(meta: dict) -> tuple[Path, str, str]:
     if offline.get("debian_source"):
         debian = offline["debian_source"]
         routes.append((f"debian {debian}", lambda d: _debian_route(debian, version, d)))
+    if offline.get("pip_sdist"):  # the same file as the url: checked by the same sha256
+        sdist = str(offline["pip_sdist"])
+        routes.append((f"pip {sdist}", lambda d: _pip_route(sdist, d, filename)))
     found = _fetch_one(filename, source["sha256"], routes)
     if found:
         print(f"fetch: {filename} ({source['sha256'][:12]}) delivered by route {found[1]}")

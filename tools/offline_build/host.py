@@ -43,9 +43,10 @@ def install_host(r: Rendered, prefix: Path, channel_dir: Path,
     exports: dict[str, dict] = {}
     install(channel_dir, specs, prefix, run_exports=exports)
     found = [
-        RunExport(spec, name, "")
+        RunExport(spec, name, "", strong=kind == "strong")
         for name, kinds in sorted(exports.items())
-        for spec in (kinds.get("weak") or []) + (kinds.get("strong") or [])
+        for kind in ("weak", "strong")
+        for spec in kinds.get(kind) or []
     ]
     present = {p.relative_to(prefix).as_posix() for p in prefix.rglob("*")
                if p.is_symlink() or p.is_file()}  # fmt: skip
@@ -61,6 +62,10 @@ def apply_run_exports(r: Rendered, kind: str, exports: list[RunExport]) -> list[
     ignored_from = {spec_name(n) for n in build.get("ignore_run_exports_from") or []}
     depends = []
     for export in exports:
+        if r.noarch and not export.strong:
+            print(f"{kind}: weak run_export {export.spec} of {export.source} not applied "
+                  f"(noarch: {r.noarch} takes strong run_exports only)")  # fmt: skip
+            continue
         if export.source in ignored_from or spec_name(export.spec) in ignored:
             key = (
                 "ignore_run_exports_from" if export.source in ignored_from else "ignore_run_exports"

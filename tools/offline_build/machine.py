@@ -287,6 +287,9 @@ class RunExport:
     spec: str
     source: str  # the package it comes from, for ignore_run_exports_from
     why: str  # for the build log
+    # conda-build applies strong run_exports to every package, weak ones only to a
+    # package that is not noarch (a noarch: python package gets no python_abi).
+    strong: bool = False
 
 
 def compiler_exports(r: Rendered) -> list[RunExport]:
@@ -306,7 +309,8 @@ def compiler_exports(r: Rendered) -> list[RunExport]:
                                  f"machine has no {program} to take it from")  # fmt: skip
         why = f"{package}, the machine's {program} {compiler_version(program, True) or '?'}"
         exports += [
-            RunExport(f"{lib} >={version}", package, why) for lib in COMPILER_RUNTIMES[compiler]
+            RunExport(f"{lib} >={version}", package, why, strong=True)
+            for lib in COMPILER_RUNTIMES[compiler]
         ]
     return exports
 
@@ -345,7 +349,7 @@ def glibc_export(r: Rendered, prefix: Path, own_files: list[str]) -> list[RunExp
     else:
         return []
     spec = f"__glibc >={'.'.join(map(str, needed))},<{GLIBC_CEILING}"
-    return [RunExport(spec, source, why)]
+    return [RunExport(spec, source, why, strong=True)]
 
 
 # The machine's interpreter stands in for conda-forge's python, whose weak run_export

@@ -1,10 +1,14 @@
 """Pack one successful build into a .conda that conda and rattler can install.
 
 Input: ``<root>/<recipe>/<key>/`` with ``prefix/``, ``manifest.json`` and ``DONE``.
-Output: ``<channel>/linux-64/<name>-<version>-<build>.conda`` whose ``info/`` has
+Output: ``<channel>/<subdir>/<name>-<version>-<build>.conda`` whose ``info/`` has
 index.json, paths.json (v1), has_prefix, files, about.json, run_exports.json,
 licenses/ (``about/license_file``) and, when the rendered recipe is given,
-recipe/meta.yaml and test/.
+recipe/meta.yaml and test/. A recipe with outputs packs each from its
+``manifest.<name>.json``. A ``noarch: python`` package goes to ``noarch/``, with
+``noarch: python`` and no arch or platform in index.json, and the
+``info/link.json`` that tells an installer to link site-packages/ and
+python-scripts/ into the environment's Python (conda-build's noarch_python.py).
 
 ``about/license_file`` follows conda-build (build.py, ``copy_license`` and
 ``generic_copy``): a path or a list of paths; each is looked up in the source tree
@@ -31,7 +35,7 @@ from .render import TARGET_PLATFORM, Rendered
 from .testing import write_test_dir
 
 SUBDIR_DIRS = (TARGET_PLATFORM, "noarch")
-PACK_FORMAT = "pack 2: info/licenses"  # in the .packed-from stamp: a change repacks
+PACK_FORMAT = "pack 3: outputs, noarch"  # in the .packed-from stamp: a change repacks
 
 
 def _dump(path: Path, data) -> None:
@@ -137,6 +141,11 @@ def write_info(tree: Path, manifest: dict, timestamp_ms: int, r: Rendered | None
         "license": str(about.get("license", "")), "subdir": TARGET_PLATFORM,
         "platform": "linux", "arch": "x86_64", "timestamp": timestamp_ms,
     }  # fmt: skip
+    noarch = manifest.get("noarch")
+    if noarch:
+        index.update(noarch=noarch, subdir="noarch", platform=None, arch=None)
+    if noarch == "python":
+        _dump(info / "link.json", {"noarch": {"type": "python"}, "package_metadata_version": 1})
     _dump(info / "index.json", index)
     _dump(info / "paths.json", {"paths": paths, "paths_version": 1})
     _dump(info / "about.json", about)
@@ -163,7 +172,10 @@ def pack(build_dir: Path, rendered: Rendered | None = None,
     build_dir = Path(build_dir).resolve()
     if not (build_dir / "DONE").is_file():
         raise BuildError(f"{build_dir} is not a finished build (no DONE stamp)")
-    manifest = json.loads((build_dir / "manifest.json").read_text())
+    record = "manifest.json"
+    if rendered is not None and rendered.parent is not None:
+        record = f"manifest.{rendered.name}.json"
+    manifest = json.loads((build_dir / record).read_text())
     if rendered is not None:
         got = (rendered.name, rendered.version, rendered.build_string)
         want = (manifest["name"], manifest["version"], manifest["build_string"])
@@ -173,7 +185,7 @@ def pack(build_dir: Path, rendered: Rendered | None = None,
     for sub in SUBDIR_DIRS:
         (channel_dir / sub).mkdir(parents=True, exist_ok=True)
     name = f"{manifest['name']}-{manifest['version']}-{manifest['build_string']}.conda"
-    out = channel_dir / TARGET_PLATFORM / name
+    out = channel_dir / ("noarch" if manifest.get("noarch") else TARGET_PLATFORM) / name
     # What this package is packed from: the build (its DONE stamp holds the tests' key)
     # and the rendered recipe. A repeat with the same sources leaves the file alone.
     source = "\n".join(
@@ -192,7 +204,8 @@ def pack(build_dir: Path, rendered: Rendered | None = None,
     with tempfile.TemporaryDirectory(dir=channel_dir, prefix=".pack-") as tmp:
         tree = Path(tmp) / "pkg"
         for entry in manifest["files"]:  # the package's own files, not its host deps'
-            src, dst = build_dir / "prefix" / entry["path"], tree / entry["path"]
+            src = build_dir / "prefix" / entry.get("staged", entry["path"])
+            dst = tree / entry["path"]
             dst.parent.mkdir(parents=True, exist_ok=True)
             if "symlink" in entry:
                 dst.symlink_to(entry["symlink"])

@@ -20,8 +20,9 @@ from .specs import match_spec, matches
 def build_and_pack(rendered: Rendered, root: Path, cached_only: bool) -> None:
     """Build one rendered recipe (cached), pack it into ``<root>/channel`` and index that."""
     out = build(rendered, root, cached_only)
-    step(f"pack: {rendered.name}")
-    pack(out, rendered, root / "channel")
+    for package in rendered.packages:
+        step(f"pack: {package.name} {package.build_string}")
+        pack(out, package, root / "channel")
     index(root / "channel")
 
 
@@ -39,9 +40,10 @@ def build_channel(recipes: list[Path], values: dict, root: Path, cached_only: bo
     for recipe, renders in zip(recipes, plan, strict=True):
         for rendered in renders:
             out = build(rendered, root, cached_only)
-            step(f"pack: {rendered.name} {rendered.build_string}")
-            pack(out, rendered, channel_dir)
-            built[(rendered.name, rendered.build_string)] = (recipe, rendered.variant, out)
+            for package in rendered.packages:
+                step(f"pack: {package.name} {package.build_string}")
+                pack(out, package, channel_dir)
+                built[(package.name, package.build_string)] = (recipe, rendered.variant, out)
         step(f"index: {channel_dir}")
         index(channel_dir)
     if installs is None:
@@ -58,7 +60,8 @@ def build_channel(recipes: list[Path], values: dict, root: Path, cached_only: bo
                 raise BuildError(f"installed {record.name.normalized} {record.build} is not "
                                  "one of the builds just packed")  # fmt: skip
             step(f"test installed: {record.name.normalized} {record.build} in {env}")
-            test_installed(found[0], env, found[1], src_dir=found[2] / "work")
+            test_installed(found[0], env, found[1], src_dir=found[2] / "work",
+                           name=record.name.normalized)  # fmt: skip
     print(f"channel: {len(built)} packages built and packed in {channel_dir}; {len(installs)} "
           f"environment{'s' if len(installs) != 1 else ''} installed and tested")  # fmt: skip
 
@@ -82,4 +85,5 @@ def check_host_plan(plan: list) -> None:
                     f"environment, but this run builds only {have}: a --variant leaves "
                     "out the build it needs"
                 )
-        made.setdefault(rendered.name, []).append((rendered.version, rendered.build_string))
+        for package in rendered.packages:
+            made.setdefault(package.name, []).append((package.version, package.build_string))

@@ -8,6 +8,14 @@ fails loudly rather than rendering something conda-build would not.
 The build string follows conda-build's rules (``build_id`` below); PKG_HASH is our
 own digest of the variant keys the recipe uses, of conda-build's form ``h`` and 7
 hex digits.
+
+A recipe with ``outputs:`` (conda-build's split packages) renders one ``Rendered``
+per output, each a package of its own (``Rendered.outputs``): its name, version,
+build number and string, requirements, test and about (the recipe's about under
+its own). ``pin_subpackage`` names any output of the recipe. Outputs select their
+files from the one build with ``files:`` (globs under the prefix); an output
+without files is a metapackage. An output ``script:`` is not supported and is an
+error that says so.
 """
 
 from __future__ import annotations
@@ -185,9 +193,33 @@ class Rendered:
     pkg_hash: str
     info: dict[str, str] = field(default_factory=dict)  # PKG_NAME, PKG_VERSION, ...
 
+    # The packages this recipe makes: itself, or one Rendered per output.
+    outputs: list[Rendered] = field(default_factory=list)
+    # name -> (version, build string) of each output, for pin_subpackage
+    siblings: dict[str, tuple[str, str]] = field(default_factory=dict)
+    first_pass: bool = True
+    parent: Rendered | None = None  # for an output: the recipe it belongs to
+
     name = property(lambda self: self.info["PKG_NAME"])
     version = property(lambda self: self.info["PKG_VERSION"])
     build_string = property(lambda self: self.info["PKG_BUILD_STRING"])
+
+    @property
+    def noarch(self) -> str | None:
+        """build/noarch: "python" or "generic", or None for a platform package."""
+        value = (self.meta.get("build") or {}).get("noarch")
+        return str(value) if value else None
+
+    @property
+    def packages(self) -> list[Rendered]:
+        """What this recipe packs: each output, or the recipe itself."""
+        return self.outputs or [self]
+
+    def package(self, name: str) -> Rendered:
+        for found in self.packages:
+            if found.name == name:
+                return found
+        raise BuildError(f"{self.recipe_dir.name} makes no package named {name}")
 
 
 def used_variant_keys(meta_text: str, build_sh: str, variant: dict) -> list[str]:
@@ -216,13 +248,16 @@ def _context(r: Rendered) -> dict:
         return _with_star(f"{name}_{TARGET_PLATFORM}", r.variant.get(f"{lang}_stdlib_version"))
 
     def pin_subpackage(name, min_pin="x.x.x.x.x.x", max_pin="x", exact=False):
-        if name != r.info["PKG_NAME"]:
-            if not r.info["PKG_NAME"]:  # first pass: the name is not known yet
-                return name
-            raise BuildError(f"pin_subpackage({name!r}): multi-output recipes are not supported")
+        known = {r.info["PKG_NAME"]: (r.version, r.build_string), **r.siblings}
+        if name not in known:
+            if r.first_pass:
+                return name  # the names and build strings are not known yet
+            raise BuildError(f"pin_subpackage({name!r}): the recipe makes no package of that "
+                             f"name (it makes {', '.join(sorted(known))})")  # fmt: skip
+        version, string = known[name]
         if exact:
-            return f"{name} {r.version} {r.build_string}"
-        return f"{name} {_pin(r.version, min_pin, max_pin)}"
+            return f"{name} {version} {string}"
+        return f"{name} {_pin(version, min_pin, max_pin)}"
 
     def pin_compatible(name, lower_bound=None, upper_bound=None, min_pin="x.x.x.x.x.x",
                        max_pin="x", exact=False):  # fmt: skip
@@ -237,8 +272,22 @@ def _context(r: Rendered) -> dict:
             return f"{name} >={version},<{upper_bound}"
         return f"{name} {_pin(version, min_pin, max_pin)}"
 
+    def load_file_regex(load_file, regex_pattern, from_recipe_dir=False, recipe_dir=None):
+        # conda-build's: the first match of regex_pattern in load_file (re.Match), or
+        # None. Offline there is no source tree at render time, so the file is read
+        # relative to the recipe directory, which conda-build does with from_recipe_dir.
+        if not from_recipe_dir:
+            raise BuildError(f"load_file_regex({load_file!r}): the offline runner renders "
+                             "before any source is unpacked; pass from_recipe_dir=True "
+                             "and a path relative to the recipe")  # fmt: skip
+        path = Path(recipe_dir or r.recipe_dir) / load_file
+        if not path.is_file():
+            raise BuildError(f"load_file_regex: {path} not found")
+        return re.search(regex_pattern, path.read_text())
+
     return {
         **r.variant, **r.info, "PKG_HASH": RENDER_PKG_HASH,
+        "load_file_regex": load_file_regex,
         "PKG_BUILD_STRING": RENDER_BUILD_STRING, "target_platform": TARGET_PLATFORM,
         "environ": os.environ, "compiler": compiler, "stdlib": stdlib,
         "pin_subpackage": pin_subpackage, "pin_compatible": pin_compatible,
@@ -288,7 +337,8 @@ def render_recipe(recipe_dir: Path, variant: dict[str, str]) -> Rendered:
     r = Rendered(recipe_dir, variant, "", {}, used, _pkg_hash({k: variant[k] for k in used}))
     r.info = {"PKG_NAME": "", "PKG_VERSION": "", "PKG_BUILDNUM": "0",
               "PKG_BUILD_STRING": RENDER_BUILD_STRING}  # fmt: skip
-    for _ in range(3):  # re-render until name, version, number and build string settle
+    head = _recipe_head(text)
+    for _ in range(4):  # re-render until names, versions, numbers and build strings settle
         r.text = _jinja(text, _context(r))
         r.meta = load_yaml(r.text, "rendered meta.yaml") or {}
         package, build = r.meta.get("package") or {}, r.meta.get("build") or {}
@@ -298,11 +348,12 @@ def render_recipe(recipe_dir: Path, variant: dict[str, str]) -> Rendered:
             "PKG_NAME": str(package.get("name", "")),
             "PKG_VERSION": str(package.get("version", "")),
             "PKG_BUILDNUM": number,
-            "PKG_BUILD_STRING": build_id(string, number, _recipe_head(text), r.pkg_hash),
+            "PKG_BUILD_STRING": build_id(string, number, head, r.pkg_hash),
         }
-        if info == r.info:
+        siblings = {o["name"]: (o["version"], o["string"]) for o in _output_ids(r, info, text)}
+        if info == r.info and siblings == r.siblings and not r.first_pass:
             break
-        r.info = info
+        r.info, r.siblings, r.first_pass = info, siblings, False
     else:
         raise BuildError("meta.yaml: rendering does not settle (name/version/build string)")
     if string and string != r.build_string:
@@ -313,4 +364,55 @@ def render_recipe(recipe_dir: Path, variant: dict[str, str]) -> Rendered:
                         flags=re.MULTILINE)  # fmt: skip
     if not (r.name and r.version):
         raise BuildError("meta.yaml: package.name and package.version are required")
+    r.outputs = [_output(r, o) for o in _outputs(r)]
     return r
+
+
+def _outputs(r: Rendered) -> list[dict]:
+    outputs = r.meta.get("outputs") or []
+    if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
+        raise BuildError("meta.yaml: outputs must be a list of mappings")
+    for o in outputs:
+        if not o.get("name"):
+            raise BuildError("meta.yaml: every output needs a name")
+        if o.get("script"):
+            raise BuildError(f"meta.yaml: output {o['name']}: an output script is not supported "
+                             "by the offline runner; select the output's files from the "
+                             "recipe's build with files: (globs under the prefix)")  # fmt: skip
+    return outputs
+
+
+def _output_ids(r: Rendered, info: dict[str, str], text: str) -> list[dict[str, str]]:
+    """name, version and build string of each output, as this pass renders them."""
+    found = []
+    for o in _outputs(r):
+        build = o.get("build") or {}
+        number = str(build.get("number", info["PKG_BUILDNUM"]))
+        string = str(build["string"]) if build.get("string") else None
+        found.append({"name": str(o["name"]), "version": str(o.get("version") or info["PKG_VERSION"]),
+                      "string": build_id(string, number, text, r.pkg_hash)})  # fmt: skip
+    return found
+
+
+def _output(r: Rendered, o: dict) -> Rendered:
+    """One output as a package of its own: its own build, requirements and test; the
+    recipe's source, about (under the output's) and extra."""
+    name = str(o["name"])
+    version, string = r.siblings[name]
+    build = dict(o.get("build") or {})
+    build.setdefault("number", int(r.info["PKG_BUILDNUM"]))
+    build["string"] = string
+    meta = {
+        "package": {"name": name, "version": version},
+        "source": r.meta.get("source"),
+        "build": build,
+        "requirements": o.get("requirements") or {},
+        "test": o.get("test") or {},
+        "about": {**(r.meta.get("about") or {}), **(o.get("about") or {})},
+        "extra": r.meta.get("extra") or {},
+        "files": o.get("files") or [],
+    }
+    info = {"PKG_NAME": name, "PKG_VERSION": version, "PKG_BUILDNUM": str(build["number"]),
+            "PKG_BUILD_STRING": string}  # fmt: skip
+    return Rendered(r.recipe_dir, r.variant, r.text, meta, r.used_keys, r.pkg_hash, info,
+                    siblings=r.siblings, first_pass=False, parent=r)  # fmt: skip

@@ -109,7 +109,9 @@ def test_env(r: Rendered, prefix: Path, test_dir: Path) -> dict[str, str]:
     env.update(activation([c for _, c, _ in tested], prefix, test_dir, r.name, r.version))
     env.update(test_compilers(r))
     path = f"{prefix}/bin:{Path(sys.executable).parent}:{env.get('PATH', '')}"
-    env.update(python_env(prefix), PREFIX=str(prefix), SHLIB_EXT=".so", PKG_NAME=r.name,
+    # conda-build runs the tests in the activated test environment: CONDA_PREFIX is it.
+    env.update(python_env(prefix), PREFIX=str(prefix), CONDA_PREFIX=str(prefix),
+               SHLIB_EXT=".so", PKG_NAME=r.name,
                PKG_VERSION=r.version, target_platform=TARGET_PLATFORM, PATH=path)  # fmt: skip
     if site_packages(prefix).is_dir():
         env["PYTHONPATH"] = os.pathsep.join(
