@@ -70,8 +70,21 @@ def _prefix_candidates(prefix: str | os.PathLike[str]) -> list[str]:
     return [str(d / name) for d in dirs for name in _LIB_NAMES]
 
 
+def installed_prefix(module_file: str | os.PathLike[str] = __file__) -> Path | None:
+    """The environment this package is installed in: ``<prefix>`` for a module at
+    ``<prefix>/lib/pythonX.Y/site-packages/turbojpeg/``; None anywhere else (a
+    source checkout, an editable install, a zip)."""
+    package = Path(module_file).resolve().parent
+    site, lib = package.parent, package.parent.parent.parent
+    if site.name == "site-packages" and site.parent.name.startswith("python") and lib.name == "lib":
+        return lib.parent
+    return None
+
+
 def candidate_paths(lib_path: str | os.PathLike[str] | None = None) -> list[tuple[str, str]]:
-    """Every place looked at, in order, as ``(origin, path)`` pairs."""
+    """Every place looked at, in order, as ``(origin, path)`` pairs: an explicit path,
+    ``$TURBOJPEG_LIB``, the active conda prefix (``$CONDA_PREFIX``), the environment
+    this package is installed in, ``sys.prefix``, the linker's search, system places."""
     found: list[tuple[str, str]] = []
     if lib_path is not None:
         found.append(("lib_path argument", os.fspath(lib_path)))
@@ -81,6 +94,10 @@ def candidate_paths(lib_path: str | os.PathLike[str] | None = None) -> list[tupl
         found += [
             ("active conda prefix", p) for p in _prefix_candidates(os.environ["CONDA_PREFIX"])
         ]
+    installed = installed_prefix()
+    if installed is not None:
+        found += [("the environment turbojpeg is installed in", p)
+                  for p in _prefix_candidates(installed)]  # fmt: skip
     found += [("sys.prefix", p) for p in _prefix_candidates(sys.prefix)]
     by_name = ctypes.util.find_library("turbojpeg")
     if by_name:
