@@ -1,7 +1,8 @@
 #!/bin/bash
-# OpenCV: core, imgproc, imgcodecs, videoio, headless highgui and the Python
-# bindings, on our FFmpeg and a static JPEG library chosen by the variant:
-# libjpeg-turbo (prefixed layout) or IJG libjpeg 9.
+# OpenCV: every main module that opencv-python-headless ships but dnn (see
+# OPENCV_MODULES), headless highgui and the Python bindings, on our FFmpeg and a
+# static JPEG library chosen by the variant: libjpeg-turbo (prefixed layout) or
+# IJG libjpeg 9. meta.yaml splits the install into libopencv, py-opencv and opencv.
 set -euxo pipefail
 
 case "${jpeg_implementation:?jpeg_implementation (turbo or ijg) must come from the variant}" in
@@ -48,11 +49,18 @@ numpy_include=$("${PYTHON}" -c 'import numpy; print(numpy.get_include())')
 py_include=$("${PYTHON}" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 py_library=$("${PYTHON}" -c 'import sysconfig as s; print(s.get_config_var("LIBDIR") + "/" + s.get_config_var("LDLIBRARY"))')
 
+# opencv-python-headless 5.0 builds every module of the main repository but the
+# java, js, objc, ts and world ones. dnn is left out: its 224 source files and its
+# bundled protobuf are more source than all the other modules together, which would
+# take the turbo variant past 15 minutes on 2 cores from an empty compile cache.
+# (OpenCV 5.0 has no gapi module; ml moved to opencv_contrib.)
+OPENCV_MODULES=core,imgproc,imgcodecs,videoio,highgui,video,calib,features,flann,geometry,objdetect,photo,ptcloud,stereo,stitching,python3
+
 cmake -S . -B build -G Ninja ${CMAKE_ARGS} \
   -DCMAKE_INSTALL_PREFIX="${PREFIX}" \
   -DCMAKE_INSTALL_LIBDIR=lib \
   -DCMAKE_BUILD_TYPE=Release \
-  -DBUILD_LIST=core,imgproc,imgcodecs,videoio,highgui,python3 \
+  -DBUILD_LIST="${OPENCV_MODULES}" -DBUILD_opencv_dnn=OFF \
   -DBUILD_SHARED_LIBS=ON \
   -DBUILD_TESTS=OFF -DBUILD_PERF_TESTS=OFF -DBUILD_EXAMPLES=OFF -DBUILD_DOCS=OFF \
   -DBUILD_opencv_apps=OFF -DBUILD_JAVA=OFF -DBUILD_opencv_js=OFF \
@@ -92,6 +100,22 @@ cmake -S . -B build -G Ninja ${CMAKE_ARGS} \
 
 cmake --build build --parallel "${CPU_COUNT}"
 cmake --install build
+
+# What pip reads: cv2 is installed as opencv-python and opencv-python-headless (as
+# conda-forge's packages say), so `pip install` of a package that needs either
+# keeps this cv2 instead of putting a wheel on top of it. Packed in py-opencv.
+site="${PREFIX}/lib/python${PY_VER}/site-packages"
+test -d "${site}/cv2" || { echo "cv2 was not installed into ${site}" >&2; exit 1; }
+for dist in opencv-python opencv-python-headless; do
+  info="${site}/${dist//-/_}-${PKG_VERSION}.dist-info"
+  mkdir -p "${info}"
+  printf 'Metadata-Version: 2.1\nName: %s\nVersion: %s\nSummary: OpenCV %s, from the conda package py-opencv\nRequires-Python: >=%s\nRequires-Dist: numpy>=2\n' \
+    "${dist}" "${PKG_VERSION}" "${PKG_VERSION}" "${PY_VER}" > "${info}/METADATA"
+  echo conda > "${info}/INSTALLER"
+  # RECORD: the dist-info's own files (pip must not uninstall cv2 from under conda).
+  (cd "${site}" && for f in METADATA INSTALLER; do echo "$(basename "${info}")/${f},,"; done
+   echo "$(basename "${info}")/RECORD,,") > "${info}/RECORD"
+done
 
 # The configuration as OpenCV reports it, for the build log.
 sed -n '/General configuration/,/Install to/p' build/CMakeFiles/CMakeOutput.log 2>/dev/null || true

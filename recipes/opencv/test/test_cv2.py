@@ -277,6 +277,53 @@ def check_threads(clips):
        "same pixels; read-only; 'fast' refused")  # fmt: skip
 
 
+def check_modules():
+    """The modules a behaviour-recording user reaches for, called on real data: video
+    (background subtraction, optical flow), geometry (homography), features (ORB)."""
+    rng = np.random.default_rng(0)
+    scene = cv2.GaussianBlur(rng.integers(0, 256, (120, 160), np.uint8), (0, 0), 2)
+    shifted = np.roll(scene, 3, axis=1)
+    flow = cv2.calcOpticalFlowFarneback(scene, shifted, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    assert abs(float(np.median(flow[20:-20, 20:-20, 0])) - 3) < 0.5, np.median(flow[..., 0])
+    subtractor = cv2.createBackgroundSubtractorMOG2()
+    for _ in range(5):
+        subtractor.apply(scene)
+    moved = scene.copy()
+    moved[40:80, 60:100] = 255 - moved[40:80, 60:100]
+    mask = subtractor.apply(moved)
+    assert mask[50:70, 70:90].mean() > 200, mask[50:70, 70:90].mean()
+    assert mask[:20, :20].mean() < 50, mask[:20, :20].mean()
+    src = rng.uniform(0, 100, (20, 1, 2)).astype(np.float32)
+    truth = np.array([[1.1, 0.05, 4.0], [-0.03, 0.95, -2.0], [1e-4, 2e-4, 1.0]])
+    dst = cv2.perspectiveTransform(src, truth)
+    found, _ = cv2.findHomography(src, dst)
+    assert np.allclose(found / found[2, 2], truth, atol=1e-3), found
+    orb = cv2.ORB_create(nfeatures=100)
+    keypoints, descriptors = orb.detectAndCompute(cv2.resize(scene, (320, 240)), None)
+    assert len(keypoints) > 20, len(keypoints)
+    assert descriptors.shape[1] == 32, descriptors.shape
+    missing = [m for m in ("video", "calib", "features", "flann", "geometry", "objdetect",
+                           "photo", "stereo", "stitching")
+               if not re.search(rf"\b{m}\b", build_info("To be built") or "")]  # fmt: skip
+    assert not missing, f"modules not built: {missing}"
+    ok(
+        "video, geometry and features work (Farneback, MOG2, findHomography, ORB); "
+        f"modules: {build_info('To be built')}"
+    )
+
+
+def check_pip_sees_cv2():
+    """pip counts cv2 as opencv-python and opencv-python-headless, of this version."""
+    from importlib import metadata
+
+    for dist in ("opencv-python", "opencv-python-headless"):
+        found = metadata.distribution(dist)
+        assert found.version == cv2.__version__, (dist, found.version)
+        where = os.path.realpath(found.locate_file(""))
+        assert where.startswith(PREFIX), f"{dist} metadata found in {where}, not in {PREFIX}"
+    ok("pip sees opencv-python and opencv-python-headless " + cv2.__version__)
+
+
 def main(jpeg):
     assert jpeg in JPEG_NAME, f"usage: test_cv2.py {'|'.join(JPEG_NAME)} (got {jpeg!r})"
     check_cv2_is_ours()
@@ -284,6 +331,8 @@ def main(jpeg):
     check_jpeg_decodes_like_its_library(jpeg)
     check_ffmpeg_is_ours()
     check_no_gpl_with_lgpl_ffmpeg()
+    check_modules()
+    check_pip_sees_cv2()
     with tempfile.TemporaryDirectory(prefix="test-cv2-") as tmp:
         clips = write_clips(tmp)
         check_reads_video(clips)
