@@ -12,9 +12,10 @@
 #                             OpenCV builds in the suites (builds the channel, cached)
 #   bash tools/run.sh lib     build libjpeg-turbo from recipes/ (cached)
 #   bash tools/run.sh channel the whole conda channel in .build/channel: libjpeg-turbo (both
-#                             layouts), IJG libjpeg, FFmpeg (LGPL and GPL), OpenCV (on turbo
-#                             and on IJG libjpeg); installed and tested with a conda solver
-#                             (about 22 min on 2 cores; cached after)
+#                             layouts), IJG libjpeg, FFmpeg (LGPL and GPL), PyAV, OpenCV (on
+#                             turbo and on IJG libjpeg; libopencv, py-opencv, opencv) and
+#                             accelerated-codecs; installed and tested with a conda solver
+#                             (about 35 min on 2 cores; cached after)
 #   bash tools/run.sh channel-fast  the same without OpenCV and the GPL FFmpeg (what CI runs)
 #   bash tools/run.sh bench   pytest-benchmark suite: turbojpeg vs its peers and tjbench
 #   bash tools/run.sh lint    ruff
@@ -103,7 +104,9 @@ channel() {
   "$PY" -m tools.offline_build channel "$@"
 }
 
-RECIPES=(recipes/libjpeg-turbo recipes/libjpeg recipes/ffmpeg recipes/opencv)
+# In dependency order: av builds on ffmpeg, accelerated-codecs' build tests with av.
+RECIPES=(recipes/libjpeg-turbo recipes/libjpeg recipes/ffmpeg recipes/av recipes/opencv
+         recipes/accelerated-codecs)
 BENCH_ENV="$ROOT/.build/envs/bench"          # environment.yml: our OpenCV on turbo, GPL FFmpeg
 BENCH_IJG_ENV="$ROOT/.build/envs/bench-ijg"  # environment-ijg.yml: our OpenCV on IJG libjpeg
 
@@ -171,11 +174,15 @@ case "${1:-}" in
     ;;
   channel)
     system_deps; venv; channel_deps
-    log "the conda channel: libjpeg-turbo, IJG libjpeg, FFmpeg (lgpl, gpl), OpenCV (turbo, ijg) -> .build/channel"
+    log "the conda channel: libjpeg-turbo, IJG libjpeg, FFmpeg (lgpl, gpl), PyAV, OpenCV (turbo, ijg; libopencv, py-opencv, opencv), accelerated-codecs -> .build/channel"
+    # Each set in a fresh prefix, with every installed package's tests: PyAV and our
+    # package with each FFmpeg, OpenCV with each JPEG library, and libopencv alone
+    # (its C++ consumer needs no Python).
     channel "${RECIPES[@]}" \
-      --install 'libjpeg-turbo=*=standard*,ffmpeg,opencv' \
-      --install 'libjpeg-turbo=*=prefixed*,ffmpeg=*=lgpl*,opencv' \
-      --install 'jpeg,opencv=*=ijg*'
+      --install 'libjpeg-turbo=*=standard*,ffmpeg=*=gpl*,opencv,accelerated-codecs' \
+      --install 'libjpeg-turbo=*=prefixed*,ffmpeg=*=lgpl*,opencv,accelerated-codecs' \
+      --install 'jpeg,opencv=*=ijg*' \
+      --install 'libopencv=*=turbo*'
     ;;
   channel-fast)
     system_deps; venv

@@ -142,10 +142,11 @@ def our_packages() -> list[Package]:
     """Every variant of every recipe, as rendered; run gains the run_exports of our
     host packages (OpenCV's ffmpeg), as the runner and conda-build add them."""
     values = load_variant_values(ROOT / "conda_build_config.yaml", {})
-    rendered = [render_recipe(recipe, variant)
+    rendered = [package
                 for recipe in sorted(p for p in (ROOT / "recipes").iterdir()
                                      if (p / "meta.yaml").is_file())
-                for variant in recipe_variants(recipe, values)]  # fmt: skip
+                for variant in recipe_variants(recipe, values)
+                for package in render_recipe(recipe, variant).packages]  # fmt: skip
     exports = {r.name: [str(s) for s in (r.meta["build"].get("run_exports") or [])]
                for r in rendered}  # fmt: skip
     packages = {}
@@ -155,7 +156,8 @@ def our_packages() -> list[Package]:
         depends = [str(s) for s in requirements.get("run") or []]
         for spec in requirements.get("host") or []:
             name = rattler.MatchSpec(str(spec), strict=False).name.normalized
-            if name in exports and name not in ignored:
+            # weak run_exports (all of ours) do not apply to a noarch package
+            if name in exports and name not in ignored and not r.noarch:
                 depends += exports[name]
         depends.append(f"__glibc >={OUR_GLIBC},<3.0.a0")
         constrains = [str(s) for s in requirements.get("run_constrained") or []]
@@ -168,11 +170,16 @@ def our_packages() -> list[Package]:
 def their_packages(ours: list[Package], commands: list[Command]) -> list[Package]:
     """Ours with +BUMP and conda-forge's glibc; and every other name asked for."""
     theirs = []
+    renamed = {(p.name, p.build): re.sub(r"h[0-9a-f]{7}_\d+$", f"hcf00000_{p.number + BUMP}",
+                                         p.build) for p in ours}  # fmt: skip
     for p in ours:
         number = p.number + BUMP
-        build = re.sub(r"h[0-9a-f]{7}_\d+$", f"hcf00000_{number}", p.build)
+        build = renamed[(p.name, p.build)]
         assert build != p.build, p.build
-        depends = [d for d in p.depends if not d.startswith("__glibc")]
+        # An exact pin on a sibling (py-opencv on libopencv) names their sibling's build.
+        depends = [" ".join([*d.split()[:2], renamed[(d.split()[0], d.split()[2])]])
+                   if len(d.split()) == 3 and (d.split()[0], d.split()[2]) in renamed else d
+                   for d in p.depends if not d.startswith("__glibc")]  # fmt: skip
         depends.append(f"__glibc >={THEIR_GLIBC},<3.0.a0")
         theirs.append(Package(p.name, p.version, build, number, depends, p.constrains))
     names = {p.name for p in ours}
@@ -338,3 +345,63 @@ def test_the_readme_create_command_installs_our_files(channels, tmp_path):
     for name in our_names(channels) & set(origins):
         assert origins[name] == "ours", origins
     assert {"ffmpeg", "opencv", "libjpeg-turbo"} <= set(origins)
+
+
+# --- the Python side of the channel: PyAV, our package, OpenCV's split ------------------
+
+
+def test_our_package_with_the_lgpl_ffmpeg_gets_our_pyav_on_it(channels):
+    for licence in ("lgpl", "gpl"):
+        got = solve(channels, [OURS, CONDA_FORGE], ["accelerated-codecs", f"ffmpeg=*={licence}*"],
+                    True)  # fmt: skip
+        assert got["accelerated-codecs"][0] == OURS, got
+        assert got["av"][0] == OURS, got
+        assert got["ffmpeg"] == (OURS, got["ffmpeg"][1]), got
+        assert got["ffmpeg"][1].startswith(f"{licence}_"), got
+        assert got["libjpeg-turbo"][0] == OURS, got
+
+
+@pytest.mark.parametrize("jpeg", ["turbo", "ijg"])
+def test_opencv_gets_libopencv_and_py_opencv_of_its_own_build(channels, jpeg):
+    got = solve(channels, [OURS, CONDA_FORGE], [f"opencv=*={jpeg}*"], True)
+    builds = {got[n] for n in ("opencv", "libopencv", "py-opencv")}
+    assert len(builds) == 1, got
+    origin, build = builds.pop()
+    assert origin == OURS, got
+    assert build.startswith(f"{jpeg}_"), got
+
+
+def fake_conda_forge_opencv(path: Path) -> Path:
+    """conda-forge's split, as its feedstock builds it: headless_* builds, py-opencv and
+    opencv pinned exactly to their libopencv; and one py-opencv pinned loosely, which
+    only our libopencv's run_constrained keeps out of an environment with ours."""
+    build = "headless_hcf00000_0"
+    exact = f"libopencv 5.0.0 {build}"
+    return pack_channel(path, "conda-forge", [
+        Package("libopencv", "5.0.0", build, 0, [], []),
+        Package("py-opencv", "5.0.0", build, 0, [exact], []),
+        Package("py-opencv", "5.0.0", "headless_hcf00001_0", 0, ["libopencv 5.0.0"], []),
+        Package("opencv", "5.0.0", build, 0, [exact, f"py-opencv 5.0.0 {build}"], []),
+    ])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "specs",
+    [
+        ["libopencv=*=turbo*", "py-opencv=*=headless*"],
+        ["libopencv=*=turbo*", "opencv=*=headless*"],
+        ["py-opencv=*=turbo*", "libopencv=*=headless*"],
+        ["opencv=*=ijg*", "libopencv=*=headless*"],
+    ],
+    ids=" + ".join,
+)
+def test_conda_forge_opencv_cannot_join_an_environment_with_ours(channels, tmp_path, specs):
+    """Same names, so one libopencv per environment; and our libopencv's run_constrained
+    keeps conda-forge's py-opencv and opencv out too, even a build pinned loosely."""
+    theirs = fake_conda_forge_opencv(tmp_path / "cf-opencv")
+    names = {**channels, "cf-opencv": theirs}
+    with pytest.raises(rattler.exceptions.SolverError):
+        solve(names, [OURS, "cf-opencv"], specs, False)
+    alone = solve(names, [OURS, "cf-opencv"], [s.split("=")[0] + "=*=headless*" for s in specs],
+                  False)  # fmt: skip
+    assert all(build.startswith("headless_") for _, build in alone.values()), alone

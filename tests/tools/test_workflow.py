@@ -102,9 +102,14 @@ def test_every_build_step_names_existing_recipes_and_the_variant_file():
         built += [Path(r).name for r in recipes]
         assert "conda-forge" in words, command  # the compilers and x264/x265 come from there
     assert sorted(built) == RECIPES  # every recipe, once
-    assert built.index("opencv") == len(built) - 1  # after everything it builds on
-    opencv = next(c for c in workflow_commands() if c.endswith("recipes/opencv"))
-    assert "--override-channels -c local -c conda-forge" in opencv  # ours first
+    # after everything each builds on
+    assert built.index("opencv") > max(built.index(n) for n in ("libjpeg-turbo", "libjpeg",
+                                                                 "ffmpeg"))  # fmt: skip
+    assert built.index("av") > built.index("ffmpeg")
+    assert built.index("accelerated-codecs") > max(built.index("av"), built.index("libjpeg-turbo"))
+    for name in ("av", "opencv", "accelerated-codecs"):
+        command = next(c for c in workflow_commands() if c.endswith(f"recipes/{name}"))
+        assert "--override-channels -c local -c conda-forge" in command  # ours first
 
 
 def test_the_commands_are_the_readmes():
