@@ -170,7 +170,17 @@ case "${1:-}" in
     ;;
   bench)
     setup
-    TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" "$PY" -m benchmarks micro --full --out results/micro "${@:2}"
+    if [[ -d "$BENCH_ENV/conda-meta" ]]; then
+      # The packages our recipes build: the bench environment's site-packages first (our
+      # PyAV on our FFmpeg, accelerated-codecs), and its libjpeg-turbo.
+      site=$(echo "$BENCH_ENV"/lib/python3*/site-packages)
+      log "the micro suite on the bench environment ($BENCH_ENV): our PyAV, FFmpeg and libjpeg-turbo"
+      PYTHONPATH="$site" BENCH_PREFIX="$BENCH_ENV" TURBOJPEG_LIB="$BENCH_ENV/lib/libturbojpeg.so.0" \
+        "$PY" -m benchmarks micro --full --out results/micro "${@:2}"
+    else
+      log "no bench environment yet (bash tools/run.sh main makes it): the micro suite on the test build of libjpeg-turbo and PyAV's wheel"
+      TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" "$PY" -m benchmarks micro --full --out results/micro "${@:2}"
+    fi
     ;;
   channel)
     system_deps; venv; channel_deps

@@ -185,16 +185,21 @@ class OpenCVReader(Reader):
         self._cap.release()
 
 
-def _channel_opencv_unavailable(role: str) -> str | None:
+def _channel_package_unavailable(role: str, module: str) -> str | None:
+    """Why the benchmark environment ``role`` has no ``module`` to import, or None."""
     from benchmarks import environments
 
     try:
         env = environments.get(role)
     except environments.EnvironmentUnavailable as exc:
         return str(exc)
-    if not (env.site_packages / "cv2").is_dir():
-        return f"no cv2 in the {role} environment ({env.site_packages})"
+    if not (env.site_packages / module).is_dir():
+        return f"no {module} in the {role} environment ({env.site_packages})"
     return None
+
+
+def _channel_opencv_unavailable(role: str) -> str | None:
+    return _channel_package_unavailable(role, "cv2")
 
 
 class OpenCVFrameThreads(OpenCVReader):
@@ -231,13 +236,14 @@ class OpenCVOneThread(OpenCVFrameThreads):
 class PyAVNaiveReader(Reader):
     name = "pyav-naive"
     description = (
-        "PyAV, the usual recipe: seek to int(i / average_rate / time_base), "
-        "return the first frame with pts at or after it"
+        "our PyAV on our FFmpeg (bench environment), the usual recipe: seek to "
+        "int(i / average_rate / time_base), return the first frame with pts at or after it"
     )
+    environment = "bench"
 
     @staticmethod
     def unavailable() -> str | None:
-        return _missing("av", "PyAV is not installed (pip install av)")
+        return _channel_package_unavailable("bench", "av")
 
     def __init__(self, path):
         import av
@@ -280,22 +286,39 @@ class PyAVNaiveReader(Reader):
         self._container.close()
 
 
+class PyAVWheelReader(PyAVNaiveReader):
+    """The same recipe on PyAV's wheel, whose FFmpeg is its own: ours against theirs."""
+
+    name = "pyav-wheel"
+    description = "PyAV's wheel and the FFmpeg it bundles, the same recipe as pyav-naive"
+    environment = None
+
+    @staticmethod
+    def unavailable() -> str | None:
+        return _missing("av", "PyAV is not installed (pip install av)")
+
+
 class IndexedVideoReader(Reader):
-    """This project's ``framereader.VideoReader``, on one decoder thread as torchcodec's."""
+    """This project's ``framereader.VideoReader``, on one decoder thread as torchcodec's:
+    the channel's accelerated-codecs package, on our PyAV and FFmpeg."""
 
     name = "indexed"
     description = (
-        "ours, framereader.VideoReader(path, threads=1): a packet index cached beside the "
-        "video, pread + decode for intra-only streams, else seek to the keyframe and decode "
-        "to the exact pts, skipping non-reference frames on the way, or decode on from one "
-        "of up to three decoders parked where their last reads ended"
+        "ours, framereader.VideoReader(path, threads=1) from the bench environment (our "
+        "PyAV and FFmpeg): a packet index cached beside the video, pread + decode for "
+        "intra-only streams, else seek to the keyframe and decode to the exact pts, skipping "
+        "non-reference frames on the way, or decode on from one of up to three decoders "
+        "parked where their last reads ended"
     )
+    environment = "bench"
     threads = 1  # the same as the torchcodec adapter's num_ffmpeg_threads
     thread_type = "auto"
 
     @staticmethod
     def unavailable() -> str | None:
-        return _missing("av", "PyAV is not installed (pip install av)")
+        return _channel_package_unavailable("bench", "av") or _channel_package_unavailable(
+            "bench", "framereader"
+        )
 
     def __init__(self, path):
         from framereader import VideoReader
@@ -328,6 +351,19 @@ class IndexedVideoReader(Reader):
 
     def close(self):
         self.reader.close()
+
+
+class IndexedWheelReader(IndexedVideoReader):
+    """framereader from this checkout on PyAV's wheel: the same reader on their FFmpeg."""
+
+    name = "indexed-pyav-wheel"
+    description = ("ours, framereader.VideoReader(path, threads=1) from this checkout on PyAV's "
+                   "wheel and the FFmpeg it bundles")  # fmt: skip
+    environment = None
+
+    @staticmethod
+    def unavailable() -> str | None:
+        return _missing("av", "PyAV is not installed (pip install av)")
 
 
 class DecordReader(Reader):
@@ -402,11 +438,6 @@ class TorchCodecReader(Reader):
     def __init__(self, path):
         super().__init__(path)
         self._frames = self._decoder()
-
-    def stats(self):
-        """Which libavcodec this process loaded (ours or another), from its memory map."""
-        found = loaded_libavcodec()
-        return {} if found is None else {"libavcodec": found}
 
     def _decoder(self):
         from torchcodec.decoders import VideoDecoder
@@ -529,6 +560,8 @@ READERS: dict[str, type[Reader]] = {
         OpenCVSliceThreads,
         OpenCVOneThread,
         PyAVNaiveReader,
+        PyAVWheelReader,
+        IndexedWheelReader,
         DecordReader,
         TorchCodecReader,
         TorchCodecApproximateReader,

@@ -185,6 +185,27 @@ def exact_peer_table(table: pd.DataFrame, acc: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# Each reader on our FFmpeg (bench environment), and the same reader on PyAV's wheel.
+OURS_VS_WHEEL = {"pyav-naive": "pyav-wheel", "indexed": "indexed-pyav-wheel"}
+
+
+def ffmpeg_builds_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Per file and reader: the warm random-frame median on our FFmpeg over the same
+    reader's on the PyAV wheel's FFmpeg (below 1: ours is faster)."""
+    if table.empty:
+        return pd.DataFrame()
+    warm = table[table["mode"] == "warm"]
+    wide = warm.pivot_table(index=["recording", "what"], columns="reader", values="median")
+    frames = []
+    for ours, wheel in OURS_VS_WHEEL.items():
+        if ours in wide and wheel in wide:
+            frames.append(pd.DataFrame({
+                "reader": ours, "ours ms": wide[ours] * 1e3, "wheel ms": wide[wheel] * 1e3,
+                "ours / wheel": wide[ours] / wide[wheel],
+            }).dropna().reset_index())  # fmt: skip
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 # -- figures --------------------------------------------------------------------
 
 
@@ -412,6 +433,16 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
         f"{REFERENCE_READER} is faster. Accuracy is in the table above.\n"
     )
     parts.append(_md(peer) if not peer.empty else f"_{EXACT_PEER} was not measured in this run_\n")
+    builds = ffmpeg_builds_table(table)
+    parts.append("## Our FFmpeg against the PyAV wheel's\n")
+    parts.append(
+        "The same reader twice: on our PyAV and FFmpeg (the bench environment) and on PyAV's "
+        "wheel with the FFmpeg it bundles (" + ", ".join(
+            f"{o} and {w}" for o, w in OURS_VS_WHEEL.items()) + "). Warm random-frame "
+        "medians per file; below 1, ours is faster. Which libavcodec each process loaded is "
+        "under Provenance.\n"
+    )  # fmt: skip
+    parts.append(_md(builds) if not builds.empty else "_not both builds were measured_\n")
     parts.append("## Figures\n\n" + "".join(f"![{p.stem}]({p.name})\n\n" for p in pictures if p))
     parts.append("## Encodings\n")
     parts.append(_md(encoding_table(enc)))
@@ -443,6 +474,10 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
         f"- ffmpeg: {ff.get('path')}: {ff.get('version')} ({ff.get('license')})",
         f"- PyAV {provenance.get('pyav', {}).get('version')}: {provenance.get('pyav', {}).get('libraries')}",
         f"- OpenCV {provenance.get('opencv', {}).get('version')}: {provenance.get('opencv', {}).get('video_io')}",
+    ]
+    lines += [
+        f"- {n} loaded libavcodec: {', '.join(files)}"
+        for n, files in provenance.get("reader_libavcodec", {}).items()
     ]
     lines += [
         f"- **skipped reader {n}**: {why}"

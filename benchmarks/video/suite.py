@@ -182,6 +182,8 @@ def _measure_cell(
         result["sequential_fps"] = _sequential_fps(handle, min(truth["count"], sequential))
     finally:
         handle.close()
+    # What this reader's process actually mapped (ours, a wheel's, or none at all).
+    result["libavcodec"] = readers.loaded_libavcodec()
     return result
 
 
@@ -465,6 +467,7 @@ def run(config: Config) -> Path:
     interrupted = False
     encodings, skipped_codecs, files, latency, accuracy, quality = [], {}, [], [], [], []
     reader_stats: dict[str, dict] = {}  # reader -> the names of the stats it reported (as keys)
+    loaded: dict[str, dict] = {}  # reader -> the libavcodec files its processes mapped (as keys)
     cells = Cells(config.timeout, config.sequential_frames)
     try:
         if config.videos:
@@ -509,6 +512,8 @@ def run(config: Config) -> Path:
                 result = cells.run(name, f.path, truth, indices, cold)
                 accuracy.append(_accuracy_row(f, name, result, truth))
                 reader_stats.setdefault(name, {}).update(dict.fromkeys(result.get("stats") or {}))
+                if result.get("libavcodec"):
+                    loaded.setdefault(name, {})[result["libavcodec"]] = None
                 latency += [
                     {
                         "file": f.name,
@@ -536,7 +541,15 @@ def run(config: Config) -> Path:
     results.write_rows(out / "accuracy.csv", accuracy)
     results.write_rows(out / "quality.csv", quality)
     record = provenance(
-        config, info, ready, reader_stats, skipped_readers, skipped_codecs, files, interrupted
+        config,
+        info,
+        ready,
+        reader_stats,
+        skipped_readers,
+        skipped_codecs,
+        files,
+        interrupted,
+        loaded,
     )
     record["vmaf"] = (
         {"ffmpeg": vmaf_ffmpeg, "every": QUALITY_EVERY, "model": "libvmaf's default"}
@@ -575,6 +588,7 @@ def _accuracy_row(f: VideoFile, reader: str, result: dict, truth: dict) -> dict:
         "out_of_range": "; ".join(f"{k}: {v}" for k, v in result.get("out_of_range", {}).items()),
         "errors": (result.get("error") or "; ".join(result.get("errors", [])[:3]))[:2000],
         **(result.get("stats") or {}),
+        "libavcodec": result.get("libavcodec"),
         # straight through with this reader, and with PyAV's threaded decode (the ground truth)
         "sequential_fps": result.get("sequential_fps"),
         "pyav_sequential_fps": (
@@ -588,7 +602,15 @@ def _accuracy_row(f: VideoFile, reader: str, result: dict, truth: dict) -> dict:
 
 
 def provenance(
-    config, info, ready, reader_stats, skipped_readers, skipped_codecs, files, interrupted
+    config,
+    info,
+    ready,
+    reader_stats,
+    skipped_readers,
+    skipped_codecs,
+    files,
+    interrupted,
+    loaded=None,
 ) -> dict:
     import av
     import cv2
@@ -615,6 +637,8 @@ def provenance(
         },
         "readers": {n: r.description for n, r in ready.items()},
         "reader_stats": {n: list(keys) for n, keys in reader_stats.items() if keys},
+        # What each reader's process mapped, read from /proc/self/maps after its reads.
+        "reader_libavcodec": {n: list(files) for n, files in (loaded or {}).items()},
         "skipped_readers": skipped_readers,
         "skipped_encodings": skipped_codecs,
         "recordings": [vars(r) | {"raw_bytes": r.raw_bytes} for r in config.recordings]

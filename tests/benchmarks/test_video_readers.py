@@ -123,7 +123,7 @@ def orders(count: int) -> dict[str, list[int]]:
 @pytest.mark.parametrize("name", EXACT)
 def test_the_indexed_reader_returns_every_frame_exactly(name, videos, truth):
     expected = truth[name]
-    with readers.make_reader("indexed").open(videos[name]) as handle:
+    with readers.make_reader("indexed-pyav-wheel").open(videos[name]) as handle:
         assert handle.frame_count() == len(expected)
         for order, indices in orders(len(expected)).items():
             assert readers.check_frames(handle, expected, indices) == [], order
@@ -132,7 +132,7 @@ def test_the_indexed_reader_returns_every_frame_exactly(name, videos, truth):
 @pytest.mark.parametrize("name", ["ffv1.mkv", "h264.ts", "mjpeg.avi"])
 def test_the_indexed_adapter_refuses_out_of_range_indices(name, videos):
     """Indices run from 0 to len - 1: -1 is out of range, not the last frame."""
-    with readers.make_reader("indexed").open(videos[name]) as handle:
+    with readers.make_reader("indexed-pyav-wheel").open(videos[name]) as handle:
         n = handle.frame_count()
         for bad in (n, n + 10, -1, -n):
             with pytest.raises(IndexError, match="out of range"):
@@ -145,7 +145,7 @@ def test_the_indexed_adapter_refuses_out_of_range_indices(name, videos):
 def test_gray_video_comes_back_as_three_channels(tmp_path):
     video = tmp_path / "gray.mkv"
     ffmpeg(*SOURCE[:-2], "-frames:v", "10", "-pix_fmt", "gray", "-c:v", "ffv1", video)
-    with readers.make_reader("indexed").open(video) as handle:
+    with readers.make_reader("indexed-pyav-wheel").open(video) as handle:
         image = handle.read(3)
     assert image.shape == (*SIZE, 3)
     assert image.dtype == np.uint8
@@ -168,7 +168,7 @@ class OffByOne(readers.Reader):
 def test_check_frames_catches_a_reader_that_is_one_frame_off(videos, truth):
     expected = truth["ffv1.mkv"]
     last = len(expected) - 1
-    with readers.make_reader("indexed").open(videos["ffv1.mkv"]) as inner:
+    with readers.make_reader("indexed-pyav-wheel").open(videos["ffv1.mkv"]) as inner:
         mismatches = readers.check_frames(OffByOne(inner), expected, [0, 10, last])
         assert readers.check_frames(inner, expected, [0, 10, last]) == []
     assert [(m.index, m.matched) for m in mismatches] == [(0, 1), (10, 11), (last, -1)]
@@ -184,7 +184,7 @@ def test_check_frames_names_no_index_for_a_foreign_frame(truth):
     assert readers.check_frames(Black("-"), truth["ffv1.mkv"], [4]) == [readers.Mismatch(4, -1)]
 
 
-@pytest.mark.parametrize("reader_name", ["opencv-wheel", "pyav-naive"])
+@pytest.mark.parametrize("reader_name", ["opencv-wheel", "pyav-wheel"])
 def test_the_common_readers_run_on_every_file(reader_name, videos, truth):
     """Their accuracy is measured by the suite, not asserted; they must not crash."""
     for name in FILES:
@@ -197,16 +197,16 @@ def test_the_common_readers_run_on_every_file(reader_name, videos, truth):
 
 
 def test_pyav_naive_is_right_on_a_plain_file_and_wrong_on_a_shifted_one(videos, truth):
-    with readers.make_reader("pyav-naive").open(videos["ffv1.mkv"]) as handle:
+    with readers.make_reader("pyav-wheel").open(videos["ffv1.mkv"]) as handle:
         assert readers.check_frames(handle, truth["ffv1.mkv"], [0, 1, 44, 89, 7]) == []
-    with readers.make_reader("pyav-naive").open(videos["shifted.mp4"]) as handle:
+    with readers.make_reader("pyav-wheel").open(videos["shifted.mp4"]) as handle:
         # it seeks to i / fps seconds, before the 5 s start, and gets frame 0 back
         mismatches = readers.check_frames(handle, truth["shifted.mp4"], [1, 44, 89])
     assert [(m.index, m.matched) for m in mismatches] == [(1, 0), (44, 0), (89, 0)]
 
 
 def test_sequential_gives_every_frame_in_order(videos, truth):
-    for reader_name in ("opencv-wheel", "pyav-naive", "indexed"):
+    for reader_name in ("opencv-wheel", "pyav-wheel", "indexed-pyav-wheel"):
         with readers.make_reader(reader_name).open(videos["x264-bframes.mp4"]) as handle:
             assert readers.frame_hashes(handle.sequential()) == truth["x264-bframes.mp4"]
 
@@ -248,6 +248,8 @@ def test_the_registry(videos):
         "opencv-slice",
         "opencv-1thread",
         "pyav-naive",
+        "pyav-wheel",
+        "indexed-pyav-wheel",
         "decord",
         "torchcodec",
         "torchcodec-approximate",
@@ -283,7 +285,7 @@ def test_a_reader_says_what_input_it_takes(videos, tmp_path):
 def test_the_indexed_reader_forgets_its_cached_index_and_reports_its_build(videos, tmp_path):
     video = tmp_path / "clip.mkv"
     shutil.copy(videos["ffv1.mkv"], video)
-    reader = readers.make_reader("indexed")
+    reader = readers.make_reader("indexed-pyav-wheel")
     reader.forget(video)  # nothing to forget yet
     with reader.open(video) as handle:
         built = handle.stats()
@@ -302,7 +304,7 @@ def test_readers_without_a_cache_forget_nothing_and_report_no_stats(videos, tmp_
     video = tmp_path / "clip.mkv"
     shutil.copy(videos["ffv1.mkv"], video)
     before = sorted(tmp_path.iterdir())
-    for name in ("opencv-wheel", "pyav-naive"):
+    for name in ("opencv-wheel", "pyav-wheel"):
         reader = readers.make_reader(name)
         reader.forget(video)
         with reader.open(video) as handle:

@@ -35,7 +35,7 @@ def full_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("video")
     config = suite.Config(
         recordings=[tiny(), tiny("tiny-gray", color=False)],
-        readers=("indexed", "opencv-wheel", "pyav-naive", "exploded-jpeg"),
+        readers=("indexed-pyav-wheel", "opencv-wheel", "pyav-wheel", "exploded-jpeg"),
         random_frames=6,
         cold_frames=1,
         seed=5,
@@ -61,11 +61,18 @@ def test_a_tiny_run_writes_every_output(full_run):
     assert provenance["ffmpeg"]["version"]
     assert "--enable" in provenance["ffmpeg"]["buildconf"]
     assert provenance["suite"] == "video"
-    assert provenance["reader_stats"] == {"indexed": ["index_seconds"]}
+    assert provenance["reader_stats"] == {"indexed-pyav-wheel": ["index_seconds"]}
+    # Every reader names the libavcodec its process mapped: here the PyAV wheel's (and
+    # the OpenCV wheel's own for opencv-wheel), never ours, which this run lacks.
+    loaded = provenance["reader_libavcodec"]
+    assert {"indexed-pyav-wheel", "pyav-wheel", "opencv-wheel"} <= set(loaded), loaded
+    for name in ("indexed-pyav-wheel", "pyav-wheel"):
+        assert all("/av.libs/" in f or "/av/" in f for f in loaded[name]), loaded[name]
     text = report.read_text()
     for heading in ("## Accuracy", "## Encodings", "## Random-frame latency", "## Provenance"):
         assert heading in text
-    assert "index_seconds (indexed)" in text  # the index build, which only our reader reports
+    # the index build, which only our reader reports
+    assert "index_seconds (indexed-pyav-wheel)" in text
     # The report again from the saved folder, by the suite its provenance names.
     report.unlink()
     assert cli(["report", str(folder)]) == 0
@@ -75,12 +82,14 @@ def test_a_tiny_run_writes_every_output(full_run):
 def test_our_indexed_reader_is_right_on_every_file(full_run):
     folder, _ = full_run
     accuracy = pd.read_csv(folder / "accuracy.csv")
-    ours = accuracy[(accuracy["reader"] == "indexed") & ~accuracy["expect_error"].astype(bool)]
+    ours = accuracy[
+        (accuracy["reader"] == "indexed-pyav-wheel") & ~accuracy["expect_error"].astype(bool)
+    ]
     assert len(ours) > 10
     assert (ours["checked"] > 0).all()
     assert (ours["wrong"] == 0).all(), ours[ours["wrong"] > 0][["file", "wrong_examples"]]
     assert (ours["index_seconds"] > 0).all()  # its own stats, from the first (cold) open
-    assert accuracy[accuracy["reader"] != "indexed"]["index_seconds"].isna().all()
+    assert accuracy[accuracy["reader"] != "indexed-pyav-wheel"]["index_seconds"].isna().all()
     # Every file a video reader can read got a cell, and the JPEG folders only the JPEG reader.
     jpeg_dirs = accuracy[accuracy["file"].str.endswith("exploded-jpeg")]
     assert set(jpeg_dirs["reader"]) == {"exploded-jpeg"}
@@ -91,18 +100,18 @@ def test_the_naive_reader_is_caught_on_adversarial_files(full_run):
     folder, _ = full_run
     accuracy = pd.read_csv(folder / "accuracy.csv").set_index(["file", "reader"])
     # Seeking by fps ignores the shifted start and the gaps: wrong frames, counted.
-    assert accuracy.loc[("shifted-start.mp4", "pyav-naive"), "wrong"] > 0
-    assert accuracy.loc[("vfr-dropped.mkv", "pyav-naive"), "wrong"] > 0
+    assert accuracy.loc[("shifted-start.mp4", "pyav-wheel"), "wrong"] > 0
+    assert accuracy.loc[("vfr-dropped.mkv", "pyav-wheel"), "wrong"] > 0
 
 
-class OffByOne(readers.IndexedVideoReader):
+class OffByOne(readers.IndexedWheelReader):
     name = "off-by-one"
 
     def read(self, i):
         return super().read(min(i + 1, len(self.reader) - 1))
 
 
-class Hangs(readers.IndexedVideoReader):
+class Hangs(readers.IndexedWheelReader):
     name = "hangs"
 
     def read(self, i):
@@ -114,7 +123,7 @@ def test_a_reader_returning_the_wrong_frame_is_caught(tmp_path, monkeypatch):
     monkeypatch.setitem(readers.READERS, "hangs", Hangs)
     config = suite.Config(
         recordings=[tiny()],
-        readers=("indexed", "off-by-one", "hangs"),
+        readers=("indexed-pyav-wheel", "off-by-one", "hangs"),
         random_frames=5,
         cold_frames=0,
         adversarial_set=False,
@@ -130,7 +139,7 @@ def test_a_reader_returning_the_wrong_frame_is_caught(tmp_path, monkeypatch):
     cell = accuracy.loc[("tiny-color.ffvhuff", "off-by-one")]
     assert cell["wrong"] >= 5
     assert cell["offsets"] == "off by +1"
-    assert accuracy.loc[("tiny-color.ffvhuff", "indexed"), "wrong"] == 0
+    assert accuracy.loc[("tiny-color.ffvhuff", "indexed-pyav-wheel"), "wrong"] == 0
     hung = accuracy.loc[("tiny-color.ffvhuff", "hangs")]
     assert "no answer within 8 s" in hung["errors"]
     text = video_report.write([folder]).read_text()
