@@ -53,9 +53,12 @@ def main(argv: list[str] | None = None) -> int:
                              help="output root (default: .build)")  # fmt: skip
             sub.add_argument("--cached-only", action="store_true",
                              help="fail instead of building a recipe that is not cached")  # fmt: skip
-    text = "install an environment.yml's packages from ROOT/channel into a prefix (offline)"
+    text = ("install an environment.yml's packages (or --spec ones) from ROOT/channel into a "
+            "prefix (offline); one with Python packages gets its own bin/python")  # fmt: skip
     env = commands.add_parser("env", help=text, description=text)
-    env.add_argument("file", type=Path, help="an environment.yml")
+    env.add_argument("file", type=Path, nargs="?", default=None, help="an environment.yml")
+    env.add_argument("--spec", action="append", default=[], metavar="SPEC",
+                     help="a package spec to install too (repeatable; conda's forms)")  # fmt: skip
     env.add_argument("--prefix", type=Path, required=True, help="the environment to create")
     env.add_argument(
         "--root", type=Path, default=Path(".build"), help="output root (default: .build)"
@@ -70,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(package)
             return 0
         if args.command == "env":
-            install_environment(args.file, args.prefix, args.root / "channel")
+            if args.file is None and not args.spec:
+                raise BuildError("env needs an environment.yml or at least one --spec")
+            install_environment(args.file, args.prefix, args.root / "channel", args.spec)
             return 0
         overrides = {}
         for item in args.variant:

@@ -10,12 +10,23 @@ channel exists, so the specs split three ways, and each is printed:
 
 The prefix remembers what it was solved from; a repeat with the same specs and
 the same channel contents changes nothing.
+
+An environment that holds Python packages gets a Python of its own, as a conda
+environment has one: ``machine_python`` makes the prefix a virtual environment of
+the machine's interpreter (``bin/python``, ``pyvenv.cfg``, pip), whose
+site-packages is the prefix's own ``lib/pythonX.Y/site-packages``, and links the
+machine's numpy into it (numpy is the machine's, as the solver was told). So
+``<prefix>/bin/python`` sees our packages and numpy, and nothing of the
+virtualenv or checkout it was made from.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
+import sys
+import venv
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,10 +98,42 @@ def _fingerprint(specs: list[str], channel_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def install_environment(env_file: Path, prefix: Path, channel_dir: Path) -> list[dict]:
-    """Install what the file asks of our channel into prefix; returns the installed
-    records (name, version, build) and leaves the prefix as it is when up to date."""
-    env = read_environment_file(env_file)
+def machine_python(prefix: Path) -> Path | None:
+    """Make prefix a virtual environment of this interpreter, with the machine's numpy
+    linked into its site-packages; None (and nothing done) when prefix holds no Python
+    packages. Returns its bin/python."""
+    prefix = Path(prefix)
+    site = prefix / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / (
+        "site-packages")  # fmt: skip
+    if not site.is_dir():
+        return None
+    base = Path(getattr(sys, "_base_executable", sys.executable))
+    venv.EnvBuilder(with_pip=True, symlinks=True, clear=False).create(prefix)
+    python = prefix / "bin" / "python"
+    if base.resolve() != python.resolve():
+        print(f"environment: {python} is {base} (the machine's Python, as a virtual environment)")
+    numpy = importlib.metadata.distribution("numpy")
+    tops = {Path(str(f)).parts[0] for f in numpy.files or []}
+    root = Path(numpy.locate_file(""))
+    for top in sorted(t for t in tops if t != ".." and (root / t).exists()):
+        link = site / top
+        if not link.exists():
+            link.symlink_to(root / top)
+    print(f"environment: the machine's numpy {numpy.version} linked into {site}")
+    return python
+
+
+def install_environment(env_file: Path | None, prefix: Path, channel_dir: Path,
+                        specs: list[str] = ()) -> list[dict]:  # fmt: skip
+    """Install what the file (and ``specs``) ask of our channel into prefix; returns the
+    installed records (name, version, build) and leaves the prefix as it is when up
+    to date. An environment with Python packages gets its own bin/python."""
+    if env_file is None:
+        env = EnvironmentFile(Path("<command line>"), None, [], list(specs))
+        env_file = env.path
+    else:
+        env = read_environment_file(env_file)
+        env.conda += list(specs)
     channel, machine, elsewhere = split_specs(env, channel_dir)
     if not channel:
         raise BuildError(f"{env_file}: none of its packages is in {channel_dir}")
@@ -108,6 +151,7 @@ def install_environment(env_file: Path, prefix: Path, channel_dir: Path) -> list
             print(f"environment: {prefix} is up to date")
             return recorded["packages"]
     records = install(channel_dir, specs, fresh_prefix(prefix))
+    machine_python(prefix)
     packages = [{"name": r.name.normalized, "version": str(r.version), "build": str(r.build)}
                 for r in records]  # fmt: skip
     stamp.write_text(
