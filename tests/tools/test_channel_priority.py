@@ -136,6 +136,7 @@ class Package:
     number: int
     depends: list[str]
     constrains: list[str]
+    track_features: tuple[str, ...] = ()
 
 
 def our_packages() -> list[Package]:
@@ -161,8 +162,15 @@ def our_packages() -> list[Package]:
                 depends += exports[name]
         depends.append(f"__glibc >={OUR_GLIBC},<3.0.a0")
         constrains = [str(s) for s in requirements.get("run_constrained") or []]
+        features = tuple(str(f) for f in r.meta["build"].get("track_features") or [])
         packages[(r.name, r.build_string)] = Package(
-            r.name, r.version, r.build_string, int(r.info["PKG_BUILDNUM"]), depends, constrains
+            r.name,
+            r.version,
+            r.build_string,
+            int(r.info["PKG_BUILDNUM"]),
+            depends,
+            constrains,
+            features,
         )
     return list(packages.values())
 
@@ -201,6 +209,7 @@ def pack_channel(path: Path, origin: str, packages: list[Package]) -> Path:
         manifest = {"name": p.name, "version": p.version, "build_string": p.build,
                     "build_number": p.number, "staging_prefix": "/no/such/prefix",
                     "requirements": {"run": p.depends, "run_constrained": p.constrains},
+                    "track_features": list(p.track_features),
                     "about": {"license": "none"}}  # fmt: skip
         write_info(tree, manifest, int(time.time() * 1000), None)
         files = sorted(q.relative_to(tree).as_posix() for q in tree.rglob("*") if q.is_file())
@@ -405,3 +414,26 @@ def test_conda_forge_opencv_cannot_join_an_environment_with_ours(channels, tmp_p
     alone = solve(names, [OURS, "cf-opencv"], [s.split("=")[0] + "=*=headless*" for s in specs],
                   False)  # fmt: skip
     assert all(build.startswith("headless_") for _, build in alone.values()), alone
+
+
+# --- the two layouts: the prefixed one only when asked for by build string -------------
+
+
+def test_an_unpinned_libjpeg_turbo_is_the_standard_layout(channels, tmp_path):
+    """The prefixed build carries a track feature, so a solver takes it only when a spec
+    asks for it; conda-forge's pillow (libjpeg-turbo >=3,<4.0a0, needing libjpeg.so.8)
+    gets the standard layout, here alone and beside conda-forge's packages."""
+    pillow = pack_channel(tmp_path / "cf-pillow", "conda-forge", [
+        Package("pillow", "12.0.0", "py311hcf00000_0", 0, ["libjpeg-turbo >=3,<4.0a0"], []),
+    ])  # fmt: skip
+    names = {**channels, "cf-pillow": pillow}
+    for specs in (["libjpeg-turbo"], ["libjpeg-turbo >=3,<4.0a0"], ["pillow"],
+                  ["pillow", "accelerated-codecs"]):  # fmt: skip
+        got = solve(names, [OURS, "cf-pillow", CONDA_FORGE], specs, True)
+        assert got["libjpeg-turbo"][0] == OURS, got
+        assert got["libjpeg-turbo"][1].startswith("standard_"), (specs, got)
+    asked = solve(names, [OURS, CONDA_FORGE], ["libjpeg-turbo=*=prefixed*"], True)
+    assert asked["libjpeg-turbo"][1].startswith("prefixed_"), asked
+    # OpenCV on turbo needs no libjpeg at run time: the standard one still comes with it.
+    both = solve(names, [OURS, CONDA_FORGE], ["opencv=*=turbo*", "libjpeg-turbo"], True)
+    assert both["libjpeg-turbo"][1].startswith("standard_"), both

@@ -25,7 +25,7 @@ MACOS = {
                   "osx": True, "win": False, "aarch64": False, "arm64": True, "ppc64le": False,
                   "target_platform": "osx-arm64"},
 }  # fmt: skip
-DEPLOYMENT_TARGET = {"osx-64": "10.13", "osx-arm64": "11.0"}
+DEPLOYMENT_TARGET = {"osx-64": "11.0", "osx-arm64": "11.0"}  # as conda-forge builds FFmpeg
 # test_cv2.py and test_av.py read /proc/self/maps and ELF files.
 ELF_ONLY = re.compile(
     r"\bldd\b|\.so\b|\.so\.|--whole-archive|\bsha256sum\b|/proc/|test_cv2\.py \w"
@@ -100,3 +100,27 @@ def test_opencv_hides_the_static_libjpeg_with_gnu_ld_only():
     assert 'linker_flags="${LDFLAGS:-}${jpeg_hiding:+ ${jpeg_hiding}}"' in script
     assert '-DCMAKE_SHARED_LINKER_FLAGS="${linker_flags}"' in script
     assert script.count("-Wl,--exclude-libs") == 1
+
+
+# A compiler in a test command is the one conda's compiler packages activate: ${CC},
+# ${CXX}. A bare cc, gcc or c++ is the machine's, which a conda test environment may
+# not have at all.
+BARE_COMPILER = re.compile(r"(?:^|[;&|(]\s*|\$\(\s*)(cc|gcc|g\+\+|c\+\+|clang|clang\+\+)\s")
+
+
+@pytest.mark.parametrize("platform", ["linux-64", *sorted(MACOS)])
+def test_no_test_command_calls_a_bare_compiler(platform, monkeypatch):
+    names = MACOS.get(platform)
+    for r in rendered(names, platform, monkeypatch) if names else rendered():
+        for command in commands_of(r):
+            found = BARE_COMPILER.search(command)
+            assert not found, (
+                f"{r.name}: {command!r} calls {found.group(1)}; use ${{CC}} or ${{CXX}}"
+            )
+
+
+def test_the_bare_compiler_check_can_fail():
+    assert BARE_COMPILER.search("cc -shared -o x.so y.a")
+    assert BARE_COMPILER.search("test -f x && g++ -o a a.cpp")
+    assert not BARE_COMPILER.search("${CC} -shared -o x.so y.a")
+    assert not BARE_COMPILER.search("ffmpeg -c:v libx264 -y out.mp4")

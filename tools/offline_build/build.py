@@ -252,6 +252,7 @@ def write_manifest(r: Rendered, out: Path, prefix: Path, source: dict, key: str,
         "build_string": r.build_string, "subdir": "noarch" if r.noarch else TARGET_PLATFORM,
         "noarch": r.noarch, "requirements": requirements,
         "run_exports": (r.meta.get("build") or {}).get("run_exports") or [],
+        "track_features": [str(f) for f in (r.meta.get("build") or {}).get("track_features") or []],
         "about": r.meta.get("about") or {}, "source": source, "cache_key": key,
         "variant": r.variant, "staging_prefix": str(prefix),
         # Files that embed the staging prefix: future has_prefix entries.

@@ -141,6 +141,8 @@ def write_info(tree: Path, manifest: dict, timestamp_ms: int, r: Rendered | None
         "license": str(about.get("license", "")), "subdir": TARGET_PLATFORM,
         "platform": "linux", "arch": "x86_64", "timestamp": timestamp_ms,
     }  # fmt: skip
+    if manifest.get("track_features"):  # conda-build writes them space-separated
+        index["track_features"] = " ".join(manifest["track_features"])
     noarch = manifest.get("noarch")
     if noarch:
         index.update(noarch=noarch, subdir="noarch", platform=None, arch=None)
