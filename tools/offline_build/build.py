@@ -402,6 +402,41 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     return _test_and_finish(r, out, base, tests, started)
 
 
+def _staged(manifest: Path) -> set[str]:
+    return {e.get("staged", e["path"]) for e in json.loads(manifest.read_text())["files"]}
+
+
+def output_test_prefix(r: Rendered, out: Path, staging: Path) -> Path:
+    """Where an output's tests run: what conda-build's fresh test environment would
+    hold, from the staging prefix by hard link. The output's own files, those of the
+    sibling outputs its run requirements name (py-opencv's libopencv), and the host
+    packages (which stand in for its other run requirements); not the files of the
+    recipe's other outputs, nor those no output took."""
+    built = _staged(out / "manifest.json")
+    siblings = {o.name for o in (r.parent.packages if r.parent else [])}
+    run = {spec_name(s) for s in (r.meta.get("requirements") or {}).get("run") or []}
+    keep = set()
+    for name in {r.name} | (run & siblings):
+        keep |= _staged(out / f"manifest.{name}.json")
+    prefix = out / f"test-{r.name}"
+    shutil.rmtree(prefix, ignore_errors=True)
+    for path in sorted(staging.rglob("*")):
+        rel = path.relative_to(staging).as_posix()
+        if (rel in built and rel not in keep) or not (path.is_file() or path.is_symlink()):
+            continue
+        target = prefix / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink():
+            target.symlink_to(os.readlink(path))
+        else:
+            try:
+                os.link(path, target)
+            except OSError:
+                shutil.copy2(path, target)
+    prefix.mkdir(parents=True, exist_ok=True)
+    return prefix
+
+
 def _declared(r: Rendered, name: str) -> bool:
     """Whether r (an output, or the recipe) names the package ``name`` in host or build:
     an output takes the run_exports of its own requirements only, as conda-build does."""
@@ -415,10 +450,15 @@ def _declared(r: Rendered, name: str) -> bool:
 def _test_and_finish(r: Rendered, out: Path, base: Path, tests: str, started: float) -> Path:
     step("[4/5] test")
     (out / "test.log").unlink(missing_ok=True)
+    staging = (out / "prefix").resolve()
     for package in r.packages:
+        prefix = staging
         if package.parent is not None:
-            print(f"test: output {package.name} {package.build_string}")
-        run_tests(package, (out / "prefix").resolve(), out / "test.log", src_dir=out / "work")
+            prefix = output_test_prefix(package, out, staging)
+            print(f"test: output {package.name} {package.build_string} in {prefix}")
+        run_tests(package, prefix, out / "test.log", src_dir=out / "work")
+        if prefix != staging:
+            shutil.rmtree(prefix, ignore_errors=True)
 
     step("[5/5] cache")
     (out / "DONE").write_text(time.strftime("%Y-%m-%dT%H:%M:%S%z ") + tests + "\n")
