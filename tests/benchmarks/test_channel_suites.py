@@ -5,6 +5,7 @@ the benchmark environments (bash tools/run.sh test-slow installs them)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 
@@ -127,3 +128,33 @@ def test_a_tiny_video_run_with_the_thread_type_readers(tmp_path):
     provenance = json.loads((folder / "provenance.json").read_text())
     assert provenance["ffmpeg"]["path"].startswith(str(environments.get("bench").prefix))
     assert readers.READERS["opencv-frame"].unavailable() is None
+
+
+def test_pyav_and_framereader_run_on_our_ffmpeg_beside_the_wheels(tmp_path):
+    """pyav-naive and indexed load the bench environment's libavcodec (our PyAV on our
+    FFmpeg); pyav-wheel and indexed-pyav-wheel the one PyAV's wheel bundles. Both are
+    recorded per cell, and the report sets the pairs side by side."""
+    names = ("indexed", "indexed-pyav-wheel", "pyav-naive", "pyav-wheel")
+    config = video_suite.Config(
+        recordings=[frames.Recording("tiny", 320, 180, True, frames=24)],
+        ffmpeg=str(environments.get("bench").executable("ffmpeg")),
+        readers=names,
+        random_frames=6,
+        cold_frames=1,
+        adversarial_set=False,
+        timeout=120,
+        out=tmp_path / "video",
+        command=["test"],
+    )
+    folder = video_suite.run(config)
+    accuracy = pd.read_csv(folder / "accuracy.csv")
+    assert set(accuracy["reader"]) == set(names)
+    assert (accuracy["wrong"] == 0).all()
+    ours = str(environments.get("bench").prefix.resolve())
+    for reader, loaded in accuracy.groupby("reader")["libavcodec"].agg(set).items():
+        (library,) = loaded
+        on_ours = os.path.realpath(library).startswith(ours)
+        assert on_ours is (reader in ("indexed", "pyav-naive")), (reader, library)
+    text = video_report.write([folder]).read_text()
+    assert "## Our FFmpeg against the PyAV wheel's" in text
+    assert "indexed loaded libavcodec: " in text

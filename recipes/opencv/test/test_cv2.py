@@ -288,18 +288,19 @@ def check_modules():
     subtractor = cv2.createBackgroundSubtractorMOG2()
     for _ in range(5):
         subtractor.apply(scene)
-    moved = scene.copy()
-    moved[40:80, 60:100] = 255 - moved[40:80, 60:100]
-    mask = subtractor.apply(moved)
-    assert mask[50:70, 70:90].mean() > 200, mask[50:70, 70:90].mean()
-    assert mask[:20, :20].mean() < 50, mask[:20, :20].mean()
+    entered = scene.copy()
+    entered[40:80, 60:100] = 255  # a bright animal walks in
+    mask = subtractor.apply(entered)
+    assert (mask[40:80, 60:100] == 255).mean() > 0.9, np.unique(mask[40:80, 60:100])
+    assert mask[:20, :20].max() == 0, mask[:20, :20].max()
     src = rng.uniform(0, 100, (20, 1, 2)).astype(np.float32)
     truth = np.array([[1.1, 0.05, 4.0], [-0.03, 0.95, -2.0], [1e-4, 2e-4, 1.0]])
     dst = cv2.perspectiveTransform(src, truth)
     found, _ = cv2.findHomography(src, dst)
     assert np.allclose(found / found[2, 2], truth, atol=1e-3), found
     orb = cv2.ORB_create(nfeatures=100)
-    keypoints, descriptors = orb.detectAndCompute(cv2.resize(scene, (320, 240)), None)
+    photo = cv2.imread(ASTRONAUT, cv2.IMREAD_GRAYSCALE)
+    keypoints, descriptors = orb.detectAndCompute(photo, None)
     assert len(keypoints) > 20, len(keypoints)
     assert descriptors.shape[1] == 32, descriptors.shape
     missing = [m for m in ("video", "calib", "features", "flann", "geometry", "objdetect",
