@@ -39,11 +39,21 @@ from pathlib import Path
 from . import BuildError, ccache
 from .cache import cache_key, test_key
 from .fetch import fetch_source, local_files
+from .hermetic import (
+    COMPILER_SONAMES,
+    GLIBC_SONAMES,
+    check_needed,
+    provided_sonames,
+    standin_pkgconfig,
+    standin_sonames,
+)
 from .host import host_from_channel, install_host, run_exports_as_depends
 from .machine import (
+    ACTIVATES,
     ACTIVATION_VARIABLES,
     check_compilers,
     compiler_activation,
+    compilers_in,
     glibc_export,
     host_exports,
 )
@@ -356,6 +366,8 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     if not build_sh.is_file():
         raise BuildError(f"{build_sh} not found (only build.sh recipes are supported)")
     env = build_env(r, prefix, build_prefix, work, root.resolve())
+    declared = [spec_name(s) for s in host if s not in host_specs]  # the machine's stand-ins
+    env["PKG_CONFIG_LIBDIR"] = str(hermetic_pkgconfig(declared, prefix, out / "pkgconfig-host"))
     expected = expected_minutes(r, base)
     step(f"[3/5] build.sh: {r.name} {r.build_string}, {expected}")
     heartbeat = (
@@ -376,6 +388,10 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     own = sorted(p.relative_to(prefix).as_posix() for p in prefix.rglob("*")
                  if (p.is_symlink() or p.is_file())
                  and p.relative_to(prefix).as_posix() not in host_files)  # fmt: skip
+    allowed = linkable_sonames(r, prefix, host_files, declared)
+    checked = check_needed(prefix, own, allowed, f"{r.name} {r.build_string}")
+    print(f"host: {checked} NEEDED entries checked, each provided by the package itself, a "
+          "declared host package, glibc or a declared compiler's runtime")  # fmt: skip
     source = {"url": (r.meta.get("source") or {}).get("url") or str(archive), "sha256": sha256,
               "route": route, "filename": archive.name}  # fmt: skip
     claimed: set[str] = set()
@@ -400,6 +416,33 @@ def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     (out / "BUILT").write_text(time.strftime("%Y-%m-%dT%H:%M:%S%z\n"))
     print(f"built in {time.monotonic() - started:.0f} s")
     return _test_and_finish(r, out, base, tests, started)
+
+
+def hermetic_pkgconfig(declared: list[str], prefix: Path, folder: Path) -> Path:
+    """The folder pkg-config is limited to (PKG_CONFIG_LIBDIR): stand-ins for the .pc
+    files conda-forge's packages in the host environment ship (hermetic.py); the host
+    packages from our channel are in PREFIX/lib/pkgconfig, on PKG_CONFIG_PATH."""
+    channel_pc = [p.stem for p in (prefix / "lib" / "pkgconfig").glob("*.pc")]
+    report = standin_pkgconfig(declared, folder, channel_pc)
+    shown = ", ".join(f"{m} ({p})" for m, p in report.modules.items()) or "none"
+    print(f"host: pkg-config sees {prefix / 'lib' / 'pkgconfig'} and the stand-ins {shown}")
+    for line in report.unresolved:
+        print(f"host: WARNING: {line}: pkg-config fails on it, as under conda-build")
+    return folder
+
+
+def linkable_sonames(r: Rendered, prefix: Path, host_files: set[str],
+                     declared: list[str]) -> set[str]:  # fmt: skip
+    """The libraries a package may link: the host packages' from our channel, the
+    declared stand-ins' (their Debian -dev package's), glibc's and the runtimes of
+    the compilers in build."""
+    allowed = provided_sonames(prefix / f for f in host_files) | set(GLIBC_SONAMES)
+    for name in declared:
+        allowed |= standin_sonames(name)
+    for _, compiler, _ in compilers_in(r, (r.meta.get("requirements") or {}).get("build")):
+        for runtime in ACTIVATES.get(compiler, (compiler,)):
+            allowed |= COMPILER_SONAMES.get(runtime, frozenset())
+    return allowed
 
 
 def _staged(manifest: Path) -> set[str]:

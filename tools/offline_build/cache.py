@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .render import Rendered
 
-RUNNER_VERSION = "6"  # part of the cache key: bump when the build contract changes
+RUNNER_VERSION = "7"  # part of the cache key: bump when the build contract changes
 
 
 def _tests(r: Rendered) -> list:

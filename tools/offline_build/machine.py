@@ -144,7 +144,67 @@ HOST_LIBRARIES = {
             _pinned("fontconfig", "x", "fonts-conda-ecosystem"),
         ),
         HostLibrary("harfbuzz", "libharfbuzz-dev", "harfbuzz", _same, _pinned("libharfbuzz", None)),
+        # expat.pc ships in expat, not in libexpat (which fontconfig brings along)
+        HostLibrary("expat", "libexpat1-dev", "expat", _same, _pinned("libexpat")),
+        # dav1d.pc ships in dav1d-dev; conda-forge's dav1d holds only the program
+        HostLibrary("dav1d-dev", "libdav1d-dev", "dav1d", _same, _dav1d_export),
     )
+}
+
+
+@dataclass(frozen=True)
+class PcModule:
+    """A pkg-config module as conda-forge's package ships it (hermetic.py)."""
+
+    name: str
+    requires: str = ""
+    requires_private: str = ""
+
+
+# conda-forge package -> the pkg-config modules it ships, with the Requires and
+# Requires.private lines its build writes (each feedstock's recipe and upstream's
+# .pc template at the packaged release). A package with no entry ships none.
+PC_MODULES: dict[str, tuple[PcModule, ...]] = {
+    "x264": (PcModule("x264"),),
+    "x265": (PcModule("x265"),),
+    "zlib": (PcModule("zlib"),),  # libzlib holds only the library
+    "liblzma-devel": (PcModule("liblzma"),),
+    "openh264": (PcModule("openh264"),),
+    "dav1d-dev": (PcModule("dav1d"),),
+    "libvpx": (PcModule("vpx"),),
+    "aom": (PcModule("aom"),),
+    "libopus": (PcModule("opus"),),
+    # freetype's build.sh deletes the Requires.private line (zlib, libpng upstream)
+    "freetype": (PcModule("freetype2"),),
+    "fontconfig": (PcModule("fontconfig", "freetype2 >= 21.0.15", "expat"),),
+    "expat": (PcModule("expat"),),
+    "libharfbuzz-devel": (
+        PcModule("harfbuzz", "", "freetype2 >= 20.0.14, glib-2.0 >= 2.30.0, graphite2 >= 1.2.0"),
+        PcModule("harfbuzz-subset", "harfbuzz"),
+    ),
+    "libglib": (
+        PcModule("glib-2.0", "", "libpcre2-8 >= 10.32"),
+        PcModule("gobject-2.0", "glib-2.0", "libffi >= 3.0.0"),
+    ),
+    "pcre2": (PcModule("libpcre2-8"),),
+    "libffi": (PcModule("libffi"),),
+    "graphite2": (PcModule("graphite2"),),
+}
+
+# conda-forge package -> the packages its run requirements put into a host
+# environment beside it (those that ship pkg-config modules or matter here).
+BRINGS: dict[str, tuple[str, ...]] = {
+    "zlib": ("libzlib",),
+    "liblzma-devel": ("liblzma",),
+    "dav1d": ("libdav1d",),
+    "dav1d-dev": ("libdav1d",),
+    "freetype": ("libfreetype6",),
+    "fontconfig": ("libexpat", "libfreetype6", "libuuid", "libzlib"),
+    "expat": ("libexpat",),
+    "harfbuzz": ("libharfbuzz-devel",),  # a metapackage
+    "libharfbuzz-devel": ("libharfbuzz", "freetype"),
+    "libharfbuzz": ("libglib", "graphite2", "libfreetype6", "libpng"),
+    "libglib": ("pcre2", "libffi", "libzlib", "libiconv"),
 }
 
 

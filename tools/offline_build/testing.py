@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import BuildError
+from .hermetic import standin_pkgconfig
 from .machine import ACTIVATION_VARIABLES, MACHINE_COMPILERS, activation, compilers_in
 from .render import DEFAULT_COMPILERS, TARGET_PLATFORM, Rendered
 from .specs import spec_names
@@ -117,6 +118,13 @@ def test_env(r: Rendered, prefix: Path, test_dir: Path) -> dict[str, str]:
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(site_packages(prefix)), env.get("PYTHONPATH")) if p
         )
+    # pkg-config sees the environment's .pc files and stand-ins for those of the
+    # machine's test/requires, nothing else of the machine (hermetic.py).
+    declared = spec_names((r.meta.get("test") or {}).get("requires"))
+    standin_pkgconfig(declared, test_dir / ".pkgconfig-test-requires")
+    env["PKG_CONFIG_LIBDIR"] = os.pathsep.join([str(prefix / "lib" / "pkgconfig"),
+                                                str(test_dir / ".pkgconfig-test-requires")])  # fmt: skip
+    env.pop("PKG_CONFIG_PATH", None)
     return env
 
 
