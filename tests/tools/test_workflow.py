@@ -20,10 +20,10 @@ def workflow() -> dict:
     return yaml.safe_load(WORKFLOW.read_text())
 
 
-def job() -> dict:
+def job(name: str = "build") -> dict:
     jobs = workflow()["jobs"]
-    assert list(jobs) == ["build"], list(jobs)
-    return jobs["build"]
+    assert list(jobs) == ["build", "smoke", "publish"], list(jobs)
+    return jobs[name]
 
 
 def commands(lines) -> list[str]:
@@ -125,3 +125,48 @@ def test_the_readme_says_the_workflow_is_unverified():
     assert "Windows is not built" in text
     header = WORKFLOW.read_text().split("\nname:", 1)[0]
     assert "UNVERIFIED: this workflow has never run." in header
+
+
+def test_what_was_built_is_indexed_and_uploaded_even_when_a_build_failed():
+    steps = job()["steps"]
+    index = next(s for s in steps if s.get("name") == "Index the channel")
+    upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
+    assert index["if"] == "always()"
+    assert upload["if"] == "always()"
+    assert 'conda index "$(conda info --base)/conda-bld"' in index["run"]
+    assert "repodata.json" in index["run"]
+    assert "noarch" in index["run"]
+    assert upload["with"]["path"] == "channel/"
+    assert upload["with"]["name"] == "channel-${{ matrix.subdir }}"
+
+
+def test_a_second_job_installs_the_linux_channel_and_smoke_tests_it():
+    smoke = job("smoke")
+    assert smoke["needs"] == "build"
+    assert smoke["if"] == "always()"
+    steps = smoke["steps"]
+    download = next(
+        s for s in steps if str(s.get("uses", "")).startswith("actions/download-artifact@")
+    )
+    assert download["with"]["name"] == "channel-linux-64"
+    run = "\n".join(str(s.get("run", "")) for s in steps)
+    assert "--strict-channel-priority --override-channels" in run
+    assert "-c ./channel -c conda-forge" in run
+    assert "for licence in gpl lgpl; do" in run
+    assert '"ffmpeg=*=${licence}*"' in run
+    for licence in ("gpl", "lgpl"):
+        assert f"./env-{licence}/bin/ffmpeg" in run
+    assert "cv2.imencode" in run  # a JPEG through OpenCV
+    assert "-c:v libx264" in run  # H.264 frames through ffmpeg
+    assert "--enable-gpl" in run
+    assert "--disable-gpl" in run
+
+
+def test_publishing_needs_the_token_and_says_when_it_is_skipped():
+    publish = job("publish")
+    assert set(publish["needs"]) == {"build", "smoke"}
+    (step,) = [s for s in publish["steps"] if s.get("name") == "Upload the packages"]
+    assert step["env"]["ANACONDA_API_TOKEN"] == "${{ secrets.ANACONDA_API_TOKEN }}"
+    assert 'if [ -z "${ANACONDA_API_TOKEN}" ]' in step["run"]
+    assert "the upload to anaconda.org is skipped" in step["run"]
+    assert "anaconda upload" in step["run"]
