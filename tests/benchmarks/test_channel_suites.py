@@ -97,8 +97,9 @@ def test_a_tiny_jpeg_run_with_both_opencv_builds_and_the_wheel(tmp_path):
     assert not quality["flagged"].any()
 
 
-def test_a_tiny_video_run_with_the_thread_type_readers(tmp_path):
-    names = ("indexed", "opencv-frame", "opencv-slice", "opencv-1thread", "opencv-wheel")
+def tiny_video_run(tmp_path, names: tuple[str, ...]):
+    """The video suite on a tiny colour recording, encoded by the bench environment's
+    ffmpeg, with these readers; returns the run's folder."""
     config = video_suite.Config(
         recordings=[frames.Recording("tiny", 320, 180, True, frames=24)],
         ffmpeg=str(environments.get("bench").executable("ffmpeg")),
@@ -110,7 +111,12 @@ def test_a_tiny_video_run_with_the_thread_type_readers(tmp_path):
         out=tmp_path / "video",
         command=["test"],
     )
-    folder = video_suite.run(config)
+    return video_suite.run(config)
+
+
+def test_a_tiny_video_run_with_the_thread_type_readers(tmp_path):
+    names = ("indexed", "opencv-frame", "opencv-slice", "opencv-1thread", "opencv-wheel")
+    folder = tiny_video_run(tmp_path, names)
     text = video_report.write([folder]).read_text()
     assert (folder / "thread_type.png").stat().st_size > 0
     assert "## Our OpenCV's decoder thread type" in text
@@ -135,18 +141,7 @@ def test_pyav_and_framereader_run_on_our_ffmpeg_beside_the_wheels(tmp_path):
     FFmpeg); pyav-wheel and indexed-pyav-wheel the one PyAV's wheel bundles. Both are
     recorded per cell, and the report sets the pairs side by side."""
     names = ("indexed", "indexed-pyav-wheel", "pyav-naive", "pyav-wheel")
-    config = video_suite.Config(
-        recordings=[frames.Recording("tiny", 320, 180, True, frames=24)],
-        ffmpeg=str(environments.get("bench").executable("ffmpeg")),
-        readers=names,
-        random_frames=6,
-        cold_frames=1,
-        adversarial_set=False,
-        timeout=120,
-        out=tmp_path / "video",
-        command=["test"],
-    )
-    folder = video_suite.run(config)
+    folder = tiny_video_run(tmp_path, names)
     accuracy = pd.read_csv(folder / "accuracy.csv")
     assert set(accuracy["reader"]) == set(names)
     assert (accuracy["wrong"] == 0).all()
