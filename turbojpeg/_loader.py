@@ -16,6 +16,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import LibraryNotFoundError
+
 ENV_VAR = "TURBOJPEG_LIB"
 
 _LIB_NAMES = ("libturbojpeg.so.0", "libturbojpeg.so", "libturbojpeg.dylib", "turbojpeg.dll")
@@ -30,10 +32,6 @@ _SYSTEM_DIRS = (
     "/opt/homebrew/lib",
     "/usr/local/opt/jpeg-turbo/lib",
 )
-
-
-class LibraryNotFoundError(OSError):
-    """No usable libturbojpeg was found; the message lists every place tried."""
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,7 @@
-"""The package's own exception and warning types."""
+"""The package's own exception and warning types. A leaf module: every other module
+may import it, the loader included, and it imports none of them."""
 
 from __future__ import annotations
-
-from ._loader import LibraryNotFoundError
 
 # libjpeg-turbo's TJERR_* error codes.
 TJERR_WARNING = 0
@@ -49,6 +48,16 @@ class TurbojpegWarning(UserWarning):
     The decoded image is complete but may contain gray or garbled areas. Pass
     ``strict=True`` to ``Turbojpeg`` to get a ``TurbojpegError`` instead.
     """
+
+
+class LibraryNotFoundError(TurbojpegError, OSError):
+    """No usable libturbojpeg was found; the message lists every place tried.
+
+    A ``TurbojpegError`` like every error of this package (``except TurbojpegError``
+    catches it), and an ``OSError``, as a missing shared library is one."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, None)
 
 
 class ImageTooLargeError(TurbojpegError, ValueError):

@@ -229,11 +229,24 @@ def test_fuzz_bit_flipped_jpegs(tj, small_jpeg, flips, crop, header_only):
 @FUZZ
 @given(data=st.binary(min_size=0, max_size=512))
 def test_fuzz_header_and_yuv(tj, data):
-    for call in (tj.decode_header, tj.decode_yuv):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", TurbojpegWarning)
-            try:
-                result = call(data)
-            except TurbojpegError:
-                continue
-        assert result is not None
+    """Random bytes either raise TurbojpegError or give a header and planes that agree:
+    a real size, and [Y] or [Y, Cb, Cr] uint8 planes whose Y covers that size."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TurbojpegWarning)
+        try:
+            info = tj.decode_header(data)
+        except TurbojpegError:
+            info = None
+        try:
+            planes = tj.decode_yuv(data)
+        except TurbojpegError:
+            planes = None
+    if info is not None:
+        assert info.width > 0
+        assert info.height > 0
+    if planes is not None:
+        assert info is not None  # planes from bytes whose header could not be read
+        assert len(planes) in (1, 3)
+        assert all(p.dtype == np.uint8 and p.ndim == 2 for p in planes)
+        assert planes[0].shape[0] >= info.height
+        assert planes[0].shape[1] >= info.width

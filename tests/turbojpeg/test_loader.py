@@ -159,3 +159,25 @@ def test_the_version_is_written_once():
     project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     assert "version" not in project["project"]  # dynamic: from turbojpeg.__version__
     assert importlib.metadata.version("accelerated-codecs") == turbojpeg.__version__
+
+
+def test_a_missing_library_is_a_turbojpeg_error_and_an_os_error():
+    """One ``except TurbojpegError`` catches every error of the package, this one too."""
+    from turbojpeg import TurbojpegError
+
+    assert issubclass(LibraryNotFoundError, TurbojpegError)
+    assert issubclass(LibraryNotFoundError, OSError)
+    with pytest.raises(TurbojpegError, match="requested by lib_path argument is unusable") as info:
+        _loader.load_library("/nonexistent/libturbojpeg.so.0")
+    assert info.value.code is None  # raised before any library call
+
+
+def test_the_environment_turbojpeg_is_installed_in(tmp_path):
+    module = tmp_path / "env" / "lib" / "python3.11" / "site-packages" / "turbojpeg" / "_loader.py"
+    module.parent.mkdir(parents=True)
+    module.write_text("")
+    assert _loader.installed_prefix(module) == tmp_path / "env"
+    checkout = tmp_path / "src" / "turbojpeg" / "_loader.py"
+    checkout.parent.mkdir(parents=True)
+    checkout.write_text("")
+    assert _loader.installed_prefix(checkout) is None
