@@ -144,7 +144,9 @@ case "${1:-}" in
   setup) setup ;;
   lib) system_deps; venv; lib ;;
   test)
-    setup
+    # channel_deps: the runner's tests build tiny recipes against the Debian -dev
+    # packages that stand in for host libraries (the hermetic host's pkg-config files).
+    setup; channel_deps
     log "tests against our libjpeg-turbo ($LIBDIR) and Debian's 2.x ($SYSTEM_TJ2)"
     TURBOJPEG_LIB="$LIBDIR/libturbojpeg.so.0" TURBOJPEG_TJ2_LIB="$SYSTEM_TJ2" \
       TURBOJPEG_PREFIXED_PREFIX="$(cat "$ROOT/.build/libjpeg-turbo/prefixed-prefix")" \
