@@ -117,7 +117,7 @@ bench_envs() {
   # channel (py-rattler), unchanged when up to date.
   local log="$ROOT/.build/logs/channel.log"
   mkdir -p "$(dirname "$log")"
-  log "the channel: ${RECIPES[*]} (cached; the first time about 22 min on 2 cores; log: $log)"
+  log "the channel: ${RECIPES[*]} (cached; the first time about 28 min on 2 cores; log: $log)"
   channel "${RECIPES[@]}" --build-only 2>&1 | tee "$log" \
     | grep --line-buffered -E '^==== |^SUBSTITUTION:|^error:' || true
   [[ "$(tail -n 1 "$log")" == channel:* ]] || { echo "the channel build failed: see $log" >&2; exit 1; }
@@ -154,7 +154,7 @@ case "${1:-}" in
     ;;
   test-slow)
     # The tests that need the whole channel: the benchmark environments, both
-    # OpenCV builds in the suites. Builds what is missing (about 22 min the first time).
+    # OpenCV builds in the suites. Builds what is missing (about 28 min the first time).
     setup; channel_deps; bench_envs
     log "slow tests against the benchmark environments ($BENCH_ENV, $BENCH_IJG_ENV)"
     BENCH_PREFIX="$BENCH_ENV" BENCH_IJG_PREFIX="$BENCH_IJG_ENV" \
