@@ -48,6 +48,32 @@ def _sizes(text: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _jpeg_left_out(args: argparse.Namespace, photos: int) -> tuple[str, ...]:
+    """What this quick JPEG run leaves out of the full one, in words."""
+    if not args.quick:
+        return ()
+    return (
+        f"all but {photos} photos",
+        f"{args.rounds or QUICK['rounds']} timed rounds per cell instead of 7",
+    )
+
+
+def _video_left_out(args: argparse.Namespace, config_left_out: dict) -> tuple[str, ...]:
+    """What this quick video run leaves out of the full one, in words."""
+    if not args.quick:
+        return ()
+    found = [
+        (
+            "the gray recordings and the 960x540 and 1920x1080 sizes (colour 480x270 and the "
+            "footage only)"
+        ),
+        f"{args.random_frames or 4} random reads per file instead of 6",
+        "100 frames straight through (20 here)",
+    ]
+    found += [f"reader {name} ({why})" for name, why in config_left_out.items()]
+    return tuple(found)
+
+
 def jpeg(args: argparse.Namespace) -> int:
     from benchmarks import datasets
     from benchmarks.jpeg import contenders, report, suite
@@ -80,6 +106,7 @@ def jpeg(args: argparse.Namespace) -> int:
         seed=args.seed,
         threads=args.threads,
         out=args.out,
+        quick_left_out=_jpeg_left_out(args, len(photos)),
     )
     folder = suite.run(config)
     path = report.write([folder])
@@ -115,6 +142,7 @@ def video(args: argparse.Namespace) -> int:
         seed=args.seed,
         timeout=args.timeout,
         out=args.out,
+        quick_left_out=_video_left_out(args, config_left_out={} if args.readers else left_out),
     )
     try:
         folder = suite.run(config)

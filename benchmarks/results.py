@@ -46,10 +46,13 @@ def cpu_name(machine: dict) -> str:
     return (machine.get("cpu") or {}).get("brand_raw") or platform.processor() or platform.machine()
 
 
-def provenance(suite: str, command: Sequence[str], seed: int | None) -> dict:
+def provenance(suite: str, command: Sequence[str], seed: int | None,
+               left_out: Sequence[str] = ()) -> dict:  # fmt: skip
     """What every suite records about its run; each suite adds its own fields.
 
     ``suite`` says which report reads the folder (``python -m benchmarks report``).
+    ``left_out`` is what a quick run leaves out of the full one, in words: a run with
+    any is recorded as ``mode: quick``, and its report says so first (``mode_line``).
     """
     import numpy
     from pytest_benchmark.plugin import pytest_benchmark_generate_machine_info
@@ -58,6 +61,8 @@ def provenance(suite: str, command: Sequence[str], seed: int | None) -> dict:
     machine = pytest_benchmark_generate_machine_info()
     return {
         "suite": suite,
+        "mode": "quick" if left_out else "full",
+        "left_out": list(left_out),
         "command": " ".join(command),
         "seed": seed,
         "cpu": cpu_name(machine),
@@ -81,3 +86,12 @@ def benchmark_document(entries: list[dict], provenance: dict) -> dict:
         "datetime": provenance["finished"],
         "version": pytest_benchmark.__version__,
     }
+
+
+def mode_line(provenance: dict) -> str:
+    """A report's opening line for a quick run, saying what it left out; empty for a
+    full run (and for folders written before runs recorded their mode)."""
+    if provenance.get("mode") != "quick":
+        return ""
+    return ("**Quick run.** It left out: " + "; ".join(provenance.get("left_out") or ["?"])
+            + ". `--full-run` (tools/run.sh) or no `--quick` measures everything.\n")  # fmt: skip

@@ -593,6 +593,7 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
     title = "JPEG roundtrip" + ("" if len(runs) == 1 else ": " + " vs ".join(r.name for r in runs))
     parts = [
         f"# {title}\n",
+        *filter(None, (results.mode_line(r.provenance) for r in runs)),
         _claims_section(runs),
         _savings_section(runs),
         _equal_ssim_section(runs),

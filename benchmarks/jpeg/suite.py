@@ -46,6 +46,7 @@ class Config:
     threads: int = 1
     out: Path = Path("results/jpeg")
     command: list[str] = field(default_factory=lambda: list(sys.argv))
+    quick_left_out: tuple[str, ...] = ()  # what a quick run leaves out, in words (results.py)
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,7 @@ def benchmark_json(
 
 
 def provenance(images, ready, skipped, config: Config, interrupted: bool) -> dict:
-    return results.provenance("jpeg", config.command, config.seed) | {
+    return results.provenance("jpeg", config.command, config.seed, config.quick_left_out) | {
         "rounds": config.rounds,
         "warmup": config.warmup,
         "threads": config.threads,

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from benchmarks import figures
-from benchmarks.results import read_rows
+from benchmarks.results import mode_line, read_rows
 
 BASELINE = "exploded-jpeg"
 REFERENCE_READER = "indexed"
@@ -384,6 +384,8 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
         thread_type_figure(thread_type_table(table, acc), provenance, folder / "thread_type.png"),
     ]
     parts = ["# Video: storage, encode speed and random access, every frame checked\n"]
+    if mode_line(provenance):
+        parts.append(mode_line(provenance))
     target = intra_target(table, intra) if not table.empty else pd.DataFrame()
     if not target.empty:
         by_codec = target.groupby("encoding")["vs exploded JPEG"].max()

@@ -50,6 +50,7 @@ class Config:
     timeout: float = 300.0  # seconds per (reader, file) cell
     out: Path = Path("results/video")
     command: list[str] = field(default_factory=lambda: list(sys.argv))
+    quick_left_out: tuple[str, ...] = ()  # what a quick run leaves out, in words (results.py)
 
 
 @dataclass
@@ -615,7 +616,7 @@ def provenance(
     import av
     import cv2
 
-    return results.provenance("video", config.command, config.seed) | {
+    return results.provenance("video", config.command, config.seed, config.quick_left_out) | {
         "random_frames": config.random_frames,
         "cold_frames": config.cold_frames,
         "sequential_frames": config.sequential_frames,

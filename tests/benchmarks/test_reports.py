@@ -15,6 +15,8 @@ from benchmarks.__main__ import main as cli
 
 COMMON = {
     "suite",
+    "mode",
+    "left_out",
     "command",
     "seed",
     "cpu",
@@ -140,3 +142,17 @@ def test_a_micro_run_is_reported_from_its_folder(tmp_path):
     assert "![throughput](throughput.png)" in text
     for name in ("throughput.png", "fixed_cost.png"):
         assert (folder / name).stat().st_size > 0, name
+
+
+def test_a_full_run_says_nothing_of_its_mode_and_a_quick_one_names_what_it_left_out():
+    from benchmarks import results
+
+    full = results.provenance("video", ["x"], 0)
+    assert full["mode"] == "full"
+    assert full["left_out"] == []
+    assert results.mode_line(full) == ""
+    quick = results.provenance("jpeg", ["x"], 0, ("all but 2 photos", "3 rounds per cell"))
+    assert quick["mode"] == "quick"
+    line = results.mode_line(quick)
+    assert line.startswith("**Quick run.** It left out: all but 2 photos; 3 rounds per cell.")
+    assert results.mode_line({"suite": "video"}) == ""  # a folder from before runs kept a mode

@@ -42,6 +42,7 @@ def full_run(tmp_path_factory):
         timeout=120,
         out=out,
         command=["test"],
+        quick_left_out=("the big recordings", "reader torchcodec (no PyTorch)"),
     )
     folder = suite.run(config)
     return folder, video_report.write([folder])
@@ -61,6 +62,9 @@ def test_a_tiny_run_writes_every_output(full_run):
     assert provenance["ffmpeg"]["version"]
     assert "--enable" in provenance["ffmpeg"]["buildconf"]
     assert provenance["suite"] == "video"
+    # A quick run says so: in its provenance, and in its report's first lines.
+    assert provenance["mode"] == "quick"
+    assert provenance["left_out"] == ["the big recordings", "reader torchcodec (no PyTorch)"]
     assert provenance["reader_stats"] == {"indexed-pyav-wheel": ["index_seconds"]}
     # Every reader names the libavcodec its process mapped: here the PyAV wheel's (and
     # the OpenCV wheel's own for opencv-wheel), never ours, which this run lacks.
@@ -69,6 +73,9 @@ def test_a_tiny_run_writes_every_output(full_run):
     for name in ("indexed-pyav-wheel", "pyav-wheel"):
         assert all("/av.libs/" in f or "/av/" in f for f in loaded[name]), loaded[name]
     text = report.read_text()
+    opening = text.split("\n## ", 1)[0]
+    assert ("**Quick run.** It left out: the big recordings; reader torchcodec (no PyTorch)."
+            in opening)  # fmt: skip
     for heading in ("## Accuracy", "## Encodings", "## Random-frame latency", "## Provenance"):
         assert heading in text
     # the index build, which only our reader reports
