@@ -213,12 +213,13 @@ def check_needed(prefix: Path, files: Iterable[str], allowed: set[str], what: st
     """Every NEEDED entry of the ELF files among ``files`` (paths under prefix) must
     be in ``allowed`` or be one of those files; returns how many entries were checked."""
     paths = [prefix / f for f in files]
-    own = provided_sonames(p for p in paths if not p.is_symlink()) | {p.name for p in paths}
+    # Each ELF file's dynamic section, read once: its NEEDED entries and its SONAME.
+    entries = {p: dynamic_entries(p) for p in paths
+               if not p.is_symlink() and p.is_file() and is_dynamic_elf(p)}  # fmt: skip
+    own = {p.name for p in paths} | {soname for _, soname in entries.values() if soname}
     problems, checked = [], 0
-    for path in paths:
-        if path.is_symlink() or not path.is_file() or not is_dynamic_elf(path):
-            continue
-        for soname in dynamic_entries(path)[0]:
+    for path, (needed, _) in entries.items():
+        for soname in needed:
             checked += 1
             if soname in own or soname in allowed:
                 continue
