@@ -1,5 +1,6 @@
 import hashlib
 import os
+import shutil
 import tarfile
 import time
 from pathlib import Path
@@ -143,10 +144,39 @@ def test_substitute_that_pip_cannot_find_is_an_error(tmp_path, local_index, caps
     assert "route pip hello==9.9.9 unavailable" in capsys.readouterr().out
 
 
-def test_substitute_needs_pip_and_sha256(tmp_path):
+@pytest.mark.parametrize(
+    "substitute",
+    [{"url": "file:///x"}, {"pip": "hello==1.2.3"},
+     {"pip": "hello==1.2.3", "debian": "hello", "sha256": "2" * 64}],
+)  # fmt: skip
+def test_substitute_needs_one_origin_and_sha256(tmp_path, substitute):
     missing = (tmp_path / "missing.tar.gz").as_uri()
-    with pytest.raises(BuildError, match="substitute needs pip and sha256"):
-        fetch.fetch_source(meta_for(missing, "1" * 64, substitute={"url": "file:///x"}))
+    with pytest.raises(BuildError, match="substitute needs sha256 and one of pip, debian"):
+        fetch.fetch_source(meta_for(missing, "1" * 64, substitute=substitute))
+
+
+def test_substitute_from_debian_is_announced_and_checked(tmp_path, monkeypatch, capsys):
+    orig = tmp_path / "hello_1.2.3.orig.tar.xz"
+    orig.write_bytes(b"Debian's repack of hello 1.2.3\n")
+    sha256 = hashlib.sha256(orig.read_bytes()).hexdigest()
+    asked = []
+
+    def debian(package, version, dest):
+        asked.append((package, version))
+        return Path(shutil.copy(orig, dest))
+
+    monkeypatch.setattr(fetch, "_debian_route", debian)
+    missing = (tmp_path / "missing.tar.gz").as_uri()
+    substitute = {"debian": "hello", "sha256": sha256, "note": "upstream's is a .tar.gz"}
+    got, digest, route = fetch.fetch_source(meta_for(missing, "1" * 64, substitute=substitute))
+    assert (digest, route, asked) == (sha256, "substitute", [("hello", "1.2.3")])
+    assert got.read_bytes() == orig.read_bytes()
+    out = capsys.readouterr().out
+    assert "SUBSTITUTION: missing.tar.gz is not available; building from Debian's orig" in out
+    assert "upstream's is a .tar.gz" in out
+    substitute["sha256"] = "3" * 64  # other bytes than declared: refused
+    with pytest.raises(BuildError, match=r"sha256 mismatch .* route debian hello"):
+        fetch.fetch_source(meta_for(missing, "1" * 64, substitute=substitute))
 
 
 def test_fetch_command_prints_the_path(recipe, capsys):

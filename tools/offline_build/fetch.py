@@ -274,6 +274,28 @@ def local_source(meta: dict, recipe_dir: Path) -> Path | None:
     return root
 
 
+def _fetch_substitute(filename: str, substitute: dict, version: str) -> tuple[Path, str] | None:
+    """The declared substitute for upstream's file: a pip sdist (``pip``) or the orig
+    tarball of a Debian source package at the recipe's version (``debian``), checked
+    by its own sha256, and announced in the log before it is used."""
+    kinds = [k for k in ("pip", "debian") if substitute.get(k)]
+    if len(kinds) != 1 or not substitute.get("sha256"):
+        raise BuildError("extra/offline_source/substitute needs sha256 and one of pip, debian")
+    origin = substitute[kinds[0]]
+    what = (f"the sdist of {origin}" if kinds[0] == "pip"
+            else f"Debian's orig tarball of {origin} {version}")  # fmt: skip
+    print(f"SUBSTITUTION: {filename} is not available; building from {what} "
+          f"(sha256 {substitute['sha256']}) instead: "
+          f"{substitute.get('note', 'no note given')}")  # fmt: skip
+    if kinds[0] == "pip":
+        route = (f"pip {origin}", lambda d: _pip_route(origin, d))
+        name = re.sub(r"\W+", "-", origin) + ".sdist"
+    else:
+        route = (f"debian {origin}", lambda d: _debian_route(origin, version, d))
+        name = f"{origin}_{version}.orig-tarball"
+    return _fetch_one(name, substitute["sha256"], [route])
+
+
 def fetch_source(meta: dict, recipe_dir: Path | None = None) -> tuple[Path, str, str]:
     """Return (path in the cache, sha256 of the bytes, route that delivered them).
 
@@ -307,14 +329,7 @@ def fetch_source(meta: dict, recipe_dir: Path | None = None) -> tuple[Path, str,
         return found[0], source["sha256"], found[1]
     substitute = offline.get("substitute")
     if substitute:  # offline bytes that differ from upstream: allowed, but never silently
-        if not substitute.get("pip") or not substitute.get("sha256"):
-            raise BuildError("extra/offline_source/substitute needs pip and sha256")
-        print(f"SUBSTITUTION: {filename} is not available; building from the sdist of "
-              f"{substitute['pip']} (sha256 {substitute['sha256']}) instead: "
-              f"{substitute.get('note', 'no note given')}")  # fmt: skip
-        routes = [(f"pip {substitute['pip']}", lambda d: _pip_route(substitute["pip"], d))]
-        name = re.sub(r"\W+", "-", substitute["pip"]) + ".sdist"
-        found = _fetch_one(name, substitute["sha256"], routes)
+        found = _fetch_substitute(filename, substitute, version)
         if found:
             print(f"fetch: substitute delivered by route {found[1]}: {found[0]}")
             return found[0], substitute["sha256"], "substitute"
