@@ -4,12 +4,14 @@ it links without declaring is a build error that names it."""
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from tools.offline_build.__main__ import main
 from tools.offline_build.hermetic import closure, standin_pkgconfig, standin_text
 from tools.offline_build.machine import PcModule
+from tools.offline_build.render import load_variant, render_recipe
 
 from .conftest import GCC_MAJOR, make_tarball
 
@@ -141,3 +143,43 @@ def test_a_module_the_machine_lacks_is_named_with_its_debian_package(tmp_path, m
     assert report.unresolved == [
         "the machine has no expat.pc to stand in for expat's (apt-get install libexpat1-dev)"
     ]
+
+
+def _exists(folder, module):
+    env = {"PKG_CONFIG_LIBDIR": str(folder), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(["pkg-config", "--exists", "--print-errors", module], env=env,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    return proc.returncode == 0, proc.stderr
+
+
+def test_libass_alone_lacks_harfbuzz_pc_as_under_conda_build(tmp_path):
+    """libass brings libharfbuzz (the library) but not libharfbuzz-devel (harfbuzz.pc),
+    and its fontconfig requires expat: libass.pc resolves only once both are declared."""
+    report = standin_pkgconfig(["libass"], tmp_path / "alone")
+    assert any(u.startswith("libass.pc (libass) requires harfbuzz") and "libharfbuzz-devel" in u
+               for u in report.unresolved), report.unresolved  # fmt: skip
+    assert any("fontconfig.pc (fontconfig) requires expat" in u for u in report.unresolved)
+    found, errors = _exists(tmp_path / "alone", "libass")
+    assert not found
+    assert "harfbuzz" in errors
+    report = standin_pkgconfig(["libass", "harfbuzz", "expat"], tmp_path / "declared")
+    assert not report.unresolved, report.unresolved
+    assert _exists(tmp_path / "declared", "libass")[0]
+
+
+def test_ffmpegs_host_list_resolves_every_module_configure_asks_for(tmp_path):
+    """The recipe's Linux host list, rendered: each module FFmpeg's configure asks
+    pkg-config for is found through the stand-ins, with nothing left unresolved."""
+    root = Path(__file__).resolve().parents[2]
+    variant = load_variant(root / "conda_build_config.yaml", {"license_family": "gpl"})
+    rendered = render_recipe(root / "recipes" / "ffmpeg", variant)
+    host = [s.split()[0] for s in rendered.meta["requirements"]["host"]]
+    ours = {"ffnvcodec-headers"}  # from our channel, not a stand-in
+    report = standin_pkgconfig([h for h in host if h not in ours], tmp_path / "pc",
+                               channel_pc=["ffnvcodec"])  # fmt: skip
+    assert not report.unresolved, report.unresolved
+    for module in ["libxml-2.0", "openssl", "libass", "vorbis", "vorbisenc", "libwebp",
+                   "libwebpmux", "libjxl", "libjxl_threads", "SvtAv1Enc", "libva", "libva-drm",
+                   "fontconfig", "harfbuzz", "dav1d", "x264", "x265"]:  # fmt: skip
+        found, errors = _exists(tmp_path / "pc", module)
+        assert found, errors

@@ -111,6 +111,16 @@ def _x264_export(version: str) -> tuple[str, ...]:
     return (f"x264 >={version},<1!{soname + 1}",)
 
 
+def _libxml2_export(version: str) -> tuple[str, ...]:
+    """libxml2-devel's run_exports: since 2.14 (soname libxml2.so.16) the runtime
+    package libxml2-16, unpinned, and libxml2; before, when the soname was
+    libxml2.so.2 and the package libxml2 alone, pin_subpackage with max_pin x.x."""
+    major, minor = (int(p) for p in version.split(".")[:2])
+    if (major, minor) >= (2, 14):
+        return ("libxml2", f"libxml2-16 >={version}")
+    return _pinned("libxml2", "x.x")(version)
+
+
 # conda-forge name in host, Debian's stand-in, where the version comes from, and the
 # feedstock's run_exports (read from each conda-forge feedstock's recipe).
 HOST_LIBRARIES = {
@@ -148,6 +158,19 @@ HOST_LIBRARIES = {
         HostLibrary("expat", "libexpat1-dev", "expat", _same, _pinned("libexpat")),
         # dav1d.pc ships in dav1d-dev; conda-forge's dav1d holds only the program
         HostLibrary("dav1d-dev", "libdav1d-dev", "dav1d", _same, _dav1d_export),
+        # libxml-2.0.pc ships in libxml2-devel (the dash demuxer)
+        HostLibrary("libxml2-devel", "libxml2-dev", "libxml-2.0", _same, _libxml2_export),
+        HostLibrary("openssl", "libssl-dev", "openssl", _same, _pinned("openssl")),
+        HostLibrary("libass", "libass-dev", "libass", _same, _pinned("libass", "x.x.x")),
+        HostLibrary("libvorbis", "libvorbis-dev", "vorbis", _same, _pinned("libvorbis", "x.x")),
+        # the libraries and their .pc files; conda-forge's libwebp holds only the tools
+        HostLibrary("libwebp-base", "libwebp-dev", "libwebp", _same, _pinned("libwebp-base")),
+        # the soname carries 0.minor (libjxl.so.0.7): one minor release
+        HostLibrary("libjxl", "libjxl-dev", "libjxl", _same, _pinned("libjxl", "x.x")),
+        HostLibrary("svt-av1", "libsvtav1enc-dev", "SvtAv1Enc", _same, _pinned("svt-av1", "x.x.x")),
+        HostLibrary("gmp", "libgmp-dev", "gmp", _same, _pinned("gmp")),
+        # libva.pc's version is the VA-API's (1.17.0 in libva 2.17.0): the package's then
+        HostLibrary("libva", "libva-dev", None, debian_upstream, _pinned("libva")),
     )
 }
 
@@ -189,6 +212,52 @@ PC_MODULES: dict[str, tuple[PcModule, ...]] = {
     "pcre2": (PcModule("libpcre2-8"),),
     "libffi": (PcModule("libffi"),),
     "graphite2": (PcModule("graphite2"),),
+    "libxml2-devel": (PcModule("libxml-2.0"),),  # the no-ICU variant: no Requires
+    "openssl": (
+        PcModule("openssl", "libssl libcrypto"),
+        PcModule("libssl", "", "libcrypto"),
+        PcModule("libcrypto"),
+    ),
+    # harfbuzz.pc ships in libharfbuzz-devel, which libass does not bring: a recipe
+    # that declares libass alone fails on it, as under conda-build
+    "libass": (
+        PcModule(
+            "libass",
+            "",
+            "fontconfig >= 2.10.92, harfbuzz >= 1.2.3, fribidi >= 0.19.1, freetype2 >= 9.17.3",
+        ),
+    ),
+    "fribidi": (PcModule("fribidi"),),
+    "libvorbis": (
+        PcModule("vorbis", "", "ogg"),
+        PcModule("vorbisenc", "", "vorbis"),
+        PcModule("vorbisfile", "", "vorbis"),
+    ),
+    "libogg": (PcModule("ogg"),),
+    # libwebp 1.2.4's modules (libsharpyuv.pc came with 1.3)
+    "libwebp-base": (
+        PcModule("libwebp"),
+        PcModule("libwebpmux", "libwebp >= 0.2.0"),
+        PcModule("libwebpdemux", "libwebp >= 0.2.0"),
+    ),
+    # libjxl 0.7's template (lib/jxl.cmake): lcms2 until 0.9 brought libjxl_cms
+    "libjxl": (
+        PcModule("libjxl", "", "libhwy libbrotlicommon libbrotlienc libbrotlidec lcms2"),
+        PcModule("libjxl_threads"),
+    ),
+    "libhwy": (PcModule("libhwy"),),
+    # brotli's split: one module per output (its headers ship in brotli)
+    "libbrotlicommon": (PcModule("libbrotlicommon"),),
+    "libbrotlienc": (PcModule("libbrotlienc", "", "libbrotlicommon >= 1.0.2"),),
+    "libbrotlidec": (PcModule("libbrotlidec", "", "libbrotlicommon >= 1.0.2"),),
+    "lcms2": (PcModule("lcms2"),),
+    "svt-av1": (PcModule("SvtAv1Enc"),),
+    "gmp": (PcModule("gmp"), PcModule("gmpxx", "gmp")),
+    "libva": (
+        PcModule("libva"),
+        PcModule("libva-drm", "libva"),
+        PcModule("libva-x11", "libva"),
+    ),
 }
 
 # conda-forge package -> the packages its run requirements put into a host
@@ -205,6 +274,14 @@ BRINGS: dict[str, tuple[str, ...]] = {
     "libharfbuzz-devel": ("libharfbuzz", "freetype"),
     "libharfbuzz": ("libglib", "graphite2", "libfreetype6", "libpng"),
     "libglib": ("pcre2", "libffi", "libzlib", "libiconv"),
+    "libxml2-devel": ("libxml2", "libxml2-16", "libiconv", "liblzma", "libzlib"),
+    "openssl": ("ca-certificates",),
+    "libass": ("fribidi", "fontconfig", "libfreetype6", "libharfbuzz", "libiconv", "libzlib"),
+    "libvorbis": ("libogg",),
+    "libjxl": ("libhwy", "libbrotlienc", "libbrotlidec", "lcms2"),
+    "libbrotlienc": ("libbrotlicommon",),
+    "libbrotlidec": ("libbrotlicommon",),
+    "libva": ("libdrm", "wayland-protocols"),
 }
 
 
