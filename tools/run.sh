@@ -104,9 +104,10 @@ channel() {
   "$PY" -m tools.offline_build channel "$@"
 }
 
-# In dependency order: av builds on ffmpeg, accelerated-codecs' build tests with av.
-RECIPES=(recipes/libjpeg-turbo recipes/libjpeg recipes/ffmpeg recipes/av recipes/opencv
-         recipes/accelerated-codecs)
+# In dependency order: ffmpeg builds on ffnvcodec-headers, av on ffmpeg,
+# accelerated-codecs' build tests with av.
+RECIPES=(recipes/libjpeg-turbo recipes/libjpeg recipes/ffnvcodec-headers recipes/ffmpeg
+         recipes/av recipes/opencv recipes/accelerated-codecs)
 BENCH_ENV="$ROOT/.build/envs/bench"          # environment.yml: our OpenCV on turbo, GPL FFmpeg
 BENCH_IJG_ENV="$ROOT/.build/envs/bench-ijg"  # environment-ijg.yml: our OpenCV on IJG libjpeg
 
@@ -213,7 +214,7 @@ case "${1:-}" in
   channel-fast)
     system_deps; venv
     log "the fast part of the channel: libjpeg-turbo (both layouts) and the LGPL FFmpeg"
-    channel recipes/libjpeg-turbo recipes/ffmpeg --variant license_family=lgpl \
+    channel recipes/libjpeg-turbo recipes/ffnvcodec-headers recipes/ffmpeg --variant license_family=lgpl \
       --install 'libjpeg-turbo=*=standard*,ffmpeg=*=lgpl*'
     ;;
   lint) venv; "$PY" -m ruff check . && "$PY" -m ruff format --check . && workflow_lint ;;

@@ -39,7 +39,24 @@ args=(
   --enable-libfreetype     # drawtext, with fontconfig for font names
   --enable-libfontconfig
   --enable-libharfbuzz     # drawtext needs it since FFmpeg 7
+  --enable-libxml2         # the DASH demuxer
+  --enable-openssl         # https, tls, dtls
+  --enable-libass          # the subtitles and ass filters
+  --enable-libvorbis
+  --enable-libwebp         # WebP encoders (decoding is FFmpeg's own)
+  --enable-libjxl          # JPEG XL, both ways
+  --enable-libsvtav1       # the fast AV1 encoder
+  --enable-gmp             # rtmpe
+  # gmp is LGPLv3 and OpenSSL 3 is Apache-2.0: the build becomes (L)GPL version 3,
+  # as conda-forge's does.
+  --enable-version3
 )
+
+if [[ "${target_platform}" == linux-* ]]; then
+  # Hardware paths. VAAPI links libva; NVENC, NVDEC and CUVID come from
+  # ffnvcodec-headers and load NVIDIA's driver at run time (nothing links CUDA).
+  args+=(--enable-vaapi --enable-ffnvcodec --enable-cuda --enable-cuvid --enable-nvdec --enable-nvenc)
+fi
 
 if [[ "${CONDA_BUILD_CROSS_COMPILATION:-0}" == "1" ]]; then
   case "${target_platform}" in

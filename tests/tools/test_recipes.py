@@ -2,6 +2,7 @@
 fail under conda-build's `set -ex`, and the LGPL FFmpeg's proofs really fail on a
 build that has GPL code."""
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -130,3 +131,32 @@ def test_ffmpeg_cross_build_names_ffmpegs_arch(tmp_path):
                  "--cross-prefix=arm64-apple-darwin20.0.0-", "--host-cc=clang",
                  "--enable-gpl", "--enable-libx264"):  # fmt: skip
         assert flag in args
+
+
+def test_ffmpeg_hardware_paths_are_linux_only(tmp_path):
+    (tmp_path / "linux").mkdir()
+    linux = configure_args(tmp_path / "linux")
+    for flag in ("--enable-vaapi", "--enable-ffnvcodec", "--enable-nvenc", "--enable-nvdec",
+                 "--enable-cuvid", "--enable-version3", "--enable-openssl", "--enable-gmp"):  # fmt: skip
+        assert flag in linux
+    (tmp_path / "osx").mkdir()
+    osx = configure_args(tmp_path / "osx", target_platform="osx-64")
+    assert not [a for a in osx if re.search(r"vaapi|nvenc|nvdec|cuvid|ffnvcodec|cuda", a)]
+    assert "--enable-version3" in osx
+
+
+def test_every_ffmpeg_library_flag_has_a_host_requirement():
+    """Each --enable-lib<x> in build.sh is backed by a host requirement in meta.yaml
+    (the hermetic host would fail the build otherwise; this says which, earlier)."""
+    meta = (ROOT / "recipes" / "ffmpeg" / "meta.yaml").read_text()
+    host = re.search(r"^  host:\n((?:    .*\n|\s*#.*\n)+)", meta, re.MULTILINE).group(1)
+    declared = set(re.findall(r"^    - ([\w.-]+)", host, re.MULTILINE))
+    flags = re.findall(r"--enable-(lib\w+)", (ROOT / "recipes" / "ffmpeg" / "build.sh").read_text())
+    # FFmpeg's flag -> conda-forge's host name where they differ
+    package = {"libopenh264": "openh264", "libdav1d": "dav1d-dev", "libaom": "aom",
+               "libmp3lame": "lame", "libfreetype": "freetype", "libfontconfig": "fontconfig",
+               "libharfbuzz": "harfbuzz", "libxml2": "libxml2-devel", "libwebp": "libwebp-base",
+               "libsvtav1": "svt-av1", "libx264": "x264", "libx265": "x265"}  # fmt: skip
+    missing = sorted({package.get(f, f) for f in flags} - declared)
+    assert not missing, f"build.sh enables {missing} without a host requirement"
+    assert {"openssl", "gmp", "libva", "ffnvcodec-headers"} <= declared
