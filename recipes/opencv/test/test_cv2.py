@@ -208,6 +208,35 @@ def check_reads_video(clips):
         ok(f"h264 (libx264, GPL build): {len(frames)} frames, mean |diff| {diff:.3f}")
 
 
+def check_writes_video(tmp, clips):
+    """cv2.VideoWriter through our FFmpeg (the code patch 0002 moves to FFmpeg 9's
+    avcodec_get_supported_config): FFV1 is lossless, so the frames come back exact;
+    MPEG-1 allows only a fixed list of frame rates, and 24.5 fps snaps to one of them."""
+    frames = ffmpeg_frames(clips["ffv1"])
+    path = os.path.join(tmp, "written.mkv")
+    writer = cv2.VideoWriter(path, cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"FFV1"), 25.0,
+                             (320, 240))  # fmt: skip
+    assert writer.isOpened(), "cv2.VideoWriter cannot open an FFV1 writer"
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    back = ffmpeg_frames(path)
+    assert np.array_equal(back, frames), "FFV1 written by cv2 does not decode to its input"
+    path = os.path.join(tmp, "written.mpg")
+    writer = cv2.VideoWriter(path, cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"PIM1"), 24.5,
+                             (320, 240))  # fmt: skip
+    assert writer.isOpened(), "cv2.VideoWriter cannot open an MPEG-1 writer"
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    probe = [os.path.join(PREFIX, "bin", "ffprobe"), "-v", "error", "-select_streams", "v:0",
+             "-show_entries", "stream=avg_frame_rate", "-of", "default=nw=1:nk=1", path]  # fmt: skip
+    rate = subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip()
+    assert rate in ("24/1", "25/1"), f"MPEG-1 at 24.5 fps was written at {rate} fps"
+    assert len(ffmpeg_frames(path)) == FRAMES, "MPEG-1 written by cv2 lost frames"
+    ok(f"VideoWriter: FFV1 exact over {FRAMES} frames; MPEG-1 at 24.5 fps written at {rate}")
+
+
 def probe(path, env=None, n_threads=None):
     """Open path in a fresh process (OpenCV reads its variables once) and report."""
     args = [sys.executable, __file__, "--probe", path]
@@ -337,6 +366,7 @@ def main(jpeg):
     with tempfile.TemporaryDirectory(prefix="test-cv2-") as tmp:
         clips = write_clips(tmp)
         check_reads_video(clips)
+        check_writes_video(tmp, clips)
         check_threads(clips)
     if jpeg == "turbo":
         check_beside_libjpeg9()  # last: it loads libjpeg 9 into this process for good
