@@ -104,3 +104,20 @@ def test_the_env_command(flavors, tmp_path):
     prefix = tmp_path / "env"
     assert main(["env", str(env_file), "--prefix", str(prefix), "--root", str(flavors)]) == 0
     assert (prefix / "conda-meta" / "offline-build-environment.json").is_file()
+
+
+def test_a_variant_whose_build_skip_is_true_is_skipped_and_said(recipe, capsys):
+    """build/skip true for one variant: conda-build builds the other and says which it
+    skipped; so does the runner's channel, and the index holds the other alone."""
+    meta = recipe / "meta.yaml"
+    meta.write_text(meta.read_text().replace(
+        "  number: 0\n", "  number: 0\n  skip: {{ flavor == 'fancy' }}\n"))  # fmt: skip
+    config = recipe.parents[1] / "conda_build_config.yaml"
+    root = recipe.parents[1] / ".build"
+    assert main(["channel", str(recipe), "-m", str(config), "--root", str(root),
+                 "--build-only"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "skipped: hello" in out
+    assert "build/skip is true" in out
+    built = sorted(p.name for p in (root / "channel").rglob("hello-*.conda"))
+    assert len(built) == 1, built

@@ -31,6 +31,7 @@ ELF_ONLY = re.compile(
     r"\bldd\b|\.so\b|\.so\.|--whole-archive|\bsha256sum\b|/proc/|test_cv2\.py \w"
     r"|test_av\.py"
 )
+HEADER_ONLY = {"ffnvcodec-headers"}  # no compiler in build, as conda-forge's recipe
 MACOS_ONLY = re.compile(r"\botool\b|\.dylib\b|-force_load|\bshasum\b")
 
 
@@ -39,8 +40,9 @@ def rendered(platform_names=None, subdir="linux-64", monkeypatch=None):
         monkeypatch.setattr(render, "PLATFORM_NAMES", platform_names)
         monkeypatch.setattr(render, "TARGET_PLATFORM", subdir)
     values = load_variant_values(ROOT / "conda_build_config.yaml", {})
-    return [render_recipe(recipe, variant) for recipe in RECIPES
-            for variant in recipe_variants(recipe, values)]  # fmt: skip
+    found = [render_recipe(recipe, variant) for recipe in RECIPES
+             for variant in recipe_variants(recipe, values)]  # fmt: skip
+    return [r for r in found if not r.skip]  # conda-build builds nothing for these
 
 
 def commands_of(r) -> list[str]:
@@ -79,9 +81,15 @@ def test_macos_selects_clang_the_deployment_target_and_no_elf_tools(subdir, monk
     assert any(c.startswith("if otool -L ") for c in commands_of(lgpl))
 
 
+def test_nvidias_headers_are_built_for_linux_only(monkeypatch):
+    assert "ffnvcodec-headers" in {r.name for r in rendered()}
+    for subdir, names in MACOS.items():
+        assert "ffnvcodec-headers" not in {r.name for r in rendered(names, subdir, monkeypatch)}
+
+
 def test_linux_selects_none_of_the_macos_lines():
     for r in rendered():
-        if r.noarch:
+        if r.noarch or r.name in HEADER_ONLY:
             continue
         build = build_requirements(r)
         assert "gcc_linux-64 12.*" in build, (r.name, build)

@@ -304,8 +304,7 @@ def point_current(base: Path, key: str) -> None:
 def build(r: Rendered, root: Path, cached_only: bool = False) -> Path:
     """Build r under root unless cached; with cached_only, a missing build is an error."""
     started = time.monotonic()
-    skip = str((r.meta.get("build") or {}).get("skip", "")).lower()
-    if skip in ("true", "yes", "1"):
+    if r.skip:
         raise BuildError(f"{r.name}: build/skip is true for this platform/variant")
     step(f"[1/5] render: {r.name} {r.version} {r.build_string}")
     for package in r.packages:  # before anything is built: such a test could never fail

@@ -39,6 +39,10 @@ def build_channel(recipes: list[Path], values: dict, root: Path, cached_only: bo
     check_host_plan([r for renders in plan for r in renders])
     for recipe, renders in zip(recipes, plan, strict=True):
         for rendered in renders:
+            if rendered.skip:  # as conda-build does: nothing to build, said in one line
+                print(f"skipped: {rendered.name} {rendered.build_string}: build/skip is true "
+                      "for this platform")  # fmt: skip
+                continue
             out = build(rendered, root, cached_only)
             for package in rendered.packages:
                 step(f"pack: {package.name} {package.build_string}")

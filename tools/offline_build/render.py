@@ -211,6 +211,12 @@ class Rendered:
         return str(value) if value else None
 
     @property
+    def skip(self) -> bool:
+        """build/skip, as the selectors left it for this platform and variant: conda-build
+        builds nothing then, and says so."""
+        return str((self.meta.get("build") or {}).get("skip", "")).lower() in ("true", "yes", "1")
+
+    @property
     def packages(self) -> list[Rendered]:
         """What this recipe packs: each output, or the recipe itself."""
         return self.outputs or [self]
