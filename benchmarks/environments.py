@@ -5,10 +5,13 @@ solves and installs from our channel, so the suites measure our packages.
     bench-ijg   environment-ijg.yml: OpenCV on IJG libjpeg 9f, the study's
                 "OpenCV without turbo"
 
-tools/run.sh names each prefix in an environment variable. Python packages in
-a prefix are used from this interpreter by putting the prefix's site-packages
-first on ``sys.path``, in a process of their own: two ``cv2`` builds cannot
-share one process.
+The suites find them where tools/run.sh installs them, ``.build/envs/<role>`` in
+this checkout, so ``python -m benchmarks jpeg`` run by hand measures the same
+packages as the main job. An environment variable (``$BENCH_PREFIX``,
+``$BENCH_IJG_PREFIX``) overrides the place. Python packages in a prefix are used
+from this interpreter by putting the prefix's site-packages first on
+``sys.path``, in a process of their own: two ``cv2`` builds cannot share one
+process.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from pathlib import Path
 
 VARIABLES = {"bench": "BENCH_PREFIX", "bench-ijg": "BENCH_IJG_PREFIX"}
 FILES = {"bench": "environment.yml", "bench-ijg": "environment-ijg.yml"}
+# Where `bash tools/run.sh main` installs them (tools/run.sh's BENCH_ENV, BENCH_IJG_ENV).
+DEFAULT_ROOT = Path(__file__).resolve().parents[1] / ".build" / "envs"
+MAKE = "bash tools/run.sh main"
 
 
 class EnvironmentUnavailable(RuntimeError):
@@ -70,21 +76,38 @@ class Environment:
         return found
 
 
-def get(role: str) -> Environment:
-    """The installed environment of that role, or EnvironmentUnavailable saying why."""
+def place(role: str) -> tuple[Path, str]:
+    """Where the environment of that role is looked for, and why there: the
+    variable's value when it is set, else the checkout's .build/envs/<role>."""
     variable = VARIABLES[role]
     value = os.environ.get(variable)
-    if not value:
-        raise EnvironmentUnavailable(
-            f"${variable} is not set: `bash tools/run.sh main` installs the {role} environment "
-            f"({FILES[role]}) from our channel and sets it"
-        )
-    prefix = Path(value).resolve()
+    if value:
+        return Path(value).resolve(), f"${variable}={value}"
+    return DEFAULT_ROOT / role, f"the default place ({FILES[role]}; ${variable} overrides it)"
+
+
+def get(role: str) -> Environment:
+    """The installed environment of that role, or EnvironmentUnavailable saying why
+    and with which command to make it."""
+    prefix, why = place(role)
     if not (prefix / "conda-meta").is_dir():
+        what = "is not a conda environment (no conda-meta)" if prefix.exists() else "does not exist"
         raise EnvironmentUnavailable(
-            f"${variable}={value} is not a conda environment (no conda-meta)"
+            f"the {role} environment {prefix} {what}: {why}. `{MAKE}` solves and installs it "
+            f"({FILES[role]}) from our channel"
         )
     return Environment(role, prefix)
+
+
+def turbojpeg_library() -> str | None:
+    """The libturbojpeg the suites measure: $TURBOJPEG_LIB, else the bench
+    environment's (our libjpeg-turbo package), else None (turbojpeg's own search)."""
+    if os.environ.get("TURBOJPEG_LIB"):
+        return os.environ["TURBOJPEG_LIB"]
+    try:
+        return str(get("bench").library("libturbojpeg.so.0"))
+    except EnvironmentUnavailable:
+        return None
 
 
 def provenance() -> dict:

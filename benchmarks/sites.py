@@ -17,6 +17,8 @@ import sys
 import traceback
 from typing import Any
 
+from benchmarks import loaded
+
 
 def context():
     """The start method for site processes: a fresh interpreter, not a fork."""
@@ -42,6 +44,9 @@ def _serve(conn, site, factory: str, args: tuple) -> None:
     try:
         module, _, name = factory.partition(":")
         served = getattr(importlib.import_module(module), name)(*args)
+    except loaded.WrongLibrary as exc:  # raised again in the parent: it fails the run
+        conn.send(("wrong-library", str(exc)))
+        return
     except BaseException as exc:  # noqa: BLE001 - the parent gets the reason
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
@@ -84,7 +89,7 @@ class Worker:
         status, reason = self._receive()
         if status != "ready":
             self.close()
-            raise WorkerError(reason)
+            raise (loaded.WrongLibrary if status == "wrong-library" else WorkerError)(reason)
 
     def _receive(self):
         try:

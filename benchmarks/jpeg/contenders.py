@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import environments, peers
+from benchmarks import environments, loaded, peers
 
 QUALITY = 95
 
@@ -88,8 +88,21 @@ class Contender:
 
 
 def our_lib_path() -> str | None:
-    """``$TURBOJPEG_LIB`` (set by tools/run.sh), or None to let turbojpeg search."""
-    return os.environ.get("TURBOJPEG_LIB") or None
+    """``$TURBOJPEG_LIB``, else the bench environment's libturbojpeg, else None to let
+    turbojpeg search (benchmarks/environments.py)."""
+    return environments.turbojpeg_library()
+
+
+def _expect_turbo3(contender: str, lib_path: str, version: str) -> None:
+    """The contender measures libjpeg-turbo 3.x at lib_path, and this process mapped
+    that file (loaded.WrongLibrary otherwise: a run that found Debian's 2.x fails)."""
+    if not str(version).startswith("3."):
+        raise loaded.WrongLibrary(f"{contender} claims libjpeg-turbo 3.x, but {lib_path} is "
+                                  f"libjpeg-turbo {version}")  # fmt: skip
+    files = loaded.mapped("libturbojpeg")
+    if files is not None and os.path.realpath(lib_path) not in map(os.path.realpath, files):
+        raise loaded.WrongLibrary(f"{contender} claims {lib_path}, but this process mapped "
+                                  f"{', '.join(files) or 'no libturbojpeg'}")  # fmt: skip
 
 
 def ours(**decode_options) -> Contender:
@@ -100,6 +113,7 @@ def ours(**decode_options) -> Contender:
     except turbojpeg.LibraryNotFoundError as exc:
         raise peers.PeerUnavailable(f"our libturbojpeg cannot be loaded: {exc}") from exc
     version = turbojpeg.version(tj.lib_path)
+    _expect_turbo3("turbojpeg", tj.lib_path, version)
 
     decode = functools.partial(tj.decode, **decode_options) if decode_options else tj.decode
 
@@ -124,6 +138,7 @@ def pyturbojpeg() -> Contender:
     tj_ours = ours()
     lib_path = tj_ours.extra["lib_path"]
     tj = peers.pyturbojpeg(lib_path)
+    _expect_turbo3("pyturbojpeg", lib_path, tj_ours.extra["libjpeg_turbo"])
     module = peers.load_pyturbojpeg()
 
     def decode(data: bytes) -> np.ndarray:
@@ -181,10 +196,22 @@ def opencv(name: str = "opencv-wheel", environment: str | None = None) -> Conten
             raise peers.PeerUnavailable(f"cv2 comes from {where}, not from the {environment} "
                                         f"environment ({env.site_packages})")  # fmt: skip
         package = env.packages().get("opencv", {})
+        # its imgcodecs (which holds the JPEG codec) must be the environment's
+        loaded.expect_under(name, "libopencv_imgcodecs", loaded.mapped("libopencv_imgcodecs"),
+                            env.prefix)  # fmt: skip
         extra |= {"environment": str(env.prefix), "build": package.get("build")}
         origin = f"ours, {package.get('build')}"
     else:
+        try:  # the wheel bundles its OpenCV: nothing of ours may be in its process
+            bench = environments.get("bench").prefix
+        except environments.EnvironmentUnavailable:
+            bench = None
+        if bench is not None:
+            if where.startswith(str(bench) + os.sep):
+                raise loaded.WrongLibrary(f"{name} claims the pip wheel, but cv2 is {where}")
+            loaded.expect_outside(name, "libopencv", loaded.mapped("libopencv"), bench)
         origin = "pip wheel"
+    extra["mapped"] = loaded.mapped("libopencv") or loaded.mapped("cv2")
     cv2.setNumThreads(1)
     sampling = [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import datasets, environments, peers, results, sites
+from benchmarks import datasets, environments, loaded, peers, results, sites
 from benchmarks import quality as metrics
 from benchmarks.jpeg import contenders as contender_registry
 from benchmarks.jpeg import runners
@@ -95,6 +95,8 @@ def load_contenders(names) -> tuple[dict, dict[str, str]]:
     for name in names:
         try:
             ready[name] = runners.start(name)
+        except loaded.WrongLibrary:
+            raise  # measuring another library than the one named fails the run
         except (peers.PeerUnavailable, environments.EnvironmentUnavailable,
                 sites.WorkerError) as exc:  # fmt: skip
             skipped[name] = str(exc)  # each says what is missing, or what the worker raised

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import datasets
+from benchmarks import datasets, loaded
 from benchmarks.micro.common import describe
 from benchmarks.micro.report import GOP_FILES, INTRA_FILES
-from benchmarks.video import codecs, frames, readers
+from benchmarks.video import codecs, frames
 
 FRAMES = 150  # per encoded recording: five GOPs of keyint 30
 READS = 60  # timed random reads per (reader, file)
@@ -129,7 +129,7 @@ def test_random_frame_gop(benchmark, videos, key, name):
     indices = _indices(count, READS, SEED)
     _check_identity(name, read, indices[:8])
     describe(benchmark, f"frame-random-{key}", "read", name, file=key, frames=count,
-             libavcodec=readers.loaded_libavcodec() or "unknown")  # fmt: skip
+             libavcodec=", ".join(loaded.mapped("libavcodec") or ["unknown"]))  # fmt: skip
     _timed_reads(benchmark, read, indices)
 
 

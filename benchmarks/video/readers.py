@@ -67,6 +67,10 @@ class Reader:
     name = ""
     description = ""
     environment: str | None = None  # a role in benchmarks/environments.py, or None: the suite's
+    # Whose FFmpeg the reader claims to measure: "bench" (our FFmpeg, in the bench
+    # environment), "own" (the copy its wheel bundles: never ours), or None (no claim,
+    # or no FFmpeg at all). check_loaded holds it to that.
+    ffmpeg: str | None = None
     # Why quick runs leave it out (a heavy import per cell, say), or None: it runs in both.
     quick_run: str | None = None
 
@@ -119,8 +123,28 @@ class Reader:
         self.close()
 
 
+def check_loaded(name: str, files: list[str] | None) -> None:
+    """Fail (loaded.WrongLibrary) when reader ``name``'s process mapped another
+    libavcodec than the one it claims (``Reader.ffmpeg``); ``files`` is what its
+    process mapped, None where that could not be read."""
+    from benchmarks import environments, loaded
+
+    claim = READERS[name].ffmpeg
+    if claim is None:
+        return
+    try:
+        bench = environments.get("bench").prefix
+    except environments.EnvironmentUnavailable:
+        return  # no FFmpeg of ours here to mistake for another
+    if claim == "bench":
+        loaded.expect_under(name, "libavcodec", files, bench)
+    else:
+        loaded.expect_outside(name, "libavcodec", files, bench)
+
+
 class OpenCVReader(Reader):
     name = "opencv-wheel"
+    ffmpeg = "own"
     description = ("the pip wheel's cv2.VideoCapture (its own FFmpeg), one thread: "
                    "set CAP_PROP_POS_FRAMES, then read()")  # fmt: skip
     threads = 1  # OpenCV's and its FFmpeg decoder's
@@ -207,6 +231,7 @@ class OpenCVFrameThreads(OpenCVReader):
     thread type set through our patch (OPENCV_FFMPEG_THREAD_TYPE)."""
 
     name = "opencv-frame"
+    ffmpeg = "bench"
     description = ("our OpenCV (bench environment, our FFmpeg), every core, frame "
                    "threading: set CAP_PROP_POS_FRAMES, then read()")  # fmt: skip
     environment = "bench"
@@ -235,6 +260,7 @@ class OpenCVOneThread(OpenCVFrameThreads):
 
 class PyAVNaiveReader(Reader):
     name = "pyav-naive"
+    ffmpeg = "bench"
     description = (
         "our PyAV on our FFmpeg (bench environment), the usual recipe: seek to "
         "int(i / average_rate / time_base), return the first frame with pts at or after it"
@@ -290,6 +316,7 @@ class PyAVWheelReader(PyAVNaiveReader):
     """The same recipe on PyAV's wheel, whose FFmpeg is its own: ours against theirs."""
 
     name = "pyav-wheel"
+    ffmpeg = "own"
     description = "PyAV's wheel and the FFmpeg it bundles, the same recipe as pyav-naive"
     environment = None
 
@@ -303,6 +330,7 @@ class IndexedVideoReader(Reader):
     the channel's accelerated-codecs package, on our PyAV and FFmpeg."""
 
     name = "indexed"
+    ffmpeg = "bench"
     description = (
         "ours, framereader.VideoReader(path, threads=1) from the bench environment (our "
         "PyAV and FFmpeg): a packet index cached beside the video, pread + decode for "
@@ -357,6 +385,7 @@ class IndexedWheelReader(IndexedVideoReader):
     """framereader from this checkout on PyAV's wheel: the same reader on their FFmpeg."""
 
     name = "indexed-pyav-wheel"
+    ffmpeg = "own"
     description = ("ours, framereader.VideoReader(path, threads=1) from this checkout on PyAV's "
                    "wheel and the FFmpeg it bundles")  # fmt: skip
     environment = None
@@ -368,6 +397,7 @@ class IndexedWheelReader(IndexedVideoReader):
 
 class DecordReader(Reader):
     name = "decord"
+    ffmpeg = "own"
     description = "decord.VideoReader(path)[i].asnumpy(), RGB to BGR"
 
     @staticmethod
@@ -399,18 +429,9 @@ class DecordReader(Reader):
             yield np.ascontiguousarray(frame.asnumpy()[:, :, ::-1])
 
 
-def loaded_libavcodec() -> str | None:
-    """The libavcodec files this process has mapped, comma-separated ("none" if none;
-    None where there is no /proc/self/maps to read)."""
-    maps = Path("/proc/self/maps")
-    if not maps.is_file():
-        return None
-    found = {line.split()[-1] for line in maps.read_text().splitlines() if "/libavcodec" in line}
-    return ", ".join(sorted(found)) or "none"
-
-
 class TorchCodecReader(Reader):
     name = "torchcodec"
+    ffmpeg = "bench"
     description = ("torchcodec VideoDecoder(path, seek_mode='exact', num_ffmpeg_threads=1)[i], "
                    "RGB to BGR; on our FFmpeg when the bench environment is there")  # fmt: skip
     seek_mode = "exact"

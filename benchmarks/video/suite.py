@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import environments, results, sites
+from benchmarks import environments, loaded, results, sites
 from benchmarks import quality as metrics
 from benchmarks.video import adversarial, codecs, frames, readers
 
@@ -184,7 +184,7 @@ def _measure_cell(
     finally:
         handle.close()
     # What this reader's process actually mapped (ours, a wheel's, or none at all).
-    result["libavcodec"] = readers.loaded_libavcodec()
+    result["libavcodec"] = loaded.mapped("libavcodec")
     return result
 
 
@@ -468,7 +468,7 @@ def run(config: Config) -> Path:
     interrupted = False
     encodings, skipped_codecs, files, latency, accuracy, quality = [], {}, [], [], [], []
     reader_stats: dict[str, dict] = {}  # reader -> the names of the stats it reported (as keys)
-    loaded: dict[str, dict] = {}  # reader -> the libavcodec files its processes mapped (as keys)
+    mapped: dict[str, dict] = {}  # reader -> the libavcodec files its processes mapped (as keys)
     cells = Cells(config.timeout, config.sequential_frames)
     try:
         if config.videos:
@@ -513,8 +513,10 @@ def run(config: Config) -> Path:
                 result = cells.run(name, f.path, truth, indices, cold)
                 accuracy.append(_accuracy_row(f, name, result, truth))
                 reader_stats.setdefault(name, {}).update(dict.fromkeys(result.get("stats") or {}))
-                if result.get("libavcodec"):
-                    loaded.setdefault(name, {})[result["libavcodec"]] = None
+                # A reader that loaded another FFmpeg than it claims fails the run.
+                readers.check_loaded(name, result.get("libavcodec"))
+                for file in result.get("libavcodec") or ["none"]:
+                    mapped.setdefault(name, {})[file] = None
                 latency += [
                     {
                         "file": f.name,
@@ -550,7 +552,7 @@ def run(config: Config) -> Path:
         skipped_codecs,
         files,
         interrupted,
-        loaded,
+        mapped,
     )
     record["vmaf"] = (
         {"ffmpeg": vmaf_ffmpeg, "every": QUALITY_EVERY, "model": "libvmaf's default"}
@@ -589,7 +591,7 @@ def _accuracy_row(f: VideoFile, reader: str, result: dict, truth: dict) -> dict:
         "out_of_range": "; ".join(f"{k}: {v}" for k, v in result.get("out_of_range", {}).items()),
         "errors": (result.get("error") or "; ".join(result.get("errors", [])[:3]))[:2000],
         **(result.get("stats") or {}),
-        "libavcodec": result.get("libavcodec"),
+        "libavcodec": ", ".join(result.get("libavcodec") or []) or None,
         # straight through with this reader, and with PyAV's threaded decode (the ground truth)
         "sequential_fps": result.get("sequential_fps"),
         "pyav_sequential_fps": (
@@ -611,7 +613,7 @@ def provenance(
     skipped_codecs,
     files,
     interrupted,
-    loaded=None,
+    mapped=None,
 ) -> dict:
     import av
     import cv2
@@ -639,7 +641,7 @@ def provenance(
         "readers": {n: r.description for n, r in ready.items()},
         "reader_stats": {n: list(keys) for n, keys in reader_stats.items() if keys},
         # What each reader's process mapped, read from /proc/self/maps after its reads.
-        "reader_libavcodec": {n: list(files) for n, files in (loaded or {}).items()},
+        "reader_libavcodec": {n: list(files) for n, files in (mapped or {}).items()},
         "skipped_readers": skipped_readers,
         "skipped_encodings": skipped_codecs,
         "recordings": [vars(r) | {"raw_bytes": r.raw_bytes} for r in config.recordings]
