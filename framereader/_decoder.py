@@ -395,7 +395,7 @@ class GopDecoder(_ReadsInOrder):
         counts["decoders"] += 1
         self._skip = skip_nonref and index.codec in SKIP_NONREF_CODECS
         self._keys = np.flatnonzero(index.keyframe)
-        self._number = {int(ts): n for n, ts in enumerate(index.pts)}
+        self._number = index.packet_of_pts  # built once, on the index
         self._container = self._stream = self._packets = None
         self._pending: deque[av.VideoFrame] = deque()
         self._start = -1  # the keyframe the decoder started from (-1: the file's start)
@@ -490,7 +490,27 @@ class GopDecoder(_ReadsInOrder):
             raise CorruptFrameError(
                 f"{self.path}: frame {i} was decoded after a damaged frame it may reference", i
             )
+        self._forget(target)
         return self.convert(frame, out)
+
+    def _forget(self, target: int) -> None:
+        """Drop the bookkeeping that no later read can use, so that it stays as small as
+        the decoder's window however long a recording is read through: where frames at
+        or before ``target`` were fed (frames come out in pts order, so they are out),
+        and the keyframes fed before any place damage can still be given (every later
+        ``_damaged`` place is one still tracked, or the packets in flight) that cannot
+        make a later frame independent of the damage already recorded."""
+        for ts in [ts for ts in self._fed_at if ts <= target]:
+            del self._fed_at[ts]
+        floor = min(
+            min(self._fed_at.values(), default=self._place),
+            min((place for _, place in self._awaited), default=self._place),
+            self._place - self._in_flight(),
+        )
+        if self._damage is not None:
+            floor = min(floor, self._damage + 1)
+        if self._keys_fed and self._keys_fed[0][0] < floor:
+            self._keys_fed = [key for key in self._keys_fed if key[0] >= floor]
 
     def _seek_and_decode(self, i: int, key: int, target: int, packet: int, drain: bool):
         starts = [key]

@@ -29,6 +29,7 @@ frame number, and reading it raises, so the frames after it keep their numbers.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -118,15 +119,23 @@ class FrameIndex:
     def __len__(self) -> int:
         return len(self.order)
 
-    @property
-    def frame_pts(self) -> np.ndarray:
-        """The pts of each frame, frame 0 first (increasing)."""
-        return self.pts[self.order]
+    # Derived once, on first use, and shared by every decoder and read: nothing a read
+    # does may cost work in proportion to the number of frames (hour-long recordings).
 
-    @property
+    @functools.cached_property
+    def frame_pts(self) -> np.ndarray:
+        """The pts of each frame, frame 0 first (increasing); read-only."""
+        return _frozen(self.pts[self.order])
+
+    @functools.cached_property
     def frame_keyframe(self) -> np.ndarray:
-        """Whether each frame's packet is a keyframe, frame 0 first."""
-        return self.keyframe[self.order]
+        """Whether each frame's packet is a keyframe, frame 0 first; read-only."""
+        return _frozen(self.keyframe[self.order])
+
+    @functools.cached_property
+    def packet_of_pts(self) -> dict[int, int]:
+        """pts -> packet number, for every packet (the last one, should two share a pts)."""
+        return {ts: n for n, ts in enumerate(self.pts.tolist())}
 
     @property
     def start_pts(self) -> int | None:
@@ -197,6 +206,11 @@ class FrameIndex:
             head = _undecodable_head(path, arrays["pts"], arrays["keyframe"])
             arrays["shown"][head] = False
         return cls(stamp, codec, time_base, width, height, intra, **arrays, demux_error=demux_error)
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
 def _payload_offset(fd: int, packet: av.Packet) -> int:

@@ -1,0 +1,89 @@
+"""Hour-long recordings: no read may cost work in proportion to the recording's
+length, and reading one straight through holds the decoder's bookkeeping to its
+window. Counted (bytes allocated, entries kept), never timed: the same encoding at
+two lengths, 40 times apart."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import pytest
+
+from framereader import VideoReader
+from tests.framereader.media import ffmpeg
+
+SHORT, LONG = 300, 12_000  # 10 s and 400 s at 30 fps
+TINY = ["-f", "lavfi", "-i", "testsrc2=size=32x32:rate=30"]
+ENCODINGS = {
+    # decoded through FFmpeg, frame by frame (MJPEG would go to libjpeg-turbo)
+    "intra": ("ffv1.mkv", ["-c:v", "ffv1", "-g", "1"]),
+    "gop": ("gop.mkv", ["-c:v", "libx264", "-preset", "ultrafast", "-g", "250", "-bf", "2"]),
+}
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("long-recordings")
+    made = {}
+    for kind, (name, args) in ENCODINGS.items():
+        for frames in (SHORT, LONG):
+            path = folder / f"{frames}-{name}"
+            ffmpeg(*TINY, "-frames:v", str(frames), *args, path)
+            made[kind, frames] = path
+    return made
+
+
+def _allocated_per_read(path, indices) -> float:
+    """Peak bytes allocated (numpy included) by one read, the median over ``indices``,
+    after the reader, its index and its decoder exist."""
+    reader = VideoReader(path, index=None, threads=1, decoders=1)
+    reader[indices[0]]  # the decoder and every derived table of the index, made once
+    peaks = []
+    for i in indices:
+        tracemalloc.start()
+        reader[i]
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    reader.close()
+    return sorted(peaks)[len(peaks) // 2]
+
+
+@pytest.mark.parametrize("kind", sorted(ENCODINGS))
+def test_a_read_allocates_no_more_on_a_40_times_longer_recording(recordings, kind):
+    """Before the fix, the pts of every frame were copied on each read: 8 bytes per
+    frame, 96 kB on the long file against 2.4 kB on the short one."""
+    # The same spots: the same frames' neighbourhoods, read cold from a keyframe.
+    short = _allocated_per_read(recordings[kind, SHORT], [10, 150, 260, 40, 200])
+    long = _allocated_per_read(recordings[kind, LONG], [10, 150, 260, 40, 200])
+    assert long <= short * 1.5 + 16_384, (kind, short, long)
+
+
+def test_reading_through_keeps_the_bookkeeping_to_the_window(recordings):
+    """Iterating a long GOP recording frame by frame: what the decoder keeps about
+    packets fed since its seek stays bounded, whatever the length."""
+    reader = VideoReader(recordings["gop", LONG], index=None, threads=1, decoders=1)
+    largest = {"fed_at": 0, "keys_fed": 0, "awaited": 0}
+    for i in range(LONG):
+        reader[i]
+        if i % 500 == 0 or i == LONG - 1:
+            pool = next(iter(reader._decoders.values()))
+            for decoder in pool._decoders:
+                largest["fed_at"] = max(largest["fed_at"], len(decoder._fed_at))
+                largest["keys_fed"] = max(largest["keys_fed"], len(decoder._keys_fed))
+                largest["awaited"] = max(largest["awaited"], len(decoder._awaited))
+    reader.close()
+    assert largest["fed_at"] <= 64, largest
+    assert largest["keys_fed"] <= 4, largest
+    assert largest["awaited"] <= 64, largest
+
+
+def test_the_index_derives_its_tables_once_and_they_are_read_only(recordings):
+    reader = VideoReader(recordings["intra", SHORT], index=None)
+    index = reader.index
+    assert index.frame_pts is index.frame_pts
+    assert index.frame_keyframe is index.frame_keyframe
+    assert index.packet_of_pts is index.packet_of_pts
+    with pytest.raises(ValueError, match="read-only"):
+        index.frame_pts[0] = 1
+    assert [index.packet_of_pts[int(ts)] for ts in index.frame_pts] == index.order.tolist()
+    reader.close()
