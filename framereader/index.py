@@ -137,6 +137,11 @@ class FrameIndex:
         """pts -> packet number, for every packet (the last one, should two share a pts)."""
         return {ts: n for n, ts in enumerate(self.pts.tolist())}
 
+    def __getstate__(self) -> dict:
+        """The index without its derived tables: a pickle (a DataLoader worker's, a Dask
+        task's) carries what the file holds, and each process derives the rest once."""
+        return {k: v for k, v in self.__dict__.items() if k not in _DERIVED}
+
     @property
     def start_pts(self) -> int | None:
         """The pts of frame 0 (often not 0: MPEG-TS, shifted or cut files)."""
@@ -206,6 +211,9 @@ class FrameIndex:
             head = _undecodable_head(path, arrays["pts"], arrays["keyframe"])
             arrays["shown"][head] = False
         return cls(stamp, codec, time_base, width, height, intra, **arrays, demux_error=demux_error)
+
+
+_DERIVED = ("frame_pts", "frame_keyframe", "packet_of_pts")  # FrameIndex's cached tables
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

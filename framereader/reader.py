@@ -23,6 +23,8 @@ from framereader.torchcodec_json import from_frame_mappings
 
 ThreadType = Literal["auto", "frame", "slice", "none"]
 IndexSource = Literal["auto"] | FrameIndex | str | os.PathLike[str] | None
+# What stats() counts, each key always present.
+STATS = ("decoded", "seeks", "retries", "continued", "decoders", "pread", "demuxed", "batched")
 _CHUNK = 32  # frames decoded at once when iterating over an intra-only stream
 
 
@@ -80,8 +82,6 @@ class VideoReader:
     per frame, and FFmpeg's H.264 and MPEG decoders only flag the frames whose errors
     they concealed when not slice-threaded). ``"frame"``, ``"slice"`` or ``"none"``
     force one.
-    ``skip_nonref=False`` decodes every frame on the way to a target (only for
-    measuring: the frames are the same).
     ``decoders`` is how many decoders a stream with GOPs may keep open for reads
     that are not frame-threaded (default 3), each left where its last read ended.
     A read goes to the one that reaches its frame by decoding forward soonest, and
@@ -104,7 +104,6 @@ class VideoReader:
         threads: int = 0,
         thread_type: ThreadType = "auto",
         pixel_format: PixelFormat = "BGR",
-        skip_nonref: bool = True,
         decoders: int = 3,
     ) -> None:
         if pixel_format not in get_args(PixelFormat):
@@ -123,11 +122,13 @@ class VideoReader:
         self.pixel_format: PixelFormat = pixel_format
         self.threads = operator.index(threads)
         self.thread_type: ThreadType = thread_type
-        self.skip_nonref = bool(skip_nonref)
+        # Frames no other frame references, shown before a target, are skipped on the
+        # way to it. Only the tests turn this off, to count what it saves.
+        self._skip_nonref = True
         self.decoders = operator.index(decoders)
         self.cache_dir = None if cache_dir is None else os.fspath(cache_dir)
         self._index_source = index
-        self.counts: Counter[str] = Counter()  # which paths served the reads, for diagnostics
+        self._counts: Counter[str] = Counter()  # which paths served the reads: stats()
         self._resolve_index(index)
         self._open_state()
 
@@ -300,7 +301,7 @@ class VideoReader:
             convert = Converter(self.pixel_format, self.threads)
             if self._intra:
                 decoder = PacketDecoder(
-                    self.path, self.index, kind, self.threads, convert, self.counts
+                    self.path, self.index, kind, self.threads, convert, self._counts
                 )
             else:
                 # Frame-threaded decoders (a thread per core each) are not multiplied.
@@ -311,8 +312,8 @@ class VideoReader:
                         kind,
                         self.threads,
                         convert,
-                        self.counts,
-                        self.skip_nonref,
+                        self._counts,
+                        self._skip_nonref,
                     ),
                     1 if kind == "frame" else self.decoders,
                 )
@@ -349,7 +350,6 @@ class VideoReader:
                 "threads": self.threads,
                 "thread_type": self.thread_type,
                 "pixel_format": self.pixel_format,
-                "skip_nonref": self.skip_nonref,
                 "decoders": self.decoders,
             },
             # how to get the index again if the video changes: "auto", None, a path
@@ -366,9 +366,9 @@ class VideoReader:
         self.threads = options["threads"]
         self.thread_type = options["thread_type"]
         self.pixel_format = options["pixel_format"]
-        self.skip_nonref = options["skip_nonref"]
+        self._skip_nonref = True
         self.decoders = options["decoders"]
-        self.counts = Counter()
+        self._counts = Counter()
         index: FrameIndex = state["index"]
         self._index_source = index if state["index_given"] else state["index_source"]
         if index.matches(self.path) or state["index_given"]:
@@ -376,6 +376,16 @@ class VideoReader:
         else:
             self._resolve_index(self._index_source)
         self._open_state()
+
+    def stats(self) -> dict[str, int]:
+        """What served the reads so far, by count: ``decoded`` (frames out of a decoder),
+        ``seeks``, ``retries`` (seeks that landed wrong and were redone), ``continued``
+        (reads reached by decoding on, no seek), ``decoders`` (opened), ``pread`` and
+        ``demuxed`` (intra-only packets read by offset or through the demuxer),
+        ``batched`` (batch passes). For diagnostics; a copy, so it never changes
+        under you, with every key present. Not carried by pickling: a copy of the
+        reader starts at zero."""
+        return {key: self._counts[key] for key in STATS}
 
     def __repr__(self) -> str:
         return (

@@ -87,3 +87,18 @@ def test_the_index_derives_its_tables_once_and_they_are_read_only(recordings):
         index.frame_pts[0] = 1
     assert [index.packet_of_pts[int(ts)] for ts in index.frame_pts] == index.order.tolist()
     reader.close()
+
+
+def test_a_pickled_index_carries_no_derived_table(recordings):
+    import pickle
+
+    reader = VideoReader(recordings["gop", LONG], index=None)
+    reader[100]  # the tables exist now
+    index = reader.index
+    assert len(index.packet_of_pts) == LONG
+    state = pickle.dumps(index)
+    assert b"packet_of_pts" not in state
+    back = pickle.loads(state)
+    assert back.frame_pts.tolist() == index.frame_pts.tolist()
+    assert back.packet_of_pts == index.packet_of_pts
+    reader.close()

@@ -86,10 +86,11 @@ def test_non_reference_frames_are_skipped_on_the_way_and_frames_stay_exact(
     indices = orders(len(expected))["random"]
     decoded = {}
     for skip in (True, False):
-        with VideoReader(videos[name], index=None, skip_nonref=skip) as reader:
+        with VideoReader(videos[name], index=None) as reader:
+            reader._skip_nonref = skip  # no public switch: only this test compares both
             assert hashes(reader[i] for i in indices) == [expected[i] for i in indices]
             assert hashes(reader.get_batch(indices)) == [expected[i] for i in indices]
-            decoded[skip] = reader.counts["decoded"]
+            decoded[skip] = reader.stats()["decoded"]
     # frames skipped are frames never output: fewer decoded on H.264 and MPEG-2 only
     assert (decoded[True] < decoded[False]) == skipped, decoded
 
@@ -113,8 +114,8 @@ def test_reading_forward_in_a_gop_does_not_seek(name, videos):
     with VideoReader(videos[name], index=None) as reader:
         for i in range(31, 45):  # keyframes every 30 frames
             reader[i]
-        assert reader.counts["continued"] == 13
-        assert reader.counts["seeks"] == 1 + reader.counts["retries"]
+        assert reader.stats()["continued"] == 13
+        assert reader.stats()["seeks"] == 1 + reader.stats()["retries"]
 
 
 @pytest.mark.parametrize("name", ["x264-bframes.mp4", "h264.ts", "opengop-cut.ts"])
@@ -128,8 +129,8 @@ def test_parked_decoders_return_the_same_frames_and_decode_fewer(name, videos, t
             assert hashes(reader[i] for i in indices) == [expected[i] for i in indices]
             assert hashes(reader.get_batch(indices)) == [expected[i] for i in indices]
             assert hashes(reader) == expected
-            assert 1 <= reader.counts["decoders"] <= count  # opened when none decodes on
-            decoded[count] = reader.counts["decoded"]
+            assert 1 <= reader.stats()["decoders"] <= count  # opened when none decodes on
+            decoded[count] = reader.stats()["decoded"]
     assert decoded[3] < decoded[1]
 
 
@@ -141,7 +142,7 @@ def test_a_read_goes_to_the_decoder_that_decodes_on_soonest(videos, truth):
         with VideoReader(videos[name], index=None, decoders=count, threads=1) as reader:
             got = hashes(reader[i] for i in back_and_forth)
             assert got == [truth(name)[i] for i in back_and_forth]
-            seeks[count] = reader.counts["seeks"] - reader.counts["retries"]
+            seeks[count] = reader.stats()["seeks"] - reader.stats()["retries"]
     # one decoder seeks for every read; two park in the two GOPs and decode on
     assert seeks == {1: len(back_and_forth), 2: 2}
 
@@ -151,8 +152,8 @@ def test_a_batch_decodes_each_gop_once_and_never_seeks_back(videos, truth):
     asked = [40, 2, 35, 10, 2, 29, 47]
     with VideoReader(videos[name], index=None) as reader:
         assert hashes(reader.get_batch(asked)) == [truth(name)[i] for i in asked]
-        assert reader.counts["seeks"] <= 2  # at most one per GOP (29 -> 30 decodes on)
-        assert reader.counts["retries"] == 0
+        assert reader.stats()["seeks"] <= 2  # at most one per GOP (29 -> 30 decodes on)
+        assert reader.stats()["retries"] == 0
 
 
 @pytest.mark.parametrize("name", ["ffvhuff-color.mkv", "ffv1-g1-gray.mkv", "mjpeg.avi"])
@@ -161,8 +162,8 @@ def test_intra_only_frames_are_read_with_pread_and_no_seek(name, videos):
         for i in (5, 0, len(reader) - 1, 17):
             reader[i]
         reader.get_batch([3, 1, 2, 1])
-        assert set(reader.counts) == {"pread", "batched"}  # no demuxing, no seek
-        assert reader.counts["batched"] == 3  # one pass for the batch, each frame once
+        assert {k for k, v in reader.stats().items() if v} == {"pread", "batched"}  # no demuxing, no seek
+        assert reader.stats()["batched"] == 3  # one pass for the batch, each frame once
 
 
 # -- the sequence -------------------------------------------------------------
@@ -320,3 +321,21 @@ def test_mjpeg_frames_are_turbojpeg_decodes_of_their_own_packet_near_ffmpegs(vid
             distances = [np.abs(image.astype(np.int16) - f).mean() for f in ffmpeg_frames]
             assert int(np.argmin(distances)) == i
             assert distances[i] < 1.5
+
+
+def test_stats_is_a_documented_copy_and_the_benchmark_hooks_are_not_public(videos):
+    import inspect
+
+    from framereader.reader import STATS
+
+    parameters = inspect.signature(VideoReader).parameters
+    assert "skip_nonref" not in parameters
+    assert not hasattr(VideoReader(videos["mjpeg.avi"], index=None), "counts")
+    with VideoReader(videos["x264-bframes.mp4"], index=None) as reader:
+        assert reader.stats() == dict.fromkeys(STATS, 0)
+        reader[5]
+        stats = reader.stats()
+        assert stats["decoded"] >= 1
+        assert stats["seeks"] >= 1
+        stats["decoded"] = -1  # a copy: the reader's own counts are untouched
+        assert reader.stats()["decoded"] >= 1

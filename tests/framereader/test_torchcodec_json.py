@@ -54,8 +54,8 @@ def test_the_json_round_trips_and_the_imported_index_reads_exact_frames(name, vi
         assert [frame_hash(reader[i]) for i in indices] == [expected[i] for i in indices]
         assert [frame_hash(frame) for frame in reader] == expected
         if imported.intra_only:  # no file offsets in the JSON: packets come from the demuxer
-            assert reader.counts["demuxed"]
-            assert not reader.counts["pread"]
+            assert reader.stats()["demuxed"]
+            assert not reader.stats()["pread"]
 
 
 def test_the_mappings_come_as_text_bytes_dict_file_or_path(videos, tmp_path):
