@@ -63,7 +63,7 @@ venv() {
     log "creating the virtualenv at .venv"
     [[ -x "$PY" ]] || python3 -m venv "$VENV"
     "$PY" -m pip install -q --upgrade pip
-    "$PY" -m pip install -q -e ".[runner,test,bench,dev]"
+    "$PY" -m pip install -q -e ".[runner,test,bench,dev,dask]"
     # PyTurboJPEG's module is also called `turbojpeg`: keep it out of
     # site-packages and load it by path (benchmarks/peers.py). Virtualenvs made
     # before it left the bench extra have it in site-packages, shadowing ours.

@@ -105,3 +105,25 @@ def orders(count: int, seed: int = 20240607) -> dict[str, list[int]]:
         "forward": list(range(count)),
         "backward": list(range(count - 1, -1, -1)),
     }
+
+
+# -- counting index scans in other processes (a Dask cluster's workers) -------------
+
+SCANS: list[str] = []  # the videos FrameIndex.scan was called on, in this process
+
+
+def count_scans() -> int:
+    """Wrap FrameIndex.scan in this process so that each call is recorded in SCANS
+    (run on every worker with ``client.run``); returns how many were recorded."""
+    from framereader import index
+
+    if not getattr(index.FrameIndex.scan, "counted", False):
+        original = index.FrameIndex.scan.__func__
+
+        def scan(cls, video):
+            SCANS.append(os.fspath(video))
+            return original(cls, video)
+
+        scan.counted = True
+        index.FrameIndex.scan = classmethod(scan)
+    return len(SCANS)
