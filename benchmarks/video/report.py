@@ -255,7 +255,36 @@ def savings_vs_speedup_figure(enc: pd.DataFrame, provenance: dict, path: Path) -
     return _finish(fig, ax, provenance, path)
 
 
-def random_access_figure(table: pd.DataFrame, provenance: dict, path: Path) -> Path | None:
+def wrong_cells(acc: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """(encoding, reader) -> the wrong frames that cell returned, where any: such a cell's
+    bar is drawn hatched and red, and listed under its figure."""
+    if acc.empty or "wrong" not in acc:
+        return {}
+    rows = acc[(acc["wrong"] > 0) & acc["encoding"].notna()]
+    return {(str(e), str(r)): int(n) for (e, r), n in
+            rows.groupby(["encoding", "reader"])["wrong"].sum().items()}  # fmt: skip
+
+
+WRONG_STYLE = {"hatch": "///", "edgecolor": "red", "facecolor": "#f6c6c6", "linewidth": 1.2}
+
+
+def _mark_wrong(bars, whats, reader: str, wrong: dict[tuple[str, str], int]) -> None:
+    for bar, what in zip(bars, whats, strict=True):
+        if (what, reader) in wrong:
+            bar.set(**WRONG_STYLE)
+
+
+def wrong_note(wrong: dict[tuple[str, str], int], shown: set[tuple[str, str]]) -> str:
+    """The line under a figure naming its hatched cells, or nothing when there are none."""
+    cells = sorted((k, n) for k, n in wrong.items() if k in shown)
+    if not cells:
+        return ""
+    listed = "; ".join(f"{reader} on {what}: {n} wrong" for (what, reader), n in cells)
+    return f"Hatched red: cells that returned wrong frames ({listed}). Their times do not count.\n"
+
+
+def random_access_figure(table: pd.DataFrame, provenance: dict, path: Path,
+                         wrong: dict | None = None) -> Path | None:  # fmt: skip
     if table.empty:
         return None
     rel = relative_to_baseline(table)
@@ -267,13 +296,14 @@ def random_access_figure(table: pd.DataFrame, provenance: dict, path: Path) -> P
     fig, ax = plt.subplots(figsize=(10, 4.8))
     width = 0.8 / max(1, len(med.columns))
     for k, reader in enumerate(med.columns):
-        ax.bar(
+        bars = ax.bar(
             [x + k * width for x in range(len(med))],
             med[reader],
             width=width,
             color=figures.color(reader),
             label=reader,
         )
+        _mark_wrong(bars, list(med.index), reader, wrong or {})
     ax.axhline(1, color="black", lw=1)
     ax.axhline(INTRA_TARGET, color="black", lw=0.8, ls="--")
     ax.set_yscale("log")
@@ -288,7 +318,8 @@ def random_access_figure(table: pd.DataFrame, provenance: dict, path: Path) -> P
     return _finish(fig, ax, provenance, path)
 
 
-def latency_figure(table: pd.DataFrame, provenance: dict, path: Path) -> Path | None:
+def latency_figure(table: pd.DataFrame, provenance: dict, path: Path,
+                   wrong: dict | None = None) -> Path | None:  # fmt: skip
     if table.empty:
         return None
     rows = table[(table["mode"] == "warm")]
@@ -302,7 +333,7 @@ def latency_figure(table: pd.DataFrame, provenance: dict, path: Path) -> Path | 
     for k, reader in enumerate(readers):
         sub = agg[agg["reader"] == reader].set_index("what").reindex(order)
         xs = [x + k * width for x in range(len(order))]
-        ax.bar(
+        bars = ax.bar(
             xs,
             sub["median"] * 1e3,
             width=width,
@@ -311,6 +342,7 @@ def latency_figure(table: pd.DataFrame, provenance: dict, path: Path) -> Path | 
             yerr=[(sub["median"] - sub["p25"]) * 1e3, (sub["p75"] - sub["median"]) * 1e3],
             capsize=2,
         )
+        _mark_wrong(bars, list(order), reader, wrong or {})
     ax.set_yscale("log")
     ax.set_xticks([x + width * (len(readers) - 1) / 2 for x in range(len(order))])
     ax.set_xticklabels(order, rotation=30, ha="right", fontsize=8)
@@ -377,10 +409,11 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
         if not enc.empty
         else set()
     )
+    wrong = wrong_cells(acc)
     pictures = [
         savings_vs_speedup_figure(enc, provenance, folder / "savings_vs_encode_speed.png"),
-        random_access_figure(table, provenance, folder / "random_access_vs_baseline.png"),
-        latency_figure(table, provenance, folder / "latency_by_reader.png"),
+        random_access_figure(table, provenance, folder / "random_access_vs_baseline.png", wrong),
+        latency_figure(table, provenance, folder / "latency_by_reader.png", wrong),
         thread_type_figure(thread_type_table(table, acc), provenance, folder / "thread_type.png"),
     ]
     parts = ["# Video: storage, encode speed and random access, every frame checked\n"]
@@ -398,10 +431,14 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
         )
         parts.append(_md(target))
     parts.append("## Accuracy: wrong frames per reader and file\n")
+    floor = (provenance.get("pixel_check") or {}).get("psnr_floor", "n/a")
     parts.append(
         "A frame is right when its burned-in code (or, for your own videos, its thumbnail) is "
-        "that of the same index in a full sequential decode. Out-of-range probes: index = frame "
-        "count, count + 10, and -1.\n"
+        "that of the same index in a full sequential decode, its blue and red channels are not "
+        "swapped (on colour frames), and its pixels are those of the same reader's own "
+        f"sequential decode: bit-identical on lossless and intra-only files, PSNR >= "
+        f"{floor} dB on the rest. Out-of-range probes: index = frame count, count + 10, "
+        "and -1.\n"
     )
     parts.append(_md(accuracy_matrix(acc)))
     if not acc.empty:
@@ -445,7 +482,14 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
         "under Provenance.\n"
     )  # fmt: skip
     parts.append(_md(builds) if not builds.empty else "_not both builds were measured_\n")
-    parts.append("## Figures\n\n" + "".join(f"![{p.stem}]({p.name})\n\n" for p in pictures if p))
+    shown = (
+        set(table[["what", "reader"]].itertuples(index=False, name=None)) if len(table) else set()
+    )
+    under = {"random_access_vs_baseline", "latency_by_reader"}  # the figures that hatch
+    parts.append("## Figures\n\n" + "".join(
+        f"![{p.stem}]({p.name})\n\n" + (wrong_note(wrong, shown) + "\n" if p.stem in under and
+                                          wrong_note(wrong, shown) else "")
+        for p in pictures if p))  # fmt: skip
     parts.append("## Encodings\n")
     parts.append(_md(encoding_table(enc)))
     skipped = provenance.get("skipped_encodings", {})

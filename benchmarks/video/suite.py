@@ -13,6 +13,7 @@ a reader that hangs or crashes on a bad file costs that cell, not the run.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import os
@@ -107,11 +108,12 @@ def _sequential(path: Path):
 
 def ground_truth(path: Path) -> dict:
     """A full sequential decode: frame count, codes, thumbnails, fps."""
-    codes, thumbs = [], []
+    codes, thumbs, channels = [], [], []
     start = time.perf_counter()
     for image in _sequential(path):
         codes.append(frames.read_code(image))
         thumbs.append(thumbnail(image))
+        channels.append(_channel_means(image))
     seconds = time.perf_counter() - start
     coded = bool(codes) and all(c is not None for c in codes)
     return {
@@ -120,8 +122,67 @@ def ground_truth(path: Path) -> dict:
         "codes": codes,
         "position_of_code": {c: i for i, c in enumerate(codes)} if coded else {},
         "thumbs": np.stack(thumbs) if thumbs else np.zeros((0, THUMB[1], THUMB[0]), np.float32),
+        "channels": np.array(channels, np.float32).reshape(-1, 3),
         "sequential_seconds": seconds,
     }
+
+
+# -- pixel checks ------------------------------------------------------------------
+
+PSNR_FLOOR = 45.0  # dB, against the same reader's sequential decode, for lossy GOP codecs
+PROBE_STEP = 4  # PSNR on every 4th pixel of every 4th row: a 1/16 sample of the frame
+CHANNEL_GAP = 2.0  # levels between the mean blue and red below which order cannot be told
+
+
+def _channel_means(image: np.ndarray) -> tuple[float, float, float]:
+    """Mean of each channel, B, G, R (the same three for a one-channel frame)."""
+    if image.ndim == 2 or image.shape[-1] == 1:
+        level = float(image.mean())
+        return level, level, level
+    return tuple(float(m) for m in image.reshape(-1, image.shape[-1]).mean(axis=0)[:3])
+
+
+def probe(image: np.ndarray) -> tuple[str, np.ndarray]:
+    """What a frame is compared by: the digest of all its bytes, and a sample of it."""
+    frame = np.ascontiguousarray(image)
+    return hashlib.sha1(frame.tobytes()).hexdigest(), frame[::PROBE_STEP, ::PROBE_STEP].copy()
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak signal-to-noise ratio of two uint8 samples (inf when equal, 0 on a shape
+    mismatch)."""
+    if a.shape != b.shape:
+        return 0.0
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def channel_order(image: np.ndarray, truth: dict, i: int) -> str | None:
+    """ "swapped" when the frame's blue and red means match the truth's the wrong way
+    round; None when they match, or when the truth's frame is too gray to tell."""
+    b, _, r = truth["channels"][i]
+    if abs(b - r) < CHANNEL_GAP:
+        return None
+    got_b, _, got_r = _channel_means(image)
+    return "swapped" if abs(got_b - r) + abs(got_r - b) < abs(got_b - b) + abs(got_r - r) else None
+
+
+def _reference(handle, wanted: set[int]) -> dict[int, tuple[str, np.ndarray]] | None:
+    """The probes of the wanted frames in the reader's own sequential decode (a fresh
+    pass); None when it cannot read the file straight through."""
+    found: dict[int, tuple[str, np.ndarray]] = {}
+    stream = handle.sequential()
+    try:
+        for i, image in enumerate(stream):
+            if i in wanted:
+                found[i] = probe(image)
+            if len(found) == len(wanted):
+                break
+    except Exception:  # noqa: BLE001 - no reference: the pixel check is left out, said so
+        return None
+    finally:
+        stream.close()
+    return found
 
 
 # -- one (reader, file) cell, in a child process --------------------------------
@@ -147,6 +208,15 @@ def _measure_cell(
             result["stats"] = handle.stats()
         return handle
 
+    # The reader's own sequential decode of the frames this cell reads: what each random
+    # read must equal (bit for bit on lossless and intra files, else PSNR >= the floor).
+    handle = reader.open(path)
+    try:
+        reference = _reference(handle, {i for i in (*indices, *cold) if i >= 0})
+    finally:
+        handle.close()
+    result["pixels"] = {"checked": 0, "wrong": [], "reference": reference is not None}
+    truth = {**truth, "reference": reference}
     reader.forget(path)  # the first open pays for whatever the reader keeps between opens
     for i in cold:
         start = time.perf_counter()
@@ -217,10 +287,29 @@ def _failed(result: dict, what: str, i: int, exc: Exception) -> None:
 
 
 def _check(result: dict, i: int, image: np.ndarray, truth: dict) -> None:
+    """Frame ``i`` as a reader returned it: the right frame (its burned-in code, or its
+    thumbnail), its channels in order, and its pixels those of the reader's own
+    sequential decode. Any failure makes it a wrong frame."""
     result["checked"] += 1
     got = identity(image, truth)
     if got != i:
         result["wrong"].append((i, got))
+        return
+    if channel_order(image, truth, i):
+        result["wrong"].append((i, "channels swapped"))
+        return
+    reference = (truth.get("reference") or {}).get(i)
+    if reference is None:
+        return
+    pixels = result["pixels"]
+    pixels["checked"] += 1
+    digest, sample = probe(image)
+    if digest == reference[0]:
+        return
+    score = psnr(sample, reference[1])
+    if truth.get("exact") or score < PSNR_FLOOR:
+        pixels["wrong"].append((i, round(score, 1)))
+        result["wrong"].append((i, f"pixels ({score:.1f} dB)"))
 
 
 def _child(queue, *args) -> None:
@@ -571,7 +660,20 @@ def _truth_or_error(f: VideoFile) -> dict:
         return {"error": f"sequential decode failed: {type(exc).__name__}: {exc}", "count": 0}
     if truth["count"] == 0:
         return {"error": "sequential decode gave no frames", "count": 0}
+    # Bit-identical reads are required of lossless and intra-only files.
+    truth["exact"] = exact_file(f)
     return truth
+
+
+def exact_file(f: VideoFile) -> bool:
+    """Whether every read of ``f`` must be bit-identical to the reader's sequential decode:
+    a lossless or intra-only encoding (the exploded folders are both)."""
+    if f.kind != "encoding" or f.encoding is None:
+        return False
+    if f.encoding.startswith("exploded-"):
+        return True
+    encoding = next((e for e in codecs.ENCODINGS if e.name == f.encoding), None)
+    return bool(encoding and (encoding.lossless or encoding.intra_only))
 
 
 def _accuracy_row(f: VideoFile, reader: str, result: dict, truth: dict) -> dict:
@@ -592,6 +694,16 @@ def _accuracy_row(f: VideoFile, reader: str, result: dict, truth: dict) -> dict:
         "errors": (result.get("error") or "; ".join(result.get("errors", [])[:3]))[:2000],
         **(result.get("stats") or {}),
         "libavcodec": ", ".join(result.get("libavcodec") or []) or None,
+        # frames compared with the reader's own sequential decode, and those that differ
+        "pixels_checked": (result.get("pixels") or {}).get("checked", 0),
+        "pixels_wrong": len((result.get("pixels") or {}).get("wrong", [])),
+        "pixel_check": (
+            "no sequential reference"
+            if result.get("pixels", {}).get("reference") is False
+            else "bit-identical"
+            if truth.get("exact")
+            else f"PSNR >= {PSNR_FLOOR:g} dB"
+        ),
         # straight through with this reader, and with PyAV's threaded decode (the ground truth)
         "sequential_fps": result.get("sequential_fps"),
         "pyav_sequential_fps": (
@@ -643,6 +755,15 @@ def provenance(
         # What each reader's process mapped, read from /proc/self/maps after its reads.
         "reader_libavcodec": {n: list(files) for n, files in (mapped or {}).items()},
         "skipped_readers": skipped_readers,
+        # how each returned frame's pixels were checked (benchmarks.video.suite._check)
+        "pixel_check": {
+            "against": "the same reader's sequential decode of the file",
+            "exact_on": "lossless and intra-only files (bit-identical)",
+            "psnr_floor": PSNR_FLOOR,
+            "psnr_sample": f"every {PROBE_STEP}th pixel of every {PROBE_STEP}th row",
+            "channel_order": f"blue and red means against the truth's, when they differ by "
+            f">= {CHANNEL_GAP:g} levels",
+        },
         "skipped_encodings": skipped_codecs,
         "recordings": [vars(r) | {"raw_bytes": r.raw_bytes} for r in config.recordings]
         if not config.videos

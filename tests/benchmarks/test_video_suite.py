@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -153,6 +154,96 @@ def test_a_reader_returning_the_wrong_frame_is_caught(tmp_path, monkeypatch):
     assert "no answer within 8 s" in hung["errors"]
     text = video_report.write([folder]).read_text()
     assert "off-by-one" in text
+
+
+class SwapsChannels(readers.IndexedWheelReader):
+    """Random reads come back RGB instead of BGR; its sequential decode too."""
+
+    name = "swaps-channels"
+
+    def read(self, i):
+        return np.ascontiguousarray(super().read(i)[:, :, ::-1])
+
+    def sequential(self):
+        for frame in super().sequential():
+            yield np.ascontiguousarray(frame[:, :, ::-1])
+
+
+class Damages(readers.IndexedWheelReader):
+    """Random reads come back with a block of pixels off by a few levels, the burned-in
+    code untouched: the right frame by number, the wrong pixels."""
+
+    name = "damages"
+
+    def read(self, i):
+        frame = super().read(i).copy()
+        height, width = frame.shape[:2]
+        frame[height // 2 :, width // 2 :] ^= 8
+        return frame
+
+
+def test_swapped_channels_and_damaged_pixels_are_caught_and_hatched(tmp_path, monkeypatch):
+    monkeypatch.setitem(readers.READERS, "swaps-channels", SwapsChannels)
+    monkeypatch.setitem(readers.READERS, "damages", Damages)
+    config = suite.Config(
+        recordings=[tiny()],
+        readers=("indexed-pyav-wheel", "swaps-channels", "damages"),
+        random_frames=5,
+        cold_frames=1,
+        adversarial_set=False,
+        timeout=60,
+        out=tmp_path,
+        command=["test"],
+    )
+    monkeypatch.setattr(
+        suite.codecs, "ENCODINGS", tuple(e for e in suite.codecs.ENCODINGS if e.name == "ffvhuff")
+    )
+    folder = suite.run(config)
+    accuracy = pd.read_csv(folder / "accuracy.csv").set_index(["file", "reader"])
+    right = accuracy.loc[("tiny-color.ffvhuff", "indexed-pyav-wheel")]
+    assert right["wrong"] == 0
+    assert right["pixels_checked"] == right["checked"]
+    assert right["pixel_check"] == "bit-identical"
+    swapped = accuracy.loc[("tiny-color.ffvhuff", "swaps-channels")]
+    assert swapped["wrong"] == swapped["checked"] > 0
+    assert "channels swapped" in swapped["wrong_examples"]
+    damaged = accuracy.loc[("tiny-color.ffvhuff", "damages")]
+    assert damaged["wrong"] == damaged["pixels_wrong"] == damaged["checked"] > 0
+    assert "pixels (" in damaged["wrong_examples"]
+    text = video_report.write([folder]).read_text()
+    note = next(line for line in text.splitlines() if line.startswith("Hatched red:"))
+    assert "damages on ffvhuff" in note
+    assert "swaps-channels on ffvhuff" in note
+    assert "indexed-pyav-wheel" not in note
+
+
+def test_the_hatching_marks_only_the_wrong_cells():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    acc = pd.DataFrame({"encoding": ["ffv1", "ffv1", "x264"], "reader": ["a", "b", "a"],
+                        "wrong": [0, 3, 0]})  # fmt: skip
+    wrong = video_report.wrong_cells(acc)
+    assert wrong == {("ffv1", "b"): 3}
+    fig, ax = plt.subplots()
+    for reader in ("a", "b"):
+        bars = ax.bar([0, 1], [1, 2])
+        video_report._mark_wrong(bars, ["ffv1", "x264"], reader, wrong)
+        hatched = [bar.get_hatch() for bar in bars]
+        assert hatched == (["///", None] if reader == "b" else [None, None])
+    plt.close(fig)
+    assert "b on ffv1: 3 wrong" in video_report.wrong_note(wrong, {("ffv1", "b")})
+    assert video_report.wrong_note(wrong, {("x264", "a")}) == ""
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [((0, 0), (0, 0), float("inf")), ((0, 0), (0, 255), 10 * np.log10(2)), ((0,), (0, 0), 0.0)],
+)
+def test_psnr(a, b, expected):
+    assert suite.psnr(np.array(a, np.uint8), np.array(b, np.uint8)) == pytest.approx(expected)
 
 
 def test_command_line(tmp_path, capsys):
