@@ -12,7 +12,7 @@
 #                             OpenCV builds in the suites (builds the channel, cached)
 #   bash tools/run.sh lib     build libjpeg-turbo from recipes/ (cached)
 #   bash tools/run.sh channel the whole conda channel in .build/channel: libjpeg-turbo (both
-#                             layouts), IJG libjpeg, FFmpeg (LGPL and GPL), PyAV, OpenCV (on
+#                             layouts), IJG libjpeg, ffnvcodec-headers, FFmpeg 9 (LGPL and GPL), PyAV, OpenCV (on
 #                             turbo and on IJG libjpeg; libopencv, py-opencv, opencv) and
 #                             accelerated-codecs; installed and tested with a conda solver
 #                             (about 35 min on 2 cores; cached after)
@@ -201,7 +201,7 @@ case "${1:-}" in
     ;;
   channel)
     system_deps; venv; channel_deps
-    log "the conda channel: libjpeg-turbo, IJG libjpeg, FFmpeg (lgpl, gpl), PyAV, OpenCV (turbo, ijg; libopencv, py-opencv, opencv), accelerated-codecs -> .build/channel"
+    log "the conda channel: libjpeg-turbo, IJG libjpeg, ffnvcodec-headers, FFmpeg 9 (lgpl, gpl), PyAV, OpenCV (turbo, ijg; libopencv, py-opencv, opencv), accelerated-codecs -> .build/channel"
     # Each set in a fresh prefix, with every installed package's tests: PyAV and our
     # package with each FFmpeg, OpenCV with each JPEG library, and libopencv alone
     # (its C++ consumer needs no Python).
