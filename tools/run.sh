@@ -16,7 +16,7 @@
 #                             turbo and on IJG libjpeg; libopencv, py-opencv, opencv) and
 #                             accelerated-codecs; installed and tested with a conda solver
 #                             (about 35 min on 2 cores; cached after)
-#   bash tools/run.sh channel-fast  the same without OpenCV and the GPL FFmpeg (what CI runs)
+#   bash tools/run.sh channel-fast  the same without OpenCV and the GPL FFmpeg (a quick check by hand)
 #   bash tools/run.sh bench   pytest-benchmark suite: turbojpeg vs its peers and tjbench
 #   bash tools/run.sh lint    ruff, and actionlint over .github/workflows
 set -euo pipefail
