@@ -128,23 +128,29 @@ class Hangs(readers.IndexedWheelReader):
         time.sleep(60)
 
 
-def test_a_reader_returning_the_wrong_frame_is_caught(tmp_path, monkeypatch):
-    monkeypatch.setitem(readers.READERS, "off-by-one", OffByOne)
-    monkeypatch.setitem(readers.READERS, "hangs", Hangs)
-    config = suite.Config(
-        recordings=[tiny()],
-        readers=("indexed-pyav-wheel", "off-by-one", "hangs"),
-        random_frames=5,
-        cold_frames=0,
-        adversarial_set=False,
-        timeout=8,
-        out=tmp_path,
-        command=["test"],
-    )
+def ffvhuff_run(tmp_path, monkeypatch, extra_readers, cold_frames: int, timeout: float):
+    """The tiny colour recording as ffvhuff only, read by our indexed reader and the
+    given test readers (registered for this test), 5 random reads each."""
+    for reader in extra_readers:
+        monkeypatch.setitem(readers.READERS, reader.name, reader)
     monkeypatch.setattr(
         suite.codecs, "ENCODINGS", tuple(e for e in suite.codecs.ENCODINGS if e.name == "ffvhuff")
     )
-    folder = suite.run(config)
+    config = suite.Config(
+        recordings=[tiny()],
+        readers=("indexed-pyav-wheel", *(r.name for r in extra_readers)),
+        random_frames=5,
+        cold_frames=cold_frames,
+        adversarial_set=False,
+        timeout=timeout,
+        out=tmp_path,
+        command=["test"],
+    )
+    return suite.run(config)
+
+
+def test_a_reader_returning_the_wrong_frame_is_caught(tmp_path, monkeypatch):
+    folder = ffvhuff_run(tmp_path, monkeypatch, (OffByOne, Hangs), cold_frames=0, timeout=8)
     accuracy = pd.read_csv(folder / "accuracy.csv").set_index(["file", "reader"])
     cell = accuracy.loc[("tiny-color.ffvhuff", "off-by-one")]
     assert cell["wrong"] >= 5
@@ -183,22 +189,8 @@ class Damages(readers.IndexedWheelReader):
 
 
 def test_swapped_channels_and_damaged_pixels_are_caught_and_hatched(tmp_path, monkeypatch):
-    monkeypatch.setitem(readers.READERS, "swaps-channels", SwapsChannels)
-    monkeypatch.setitem(readers.READERS, "damages", Damages)
-    config = suite.Config(
-        recordings=[tiny()],
-        readers=("indexed-pyav-wheel", "swaps-channels", "damages"),
-        random_frames=5,
-        cold_frames=1,
-        adversarial_set=False,
-        timeout=60,
-        out=tmp_path,
-        command=["test"],
-    )
-    monkeypatch.setattr(
-        suite.codecs, "ENCODINGS", tuple(e for e in suite.codecs.ENCODINGS if e.name == "ffvhuff")
-    )
-    folder = suite.run(config)
+    folder = ffvhuff_run(tmp_path, monkeypatch, (SwapsChannels, Damages), cold_frames=1,
+                         timeout=60)  # fmt: skip
     accuracy = pd.read_csv(folder / "accuracy.csv").set_index(["file", "reader"])
     right = accuracy.loc[("tiny-color.ffvhuff", "indexed-pyav-wheel")]
     assert right["wrong"] == 0

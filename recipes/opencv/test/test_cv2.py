@@ -208,27 +208,25 @@ def check_reads_video(clips):
         ok(f"h264 (libx264, GPL build): {len(frames)} frames, mean |diff| {diff:.3f}")
 
 
+def write_video(path, fourcc, fps, frames):
+    """The frames written by cv2.VideoWriter through FFmpeg; the path."""
+    writer = cv2.VideoWriter(path, cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*fourcc), fps,
+                             (320, 240))  # fmt: skip
+    assert writer.isOpened(), f"cv2.VideoWriter cannot open a {fourcc} writer"
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
 def check_writes_video(tmp, clips):
     """cv2.VideoWriter through our FFmpeg (the code patch 0002 moves to FFmpeg 9's
     avcodec_get_supported_config): FFV1 is lossless, so the frames come back exact;
     MPEG-1 allows only a fixed list of frame rates, and 24.5 fps snaps to one of them."""
     frames = ffmpeg_frames(clips["ffv1"])
-    path = os.path.join(tmp, "written.mkv")
-    writer = cv2.VideoWriter(path, cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"FFV1"), 25.0,
-                             (320, 240))  # fmt: skip
-    assert writer.isOpened(), "cv2.VideoWriter cannot open an FFV1 writer"
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    back = ffmpeg_frames(path)
+    back = ffmpeg_frames(write_video(os.path.join(tmp, "written.mkv"), "FFV1", 25.0, frames))
     assert np.array_equal(back, frames), "FFV1 written by cv2 does not decode to its input"
-    path = os.path.join(tmp, "written.mpg")
-    writer = cv2.VideoWriter(path, cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"PIM1"), 24.5,
-                             (320, 240))  # fmt: skip
-    assert writer.isOpened(), "cv2.VideoWriter cannot open an MPEG-1 writer"
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
+    path = write_video(os.path.join(tmp, "written.mpg"), "PIM1", 24.5, frames)
     probe = [os.path.join(PREFIX, "bin", "ffprobe"), "-v", "error", "-select_streams", "v:0",
              "-show_entries", "stream=avg_frame_rate", "-of", "default=nw=1:nk=1", path]  # fmt: skip
     rate = subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip()
