@@ -91,9 +91,10 @@ def from_video(
         state = reader.__getstate__()
         shape = reader.shape
         keyframes = reader.index.frame_keyframe
-    frame_bytes = int(np.prod(shape[1:]))
+    if not shape[0]:
+        return da.zeros(shape, dtype=np.uint8)
     if frames_per_chunk is None:
-        frames_per_chunk = max(1, CHUNK_BYTES // max(frame_bytes, 1))
+        frames_per_chunk = max(1, CHUNK_BYTES // int(np.prod(shape[1:])))
     bounds = chunk_bounds(keyframes, operator.index(frames_per_chunk))
     token = tokenize(os.path.abspath(os.fspath(path)), state["index"].stamp, state["options"],
                      bounds)  # fmt: skip
@@ -102,9 +103,7 @@ def from_video(
     layer: dict = {state_key: state}
     for k, (start, stop) in enumerate(itertools.pairwise(bounds)):
         layer[(name, k, 0, 0, 0)] = (_read_chunk, state_key, start, stop)
-    sizes = tuple(b - a for a, b in itertools.pairwise(bounds)) or (0,)
-    if not shape[0]:
-        return da.zeros(shape, dtype=np.uint8)
+    sizes = tuple(b - a for a, b in itertools.pairwise(bounds))
     graph = graph_of.from_collections(name, layer, dependencies=())
     chunks = (sizes, (shape[1],), (shape[2],), (shape[3],))
     return da.Array(graph, name, chunks, meta=np.empty((0, 0, 0, 0), np.uint8))

@@ -140,7 +140,10 @@ class FrameIndex:
     def __getstate__(self) -> dict:
         """The index without its derived tables: a pickle (a DataLoader worker's, a Dask
         task's) carries what the file holds, and each process derives the rest once."""
-        return {k: v for k, v in self.__dict__.items() if k not in _DERIVED}
+        derived = {
+            k for k, v in vars(type(self)).items() if isinstance(v, functools.cached_property)
+        }
+        return {k: v for k, v in self.__dict__.items() if k not in derived}
 
     @property
     def start_pts(self) -> int | None:
@@ -211,9 +214,6 @@ class FrameIndex:
             head = _undecodable_head(path, arrays["pts"], arrays["keyframe"])
             arrays["shown"][head] = False
         return cls(stamp, codec, time_base, width, height, intra, **arrays, demux_error=demux_error)
-
-
-_DERIVED = ("frame_pts", "frame_keyframe", "packet_of_pts")  # FrameIndex's cached tables
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

@@ -95,6 +95,10 @@ class VideoReader:
     serves one thread at a time.
     """
 
+    # Frames no other frame references, shown before a target, are skipped on the way
+    # to it. Only the tests turn this off (on one reader), to count what it saves.
+    _skip_nonref = True
+
     def __init__(
         self,
         path: str | os.PathLike[str],
@@ -122,9 +126,6 @@ class VideoReader:
         self.pixel_format: PixelFormat = pixel_format
         self.threads = operator.index(threads)
         self.thread_type: ThreadType = thread_type
-        # Frames no other frame references, shown before a target, are skipped on the
-        # way to it. Only the tests turn this off, to count what it saves.
-        self._skip_nonref = True
         self.decoders = operator.index(decoders)
         self.cache_dir = None if cache_dir is None else os.fspath(cache_dir)
         self._index_source = index
@@ -366,7 +367,6 @@ class VideoReader:
         self.threads = options["threads"]
         self.thread_type = options["thread_type"]
         self.pixel_format = options["pixel_format"]
-        self._skip_nonref = True
         self.decoders = options["decoders"]
         self._counts = Counter()
         index: FrameIndex = state["index"]
