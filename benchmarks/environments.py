@@ -99,15 +99,23 @@ def get(role: str) -> Environment:
     return Environment(role, prefix)
 
 
+def installed(role: str) -> Environment | None:
+    """The environment of that role when it is installed here, else None (``get`` says
+    why): for what only changes when ours is there."""
+    try:
+        return get(role)
+    except EnvironmentUnavailable:
+        return None
+
+
 def turbojpeg_library() -> str | None:
     """The libturbojpeg the suites measure: $TURBOJPEG_LIB, else the bench
     environment's (our libjpeg-turbo package), else None (turbojpeg's own search)."""
     if os.environ.get("TURBOJPEG_LIB"):
         return os.environ["TURBOJPEG_LIB"]
-    try:
-        return str(get("bench").library("libturbojpeg.so.0"))
-    except EnvironmentUnavailable:
-        return None
+    bench = installed("bench")
+    lib = bench.prefix / "lib" / "libturbojpeg.so.0" if bench else None
+    return str(lib) if lib is not None and lib.exists() else None
 
 
 def provenance() -> dict:

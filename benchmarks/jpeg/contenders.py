@@ -202,14 +202,11 @@ def opencv(name: str = "opencv-wheel", environment: str | None = None) -> Conten
         extra |= {"environment": str(env.prefix), "build": package.get("build")}
         origin = f"ours, {package.get('build')}"
     else:
-        try:  # the wheel bundles its OpenCV: nothing of ours may be in its process
-            bench = environments.get("bench").prefix
-        except environments.EnvironmentUnavailable:
-            bench = None
-        if bench is not None:
-            if where.startswith(str(bench) + os.sep):
+        bench = environments.installed("bench")
+        if bench is not None:  # the wheel bundles its OpenCV: nothing of ours may be mapped
+            if where.startswith(str(bench.prefix) + os.sep):
                 raise loaded.WrongLibrary(f"{name} claims the pip wheel, but cv2 is {where}")
-            loaded.expect_outside(name, "libopencv", loaded.mapped("libopencv"), bench)
+            loaded.expect_outside(name, "libopencv", loaded.mapped("libopencv"), bench.prefix)
         origin = "pip wheel"
     extra["mapped"] = loaded.mapped("libopencv") or loaded.mapped("cv2")
     cv2.setNumThreads(1)

@@ -132,14 +132,13 @@ def check_loaded(name: str, files: list[str] | None) -> None:
     claim = READERS[name].ffmpeg
     if claim is None:
         return
-    try:
-        bench = environments.get("bench").prefix
-    except environments.EnvironmentUnavailable:
+    bench = environments.installed("bench")
+    if bench is None:
         return  # no FFmpeg of ours here to mistake for another
     if claim == "bench":
-        loaded.expect_under(name, "libavcodec", files, bench)
+        loaded.expect_under(name, "libavcodec", files, bench.prefix)
     else:
-        loaded.expect_outside(name, "libavcodec", files, bench)
+        loaded.expect_outside(name, "libavcodec", files, bench.prefix)
 
 
 class OpenCVReader(Reader):
@@ -447,11 +446,9 @@ class TorchCodecReader(Reader):
         loads whichever FFmpeg the dynamic loader finds, so this is set at process start."""
         from benchmarks import environments
 
-        try:
-            lib = environments.get("bench").prefix / "lib"
-        except environments.EnvironmentUnavailable:
-            return {}
-        if not list(lib.glob("libavcodec.so.*")):
+        bench = environments.installed("bench")
+        lib = bench.prefix / "lib" if bench else None
+        if lib is None or not list(lib.glob("libavcodec.so.*")):
             return {}
         return {"LD_LIBRARY_PATH": os.pathsep.join(
             p for p in (str(lib), os.environ.get("LD_LIBRARY_PATH")) if p)}  # fmt: skip

@@ -485,10 +485,10 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
     shown = (
         set(table[["what", "reader"]].itertuples(index=False, name=None)) if len(table) else set()
     )
+    note = wrong_note(wrong, shown)
     under = {"random_access_vs_baseline", "latency_by_reader"}  # the figures that hatch
     parts.append("## Figures\n\n" + "".join(
-        f"![{p.stem}]({p.name})\n\n" + (wrong_note(wrong, shown) + "\n" if p.stem in under and
-                                          wrong_note(wrong, shown) else "")
+        f"![{p.stem}]({p.name})\n\n" + (note + "\n" if note and p.stem in under else "")
         for p in pictures if p))  # fmt: skip
     parts.append("## Encodings\n")
     parts.append(_md(encoding_table(enc)))

@@ -63,6 +63,7 @@ class VideoFile:
     recording: frames.Recording | None = None
     expect_error: bool = False
     description: str = ""
+    exact: bool = False  # reads must be bit-identical: a lossless or intra-only encoding
 
 
 # -- ground truth ---------------------------------------------------------------
@@ -149,12 +150,9 @@ def probe(image: np.ndarray) -> tuple[str, np.ndarray]:
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """Peak signal-to-noise ratio of two uint8 samples (inf when equal, 0 on a shape
-    mismatch)."""
-    if a.shape != b.shape:
-        return 0.0
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+    """benchmarks.quality's PSNR of two samples (inf when equal), 0 on a shape mismatch:
+    a frame of another size is as wrong as a frame can be."""
+    return metrics.psnr(a, b) if a.shape == b.shape else 0.0
 
 
 def channel_order(image: np.ndarray, truth: dict, i: int) -> str | None:
@@ -398,6 +396,8 @@ def encode_all(
                 skipped[name] = reason
                 progress.update(2)
                 continue
+            intra_only = True if encoding is None else encoding.intra_only
+            lossless = name == "exploded-png" or bool(encoding and encoding.lossless)
             for threads in (1, cores):
                 if encoding:
                     target = workdir / f"{recording.name}.{name}.t{threads}{encoding.extension}"
@@ -426,8 +426,8 @@ def encode_all(
                         "width": recording.width,
                         "height": recording.height,
                         "color": recording.color,
-                        "intra_only": True if encoding is None else encoding.intra_only,
-                        "lossless": name == "exploded-png" or bool(encoding and encoding.lossless),
+                        "intra_only": intra_only,
+                        "lossless": lossless,
                     }
                 )
                 progress.update()
@@ -438,8 +438,11 @@ def encode_all(
                         target, ignore_errors=True
                     ) if target.is_dir() else target.unlink()
             if name != "exploded-png":  # PNG is for the storage comparison only
+                exact = intra_only or lossless
                 files.append(
-                    VideoFile(f"{recording.name}.{name}", keep, "encoding", name, recording)
+                    VideoFile(
+                        f"{recording.name}.{name}", keep, "encoding", name, recording, exact=exact
+                    )
                 )
     return files, rows, skipped
 
@@ -660,20 +663,8 @@ def _truth_or_error(f: VideoFile) -> dict:
         return {"error": f"sequential decode failed: {type(exc).__name__}: {exc}", "count": 0}
     if truth["count"] == 0:
         return {"error": "sequential decode gave no frames", "count": 0}
-    # Bit-identical reads are required of lossless and intra-only files.
-    truth["exact"] = exact_file(f)
+    truth["exact"] = f.exact  # bit-identical reads, on lossless and intra-only files
     return truth
-
-
-def exact_file(f: VideoFile) -> bool:
-    """Whether every read of ``f`` must be bit-identical to the reader's sequential decode:
-    a lossless or intra-only encoding (the exploded folders are both)."""
-    if f.kind != "encoding" or f.encoding is None:
-        return False
-    if f.encoding.startswith("exploded-"):
-        return True
-    encoding = next((e for e in codecs.ENCODINGS if e.name == f.encoding), None)
-    return bool(encoding and (encoding.lossless or encoding.intra_only))
 
 
 def _accuracy_row(f: VideoFile, reader: str, result: dict, truth: dict) -> dict:
