@@ -3,6 +3,7 @@
 jpeg     the JPEG roundtrip suite (every contender, by size and quality), then its report
 video    the video suite: codecs, encode speed, random access with every frame checked
 micro    the pytest-benchmark suite: our wrapper vs its peers and tjbench, with target ratios
+dataloader  images and clips per second through torch's DataLoader at 0, 1, 2 workers (needs PyTorch)
 report   regenerate a report from saved results; several JPEG folders are compared side by side
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -167,7 +169,63 @@ def micro(args: argparse.Namespace) -> int:
     return 0 if code == 0 else 1
 
 
-SUITES = ("jpeg", "video", "micro")
+def dataloader(args: argparse.Namespace) -> int:
+    from benchmarks import datasets
+    from benchmarks.dataloader import report, suite
+    from benchmarks.jpeg import contenders
+    from benchmarks.video import codecs, readers
+
+    if importlib.util.find_spec("torch") is None:
+        print(f"error: {contenders.TORCH_MISSING}", file=sys.stderr)
+        return 2
+    try:
+        if args.images:
+            photos = sorted(
+                p for p in args.images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg")
+            )
+            if not photos:
+                raise ValueError(f"--images: no .jpg or .jpeg files in {args.images}")
+        else:
+            photos = suite.photo_files(datasets.embedded_photos(), args.out / "files")
+        footage = (
+            None
+            if args.no_video
+            else suite.footage_file(args.out / "files", args.ffmpeg or codecs.default_ffmpeg())
+        )
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    config = suite.Config(photos=photos, footage=footage, workers=args.workers,
+                          rounds=args.rounds, seed=args.seed, out=args.out)  # fmt: skip
+    for given, known, field in ((args.decoders, contenders.FACTORIES, "jpeg_decoders"),
+                                (args.readers, readers.READERS, "video_readers")):  # fmt: skip
+        if given:
+            unknown = [n for n in given.split(",") if n not in known]
+            if unknown:
+                print(f"error: unknown: {', '.join(unknown)}; known: {', '.join(known)}",
+                      file=sys.stderr)  # fmt: skip
+                return 2
+            setattr(config, field, tuple(given.split(",")))
+    if args.quick:
+        config.items, config.clips, config.rounds = 128, 32, min(args.rounds, 3)
+        config.left_out = (f"{512 - 128} of 512 photos and {128 - 32} of 128 clips per epoch",
+                           f"{5 - config.rounds} of 5 timed epochs per cell")  # fmt: skip
+    path = report.write([suite.run(config)])
+    print(f"\nreport: {path}")
+    return 0
+
+
+def _workers(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list") from None
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError("worker counts are integers from 0 up")
+    return values
+
+
+SUITES = ("jpeg", "video", "micro", "dataloader")
 
 
 def suite_of(folder: Path) -> str:
@@ -287,6 +345,22 @@ def main(argv: list[str] | None = None) -> int:
     mic.add_argument("--out", type=Path, default=Path("results/micro"), help="output folder")
     mic.add_argument("--full", action="store_true", help="pytest-benchmark's default timing")
     mic.set_defaults(func=micro)
+
+    dl = commands.add_parser("dataloader", help="throughput through torch's DataLoader")
+    dl.add_argument("--images", type=Path, help="a folder of your own JPEG files")
+    dl.add_argument("--no-video", action="store_true", help="photos only")
+    dl.add_argument("--decoders", help="comma-separated JPEG decoders (default: all)")
+    dl.add_argument("--readers", help="comma-separated video readers (default: all)")
+    dl.add_argument("--ffmpeg", help="the ffmpeg that encodes the footage (default: as video's)")
+    dl.add_argument("--workers", type=_workers, default=(0, 1, 2),
+                    help="comma-separated DataLoader worker counts (default 0,1,2)")  # fmt: skip
+    dl.add_argument("--rounds", type=_positive, default=5, help="timed epochs per cell (default 5)")
+    dl.add_argument("--seed", type=int, default=0, help="seed of the item order (default 0)")
+    dl.add_argument(
+        "--quick", action="store_true", help="128 photos and 32 clips per epoch, 3 rounds"
+    )
+    dl.add_argument("--out", type=Path, default=Path("results/dataloader"), help="output folder")
+    dl.set_defaults(func=dataloader)
 
     rep = commands.add_parser("report", help="regenerate a report; several folders side by side")
     rep.add_argument("folders", nargs="+", type=Path)

@@ -68,13 +68,16 @@ class Worker:
     """An object built by ``factory`` ("module:function") in a site process;
     ``call(method, *args)`` runs one of its methods there and returns the result.
     ``variables`` are set in the worker's environment before its interpreter starts
-    (a library path, say); this process's own stays as it was."""
+    (a library path, say); this process's own stays as it was. A worker that starts
+    processes of its own (a DataLoader's) is made with ``children=True``: it is then
+    not a daemon, which Python forbids to have children, and ``close`` still ends it."""
 
-    def __init__(self, site, factory: str, *args: Any, variables: dict[str, str] | None = None):
+    def __init__(self, site, factory: str, *args: Any, variables: dict[str, str] | None = None,
+                 children: bool = False):  # fmt: skip
         ctx = context()
         self._conn, child = ctx.Pipe()
         self._process = ctx.Process(target=_serve, args=(child, os.fspath(site) if site else None,
-                                                         factory, args), daemon=True)  # fmt: skip
+                                                         factory, args), daemon=not children)  # fmt: skip
         saved = {k: os.environ.get(k) for k in variables or {}}
         os.environ.update(variables or {})  # a spawned child starts with them
         try:

@@ -30,6 +30,7 @@ Library defaults stay as they are (ours keeps its ``max_pixels`` and
 from __future__ import annotations
 
 import functools
+import importlib.util
 import io
 import os
 import tempfile
@@ -68,6 +69,9 @@ class Contender:
     handle: object = None  # the library object behind the adapter, if any
     # Also measured for bytes at equal SSIM (its encoder over a range of qualities).
     rate_distortion: bool = False
+    # A batch call (a list of JPEGs in, a list of arrays out), where the library has
+    # one; the DataLoader benchmark gives it a whole batch at once.
+    decode_batch: Callable[[list[bytes]], list[np.ndarray]] | None = None
 
     @property
     def operations(self) -> tuple[str, ...]:
@@ -183,6 +187,80 @@ def simplejpeg() -> Contender:
     )
 
 
+TORCH_MISSING = (
+    "PyTorch is not installed (the full run installs it: bash tools/run.sh main --full-run)"
+)
+
+
+def _torch_decoder(name: str, package: str, function: str, notes: str) -> Contender:
+    """A decoder that takes a 1-D uint8 tensor of the JPEG's bytes and returns a CHW
+    RGB tensor (``package``'s ``decode_jpeg``, at ``function``), seen as an HWC RGB
+    array: the permute is a view, so nothing is copied or flipped."""
+    if importlib.util.find_spec("torch") is None:
+        raise peers.PeerUnavailable(TORCH_MISSING)
+    sample = _tiny_jpeg()
+    before = _jpeg_libraries()
+    import torch
+
+    module, _, attribute = function.rpartition(".")
+    decode_jpeg = getattr(peers.import_peer(module), attribute)
+    version = peers.import_peer(package).__version__
+    torch.set_num_threads(1)
+
+    def decode(data: bytes) -> np.ndarray:
+        tensor = torch.frombuffer(bytearray(data), dtype=torch.uint8)
+        return decode_jpeg(tensor).permute(1, 2, 0).numpy()
+
+    decode(sample)  # its JPEG library is loaded now, so the maps name it
+    jpeg = sorted(_jpeg_libraries() - before)  # what this decoder brought in
+    where = ", ".join(os.path.basename(f) for f in jpeg) or "no libjpeg of its own"
+    return Contender(
+        name=name,
+        library=f"{package} {version} ({where}), torch {torch.__version__}",
+        decode=decode,
+        encode=None,
+        output="RGB",
+        notes=f"{function}(torch.frombuffer(bytearray(data), uint8)) -> CHW RGB, seen as HWC. "
+        + notes,
+        extra={"mapped": jpeg},
+    )
+
+
+def _jpeg_libraries() -> set[str]:
+    return {*(loaded.mapped("libjpeg") or []), *(loaded.mapped("turbojpeg") or [])}
+
+
+def _tiny_jpeg() -> bytes:
+    """An 8x8 gray JPEG, from Pillow (a dependency of every benchmark install)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (8, 8), 128).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def torchvision_jpeg() -> Contender:
+    return _torch_decoder("torchvision", "torchvision", "torchvision.io.decode_jpeg",
+                          "Importing torchvision also imports Pillow")  # fmt: skip
+
+
+def torchcodec_jpeg() -> Contender:
+    return _torch_decoder("torchcodec-jpeg", "torchcodec", "torchcodec.decoders.decode_jpeg",
+                          "New in torchcodec 0.17")  # fmt: skip
+
+
+def ours_many() -> Contender:
+    """Ours with ``decode_many``: a batch in one call, decoded on its thread pool."""
+    contender = ours()
+    contender.name = "turbojpeg-decode_many"
+    tj = contender.handle
+    contender.decode_batch = lambda batch: tj.decode_many(batch)
+    contender.encode = None
+    contender.rate_distortion = False
+    contender.notes = "Turbojpeg.decode_many(list of JPEGs) -> BGR arrays, on its thread pool"
+    return contender
+
+
 def opencv(name: str = "opencv-wheel", environment: str | None = None) -> Contender:
     """OpenCV's imdecode/imencode. ``environment`` names the benchmark environment
     whose cv2 this must be (our channel's builds); None: the pip wheel. The suite
@@ -292,6 +370,9 @@ FACTORIES: dict[str, Callable[[], Contender]] = {
     "turbojpeg-system-2.x": lambda: system_turbo2(),
     "jpeglib-9e": lambda: jpeglib_contender("9e"),
     "jpeglib-turbo210": lambda: jpeglib_contender("turbo210"),
+    "torchvision": torchvision_jpeg,
+    "torchcodec-jpeg": torchcodec_jpeg,
+    "turbojpeg-decode_many": ours_many,
     **{name: (lambda name=name: our_variant(name)) for name in OUR_DECODE_VARIANTS},
 }
 
@@ -309,6 +390,20 @@ JPEG_SUITE = (
     "jpegli",
     "jpeglib-9e",
     "jpeglib-turbo210",
+    "torchvision",
+    "torchcodec-jpeg",
+)
+# The DataLoader benchmark's JPEG decoders, in report order (ours first: the reference).
+DATALOADER = (
+    "turbojpeg",
+    "turbojpeg-decode_many",
+    "simplejpeg",
+    "pyturbojpeg",
+    "opencv-turbo",
+    "opencv-wheel",
+    "pillow",
+    "torchcodec-jpeg",
+    "torchvision",
 )
 # Contenders whose library lives in a benchmark environment (benchmarks/environments.py):
 # the suite makes and times them in a process with that environment's site-packages first.

@@ -107,6 +107,11 @@ class Reader:
     def read(self, i: int) -> np.ndarray:
         raise NotImplementedError
 
+    def read_many(self, indices: list[int]) -> np.ndarray:
+        """The frames at ``indices``, stacked (N, height, width, 3) BGR: the reader's own
+        batch call where it has one, else one ``read`` after another."""
+        return np.stack([self.read(i) for i in indices])
+
     def sequential(self) -> Iterator[np.ndarray]:
         raise NotImplementedError
 
@@ -369,6 +374,9 @@ class IndexedVideoReader(Reader):
     def read(self, i):
         return self.reader[_in_range(i, len(self.reader))]  # -1 is refused, not the last frame
 
+    def read_many(self, indices):
+        return self.reader.get_batch([_in_range(i, len(self.reader)) for i in indices])
+
     def sequential(self):
         from framereader import VideoReader
 
@@ -415,6 +423,10 @@ class DecordReader(Reader):
     def read(self, i):
         i = _in_range(i, len(self._video))
         return np.ascontiguousarray(self._video[i].asnumpy()[:, :, ::-1])
+
+    def read_many(self, indices):
+        wanted = [_in_range(i, len(self._video)) for i in indices]
+        return np.ascontiguousarray(self._video.get_batch(wanted).asnumpy()[..., ::-1])
 
     def sequential(self):
         import decord
@@ -471,6 +483,11 @@ class TorchCodecReader(Reader):
         i = _in_range(i, len(self._frames))  # torchcodec itself counts -1 from the end
         return np.ascontiguousarray(self._frames[i].numpy()[:, :, ::-1])
 
+    def read_many(self, indices):
+        wanted = [_in_range(i, len(self._frames)) for i in indices]
+        batch = self._frames.get_frames_at(wanted).data.numpy()
+        return np.ascontiguousarray(batch[..., ::-1])
+
     def sequential(self):
         frames = self._decoder()
         for i in range(len(frames)):
@@ -521,6 +538,10 @@ class VideoReaderRs(Reader):
     def read(self, i):
         i = _in_range(i, self._count)
         return np.ascontiguousarray(np.asarray(self._video[i])[:, :, ::-1])
+
+    def read_many(self, indices):
+        wanted = [_in_range(i, self._count) for i in indices]
+        return np.ascontiguousarray(np.asarray(self._video.get_batch(wanted))[..., ::-1])
 
     def sequential(self):
         video = self._load()(self.path, threads=1)
@@ -587,6 +608,10 @@ READERS: dict[str, type[Reader]] = {
         ExplodedJpegReader,
     )
 }
+
+
+# The DataLoader benchmark's video readers, in report order (ours first: the reference).
+DATALOADER = ("indexed", "torchcodec", "decord", "video-reader-rs")
 
 
 def default_readers(quick: bool) -> tuple[tuple[str, ...], dict[str, str]]:
