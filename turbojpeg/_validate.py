@@ -99,6 +99,11 @@ def function_bits(precision: int) -> int:
     return 8 if precision <= 8 else 12 if precision <= 12 else 16
 
 
+def describe(precision: int, lossless: bool) -> str:
+    """'a 12-bit JPEG', 'a lossless 16-bit JPEG', ... for error messages."""
+    return f"a lossless {precision}-bit JPEG" if lossless else f"a {precision}-bit JPEG"
+
+
 def check_out(out, shape: tuple[int, int, int], dtype=UINT8, precision: int = 8) -> int:
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy array, not {type(out).__name__}")

@@ -7,6 +7,9 @@ repeats a header that carries every table it uses (see
 ``_tj3.Tj3Decompressor``), and a crop or scale is reset right after the call
 that used it. Arguments are checked in
 ``_validate``; sizes, scaling factors and crops are worked out in ``_geometry``.
+
+Here is the plain decode, one library call for nearly every JPEG; any other
+decode, and the rest of one the library refused, is ``_general``'s.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from typing import Self
 
 import numpy as np
 
-from . import _cmyk, _exif, _loader, _markers, _orientation, _transform, _warn
+from . import _exif, _general, _loader, _markers, _transform, _warn
 from ._backend import Api, Compressor, Decompressor, HeaderReader, Transformer
-from ._geometry import chunks, crop_columns, decode_geometry, pick_scale, scaled
+from ._geometry import chunks, decode_geometry, pick_scale, scaled
 from ._tj2 import Tj2Api
 from ._tj3 import Tj3Api
 from ._validate import (
@@ -39,25 +42,17 @@ from ._validate import (
     check_out,
     check_planes,
     check_quality,
-    function_bits,
+    describe,
     input_buffer,
     parse_pixel_format,
     sample_settings,
     thread_count,
 )
-from .errors import (
-    TJERR_FATAL,
-    TJERR_WARNING,
-    ImageTooLargeError,
-    TurbojpegError,
-    UnsupportedFeatureError,
-)
-from .formats import Colorspace, JpegInfo, PixelFormat, Subsampling
+from .errors import TJERR_WARNING, ImageTooLargeError, TurbojpegError, UnsupportedFeatureError
+from .formats import JpegInfo, PixelFormat, Subsampling
 
 DEFAULT_MAX_PIXELS = 1 << 28  # ~268 MP: 805 MB as BGR, far above any camera.
 DEFAULT_SCAN_LIMIT = 500  # progressive JPEGs have ~10 scans; thousands is an attack.
-# JPEG colorspaces libjpeg-turbo decodes to CMYK pixels only; we convert the rest.
-_CMYK_SOURCES = (Colorspace.CMYK, Colorspace.YCCK)
 
 _apis: dict[str, Api] = {}
 _apis_lock = threading.Lock()
@@ -175,7 +170,7 @@ class Turbojpeg:
             )
         except TurbojpegError as exc:
             if exc.code != TJERR_WARNING and self._api.generation == 2:
-                _refuse_on_tj2(exc, data)
+                _general.refuse_on_tj2(exc, data)
             raise
         if warning is not None:  # the whole header was read all the same
             self._recover(warning)
@@ -270,8 +265,8 @@ class Turbojpeg:
                 target = np.empty(shape, dtype=np.uint8)
                 dst = C.addressof(C.c_char.from_buffer(target))
             elif wide_out:
-                return self._decode_general(
-                    d, buf, size, pf, width, height, None, None, None, out, None
+                return _general.decode(
+                    self, d, buf, size, pf, width, height, None, None, None, out, None
                 )
             else:
                 target = out
@@ -281,159 +276,14 @@ class Turbojpeg:
                 # cost every decode a call. Others are refused, then retried.
                 d.decompress(buf, size, dst, 0, pf)
             except TurbojpegError as exc:
-                return self._after_refusal(exc, d, buf, size, pf, width, height, out, target)
+                return _general.after_refusal(
+                    self, exc, d, buf, size, pf, width, height, out, target
+                )
             return target
         orientation = _exif.orientation(data) if apply_exif_orientation else None
-        return self._decode_general(
-            d, buf, size, pf, width, height, scale, min_size, crop, out, orientation
+        return _general.decode(
+            self, d, buf, size, pf, width, height, scale, min_size, crop, out, orientation
         )
-
-    def _after_refusal(self, exc, d, buf, size, pf, width, height, out, target) -> np.ndarray:
-        """The plain decode after ``tj3Decompress8`` failed: a JPEG of more than
-        8 bits ("Unsupported JPEG data precision"), a CMYK or YCCK JPEG asked
-        for another pixel format ("Unsupported color conversion request"), or
-        a true error or warning.
-
-        The header is asked for its fields here, after the failure, so that
-        decoding any other JPEG costs no extra call.
-        """
-        if exc.code == TJERR_FATAL:
-            colorspace, precision, lossless = d.header_fields(buf, size)
-            whole = (d, buf, size, pf, width, height, None, None, None)
-            samples = (precision, lossless)
-            if precision > 8:
-                return self._decode_general(*whole, out, None, samples=samples)
-            if pf is not PixelFormat.CMYK and colorspace in _CMYK_SOURCES:
-                return self._decode_general(*whole, target, None, cmyk=True, samples=samples)
-        self._recover(exc)
-        return target
-
-    def _is_cmyk_refusal(self, exc: TurbojpegError, d, buf, size: int, pf: PixelFormat) -> bool:
-        """Whether libjpeg-turbo refused a CMYK or YCCK JPEG a pixel format other than CMYK.
-
-        It only converts them to CMYK ("Unsupported color conversion request").
-        """
-        return (
-            pf is not PixelFormat.CMYK
-            and exc.code == TJERR_FATAL
-            and d.header_fields(buf, size)[0] in _CMYK_SOURCES
-        )
-
-    def _decode_general(
-        self,
-        d,
-        buf,
-        size,
-        pf,
-        width,
-        height,
-        scale,
-        min_size,
-        crop,
-        out,
-        orientation,
-        cmyk=False,
-        samples=None,
-    ) -> np.ndarray:
-        """Any decode: scaled, cropped, turned upright, of more than 8 bits, or
-        converted from CMYK. ``samples`` is (precision, lossless) if known."""
-        precision, lossless = d.sample_format() if samples is None else samples
-        bits = function_bits(precision)
-        factor, stored_size, rect, (h, w) = decode_geometry(
-            self._scaling_factors, width, height, scale, min_size, crop, orientation, lossless
-        )
-        shape = (h, w, CHANNELS[pf])
-        if out is not None:
-            check_out(out, shape, UINT8 if bits == 8 else UINT16, precision)
-        direct = orientation is None or orientation == 1
-        if not cmyk:
-            try:
-                into = out if direct else None
-                pixels = self._decode_region(
-                    d, buf, size, pf, factor, stored_size, rect, into, bits, lossless
-                )
-            except TurbojpegError as exc:
-                if not self._is_cmyk_refusal(exc, d, buf, size, pf):
-                    raise
-                cmyk = True
-        if cmyk:
-            if bits != 8:
-                raise UnsupportedFeatureError(
-                    f"a {precision}-bit CMYK or YCCK JPEG decodes to pixel_format='CMYK' only "
-                    "(the conversion to RGB and the others is for 8-bit samples)",
-                    None,
-                )
-            raw = self._decode_region(
-                d, buf, size, PixelFormat.CMYK, factor, stored_size, rect, None, 8, lossless
-            )
-            pixels = _cmyk.convert(raw, pf)
-        pixels = _orientation.upright(pixels, orientation)
-        if out is None:
-            return np.ascontiguousarray(pixels)
-        if pixels is not out:
-            out.reshape(shape)[...] = pixels
-        return out
-
-    def _decode_region(
-        self, d, buf, size, pf, factor, stored_size, rect, out, bits=8, lossless=False
-    ):
-        """The stored image at ``factor``, or its region ``rect = (x, y, w, h)``.
-
-        Written into ``out`` when given (already checked: C-contiguous, of the
-        region's shape and dtype); otherwise a new array, or a view of one.
-        ``bits`` picks ``tj3Decompress{bits}``. libjpeg-turbo cannot crop a
-        lossless JPEG, so that crop is emulated as on the TurboJPEG 2 API.
-        """
-        out_w, out_h = stored_size
-        channels = CHANNELS[pf]
-        dtype = UINT8 if bits == 8 else UINT16
-        if rect is None:
-            x = y = 0
-            w, h = out_w, out_h
-        else:
-            x, y, w, h = rect
-        # The TJ3 cropping region decodes columns x0 to x1, wider than the crop.
-        x0, x1, emulate = x, x + w, rect is not None and (lossless or not d.supports_crop)
-        if rect is not None and not emulate:
-            subsamp = d.subsampling()
-            if subsamp < 0:
-                emulate = True
-            else:
-                mcu_w = scaled(Subsampling(subsamp).mcu_size[0], factor)
-                x0, x1 = crop_columns(x, w, out_w, mcu_w)
-        shape = (h, w, channels)
-        try:
-            if factor != 1:
-                d.set_scale(factor.numerator, factor.denominator)
-            if emulate:
-                full = np.empty((out_h, out_w, channels), dtype=dtype)
-                self._decompress(d, buf, size, array_address(full), pf, bits)
-                region = full[y : y + h, x : x + w]
-            else:
-                if rect is not None:
-                    d.set_crop(x0, y, x1 - x0, h)
-                if rect is None or (x0 == x and x1 == x + w):
-                    target = np.empty(shape, dtype=dtype) if out is None else out
-                    self._decompress(d, buf, size, array_address(target), pf, bits)
-                    return target
-                wide = np.empty((h, x1 - x0, channels), dtype=dtype)
-                self._decompress(d, buf, size, array_address(wide), pf, bits)
-                region = wide[:, x - x0 : x - x0 + w]
-        finally:
-            d.reset_scale_and_crop()
-        if out is None:
-            return region
-        out.reshape(shape)[...] = region
-        return out
-
-    def _decompress(self, d, buf, size, dst, pf, bits) -> None:
-        try:
-            if bits == 8:
-                d.decompress(buf, size, dst, 0, pf)
-            else:
-                d.decompress_samples(bits, buf, size, dst, 0, pf)
-        except TurbojpegError as exc:
-            self._recover(exc)
 
     def decode_yuv(self, data, *, scale=None) -> list[np.ndarray]:
         """Decode to planes without colour conversion: ``[Y, Cb, Cr]``, or ``[Y]`` for gray.
@@ -452,7 +302,7 @@ class Turbojpeg:
         precision, lossless = d.sample_format()
         if precision != 8 or lossless:
             raise UnsupportedFeatureError(
-                f"decode_yuv: {_describe(precision, lossless)} has no YUV planes to decode "
+                f"decode_yuv: {describe(precision, lossless)} has no YUV planes to decode "
                 "(libjpeg-turbo gives them for 8-bit lossy JPEGs only); use decode",
                 None,
             )
@@ -766,7 +616,7 @@ class Turbojpeg:
             if not c.supports_lossless and (bits != 8 or lossless_settings is not None):
                 precision = bits if lossless_settings is None else lossless_settings[0]
                 raise UnsupportedFeatureError(
-                    f"{_describe(precision, lossless_settings is not None)} needs "
+                    f"{describe(precision, lossless_settings is not None)} needs "
                     "libjpeg-turbo >= 3 (the TurboJPEG 2 API writes 8-bit lossy JPEGs only)",
                     None,
                 )
@@ -876,20 +726,3 @@ class Turbojpeg:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
-
-
-def _refuse_on_tj2(exc: TurbojpegError, data) -> None:
-    """``UnsupportedFeatureError`` when the TurboJPEG 2 API refused a header for
-    its precision or its lossless coding, which 2.x cannot decode."""
-    frame = _markers.frame(data)
-    if frame is not None and (frame.lossless or frame.precision != 8):
-        raise UnsupportedFeatureError(
-            f"{_describe(frame.precision, frame.lossless)} needs libjpeg-turbo >= 3 "
-            f"(the TurboJPEG 2 API decodes 8-bit lossy JPEGs only; it said: {exc})",
-            exc.code,
-        ) from exc
-
-
-def _describe(precision: int, lossless: bool) -> str:
-    """'a 12-bit JPEG', 'a lossless 16-bit JPEG', ..."""
-    return f"a lossless {precision}-bit JPEG" if lossless else f"a {precision}-bit JPEG"
