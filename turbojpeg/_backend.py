@@ -1,7 +1,7 @@
 """The contract both API generations implement: ``_tj3`` (TurboJPEG 3) and ``_tj2`` (2).
 
 One Protocol per handle type, listing exactly what ``codec`` and the modules
-it hands handles to (``_general``, ``_transform``) use;
+it hands handles to (``_general``, ``_batch``, ``_transform``) use;
 ``tests/turbojpeg/test_backend.py`` checks that both backends' classes match
 them, name for name and signature for signature, and that nothing else is used.
 

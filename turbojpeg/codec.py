@@ -10,6 +10,7 @@ that used it. Arguments are checked in
 
 Here is the plain decode, one library call for nearly every JPEG; any other
 decode, and the rest of one the library refused, is ``_general``'s.
+``decode_many``'s pool of threads is ``_batch``'s.
 """
 
 from __future__ import annotations
@@ -18,15 +19,14 @@ import ctypes as C
 import os
 import threading
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from typing import Self
 
 import numpy as np
 
-from . import _exif, _general, _loader, _markers, _transform, _warn
+from . import _batch, _exif, _general, _loader, _markers, _transform, _warn
 from ._backend import Api, Compressor, Decompressor, HeaderReader, Transformer
-from ._geometry import chunks, decode_geometry, pick_scale, scaled
+from ._geometry import pick_scale, scaled
 from ._tj2 import Tj2Api
 from ._tj3 import Tj3Api
 from ._validate import (
@@ -37,7 +37,6 @@ from ._validate import (
     UINT8,
     UINT16,
     array_address,
-    check_batch_out,
     check_image,
     check_out,
     check_planes,
@@ -46,7 +45,6 @@ from ._validate import (
     input_buffer,
     parse_pixel_format,
     sample_settings,
-    thread_count,
 )
 from .errors import TJERR_WARNING, ImageTooLargeError, TurbojpegError, UnsupportedFeatureError
 from .formats import JpegInfo, PixelFormat, Subsampling
@@ -97,9 +95,7 @@ class Turbojpeg:
         self.strict = bool(strict)
         self.scan_limit = int(scan_limit)
         self._local = threading.local()
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_size = 0
-        self._pool_lock = threading.Lock()
+        self._pool = _batch.Pool()
         self._scaling_factors = sorted({Fraction(n, d) for n, d in self._api.scaling_factors()})
 
     # -- introspection -------------------------------------------------------------
@@ -348,91 +344,7 @@ class Turbojpeg:
         ``decode_options`` are ``decode``'s keywords, the same for every image;
         with ``apply_exif_orientation=True`` each shape is the upright one.
         """
-        items = list(buffers)
-        if "out" in decode_options:
-            raise TypeError("decode_many takes out= for the whole batch, not per image")
-        threads = thread_count(threads)
-        if out is None:
-            layouts = set()
-            i = 0
-            try:
-                for i in range(len(items)):
-                    layouts.add(self._output_layout(items[i], decode_options))
-            except Exception as exc:
-                exc.add_note(f"while reading the header of buffer {i} of {len(items)}")
-                raise
-            if len(layouts) == 1:
-                shape, dtype = layouts.pop()
-                out = np.empty((len(items), *shape), dtype=dtype)
-        else:
-            check_batch_out(out, len(items))
-        results: list = [None] * len(items)
-
-        def work(indices: range) -> None:
-            i = indices.start
-            try:
-                for i in indices:
-                    if out is None:
-                        results[i] = self.decode(items[i], **decode_options)
-                    else:
-                        self.decode(items[i], out=out[i], **decode_options)
-            except Exception as exc:
-                exc.add_note(f"while decoding buffer {i} of {len(items)}")
-                raise
-
-        pieces = chunks(len(items), threads)
-        if threads == 1 or len(pieces) <= 1:
-            for piece in pieces:
-                work(piece)
-            return out if out is not None else results
-
-        def work_keeping_warnings(indices: range, kept: list[str]) -> None:
-            with _warn.deferred(kept):
-                work(indices)
-
-        # A worker's warnings are given here, in the calling thread and in the
-        # images' order, so that they point at the user's decode_many line.
-        kept: list[list[str]] = [[] for _ in pieces]
-        pool = self._executor(threads)
-        futures = [
-            pool.submit(work_keeping_warnings, *job) for job in zip(pieces, kept, strict=True)
-        ]
-        for future, messages in zip(futures, kept, strict=True):
-            try:
-                future.result()
-            finally:  # also those of the images before a failing one
-                for message in messages:
-                    _warn.warn(message)
-        return out if out is not None else results
-
-    def _output_layout(self, data, options: dict) -> tuple[tuple[int, int, int], np.dtype]:
-        """The shape and dtype ``decode(data, **options)`` returns."""
-        buf, size, _keep = input_buffer(data)
-        d = self._decompressor()
-        width, height = self._read_header(d, buf, size, data)
-        precision, lossless = d.sample_format()
-        pf = parse_pixel_format(options.get("pixel_format", "BGR"))
-        orientation = _exif.orientation(data) if options.get("apply_exif_orientation") else None
-        _factor, _stored, _rect, (h, w) = decode_geometry(
-            self._scaling_factors,
-            width,
-            height,
-            options.get("scale"),
-            options.get("min_size"),
-            options.get("crop"),
-            orientation,
-            lossless,
-        )
-        return (h, w, CHANNELS[pf]), (UINT8 if precision <= 8 else UINT16)
-
-    def _executor(self, threads: int) -> ThreadPoolExecutor:
-        with self._pool_lock:
-            if self._pool is None or self._pool_size != threads:
-                if self._pool is not None:
-                    self._pool.shutdown(wait=True)
-                self._pool = ThreadPoolExecutor(threads, thread_name_prefix="turbojpeg")
-                self._pool_size = threads
-            return self._pool
+        return _batch.decode_many(self, self._pool, buffers, threads, out, decode_options)
 
     # -- lossless transforms ---------------------------------------------------------
 
@@ -712,10 +624,7 @@ class Turbojpeg:
 
     def close(self) -> None:
         """Stop the decode_many pool and free this thread's handles."""
-        with self._pool_lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
-                self._pool = None
+        self._pool.shutdown()
         for name in ("decompressor", "compressor", "transformer"):
             handle = self._local.__dict__.pop(name, None)
             if handle is not None:

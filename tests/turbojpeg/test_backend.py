@@ -133,6 +133,7 @@ def test_the_check_catches_a_missing_or_different_method():
 HANDLES = {
     "codec.py": {"d": _backend.Decompressor, "c": _backend.Compressor, "t": _backend.Transformer},
     "_general.py": {"d": _backend.Decompressor},
+    "_batch.py": {"d": _backend.Decompressor},
     "_transform.py": {"handle": _backend.Transformer},
 }
 
