@@ -1,12 +1,12 @@
 """``Turbojpeg``: decode and encode JPEG with numpy arrays.
 
 Each thread gets its own TurboJPEG handles (``_backend``'s Protocols), made on
-first use. A compressor is reused, with options sent only when they change; a
-decompressor is kept from one whole-image decode to the next only when the JPEG
-repeats a header that carries every table it uses (see
-``_tj3.Tj3Decompressor``), and a crop or scale is reset right after the call
-that used it. Arguments are checked in
-``_validate``; sizes, scaling factors and crops are worked out in ``_geometry``.
+first use. A compressor is reused, with settings (``_settings.EncodeSettings``)
+sent only when they change; a decompressor is kept from one whole-image decode
+to the next only when the JPEG repeats a header that carries every table it
+uses (see ``_tj3.Tj3Decompressor``), and a crop or scale is reset right after
+the call that used it. Arguments are checked in ``_validate``; sizes, scaling
+factors and crops are worked out in ``_geometry``.
 
 Here is the plain decode, one library call for nearly every JPEG; any other
 decode, and the rest of one the library refused, is ``_general``'s.
@@ -27,24 +27,20 @@ import numpy as np
 from . import _batch, _exif, _general, _loader, _markers, _transform, _warn
 from ._backend import Api, Compressor, Decompressor, HeaderReader, Transformer
 from ._geometry import pick_scale, scaled
+from ._settings import LOSSY, EncodeSettings, check_samples, lossy
 from ._tj2 import Tj2Api
 from ._tj3 import Tj3Api
 from ._validate import (
     CHANNELS,
-    DEFAULT_QUALITY,
-    FAST_DCT_MAX_QUALITY,
-    SUBSAMPLINGS,
     UINT8,
     UINT16,
     array_address,
     check_image,
     check_out,
     check_planes,
-    check_quality,
     describe,
     input_buffer,
     parse_pixel_format,
-    sample_settings,
 )
 from .errors import TJERR_WARNING, ImageTooLargeError, TurbojpegError, UnsupportedFeatureError
 from .formats import JpegInfo, PixelFormat, Subsampling
@@ -511,55 +507,32 @@ class Turbojpeg:
             or point_transform is not None
             or image.dtype is not UINT8
         ):
-            bits, settings = sample_settings(
-                image,
-                pf,
+            settings = EncodeSettings.build(
                 quality,
                 subsampling,
                 fast_dct,
                 progressive,
                 optimize,
-                precision,
-                lossless,
-                predictor,
-                point_transform,
+                gray=pf is PixelFormat.GRAY,
+                precision=precision,
+                lossless=lossless,
+                predictor=predictor,
+                point_transform=point_transform,
+                wide=image.dtype == UINT16,
             )
-            lossless_settings = settings[5]
-            if not c.supports_lossless and (bits != 8 or lossless_settings is not None):
-                precision = bits if lossless_settings is None else lossless_settings[0]
-                raise UnsupportedFeatureError(
-                    f"{describe(precision, lossless_settings is not None)} needs "
-                    "libjpeg-turbo >= 3 (the TurboJPEG 2 API writes 8-bit lossy JPEGs only)",
-                    None,
-                )
+            check_samples(image, pf, settings.precision)
+            bits = settings.bits
         else:
             bits = 8
-            if pf is PixelFormat.GRAY:
-                subsamp = Subsampling.GRAY
-            else:
-                subsamp = SUBSAMPLINGS.get(subsampling) or Subsampling.parse(subsampling)
-            if quality is None:
-                quality = DEFAULT_QUALITY
-            elif type(quality) is not int or not 1 <= quality <= 100:
-                quality = check_quality(quality)
-            settings = (
-                quality,
-                subsamp,
-                bool(fast_dct) and quality < FAST_DCT_MAX_QUALITY,
-                bool(progressive),
-                bool(optimize),
-                None,
-            )
+            try:
+                if quality is not None and type(quality) is not int:
+                    raise KeyError(quality)  # not a key of LOSSY: checked by lossy()
+                settings = LOSSY[pf, quality, subsampling, fast_dct, progressive, optimize]
+            except (KeyError, TypeError):  # arguments not seen yet, or not hashable
+                settings = lossy(pf, quality, subsampling, fast_dct, progressive, optimize)
         icc = None if icc_profile is None else _markers.check_icc(icc_profile)
-        if c.settings != settings:
-            if optimize and not progressive and not c.supports_optimize:
-                raise UnsupportedFeatureError(
-                    "optimize=True needs libjpeg-turbo >= 3 (the TurboJPEG 2 API has no switch "
-                    "for Huffman optimisation); use progressive=True, which always optimises",
-                    None,
-                )
-            c.configure(*settings)
-            c.settings = settings
+        if c.settings is not settings:
+            settings.apply(c)
         return c.compress(array_address(image), width, pitch, height, pf, bits, icc)
 
     def encode_yuv(
@@ -584,19 +557,9 @@ class Turbojpeg:
         if size is not None:
             width, height = (int(v) for v in size)
         subsamp = self._plane_subsampling(planes, width, height, subsampling)
-        quality = check_quality(quality)
+        settings = EncodeSettings.build(quality, subsamp, fast_dct, progressive, optimize)
         c = self._compressor()
-        if optimize and not progressive and not c.supports_optimize:
-            raise UnsupportedFeatureError("optimize=True needs libjpeg-turbo >= 3", None)
-        c.settings = (
-            quality,
-            subsamp,
-            bool(fast_dct) and quality < FAST_DCT_MAX_QUALITY,
-            bool(progressive),
-            bool(optimize),
-            None,
-        )
-        c.configure(*c.settings)
+        settings.apply(c)
         pointers = (C.c_void_p * 3)(*[p.ctypes.data for p in planes])
         strides = (C.c_int * 3)(*[p.strides[0] for p in planes])
         return c.compress_from_planes(pointers, width, strides, height)

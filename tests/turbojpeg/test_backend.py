@@ -134,6 +134,7 @@ HANDLES = {
     "codec.py": {"d": _backend.Decompressor, "c": _backend.Compressor, "t": _backend.Transformer},
     "_general.py": {"d": _backend.Decompressor},
     "_batch.py": {"d": _backend.Decompressor},
+    "_settings.py": {"c": _backend.Compressor},
     "_transform.py": {"handle": _backend.Transformer},
 }
 
