@@ -131,7 +131,7 @@ class Decompressor(HeaderReader, Protocol):
 class Compressor(Protocol):
     """Pixels to JPEG. The codec sends settings only when they change."""
 
-    settings: tuple | None  # the arguments of the last configure()
+    settings: object  # set by the codec: the _settings.EncodeSettings it last configured, or None
     supports_optimize: bool  # Huffman optimisation of a baseline JPEG
     supports_lossless: bool  # lossless JPEG, and any precision but 8
 
