@@ -1,12 +1,13 @@
 """The contract both API generations implement: ``_tj3`` (TurboJPEG 3) and ``_tj2`` (2).
 
-One Protocol per handle type, listing exactly what ``codec`` and ``_transform``
-use; ``tests/turbojpeg/test_backend.py`` checks that both backends' classes match them,
-name for name and signature for signature, and that nothing else is used.
+One Protocol per handle type, listing exactly what ``codec`` and the modules
+it hands handles to (``_general``, ``_batch``, ``_transform``) use;
+``tests/turbojpeg/test_backend.py`` checks that both backends' classes match
+them, name for name and signature for signature, and that nothing else is used.
 
 Conventions shared by every method:
 - ``buf, size`` are the JPEG's address (or bytes) and length, as
-  ``codec._input_buffer`` gives them; ``dst`` and ``src`` are pixel addresses;
+  ``_validate.input_buffer`` gives them; ``dst`` and ``src`` are pixel addresses;
   a ``pitch`` of 0 means rows without padding.
 - Pixel formats, subsamplings and colorspaces are libjpeg-turbo's TJPF_*,
   TJSAMP_* and TJCS_* values (``formats.PixelFormat`` and friends).
@@ -130,7 +131,7 @@ class Decompressor(HeaderReader, Protocol):
 class Compressor(Protocol):
     """Pixels to JPEG. The codec sends settings only when they change."""
 
-    settings: tuple | None  # the arguments of the last configure()
+    settings: object  # set by the codec: the _settings.EncodeSettings it last configured, or None
     supports_optimize: bool  # Huffman optimisation of a baseline JPEG
     supports_lossless: bool  # lossless JPEG, and any precision but 8
 

@@ -1,13 +1,13 @@
 """The EXIF orientation tag, read by a small bounded parser of our own.
 
 ``orientation(data)`` walks the JPEG's markers from SOI up to the first SOS
-(never into the entropy-coded data), takes the first APP1 segment that starts
-with ``Exif\\0\\0``, and reads the Orientation tag (0x0112, one SHORT, 1..8)
-from the TIFF structure's first IFD. Anything unexpected (a bad marker, a
-length or offset pointing outside its segment, an unknown byte order, a tag of
-the wrong type or count, a value outside 1..8) gives ``None``: this module
-never raises on any input, and every loop is bounded by a count or the data's
-length.
+(``_segments.walk``: never into the entropy-coded data), takes the first APP1
+segment that starts with ``Exif\\0\\0``, and reads the Orientation tag
+(0x0112, one SHORT, 1..8) from the TIFF structure's first IFD. Anything
+unexpected (a bad marker, a length or offset pointing outside its segment, an
+unknown byte order, a tag of the wrong type or count, a value outside 1..8)
+gives ``None``: this module never raises on any input, and every loop is
+bounded by a count or the data's length.
 
 libjpeg-turbo ignores EXIF, and so does TurboJPEG: this is the only place in
 the package that reads it.
@@ -17,13 +17,9 @@ from __future__ import annotations
 
 import struct
 
-# A JPEG header holds a few dozen segments (tables, APPn, comments); a walk
-# that meets more than this many markers before SOS gives up.
-MAX_MARKERS = 512
+from ._segments import APP1, walk
 
-_SOI = b"\xff\xd8"
-_APP1 = 0xFFE1
-_EXIF = b"Exif\x00\x00"
+EXIF_ID = b"Exif\x00\x00"  # how an APP1 segment holding EXIF begins
 _ORIENTATION = 0x0112
 _SHORT = 3
 _ENTRY_SIZE = 12  # tag, type, count (2, 2, 4 bytes), then 4 bytes of value or offset
@@ -37,18 +33,6 @@ _TIFF = {
     )
     for mark, order in ((b"II", "<"), (b"MM", ">"))
 }
-
-# Each step of the walk reads a marker and the length that follows it as two
-# big-endian 16-bit words in one call, so the walk takes one short Python step
-# per segment before SOS (about ten in a typical header).
-_marker_and_length = struct.Struct(">HH").unpack_from
-# Markers followed by a length: SOFn, DHT, DAC, DQT, DRI, DNL, DHP, EXP, APPn,
-# JPGn, COM. (APP1 is looked at first; SOS and EOI end the walk.)
-_SEGMENTS = frozenset(
-    0xFF00 | m for m in range(0xC0, 0xFF) if not 0xD0 <= m <= 0xDA and 0xFF00 | m != _APP1
-)
-# Markers with no length: TEM and RST0..7.
-_STANDALONE = frozenset(0xFF00 | m for m in (0x01, *range(0xD0, 0xD8)))
 
 
 def orientation(data) -> int | None:
@@ -69,43 +53,21 @@ def _tiff(data) -> tuple[bytes | memoryview, int, int] | None:
             data = memoryview(data).cast("B")
         except (TypeError, ValueError):
             return None
-    if data[:2] != _SOI:
-        return None
     segment = exif_segment(data)
     return None if segment is None else (data, *segment)
 
 
-def exif_segment(
-    data, _unpack=_marker_and_length, _segments=_SEGMENTS, _bound=range(MAX_MARKERS)
-) -> tuple[int, int] | None:
+def exif_segment(data) -> tuple[int, int] | None:
     """``(start, end)`` of the TIFF structure in the first APP1 ``Exif`` segment.
 
-    ``data`` starts with SOI: ``bytes`` or a one-byte-per-item ``memoryview``.
-    The walk stops (``None``) at SOS or EOI, at anything that is not a marker
-    where one should be, and at the end of the data. (The keyword defaults
-    are the walk's constants, bound as locals: it runs once per segment.)
+    ``data`` is ``bytes`` or a one-byte-per-item ``memoryview``. ``None`` when
+    the walk (``_segments.walk``) meets no such segment, or the segment runs
+    past the data.
     """
-    pos = 2
-    try:
-        for _ in _bound:
-            code, length = _unpack(data, pos)
-            if code in _segments:
-                # A length below 2 lands the next step inside this segment's
-                # header, on bytes that are not a marker: the walk stops there.
-                pos += length + 2
-            elif code == _APP1:
-                end = pos + 2 + length
-                if data[pos + 4 : pos + 10] == _EXIF:
-                    return (pos + 10, end) if end <= len(data) else None
-                pos = end
-            elif code in _STANDALONE:
-                pos += 2
-            elif code == 0xFFFF:  # a fill byte before a marker
-                pos += 1
-            else:  # SOS, EOI, SOI again, a reserved marker, or not a marker at all
-                return None
-    except struct.error:  # fewer than 4 bytes left: the data ends inside the header
-        return None
+    for code, pos, length in walk(data):
+        if code == APP1 and data[pos + 4 : pos + 10] == EXIF_ID:
+            end = pos + 2 + length
+            return (pos + 10, end) if end <= len(data) else None
     return None
 
 

@@ -2,8 +2,8 @@
 ValueError that names the argument and what it takes.
 
 Also the small conversions that come with them: a bytes-like object to a
-pointer argument, a pixel format or scale from the user's spelling, and the
-compressor settings of an encode call.
+pointer argument, a pixel format or scale from the user's spelling. (An
+encode call's settings are ``_settings``'.)
 """
 
 from __future__ import annotations
@@ -14,34 +14,14 @@ from fractions import Fraction
 
 import numpy as np
 
-from .formats import PixelFormat, Subsampling
-
-# From this quality on, encoding ignores fast_dct: libjpeg-turbo's fast DCT is
-# slower and worse there, and its TurboJPEG 2 API already switches at 96.
-FAST_DCT_MAX_QUALITY = 96
+from .formats import PixelFormat
 
 PIXEL_FORMATS: dict[object, PixelFormat] = {}
 for _pf in PixelFormat:
     PIXEL_FORMATS.update({_pf: _pf, _pf.name: _pf, _pf.name.lower(): _pf})
 CHANNELS = tuple(pf.channels for pf in PixelFormat)
-SUBSAMPLINGS: dict[object, Subsampling] = {}
-for _s in Subsampling:
-    _name = _s.name.removeprefix("S")
-    SUBSAMPLINGS.update({_s: _s, _name: _s, _name.lower(): _s})
-SUBSAMPLINGS[None] = Subsampling.S420  # encode's default for lossy JPEG
-DEFAULT_QUALITY = 95
 UINT8 = np.dtype(np.uint8)
 UINT16 = np.dtype(np.uint16)
-# Where the colour samples sit in 4-channel formats whose fourth channel
-# (alpha or padding) libjpeg-turbo does not encode.
-COLOR_CHANNELS = {
-    **dict.fromkeys(
-        (PixelFormat.RGBX, PixelFormat.BGRX, PixelFormat.RGBA, PixelFormat.BGRA), slice(0, 3)
-    ),
-    **dict.fromkeys(
-        (PixelFormat.XRGB, PixelFormat.XBGR, PixelFormat.ARGB, PixelFormat.ABGR), slice(1, 4)
-    ),
-}
 
 
 def parse_pixel_format(value) -> PixelFormat:
@@ -97,6 +77,11 @@ def function_bits(precision: int) -> int:
     """The sample size of the libjpeg-turbo functions for ``precision``: tj3Decompress8
     for 2..8 bits, tj3Decompress12 for 9..12 and tj3Decompress16 for 13..16."""
     return 8 if precision <= 8 else 12 if precision <= 12 else 16
+
+
+def describe(precision: int, lossless: bool) -> str:
+    """'a 12-bit JPEG', 'a lossless 16-bit JPEG', ... for error messages."""
+    return f"a lossless {precision}-bit JPEG" if lossless else f"a {precision}-bit JPEG"
 
 
 def check_out(out, shape: tuple[int, int, int], dtype=UINT8, precision: int = 8) -> int:
@@ -180,93 +165,6 @@ def check_planes(planes) -> list[np.ndarray]:
         if p.strides[1] != 1 or p.strides[0] < p.shape[1]:
             raise ValueError(f"plane {i} rows must be contiguous; use np.ascontiguousarray")
     return planes
-
-
-def sample_settings(
-    image,
-    pf,
-    quality,
-    subsampling,
-    fast_dct,
-    progressive,
-    optimize,
-    precision,
-    lossless,
-    predictor,
-    point_transform,
-) -> tuple[int, tuple]:
-    """(function bits, compressor settings) for a uint16 image, a precision
-    other than 8 or lossless JPEG; ValueError or TypeError names what is wrong."""
-    wide = image.dtype == UINT16
-    if precision is None:
-        precision = (16 if lossless else 12) if wide else 8
-    elif isinstance(precision, bool) or not isinstance(precision, (int, np.integer)):
-        raise TypeError(f"precision must be an int, not {precision!r}")
-    precision = int(precision)
-    if lossless:
-        if not 2 <= precision <= 16:
-            raise ValueError(
-                f"lossless JPEG has 2 to 16 bits per sample, not precision={precision}"
-            )
-        given = [
-            name
-            for name, value in (
-                ("quality", quality),
-                ("subsampling", subsampling),
-                ("fast_dct", fast_dct or None),
-                ("progressive", progressive or None),
-                ("optimize", optimize or None),
-            )
-            if value is not None
-        ]
-        if given:
-            raise ValueError(
-                f"{', '.join(given)} do not apply to lossless JPEG: it has no quantization "
-                "or DCT, and libjpeg-turbo stores every component at full resolution "
-                "(4:4:4, RGB or gray) with one scan"
-            )
-        predictor = 1 if predictor is None else check_int("predictor", predictor, 1, 7)
-        point_transform = (
-            0
-            if point_transform is None
-            else check_int("point_transform", point_transform, 0, precision - 1)
-        )
-        lossless_settings = (precision, predictor, point_transform)
-        settings = (None, None, False, False, False, lossless_settings)
-    else:
-        if predictor is not None or point_transform is not None:
-            raise ValueError(
-                "predictor and point_transform apply to lossless JPEG only: pass lossless=True"
-            )
-        if precision not in (8, 12):
-            raise ValueError(
-                f"lossy JPEG has 8 or 12 bits per sample, not precision={precision}; "
-                "lossless=True takes 2 to 16"
-            )
-        if pf is PixelFormat.GRAY:
-            subsamp = Subsampling.GRAY
-        else:
-            subsamp = SUBSAMPLINGS.get(subsampling) or Subsampling.parse(subsampling)
-        quality = DEFAULT_QUALITY if quality is None else check_quality(quality)
-        # 12-bit fast DCT: the same switch at 96 as for 8 bits.
-        fast = bool(fast_dct) and quality < FAST_DCT_MAX_QUALITY
-        settings = (quality, subsamp, fast, bool(progressive), bool(optimize), None)
-    needed = UINT8 if precision <= 8 else UINT16
-    if image.dtype != needed:
-        raise TypeError(
-            f"precision={precision} takes a {needed} image, not {image.dtype} "
-            f"({'2 to 8' if needed is UINT8 else '9 to 16'} bits per sample are {needed})"
-        )
-    if precision not in (8, 16):
-        colors = COLOR_CHANNELS.get(pf)
-        samples = image if colors is None or image.ndim == 2 else image[:, :, colors]
-        largest = int(samples.max())
-        if largest >> precision:
-            raise ValueError(
-                f"image values go up to {largest}, more than {precision}-bit samples hold "
-                f"(0 to {(1 << precision) - 1})"
-            )
-    return function_bits(precision), settings
 
 
 def check_int(name: str, value, low: int, high: int) -> int:

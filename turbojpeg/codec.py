@@ -1,12 +1,16 @@
 """``Turbojpeg``: decode and encode JPEG with numpy arrays.
 
 Each thread gets its own TurboJPEG handles (``_backend``'s Protocols), made on
-first use. A compressor is reused, with options sent only when they change; a
-decompressor is kept from one whole-image decode to the next only when the JPEG
-repeats a header that carries every table it uses (see
-``_tj3.Tj3Decompressor``), and a crop or scale is reset right after the call
-that used it. Arguments are checked in
-``_validate``; sizes, scaling factors and crops are worked out in ``_geometry``.
+first use. A compressor is reused, with settings (``_settings.EncodeSettings``)
+sent only when they change; a decompressor is kept from one whole-image decode
+to the next only when the JPEG repeats a header that carries every table it
+uses (see ``_tj3.Tj3Decompressor``), and a crop or scale is reset right after
+the call that used it. Arguments are checked in ``_validate``; sizes, scaling
+factors and crops are worked out in ``_geometry``.
+
+Here is the plain decode, one library call for nearly every JPEG; any other
+decode, and the rest of one the library refused, is ``_general``'s.
+``decode_many``'s pool of threads is ``_batch``'s.
 """
 
 from __future__ import annotations
@@ -15,49 +19,34 @@ import ctypes as C
 import os
 import threading
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from typing import Self
 
 import numpy as np
 
-from . import _cmyk, _exif, _loader, _markers, _orientation, _transform, _warn
+from . import _batch, _exif, _general, _loader, _markers, _transform, _warn
 from ._backend import Api, Compressor, Decompressor, HeaderReader, Transformer
-from ._geometry import chunks, crop_columns, decode_geometry, pick_scale, scaled
+from ._geometry import pick_scale, scaled
+from ._settings import LOSSY, EncodeSettings, check_samples, lossy
 from ._tj2 import Tj2Api
 from ._tj3 import Tj3Api
 from ._validate import (
     CHANNELS,
-    DEFAULT_QUALITY,
-    FAST_DCT_MAX_QUALITY,
-    SUBSAMPLINGS,
     UINT8,
     UINT16,
     array_address,
-    check_batch_out,
     check_image,
     check_out,
     check_planes,
-    check_quality,
-    function_bits,
+    describe,
     input_buffer,
     parse_pixel_format,
-    sample_settings,
-    thread_count,
 )
-from .errors import (
-    TJERR_FATAL,
-    TJERR_WARNING,
-    ImageTooLargeError,
-    TurbojpegError,
-    UnsupportedFeatureError,
-)
-from .formats import Colorspace, JpegInfo, PixelFormat, Subsampling
+from .errors import TJERR_WARNING, ImageTooLargeError, TurbojpegError, UnsupportedFeatureError
+from .formats import JpegInfo, PixelFormat, Subsampling
 
 DEFAULT_MAX_PIXELS = 1 << 28  # ~268 MP: 805 MB as BGR, far above any camera.
 DEFAULT_SCAN_LIMIT = 500  # progressive JPEGs have ~10 scans; thousands is an attack.
-# JPEG colorspaces libjpeg-turbo decodes to CMYK pixels only; we convert the rest.
-_CMYK_SOURCES = (Colorspace.CMYK, Colorspace.YCCK)
 
 _apis: dict[str, Api] = {}
 _apis_lock = threading.Lock()
@@ -102,9 +91,7 @@ class Turbojpeg:
         self.strict = bool(strict)
         self.scan_limit = int(scan_limit)
         self._local = threading.local()
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_size = 0
-        self._pool_lock = threading.Lock()
+        self._pool = _batch.Pool()
         self._scaling_factors = sorted({Fraction(n, d) for n, d in self._api.scaling_factors()})
 
     # -- introspection -------------------------------------------------------------
@@ -175,7 +162,7 @@ class Turbojpeg:
             )
         except TurbojpegError as exc:
             if exc.code != TJERR_WARNING and self._api.generation == 2:
-                _refuse_on_tj2(exc, data)
+                _general.refuse_on_tj2(exc, data)
             raise
         if warning is not None:  # the whole header was read all the same
             self._recover(warning)
@@ -270,8 +257,8 @@ class Turbojpeg:
                 target = np.empty(shape, dtype=np.uint8)
                 dst = C.addressof(C.c_char.from_buffer(target))
             elif wide_out:
-                return self._decode_general(
-                    d, buf, size, pf, width, height, None, None, None, out, None
+                return _general.decode(
+                    self, d, buf, size, pf, width, height, None, None, None, out, None
                 )
             else:
                 target = out
@@ -281,159 +268,14 @@ class Turbojpeg:
                 # cost every decode a call. Others are refused, then retried.
                 d.decompress(buf, size, dst, 0, pf)
             except TurbojpegError as exc:
-                return self._after_refusal(exc, d, buf, size, pf, width, height, out, target)
+                return _general.after_refusal(
+                    self, exc, d, buf, size, pf, width, height, out, target
+                )
             return target
         orientation = _exif.orientation(data) if apply_exif_orientation else None
-        return self._decode_general(
-            d, buf, size, pf, width, height, scale, min_size, crop, out, orientation
+        return _general.decode(
+            self, d, buf, size, pf, width, height, scale, min_size, crop, out, orientation
         )
-
-    def _after_refusal(self, exc, d, buf, size, pf, width, height, out, target) -> np.ndarray:
-        """The plain decode after ``tj3Decompress8`` failed: a JPEG of more than
-        8 bits ("Unsupported JPEG data precision"), a CMYK or YCCK JPEG asked
-        for another pixel format ("Unsupported color conversion request"), or
-        a true error or warning.
-
-        The header is asked for its fields here, after the failure, so that
-        decoding any other JPEG costs no extra call.
-        """
-        if exc.code == TJERR_FATAL:
-            colorspace, precision, lossless = d.header_fields(buf, size)
-            whole = (d, buf, size, pf, width, height, None, None, None)
-            samples = (precision, lossless)
-            if precision > 8:
-                return self._decode_general(*whole, out, None, samples=samples)
-            if pf is not PixelFormat.CMYK and colorspace in _CMYK_SOURCES:
-                return self._decode_general(*whole, target, None, cmyk=True, samples=samples)
-        self._recover(exc)
-        return target
-
-    def _is_cmyk_refusal(self, exc: TurbojpegError, d, buf, size: int, pf: PixelFormat) -> bool:
-        """Whether libjpeg-turbo refused a CMYK or YCCK JPEG a pixel format other than CMYK.
-
-        It only converts them to CMYK ("Unsupported color conversion request").
-        """
-        return (
-            pf is not PixelFormat.CMYK
-            and exc.code == TJERR_FATAL
-            and d.header_fields(buf, size)[0] in _CMYK_SOURCES
-        )
-
-    def _decode_general(
-        self,
-        d,
-        buf,
-        size,
-        pf,
-        width,
-        height,
-        scale,
-        min_size,
-        crop,
-        out,
-        orientation,
-        cmyk=False,
-        samples=None,
-    ) -> np.ndarray:
-        """Any decode: scaled, cropped, turned upright, of more than 8 bits, or
-        converted from CMYK. ``samples`` is (precision, lossless) if known."""
-        precision, lossless = d.sample_format() if samples is None else samples
-        bits = function_bits(precision)
-        factor, stored_size, rect, (h, w) = decode_geometry(
-            self._scaling_factors, width, height, scale, min_size, crop, orientation, lossless
-        )
-        shape = (h, w, CHANNELS[pf])
-        if out is not None:
-            check_out(out, shape, UINT8 if bits == 8 else UINT16, precision)
-        direct = orientation is None or orientation == 1
-        if not cmyk:
-            try:
-                into = out if direct else None
-                pixels = self._decode_region(
-                    d, buf, size, pf, factor, stored_size, rect, into, bits, lossless
-                )
-            except TurbojpegError as exc:
-                if not self._is_cmyk_refusal(exc, d, buf, size, pf):
-                    raise
-                cmyk = True
-        if cmyk:
-            if bits != 8:
-                raise UnsupportedFeatureError(
-                    f"a {precision}-bit CMYK or YCCK JPEG decodes to pixel_format='CMYK' only "
-                    "(the conversion to RGB and the others is for 8-bit samples)",
-                    None,
-                )
-            raw = self._decode_region(
-                d, buf, size, PixelFormat.CMYK, factor, stored_size, rect, None, 8, lossless
-            )
-            pixels = _cmyk.convert(raw, pf)
-        pixels = _orientation.upright(pixels, orientation)
-        if out is None:
-            return np.ascontiguousarray(pixels)
-        if pixels is not out:
-            out.reshape(shape)[...] = pixels
-        return out
-
-    def _decode_region(
-        self, d, buf, size, pf, factor, stored_size, rect, out, bits=8, lossless=False
-    ):
-        """The stored image at ``factor``, or its region ``rect = (x, y, w, h)``.
-
-        Written into ``out`` when given (already checked: C-contiguous, of the
-        region's shape and dtype); otherwise a new array, or a view of one.
-        ``bits`` picks ``tj3Decompress{bits}``. libjpeg-turbo cannot crop a
-        lossless JPEG, so that crop is emulated as on the TurboJPEG 2 API.
-        """
-        out_w, out_h = stored_size
-        channels = CHANNELS[pf]
-        dtype = UINT8 if bits == 8 else UINT16
-        if rect is None:
-            x = y = 0
-            w, h = out_w, out_h
-        else:
-            x, y, w, h = rect
-        # The TJ3 cropping region decodes columns x0 to x1, wider than the crop.
-        x0, x1, emulate = x, x + w, rect is not None and (lossless or not d.supports_crop)
-        if rect is not None and not emulate:
-            subsamp = d.subsampling()
-            if subsamp < 0:
-                emulate = True
-            else:
-                mcu_w = scaled(Subsampling(subsamp).mcu_size[0], factor)
-                x0, x1 = crop_columns(x, w, out_w, mcu_w)
-        shape = (h, w, channels)
-        try:
-            if factor != 1:
-                d.set_scale(factor.numerator, factor.denominator)
-            if emulate:
-                full = np.empty((out_h, out_w, channels), dtype=dtype)
-                self._decompress(d, buf, size, array_address(full), pf, bits)
-                region = full[y : y + h, x : x + w]
-            else:
-                if rect is not None:
-                    d.set_crop(x0, y, x1 - x0, h)
-                if rect is None or (x0 == x and x1 == x + w):
-                    target = np.empty(shape, dtype=dtype) if out is None else out
-                    self._decompress(d, buf, size, array_address(target), pf, bits)
-                    return target
-                wide = np.empty((h, x1 - x0, channels), dtype=dtype)
-                self._decompress(d, buf, size, array_address(wide), pf, bits)
-                region = wide[:, x - x0 : x - x0 + w]
-        finally:
-            d.reset_scale_and_crop()
-        if out is None:
-            return region
-        out.reshape(shape)[...] = region
-        return out
-
-    def _decompress(self, d, buf, size, dst, pf, bits) -> None:
-        try:
-            if bits == 8:
-                d.decompress(buf, size, dst, 0, pf)
-            else:
-                d.decompress_samples(bits, buf, size, dst, 0, pf)
-        except TurbojpegError as exc:
-            self._recover(exc)
 
     def decode_yuv(self, data, *, scale=None) -> list[np.ndarray]:
         """Decode to planes without colour conversion: ``[Y, Cb, Cr]``, or ``[Y]`` for gray.
@@ -452,7 +294,7 @@ class Turbojpeg:
         precision, lossless = d.sample_format()
         if precision != 8 or lossless:
             raise UnsupportedFeatureError(
-                f"decode_yuv: {_describe(precision, lossless)} has no YUV planes to decode "
+                f"decode_yuv: {describe(precision, lossless)} has no YUV planes to decode "
                 "(libjpeg-turbo gives them for 8-bit lossy JPEGs only); use decode",
                 None,
             )
@@ -498,91 +340,7 @@ class Turbojpeg:
         ``decode_options`` are ``decode``'s keywords, the same for every image;
         with ``apply_exif_orientation=True`` each shape is the upright one.
         """
-        items = list(buffers)
-        if "out" in decode_options:
-            raise TypeError("decode_many takes out= for the whole batch, not per image")
-        threads = thread_count(threads)
-        if out is None:
-            layouts = set()
-            i = 0
-            try:
-                for i in range(len(items)):
-                    layouts.add(self._output_layout(items[i], decode_options))
-            except Exception as exc:
-                exc.add_note(f"while reading the header of buffer {i} of {len(items)}")
-                raise
-            if len(layouts) == 1:
-                shape, dtype = layouts.pop()
-                out = np.empty((len(items), *shape), dtype=dtype)
-        else:
-            check_batch_out(out, len(items))
-        results: list = [None] * len(items)
-
-        def work(indices: range) -> None:
-            i = indices.start
-            try:
-                for i in indices:
-                    if out is None:
-                        results[i] = self.decode(items[i], **decode_options)
-                    else:
-                        self.decode(items[i], out=out[i], **decode_options)
-            except Exception as exc:
-                exc.add_note(f"while decoding buffer {i} of {len(items)}")
-                raise
-
-        pieces = chunks(len(items), threads)
-        if threads == 1 or len(pieces) <= 1:
-            for piece in pieces:
-                work(piece)
-            return out if out is not None else results
-
-        def work_keeping_warnings(indices: range, kept: list[str]) -> None:
-            with _warn.deferred(kept):
-                work(indices)
-
-        # A worker's warnings are given here, in the calling thread and in the
-        # images' order, so that they point at the user's decode_many line.
-        kept: list[list[str]] = [[] for _ in pieces]
-        pool = self._executor(threads)
-        futures = [
-            pool.submit(work_keeping_warnings, *job) for job in zip(pieces, kept, strict=True)
-        ]
-        for future, messages in zip(futures, kept, strict=True):
-            try:
-                future.result()
-            finally:  # also those of the images before a failing one
-                for message in messages:
-                    _warn.warn(message)
-        return out if out is not None else results
-
-    def _output_layout(self, data, options: dict) -> tuple[tuple[int, int, int], np.dtype]:
-        """The shape and dtype ``decode(data, **options)`` returns."""
-        buf, size, _keep = input_buffer(data)
-        d = self._decompressor()
-        width, height = self._read_header(d, buf, size, data)
-        precision, lossless = d.sample_format()
-        pf = parse_pixel_format(options.get("pixel_format", "BGR"))
-        orientation = _exif.orientation(data) if options.get("apply_exif_orientation") else None
-        _factor, _stored, _rect, (h, w) = decode_geometry(
-            self._scaling_factors,
-            width,
-            height,
-            options.get("scale"),
-            options.get("min_size"),
-            options.get("crop"),
-            orientation,
-            lossless,
-        )
-        return (h, w, CHANNELS[pf]), (UINT8 if precision <= 8 else UINT16)
-
-    def _executor(self, threads: int) -> ThreadPoolExecutor:
-        with self._pool_lock:
-            if self._pool is None or self._pool_size != threads:
-                if self._pool is not None:
-                    self._pool.shutdown(wait=True)
-                self._pool = ThreadPoolExecutor(threads, thread_name_prefix="turbojpeg")
-                self._pool_size = threads
-            return self._pool
+        return _batch.decode_many(self, self._pool, buffers, threads, out, decode_options)
 
     # -- lossless transforms ---------------------------------------------------------
 
@@ -749,55 +507,32 @@ class Turbojpeg:
             or point_transform is not None
             or image.dtype is not UINT8
         ):
-            bits, settings = sample_settings(
-                image,
-                pf,
+            settings = EncodeSettings.build(
                 quality,
                 subsampling,
                 fast_dct,
                 progressive,
                 optimize,
-                precision,
-                lossless,
-                predictor,
-                point_transform,
+                gray=pf is PixelFormat.GRAY,
+                precision=precision,
+                lossless=lossless,
+                predictor=predictor,
+                point_transform=point_transform,
+                wide=image.dtype == UINT16,
             )
-            lossless_settings = settings[5]
-            if not c.supports_lossless and (bits != 8 or lossless_settings is not None):
-                precision = bits if lossless_settings is None else lossless_settings[0]
-                raise UnsupportedFeatureError(
-                    f"{_describe(precision, lossless_settings is not None)} needs "
-                    "libjpeg-turbo >= 3 (the TurboJPEG 2 API writes 8-bit lossy JPEGs only)",
-                    None,
-                )
+            check_samples(image, pf, settings.precision)
+            bits = settings.bits
         else:
             bits = 8
-            if pf is PixelFormat.GRAY:
-                subsamp = Subsampling.GRAY
-            else:
-                subsamp = SUBSAMPLINGS.get(subsampling) or Subsampling.parse(subsampling)
-            if quality is None:
-                quality = DEFAULT_QUALITY
-            elif type(quality) is not int or not 1 <= quality <= 100:
-                quality = check_quality(quality)
-            settings = (
-                quality,
-                subsamp,
-                bool(fast_dct) and quality < FAST_DCT_MAX_QUALITY,
-                bool(progressive),
-                bool(optimize),
-                None,
-            )
+            try:
+                if quality is not None and type(quality) is not int:
+                    raise KeyError(quality)  # not a key of LOSSY: checked by lossy()
+                settings = LOSSY[pf, quality, subsampling, fast_dct, progressive, optimize]
+            except (KeyError, TypeError):  # arguments not seen yet, or not hashable
+                settings = lossy(pf, quality, subsampling, fast_dct, progressive, optimize)
         icc = None if icc_profile is None else _markers.check_icc(icc_profile)
-        if c.settings != settings:
-            if optimize and not progressive and not c.supports_optimize:
-                raise UnsupportedFeatureError(
-                    "optimize=True needs libjpeg-turbo >= 3 (the TurboJPEG 2 API has no switch "
-                    "for Huffman optimisation); use progressive=True, which always optimises",
-                    None,
-                )
-            c.configure(*settings)
-            c.settings = settings
+        if c.settings is not settings:
+            settings.apply(c)
         return c.compress(array_address(image), width, pitch, height, pf, bits, icc)
 
     def encode_yuv(
@@ -822,19 +557,9 @@ class Turbojpeg:
         if size is not None:
             width, height = (int(v) for v in size)
         subsamp = self._plane_subsampling(planes, width, height, subsampling)
-        quality = check_quality(quality)
+        settings = EncodeSettings.build(quality, subsamp, fast_dct, progressive, optimize)
         c = self._compressor()
-        if optimize and not progressive and not c.supports_optimize:
-            raise UnsupportedFeatureError("optimize=True needs libjpeg-turbo >= 3", None)
-        c.settings = (
-            quality,
-            subsamp,
-            bool(fast_dct) and quality < FAST_DCT_MAX_QUALITY,
-            bool(progressive),
-            bool(optimize),
-            None,
-        )
-        c.configure(*c.settings)
+        settings.apply(c)
         pointers = (C.c_void_p * 3)(*[p.ctypes.data for p in planes])
         strides = (C.c_int * 3)(*[p.strides[0] for p in planes])
         return c.compress_from_planes(pointers, width, strides, height)
@@ -862,10 +587,7 @@ class Turbojpeg:
 
     def close(self) -> None:
         """Stop the decode_many pool and free this thread's handles."""
-        with self._pool_lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
-                self._pool = None
+        self._pool.shutdown()
         for name in ("decompressor", "compressor", "transformer"):
             handle = self._local.__dict__.pop(name, None)
             if handle is not None:
@@ -876,20 +598,3 @@ class Turbojpeg:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
-
-
-def _refuse_on_tj2(exc: TurbojpegError, data) -> None:
-    """``UnsupportedFeatureError`` when the TurboJPEG 2 API refused a header for
-    its precision or its lossless coding, which 2.x cannot decode."""
-    frame = _markers.frame(data)
-    if frame is not None and (frame.lossless or frame.precision != 8):
-        raise UnsupportedFeatureError(
-            f"{_describe(frame.precision, frame.lossless)} needs libjpeg-turbo >= 3 "
-            f"(the TurboJPEG 2 API decodes 8-bit lossy JPEGs only; it said: {exc})",
-            exc.code,
-        ) from exc
-
-
-def _describe(precision: int, lossless: bool) -> str:
-    """'a 12-bit JPEG', 'a lossless 16-bit JPEG', ..."""
-    return f"a lossless {precision}-bit JPEG" if lossless else f"a {precision}-bit JPEG"

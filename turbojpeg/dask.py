@@ -23,6 +23,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from . import _batch
 from .codec import Turbojpeg
 
 HEAD_BYTES = 64 << 10  # where a JPEG's header almost always ends
@@ -55,11 +56,11 @@ def _layout(tj: Turbojpeg, path: str, options: dict) -> tuple[tuple[int, ...], n
     with open(path, "rb") as f:
         head = f.read(HEAD_BYTES)
         try:
-            return tj._output_layout(head, options)
+            return _batch.output_layout(tj, head, options)
         except Exception:  # noqa: BLE001 - the header lies further in, or is broken: all of it
             head += f.read()
     try:
-        return tj._output_layout(head, options)
+        return _batch.output_layout(tj, head, options)
     except Exception as exc:
         exc.add_note(f"while reading the header of {path}")
         raise

@@ -127,8 +127,8 @@ def test_memory_stays_flat_over_many_calls(lib_path, photo):
 def test_close_and_context_manager(lib_path, batch):
     with turbojpeg.Turbojpeg(lib_path) as codec:
         codec.decode_many(batch, threads=2)
-        assert codec._pool is not None
-    assert codec._pool is None
+        assert codec._pool.executor is not None
+    assert codec._pool.executor is None
     # Closed handles are made again on demand.
     assert codec.decode(batch[0]).shape == (200, 300, 3)
 

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 from skimage.metrics import structural_similarity
 
+import turbojpeg
 from turbojpeg import Subsampling, UnsupportedFeatureError
 
 
@@ -165,6 +166,39 @@ def test_yuv_planes_must_match_a_subsampling(tj):
 def test_bad_images_are_refused_with_the_reason(tj, image, kwargs, error, message):
     with pytest.raises(error, match=message):
         tj.encode(image, **kwargs)
+
+
+def test_arguments_seen_before_are_still_checked(tj, photo):
+    """encode keeps the settings of each new set of lossy arguments. A value
+    equal to a kept one but refused on its own (90.0 == 90, True == 1) is
+    still refused, and a flag that is not hashable still counts by its truth."""
+    small = np.ascontiguousarray(photo[:16, :16])
+    tj.encode(small, 90)
+    tj.encode(small, 1)
+    with pytest.raises(ValueError, match=r"quality must be an int from 1 to 100, not 90\.0"):
+        tj.encode(small, 90.0)
+    with pytest.raises(ValueError, match="quality must be an int from 1 to 100, not True"):
+        tj.encode(small, True)
+    assert tj.encode(small, np.int64(90)) == tj.encode(small, 90)
+    assert tj.encode(small, 90, progressive=[1]) == tj.encode(small, 90, progressive=True)
+
+
+def test_a_compressor_is_configured_only_when_the_settings_change(tj, photo, monkeypatch):
+    small = np.ascontiguousarray(photo[:16, :16])
+    fresh = turbojpeg.Turbojpeg(tj.lib_path)
+    handle = type(fresh._compressor())
+    sent = []
+    configure = handle.configure
+    monkeypatch.setattr(handle, "configure", lambda c, *a: sent.append(a) or configure(c, *a))
+    for _ in range(3):
+        fresh.encode(small, 80)
+    # The same settings from other arguments, and from encode_yuv.
+    fresh.encode(small, 80, subsampling="420", fast_dct=False)
+    fresh.encode_yuv(fresh.decode_yuv(fresh.encode(small, 80)), 80)
+    assert len(sent) == 1
+    fresh.encode(small, 70)
+    fresh.encode(small, 70, progressive=True)
+    assert len(sent) == 3
 
 
 def test_read_only_images_encode(tj, photo):

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from turbojpeg import _exif
+from turbojpeg import _exif, _segments
 
 ORIENTATION = 0x0112
 SHORT, LONG, ASCII = 3, 4, 2
@@ -216,9 +216,9 @@ def test_malformed_headers_are_none(data):
 
 def test_marker_walk_is_bounded():
     comment = segment(0xFFFE, b"hi")
-    near = jpeg(*[comment] * (_exif.MAX_MARKERS - 1), exif(tiff()))
+    near = jpeg(*[comment] * (_segments.MAX_SEGMENTS - 1), exif(tiff()))
     assert _exif.orientation(near) == 6
-    beyond = jpeg(*[comment] * _exif.MAX_MARKERS, exif(tiff()))
+    beyond = jpeg(*[comment] * _segments.MAX_SEGMENTS, exif(tiff()))
     assert _exif.orientation(beyond) is None
     assert _exif.orientation(b"\xff\xd8" + b"\xff" * 100_000 + exif(tiff())) is None
 
