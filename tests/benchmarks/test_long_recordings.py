@@ -10,8 +10,12 @@ def test_a_tiny_run_writes_every_ratio(tmp_path):
                                  reads=6, batches=3, seed=1)  # fmt: skip
     text = report.read_text()
     assert "360 and 120 frames" in text
-    rows = [line for line in text.splitlines() if line.startswith(("| all-intra", "| x264"))]
+    table = [line for line in text.splitlines() if line.startswith(("| all-intra", "| x264"))]
+    rows = [line for line in table if line.count("|") == 6]
     assert len(rows) == 6  # two encodings x (read, batch, iter)
+    scans = [line.strip("|").split("|") for line in table if line.count("|") == 9]
+    assert [(c[1].strip(), int(c[2])) for c in scans] == [("short", 120), ("long", 360)] * 2
+    assert all(int(c[6]) > 0 for c in scans)  # each index file's size
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
         value, interval, verdict = float(cells[2]), cells[3], cells[4]
@@ -33,3 +37,66 @@ def test_the_command_line_refuses_a_short_longer_than_the_long(capsys):
     with pytest.raises(SystemExit):
         long_recordings.main(["--short", "500", "--long", "100"])
     assert "need 0 < --short < --long" in capsys.readouterr().err
+
+
+def test_joined_copies_have_every_frame_and_repeat_the_short_recording(tmp_path):
+    args = long_recordings.ENCODINGS["x264, GOP 250, B-frames"]
+    short = long_recordings.encode(tmp_path, 40, "x264, GOP 250, B-frames", args)
+    joined = long_recordings.concatenate(short, 3)
+    assert long_recordings.packet_count(joined) == 120
+    said = long_recordings.check_joined(joined, short, 3)
+    assert "3 stream-copied copies" in said
+    assert "frames 0, 1, 2, 3, 58, 59, 60, 61, 116, 117, 118, 119 equal" in said
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x264-40-x3.mkv", "x264-40.mkv"]
+
+
+def test_the_join_check_catches_a_wrong_count_and_a_wrong_frame(tmp_path):
+    import pytest
+
+    args = long_recordings.ENCODINGS["all-intra x264"]
+    short = long_recordings.encode(tmp_path, 20, "all-intra x264", args)
+    joined = long_recordings.concatenate(short, 2)
+    with pytest.raises(AssertionError, match="not 3 x 20"):
+        long_recordings.check_joined(joined, short, 3)
+    # another recording of the same length: the counts hold, the frames do not
+    other = long_recordings.encode(tmp_path / "other", 20, "all-intra x264", args, size="96x64")
+    with pytest.raises(AssertionError, match=r"frame 0 of .* is not frame 0 of"):
+        long_recordings.check_joined(joined, other, 2)
+
+
+def test_a_concat_list_quotes_the_path_for_the_demuxer(tmp_path):
+    import pytest
+
+    path = tmp_path / "it's.mkv"
+    listing = long_recordings.concat_list(path, 2)
+    assert listing == f"file '{tmp_path}/it'\\''s.mkv'\n" * 2
+    with pytest.raises(ValueError, match="copies must be 1 or more"):
+        long_recordings.concat_list(path, 0)
+
+
+def test_places_cover_the_beginning_middle_and_end():
+    assert long_recordings.repeat_places(100, 2) == [0, 1, 49, 50, 98, 99]
+    assert long_recordings.repeat_places(3, 4) == [0, 1, 2]
+
+
+def test_hours_set_the_copies_and_exclude_long(capsys):
+    import pytest
+
+    assert long_recordings.copies_for(10, 1_800) == 600
+    assert long_recordings.copies_for(0.001, 1_800) == 2
+    with pytest.raises(SystemExit):
+        long_recordings.main(["--hours", "1", "--long", "5000"])
+    assert "give one" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        long_recordings.main(["--hours", "0"])
+    assert "need --hours > 0" in capsys.readouterr().err
+
+
+def test_a_run_with_hours_measures_the_joined_recording(tmp_path):
+    report = long_recordings.run(tmp_path / "out", tmp_path / "data", short=108, long=0, reads=2,
+                                 batches=1, seed=1, hours=0.004)  # fmt: skip
+    text = report.read_text()
+    assert "432 (0.004 hours) and 108 frames" in text
+    assert text.count("4 stream-copied copies of the short one") == 2
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [
+        "intra-108-x4.mkv", "intra-108.mkv", "x264-108-x4.mkv", "x264-108.mkv"]  # fmt: skip
