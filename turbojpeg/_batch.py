@@ -9,7 +9,9 @@ of it) with its ``Pool``.
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from typing import Protocol
@@ -46,12 +48,21 @@ class Codec(Protocol):
 
 class Pool:
     """A codec's threads for ``decode_many``: made on first use, and made
-    again when a call asks for another number of them."""
+    again when a call asks for another number of them.
+
+    A forked child (a DataLoader worker, say) inherits the executor but none of
+    its threads, so work given to it would wait forever: every pool forgets its
+    executor and lock in the child (``_after_fork``), and the child makes its own.
+    """
 
     def __init__(self) -> None:
         self.executor: ThreadPoolExecutor | None = None
         self._size = 0
         self._lock = threading.Lock()
+        _POOLS.add(self)
+
+    def _after_fork(self) -> None:
+        self.executor, self._size, self._lock = None, 0, threading.Lock()
 
     def get(self, threads: int) -> ThreadPoolExecutor:
         with self._lock:
@@ -68,6 +79,17 @@ class Pool:
             if self.executor is not None:
                 self.executor.shutdown(wait=True)
                 self.executor = None
+
+
+_POOLS: weakref.WeakSet[Pool] = weakref.WeakSet()
+
+
+def _forget_pools_in_child() -> None:
+    for pool in list(_POOLS):
+        pool._after_fork()
+
+
+os.register_at_fork(after_in_child=_forget_pools_in_child)
 
 
 def decode_many(

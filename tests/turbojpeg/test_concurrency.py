@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -34,6 +36,31 @@ def test_decode_many_equals_serial_decode(tj, batch, threads):
     assert stacked.shape == (len(batch), 200, 300, 3)
     for i, data in enumerate(batch):
         assert np.array_equal(stacked[i], tj.decode(data))
+
+
+def test_decode_many_works_in_a_forked_child(lib_path, batch):
+    """A DataLoader worker is a fork of a process whose decode_many already made its
+    threads; the child inherits the pool but not the threads, and must make its own
+    instead of waiting on threads that do not exist."""
+    codec = turbojpeg.Turbojpeg(lib_path)
+    expected = codec.decode_many(batch[:6], threads=2)
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only with the same pixels, never back into pytest
+        code = 3
+        try:
+            if np.array_equal(codec.decode_many(batch[:6], threads=2), expected):
+                code = 0
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 30
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("decode_many in a forked child hung (the parent's pool threads)")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
+    codec.close()
 
 
 def test_decode_many_passes_decode_options(tj, batch):
