@@ -20,7 +20,7 @@ def _table(frame, kind: str, record: dict) -> tuple[list[str], dict]:
     """The markdown rows of one part, and each cell's Summary of items per second."""
     part = frame[frame["kind"] == kind]
     reference = REFERENCE[kind]
-    workers = sorted(part["workers"].unique())
+    workers = sorted(int(w) for w in part["workers"].unique())
     processes = record.get("processes") or {}
     lines = [
         "| decoder | "

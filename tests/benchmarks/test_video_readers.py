@@ -345,6 +345,25 @@ def test_optional_readers_when_installed(reader_name, videos):
         with pytest.raises(IndexError):
             handle.read(FRAMES)
         assert isinstance(handle.stats(), dict)
+        _batch_equals_single_reads(handle)
+
+
+def _batch_equals_single_reads(handle) -> None:
+    """A reader's batch call (the DataLoader benchmark's) gives what its reads give,
+    in the order asked, repeats and backward steps included, and refuses what they refuse."""
+    wanted = [45, 3, 46, 46, 89, 0]
+    batch = handle.read_many(wanted)
+    assert batch.shape[0] == len(wanted)
+    for k, i in enumerate(wanted):
+        assert np.array_equal(batch[k], handle.read(i)), (k, i)
+    with pytest.raises(IndexError):
+        handle.read_many([0, FRAMES])
+
+
+@pytest.mark.parametrize("reader_name", ["indexed-pyav-wheel", "pyav-wheel"])
+def test_batch_reads_equal_single_reads(reader_name, videos):
+    with readers.make_reader(reader_name).open(videos["x264-bframes.mp4"]) as handle:
+        _batch_equals_single_reads(handle)
 
 
 def test_quick_runs_leave_out_the_pytorch_readers_and_say_why():
