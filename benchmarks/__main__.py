@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 
 QUICK = {"photos": 2, "rounds": 3}  # the full contender set, fewer photos and rounds
+DATALOADER_LEFT_OUT = ("the DataLoader benchmark (python -m benchmarks dataloader): it needs "
+                       "PyTorch, which only the full run installs")  # fmt: skip
 
 
 def _qualities(text: str) -> tuple[int, ...]:
@@ -57,6 +59,7 @@ def _jpeg_left_out(args: argparse.Namespace, photos: int) -> tuple[str, ...]:
     return (
         f"all but {photos} photos",
         f"{args.rounds or QUICK['rounds']} timed rounds per cell instead of 7",
+        DATALOADER_LEFT_OUT,
     )
 
 
@@ -71,6 +74,7 @@ def _video_left_out(args: argparse.Namespace, config_left_out: dict) -> tuple[st
         ),
         f"{args.random_frames or 4} random reads per file instead of 6",
         "100 frames straight through (20 here)",
+        DATALOADER_LEFT_OUT,
     ]
     found += [f"reader {name} ({why})" for name, why in config_left_out.items()]
     return tuple(found)

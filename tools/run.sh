@@ -169,9 +169,9 @@ case "${1:-}" in
       quick=()
       # torchcodec, today's reference for exact random access, needs PyTorch: about
       # 5.6 GB from PyPI with its dependencies, so only the full run installs it.
-      if ! "$PY" -c 'import torchcodec' 2>/dev/null; then
-        log "installing torch and torchcodec from PyPI for the full run (about 5.6 GB)"
-        "$PY" -m pip install -q torch torchcodec
+      if ! "$PY" -c 'import torchcodec, torchvision' 2>/dev/null; then
+        log "installing torch, torchvision and torchcodec from PyPI for the full run (about 5.6 GB)"
+        "$PY" -m pip install -q torch torchvision torchcodec
       fi
     else
       quick=(--quick)
@@ -183,7 +183,14 @@ case "${1:-}" in
     "$PY" -m benchmarks jpeg "${quick[@]}" --out results/jpeg
     log "the video suite on the embedded synthetic recordings ${quick[*]:-(full run)}"
     "$PY" -m benchmarks video "${quick[@]}" --out results/video
-    log "reports: results/jpeg/report.md and results/video/report.md"
+    if [[ -z "${quick[*]}" ]]; then
+      log "the DataLoader benchmark: photos and clips through torch's DataLoader at 0, 1, 2 workers"
+      "$PY" -m benchmarks dataloader --out results/dataloader
+      log "reports: results/jpeg/report.md, results/video/report.md and results/dataloader/report.md"
+    else
+      log "the DataLoader benchmark needs PyTorch: only the full run (--full-run) installs it and runs it"
+      log "reports: results/jpeg/report.md and results/video/report.md"
+    fi
     ;;
   bench)
     setup
