@@ -328,8 +328,9 @@ def main(argv: list[str] | None = None) -> int:
     vid.add_argument(
         "--frames",
         type=_positive,
-        help="frames per every recording (default: 40, 20 and 10 at 480, 960 and 1920 wide, "
-        f"25 of the footage; --quick {frames.QUICK_FRAMES})",
+        help=f"frames per every recording (default: {frames.QUICK_FRAMES} at 480 wide, "
+        f"{frames.full_frames(768)} of the footage, {frames.full_frames(960)} at 960 and "
+        f"{frames.full_frames(1920)} at 1920)",
     )
     vid.add_argument(
         "--seed", type=int, default=0, help="seed of the random frame list (default 0)"

@@ -68,6 +68,7 @@ class Encoding:
     codec_gray: str | None = None
     gray_args: tuple[str, ...] = ()
     note: str = ""
+    gop: int | None = None  # frames from one keyframe to the next (at most), where fixed
 
     def encoder(self, color: bool) -> str:
         return self.codec if color or self.codec_gray is None else self.codec_gray
@@ -105,7 +106,14 @@ def _x264_lossless(name: str, keyint: int, *extra: str, note: str = "") -> Encod
         codec_gray="libx264",
         gray_args=("-color_range", "pc"),
         note=note,
+        gop=keyint,
     )
+
+
+# The GOP-length sweep: lossless x264 at these keyframe intervals, all else equal, so
+# random-frame latency against GOP length is the decoder's cost of reaching a frame.
+GOP_LENGTHS = (1, 10, 30, 120, 250)
+GOP_SWEEP = tuple(f"x264-lossless-k{g}" for g in GOP_LENGTHS)
 
 
 _FFV1 = ("-level", "3", "-slices", "4", "-slicecrc", "1")
@@ -121,6 +129,7 @@ ENCODINGS: tuple[Encoding, ...] = (
         pix_fmt_color="bgr0",
         pix_fmt_gray="gray",
         note="ffmpeg's default GOP of 12: later frames reuse the range coder's adapted state",
+        gop=12,
     ),
     Encoding(
         "ffv1-g1",
@@ -132,6 +141,7 @@ ENCODINGS: tuple[Encoding, ...] = (
         pix_fmt_color="bgr0",
         pix_fmt_gray="gray",
         note="every frame a keyframe",
+        gop=1,
     ),
     Encoding(
         "ffvhuff",
@@ -142,10 +152,12 @@ ENCODINGS: tuple[Encoding, ...] = (
         lossless=True,
         pix_fmt_color="gbrp",
         pix_fmt_gray="gray",
+        gop=1,
     ),
-    _x264_lossless("x264-lossless-k1", 1, note="every frame an IDR frame"),
-    _x264_lossless("x264-lossless-k30", 30),
-    _x264_lossless("x264-lossless-k250", 250),
+    *(
+        _x264_lossless(name, g, note="every frame an IDR frame" if g == 1 else "")
+        for name, g in zip(GOP_SWEEP, GOP_LENGTHS, strict=True)
+    ),
     _x264_lossless(
         "x264-lossless-k30-fastdecode",
         30,
@@ -163,6 +175,7 @@ ENCODINGS: tuple[Encoding, ...] = (
         pix_fmt_color="yuv420p",
         pix_fmt_gray="yuv420p",
         note="keyframe at most every 250 frames (x264's default), 3 B-frames",
+        gop=250,
     ),
     Encoding(
         "mjpeg",
@@ -174,6 +187,7 @@ ENCODINGS: tuple[Encoding, ...] = (
         pix_fmt_color="yuvj420p",
         pix_fmt_gray="yuvj420p",
         note="ffmpeg's mjpeg encoder has no gray pix_fmt, so gray is stored as YUV 4:2:0",
+        gop=1,
     ),
 )
 

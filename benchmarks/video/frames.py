@@ -407,31 +407,36 @@ def footage(path: str | Path, frames: int | Callable[[int], int], name: str) -> 
 
 SIZES = ((480, 270), (960, 540), (1920, 1080))
 SEED = 20240611
-QUICK_FRAMES = 40
-# The full run has every size, gray and colour, and every reader. On 2 cores it fits
-# in an hour only with fewer frames where frames cost most (the issue's rule: fewer
-# frames, never fewer sizes): each recording gets about as many pixel columns times
-# frames as 40 frames at 480 wide, so 20 at 960 and 10 at 1920.
-FULL_FRAME_WIDTHS = QUICK_FRAMES * 480
+# 300 frames: more than one 250-frame GOP, so that keyint 30 and keyint 250 make
+# different files and the GOP-length sweep (codecs.GOP_SWEEP) means something. The
+# 480x270 recordings get them in both modes.
+QUICK_FRAMES = 300
+# Wider recordings (the real footage, 960x540 and 1920x1080 in the full run) get as
+# many pixel columns times frames as 40 frames at 480 wide: 25 at 768, 20 at 960 and
+# 10 at 1920. On 2 cores the run fits in an hour only with fewer frames where frames
+# cost most (fewer frames, never fewer sizes).
+FULL_FRAME_WIDTHS = 40 * 480
 MIN_FULL_FRAMES = 10
 
 
 def full_frames(width: int) -> int:
-    """Frames per recording in the full run for a recording ``width`` pixels wide."""
+    """Frames per recording for a recording ``width`` pixels wide."""
+    if width <= SIZES[0][0]:
+        return QUICK_FRAMES
     return max(MIN_FULL_FRAMES, round(FULL_FRAME_WIDTHS / width))
 
 
 def default_recordings(quick: bool, count: int | None = None) -> list[Recording]:
-    """Gray and colour recordings at 480x270, 960x540 and 1920x1080 with
-    ``full_frames(width)`` frames each (40, 20 and 10), or (quick) colour at 480x270
-    only with 40 frames; and the real footage (OpenCV's vtest.avi, 768x576, from the
-    verified opencv-python sdist): 25 frames, or 40 quick. ``count`` sets every one."""
+    """Gray and colour recordings at 480x270 (300 frames), 960x540 (20) and 1920x1080
+    (10), or (quick) colour at 480x270 only; and the real footage (OpenCV's
+    vtest.avi, 768x576, from the verified opencv-python sdist): 25 frames. The
+    same in both modes; ``count`` sets every one."""
     from benchmarks import datasets
 
     sizes = SIZES[:1] if quick else SIZES
 
     def frames_for(width: int) -> int:
-        return count or (QUICK_FRAMES if quick else full_frames(width))
+        return count or full_frames(width)
 
     colors = (True,) if quick else (False, True)
     synthetic = [

@@ -13,6 +13,7 @@ import pandas as pd
 
 from benchmarks import figures
 from benchmarks.results import mode_line, read_rows
+from benchmarks.video import access
 
 BASELINE = "exploded-jpeg"
 REFERENCE_READER = "indexed"
@@ -490,6 +491,30 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
     parts.append("## Figures\n\n" + "".join(
         f"![{p.stem}]({p.name})\n\n" + (note + "\n" if note and p.stem in under else "")
         for p in pictures if p))  # fmt: skip
+    gops = access.gop_table(lat)
+    gop_picture = access.gop_figure(gops, provenance, folder / "latency_vs_gop.png", wrong)
+    parts.append("## Random access against GOP length\n")
+    parts.append(
+        "The same recording as lossless x264 at each keyframe interval, all else equal: "
+        "what reaching a random frame costs each reader as the GOP grows (warm handle; "
+        "median with its bootstrap 95% interval, in ms).\n"
+    )
+    if gop_picture:
+        parts.append("\n".join(access.gop_markdown(gops)))
+        parts.append(f"![{gop_picture.stem}]({gop_picture.name})\n")
+    else:
+        parts.append("_the GOP-length encodings were not measured in this run_\n")
+    opens = access.open_table(lat)
+    open_picture = access.open_figure(opens, provenance, folder / "open_cost.png")
+    parts.append("## Decoder open cost\n")
+    parts.append(
+        "Open to the first frame, over every file: with what the reader keeps between opens "
+        "(its index) kept, and dropped first (the index scan included). Medians with their "
+        "bootstrap 95% intervals, in ms; readers that keep nothing pay the same both ways.\n"
+    )
+    parts.append("\n".join(access.open_markdown(opens)) + "\n")
+    if open_picture:
+        parts.append(f"![{open_picture.stem}]({open_picture.name})\n")
     parts.append("## Encodings\n")
     parts.append(_md(encoding_table(enc)))
     skipped = provenance.get("skipped_encodings", {})

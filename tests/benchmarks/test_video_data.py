@@ -223,15 +223,17 @@ def test_default_recordings():
         "arena-color-480x270",
         "vtest-768x576",  # real footage beside the synthetic recordings
     ]
-    assert all(r.frames == frames.QUICK_FRAMES for r in quick)
+    assert [r.frames for r in quick] == [frames.QUICK_FRAMES, 25]
     full = frames.default_recordings(quick=False)
     synthetic = [r for r in full if not isinstance(r, frames.Footage)]
     assert {(r.width, r.height, r.color) for r in synthetic} == {
         (w, h, c) for w, h in frames.SIZES for c in (False, True)
     }
     assert [r.name for r in full if isinstance(r, frames.Footage)] == ["vtest-768x576"]
-    # Fewer frames where they cost most, never fewer sizes: 40, 20, 10 and the footage 25.
-    assert {r.width: r.frames for r in full} == {480: 40, 960: 20, 1920: 10, 768: 25}
+    # More than one 250-frame GOP at 480x270 (the GOP sweep), fewer frames where they
+    # cost most, never fewer sizes.
+    assert {r.width: r.frames for r in full} == {480: 300, 960: 20, 1920: 10, 768: 25}
+    assert quick[0].frames > max(codecs.GOP_LENGTHS)
     assert frames.full_frames(10_000) == frames.MIN_FULL_FRAMES
     assert [r.frames for r in frames.default_recordings(False, 7)] == [7] * len(full)
     assert len({r.name for r in full}) == len(full)

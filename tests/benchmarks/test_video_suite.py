@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.__main__ import main as cli
-from benchmarks.video import frames, readers, suite
+from benchmarks.video import codecs, frames, readers, suite
 from benchmarks.video import report as video_report
 
 OUTPUTS = (
@@ -24,6 +24,8 @@ OUTPUTS = (
     "savings_vs_encode_speed.png",
     "random_access_vs_baseline.png",
     "latency_by_reader.png",
+    "latency_vs_gop.png",
+    "open_cost.png",
 )
 
 
@@ -79,8 +81,19 @@ def test_a_tiny_run_writes_every_output(full_run):
     opening = text.split("\n## ", 1)[0]
     assert ("**Quick run.** It left out: the big recordings; reader torchcodec (no PyTorch)."
             in opening)  # fmt: skip
-    for heading in ("## Accuracy", "## Encodings", "## Random-frame latency", "## Provenance"):
+    for heading in ("## Accuracy", "## Encodings", "## Random-frame latency", "## Provenance",
+                    "## Random access against GOP length", "## Decoder open cost"):  # fmt: skip
         assert heading in text
+    # Every GOP length of the sweep, for every reader that reads the video files; and the
+    # open cost, with the index dropped and kept, as many times as the suite says.
+    latency = pd.read_csv(folder / "latency.csv")
+    warm = latency[(latency["mode"] == "warm") & latency["encoding"].isin(codecs.GOP_SWEEP)]
+    assert sorted(warm["gop"].unique()) == list(codecs.GOP_LENGTHS)
+    opens = latency[latency["mode"].str.startswith("open-")]
+    per_cell = opens.groupby(["file", "reader", "mode"]).size()
+    assert set(per_cell.items()) >= {(("tiny-color.ffv1", "pyav-wheel", m), n)
+                                     for m, n in suite.OPENS.items()}  # fmt: skip
+    assert (opens["index"] == 0).all()
     # the index build, which only our reader reports
     assert "index_seconds (indexed-pyav-wheel)" in text
     # The report again from the saved folder, by the suite its provenance names.
