@@ -32,12 +32,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from benchmarks import environments, quality
 from benchmarks.video.frames import Recording
@@ -334,25 +330,6 @@ def discard_raw_frames() -> None:
 atexit.register(discard_raw_frames)
 
 
-def _raw_chunks(
-    recording: Recording, raw: Path | None, chunk: int
-) -> Iterator[tuple[int, list[np.ndarray]]]:
-    """(first index, frames) in chunks of ``chunk`` frames, from the raw file or generated."""
-    for start in range(0, recording.frames, chunk):
-        stop = min(start + chunk, recording.frames)
-        if raw is None:
-            yield start, [recording.frame(i) for i in range(start, stop)]
-            continue
-        data = np.fromfile(
-            raw,
-            np.uint8,
-            count=(stop - start) * recording.frame_bytes,
-            offset=start * recording.frame_bytes,
-        )
-        block = data.reshape(stop - start, *recording.shape)
-        yield start, list(block)
-
-
 # -- encoding ----------------------------------------------------------------------------
 
 
@@ -445,50 +422,43 @@ def _workers(threads: int) -> int:
     return threads or len(os.sched_getaffinity(0))
 
 
-def _encode_exploded(
-    recording: Recording,
-    out_dir: Path,
-    threads: int,
-    suffix: str,
-    write,
-    raw_path,
-    chunk_bytes: int = 256 << 20,
-) -> float:
-    """Write one file per frame with ``write(path, frame)``; time the writing only."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    workers = _workers(threads)
-    chunk = max(workers, min(recording.frames, chunk_bytes // recording.frame_bytes))
-    raw = Path(raw_path) if raw_path is not None else _cached_raw(recording)
-    seconds = 0.0
-    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+def _run_timed(cmd: list[str], what: str, timeout: float) -> float:
+    """The wall seconds of a subprocess that must succeed; RuntimeError with its last
+    lines of output otherwise."""
+    start = time.perf_counter()
     try:
-        for first, block in _raw_chunks(recording, raw, chunk):
-            paths = [out_dir / f"frame_{first + k:06d}{suffix}" for k in range(len(block))]
-            start = time.perf_counter()
-            if pool is None:
-                for path, frame in zip(paths, block, strict=True):
-                    write(path, frame)
-            else:
-                list(pool.map(write, paths, block))
-            seconds += time.perf_counter() - start
-    finally:
-        if pool is not None:
-            pool.shutdown()
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"{what} took over {timeout:.0f} s") from exc
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed (exit {done.returncode}): {_tail(done.stderr)}")
     return seconds
 
 
-def _cached_raw(recording: Recording) -> Path | None:
-    """A raw file of this recording that this process already wrote, if any."""
-    with _raw_lock:
-        for path in _raw_files.values():
-            if (
-                path.name == raw_file_name(recording)
-                and path.exists()
-                and path.stat().st_size == recording.raw_bytes
-            ):
-                return path
-    return None
+def null_ffmpeg(recording: Recording, raw: Path, *, ffmpeg: str = "ffmpeg",
+                timeout: float = DEFAULT_TIMEOUT) -> float:  # fmt: skip
+    """Seconds of ffmpeg reading ``raw`` the way ``encode_ffmpeg`` does, into the null
+    muxer: the start and the raw read that every ffmpeg encode pays."""
+    cmd = encode_command(recording, ENCODINGS[0], raw, Path("-"), threads=1, ffmpeg=ffmpeg)
+    cmd = [*cmd[: cmd.index("-i") + 2], "-f", "null", "-"]
+    return _run_timed(cmd, f"ffmpeg's null run of {recording.name}", timeout)
+
+
+def _exploded(kind: str, recording: Recording, out_dir: Path, threads: int,
+              raw_path, quality: int = 95) -> float:  # fmt: skip
+    """Seconds of ``benchmarks.video.exploded`` writing one file per frame (or, for
+    ``null``, only starting and reading the raw frames), timed from outside."""
+    out_dir = Path(out_dir)
+    raw = Path(raw_path) if raw_path is not None else raw_frames_path(
+        recording, out_dir.parent / RAW_DIR)  # fmt: skip
+    lib = environments.turbojpeg_library()
+    cmd = [sys.executable, "-m", "benchmarks.video.exploded", kind, str(raw), str(out_dir),
+           "--width", str(recording.width), "--height", str(recording.height),
+           "--channels", str(recording.channels), "--frames", str(recording.frames),
+           "--threads", str(_workers(threads)), "--quality", str(quality),
+           *(["--lib", lib] if lib else [])]  # fmt: skip
+    return _run_timed(cmd, f"exploded {kind} of {recording.name}", DEFAULT_TIMEOUT)
 
 
 def encode_exploded_jpeg(
@@ -500,19 +470,9 @@ def encode_exploded_jpeg(
     raw_path: str | os.PathLike[str] | None = None,
 ) -> float:
     """One ``frame_{i:06d}.jpg`` per frame with our Turbojpeg (gray as gray, colour as
-    BGR 4:2:0); returns the seconds spent encoding and writing (frames are made
-    beforehand). ``threads`` > 1 encodes on a thread pool; 0 means all cores."""
-    from turbojpeg import Turbojpeg
-
-    tj = Turbojpeg()
-
-    def write(path: Path, frame: np.ndarray) -> None:
-        path.write_bytes(tj.encode(frame, quality, subsampling="420"))
-
-    try:
-        return _encode_exploded(recording, Path(out_dir), threads, ".jpg", write, raw_path)
-    finally:
-        tj.close()
+    BGR 4:2:0), in a process of its own; returns that process's wall seconds, as
+    ``encode_ffmpeg`` does. ``threads`` > 1 encodes on a thread pool; 0 means all cores."""
+    return _exploded("jpeg", recording, Path(out_dir), threads, raw_path, quality)
 
 
 def encode_exploded_png(
@@ -523,11 +483,11 @@ def encode_exploded_png(
     raw_path: str | os.PathLike[str] | None = None,
 ) -> float:
     """One ``frame_{i:06d}.png`` per frame with OpenCV's default PNG settings
-    (lossless); returns the seconds spent encoding and writing."""
-    import cv2
+    (lossless), in a process of its own; returns that process's wall seconds."""
+    return _exploded("png", recording, Path(out_dir), threads, raw_path)
 
-    def write(path: Path, frame: np.ndarray) -> None:
-        if not cv2.imwrite(str(path), frame):
-            raise RuntimeError(f"cv2.imwrite failed for {path}")
 
-    return _encode_exploded(recording, Path(out_dir), threads, ".png", write, raw_path)
+def null_exploded(recording: Recording, raw: Path, kind: str) -> float:
+    """Seconds of the ``kind`` ("jpeg" or "png") exploded encoder's process with nothing
+    encoded: its start, its library loaded and the raw read."""
+    return _exploded(f"null-{kind}", recording, raw.parent / "null", 1, raw)

@@ -516,6 +516,9 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
     if open_picture:
         parts.append(f"![{open_picture.stem}]({open_picture.name})\n")
     parts.append("## Encodings\n")
+    if provenance.get("encode_timing"):
+        parts.append(f"Encode seconds: {provenance['encode_timing']}; the median, with "
+                     "its bootstrap 95% interval in encodings.csv.\n")  # fmt: skip
     parts.append(_md(encoding_table(enc)))
     skipped = provenance.get("skipped_encodings", {})
     if skipped:

@@ -13,6 +13,7 @@ a reader that hangs or crashes on a bad file costs that cell, not the run.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import environments, loaded, results, sites
+from benchmarks import environments, loaded, measure, results, sites
 from benchmarks import quality as metrics
 from benchmarks.video import adversarial, codecs, frames, readers
 
@@ -35,6 +36,14 @@ BASELINE = "exploded-jpeg"
 # Decoder open cost: open to the first frame, this many times with what the reader
 # keeps between opens (its index) dropped first, then this many with it kept.
 OPENS = {"open-uncached": 3, "open-cached": 5}
+# Encode speed: every encoder in a process of its own (ffmpeg, or the exploded
+# encoders' python -m benchmarks.video.exploded), timed from outside, this many
+# times; the median of the same process's null run (its start, its libraries, the
+# raw read; nothing encoded) is subtracted from each.
+ENCODE_SAMPLES = 3
+ENCODE_TIMING = (f"each encoder in a process of its own, {ENCODE_SAMPLES} runs, timed from "
+                 "outside, less the median of that process's null run (start, libraries, raw "
+                 "read; nothing encoded)")  # fmt: skip
 VIDEO_SUFFIXES = {".mkv", ".mp4", ".avi", ".mov", ".ts", ".m2ts", ".webm", ".mpg", ".mpeg", ".m4v"}
 THUMB = (32, 18)  # width, height of the identity thumbnails
 
@@ -407,6 +416,8 @@ def encode_all(
     cores = os.cpu_count() or 1
     for recording in config.recordings:
         plan = [(e.name, e) for e in codecs.ENCODINGS] + [(BASELINE, None), ("exploded-png", None)]
+        nulls: dict[str, float] = {}  # route -> its null run's median seconds
+
         for name, encoding in plan:
             progress.set_postfix_str(f"encode {recording.name} {name}")
             reason = codecs.unavailable_reason(encoding, info) if encoding else None
@@ -416,28 +427,33 @@ def encode_all(
                 continue
             intra_only = True if encoding is None else encoding.intra_only
             lossless = name == "exploded-png" or bool(encoding and encoding.lossless)
+            route = "ffmpeg" if encoding else "jpeg" if name == BASELINE else "png"
             for threads in (1, cores):
-                if encoding:
-                    target = workdir / f"{recording.name}.{name}.t{threads}{encoding.extension}"
-                    seconds = codecs.encode_ffmpeg(
-                        recording, encoding, target, threads=threads, ffmpeg=config.ffmpeg
-                    )
-                else:
-                    target = workdir / f"{recording.name}.{name}.t{threads}"
-                    shutil.rmtree(target, ignore_errors=True)
-                    encode = (
-                        codecs.encode_exploded_jpeg
-                        if name == BASELINE
-                        else codecs.encode_exploded_png
-                    )
-                    seconds = encode(recording, target, threads=threads)
+                times = []
+                for _ in range(ENCODE_SAMPLES):
+                    if encoding:
+                        target = workdir / f"{recording.name}.{name}.t{threads}{encoding.extension}"
+                        times.append(codecs.encode_ffmpeg(recording, encoding, target,
+                                                          threads=threads, ffmpeg=config.ffmpeg))  # fmt: skip
+                    else:
+                        target = workdir / f"{recording.name}.{name}.t{threads}"
+                        shutil.rmtree(target, ignore_errors=True)
+                        encode = (codecs.encode_exploded_jpeg if route == "jpeg"
+                                  else codecs.encode_exploded_png)  # fmt: skip
+                        times.append(encode(recording, target, threads=threads))
+                null = _null_seconds(recording, route, workdir, config.ffmpeg, nulls)
+                net = measure.summarize([t - null for t in times])
                 size = _size(target)
                 rows.append(
                     {
                         "recording": recording.name,
                         "encoding": name,
                         "threads": threads,
-                        "seconds": seconds,
+                        "seconds": net.median,  # the encode alone: the null run subtracted
+                        "seconds_low": net.low,
+                        "seconds_high": net.high,
+                        "samples": net.n,
+                        "null_seconds": null,
                         "bytes": size,
                         "raw_bytes": recording.raw_bytes,
                         "frames": recording.frames,
@@ -463,6 +479,18 @@ def encode_all(
                     )
                 )
     return files, rows, skipped
+
+
+def _null_seconds(recording, route: str, workdir: Path, ffmpeg: str, cache: dict) -> float:
+    """The median of ``ENCODE_SAMPLES`` null runs of a route (ffmpeg, or the exploded
+    "jpeg" or "png" process) on this recording's raw frames, measured once per route."""
+    if route not in cache:
+        raw = codecs.raw_frames_path(recording, workdir / codecs.RAW_DIR)
+        run = (functools.partial(codecs.null_ffmpeg, recording, raw, ffmpeg=ffmpeg)
+               if route == "ffmpeg" else
+               functools.partial(codecs.null_exploded, recording, raw, route))  # fmt: skip
+        cache[route] = float(np.median([run() for _ in range(ENCODE_SAMPLES)]))
+    return cache[route]
 
 
 def _size(path: Path) -> int:
@@ -746,6 +774,9 @@ def provenance(
         "cold_frames": config.cold_frames,
         "sequential_frames": config.sequential_frames,
         "timeout_seconds": config.timeout,
+        "encode_timing": ENCODE_TIMING,
+        "opens": OPENS,
+        "load": measure.load(),
         "ffmpeg": info,
         "environments": environments.provenance(),
         "pyav": {
