@@ -90,7 +90,7 @@ def test_several_videos_keep_each_files_start_as_a_boundary(videos):
 @pytest.fixture(scope="module")
 def client():
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None)  # fmt: skip
+                           dashboard_address=":0")  # fmt: skip
     with Client(cluster) as connected:
         yield connected
     cluster.close()

@@ -78,7 +78,7 @@ def test_a_two_process_cluster_decodes_the_same(folder, tj):
     files = sorted(folder.glob("frame_*.jpg"))
     expected = np.stack([tj.decode(f.read_bytes()) for f in files]).mean(axis=(1, 2, 3))
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None)  # fmt: skip
+                           dashboard_address=":0")  # fmt: skip
     with cluster, Client(cluster) as client:
         means = client.compute(imread(str(folder / "frame_*.jpg"), files_per_chunk=3)
                                .mean(axis=(1, 2, 3))).result()  # fmt: skip
