@@ -230,7 +230,8 @@ def _payload_offset(fd: int, packet: av.Packet) -> int:
     return packet.pos + at if at >= 0 else -1
 
 
-def _frame_ts(frame: av.VideoFrame) -> int | None:
+def frame_ts(frame: av.VideoFrame) -> int | None:
+    """A decoded frame's timestamp: its pts, else its dts."""
     return frame.pts if frame.pts is not None else frame.dts
 
 
@@ -256,7 +257,7 @@ def _undecodable_head(path: str, pts: np.ndarray, keyframe: np.ndarray) -> list[
                 break
             if frame is None:
                 break
-            ts = _frame_ts(frame)
+            ts = frame_ts(frame)
             out.add(ts)
             if until is not None and ts is not None and ts >= until:
                 reached = ts

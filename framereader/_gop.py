@@ -1,14 +1,9 @@
-"""The private core: decoders that return exactly frame ``i`` of an index, or raise.
+"""Streams with GOPs: seek to the keyframe the index names, decode forward to the pts.
 
-Two kinds, each on a container of its own with one thread setting:
-
-* ``PacketDecoder`` reads intra-only streams: one ``os.pread`` of the frame's
-  packet where the scan found its bytes in the file (else the demuxer's packet)
-  and one decode, MJPEG by TurboJPEG when it loads; no seek, no other frame.
-* ``GopDecoder`` reads everything else: it seeks to the keyframe the index
-  names, drops what the demuxer returns before it, and decodes forward until
-  the target's pts comes out. It stays warm between calls, so a target ahead
-  in the current GOP (or just past it) costs no seek.
+``GopDecoder`` drops what the demuxer returns before the keyframe and decodes
+forward until the target's pts comes out. It stays warm between calls, so a
+target ahead in the current GOP (or just past it) costs no seek.
+``GopPool`` keeps a few of them, each left where its last read ended.
 
 While rolling forward, packets shown before the target are fed with
 ``skip_frame = NONREF`` on codecs whose decoders skip only pictures nothing
@@ -27,29 +22,23 @@ file's start, then reported as a ``CorruptFrameError``.
 Damage is told, not passed off as frames: a frame FFmpeg flags as corrupt, and
 any frame fed to the decoder after a damaged one (an error, a corrupt frame, a
 frame that never came out) with no keyframe between that it is shown after,
-raises ``CorruptFrameError``. FFmpeg conceals damage from what it decoded
-before, which depends on where decoding started, so such a frame is not what a
-sequential decode shows.
+raises ``CorruptFrameError``. FFmpeg conceals
+damage from what it decoded before, which depends on where decoding started, so
+such a frame is not what a sequential decode shows.
 """
 
 from __future__ import annotations
 
 import heapq
-import os
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
 
 import av
 import numpy as np
-from av.video.reformatter import VideoReformatter
 
-from framereader.errors import CorruptFrameError, CorruptVideoError, FrameReaderError
-from framereader.index import NO_TS, FrameIndex
-
-ThreadType = Literal["frame", "slice", "none"]
-PixelFormat = Literal["BGR", "RGB", "GRAY"]
+from framereader._source import Converter, Video
+from framereader.errors import CorruptFrameError
+from framereader.index import NO_TS, frame_ts
 
 # FFmpeg decoders whose NONREF skipping drops only pictures that no other picture
 # references and that carry no state forward (H.264's nal_ref_idc == 0, MPEG-1/2
@@ -57,54 +46,6 @@ PixelFormat = Literal["BGR", "RGB", "GRAY"]
 # higher temporal layer), nor codecs whose entropy state carries across frames.
 SKIP_NONREF_CODECS = frozenset({"h264", "mpeg1video", "mpeg2video"})
 LOOKAHEAD = 64  # packets fed past the target's before the decoder is drained
-# Intra-only streams without an index of offsets: read on through the demuxer (no
-# decoding) when the wanted packet is at most this many packets ahead, else seek.
-CONTINUE_WINDOW = 16
-_AV_FORMATS = {"BGR": ("bgr24", 3), "RGB": ("rgb24", 3), "GRAY": ("gray", 1)}
-_THREAD_TYPES = {"frame": "FRAME", "slice": "SLICE", "none": "SLICE"}  # "none": one thread
-
-
-def _frame_ts(frame: av.VideoFrame) -> int | None:
-    return frame.pts if frame.pts is not None else frame.dts
-
-
-def open_video(path: str, thread_type: ThreadType, threads: int):
-    """``(container, stream)`` with the first video stream's decoder threads set."""
-    try:
-        container = av.open(path)
-    except av.FFmpegError as exc:
-        raise CorruptVideoError(f"{path} cannot be opened as a video: {exc}") from exc
-    if not container.streams.video or container.streams.video[0].codec_context is None:
-        container.close()
-        raise CorruptVideoError(f"{path} has no decodable video stream any more")
-    stream = container.streams.video[0]
-    context = stream.codec_context
-    context.thread_type = _THREAD_TYPES[thread_type]
-    context.thread_count = 1 if thread_type == "none" else threads
-    return container, stream
-
-
-class Converter:
-    """Decoded frames to ``(height, width, channels)`` uint8 arrays in one pixel format."""
-
-    def __init__(self, pixel_format: PixelFormat, threads: int) -> None:
-        self.pixel_format = pixel_format
-        self.av_format, self.channels = _AV_FORMATS[pixel_format]
-        self.threads = threads
-        self._reformatter = VideoReformatter()  # keeps its scaler between frames
-
-    def __call__(self, frame: av.VideoFrame, out: np.ndarray | None = None) -> np.ndarray:
-        converted = self._reformatter.reformat(frame, format=self.av_format, threads=self.threads)
-        image = converted.to_ndarray().reshape(frame.height, frame.width, self.channels)
-        if out is None:
-            return np.ascontiguousarray(image)
-        if out.shape != image.shape:
-            raise FrameReaderError(
-                f"a frame of {frame.width}x{frame.height} does not fit the batch's "
-                f"{out.shape[1]}x{out.shape[0]}: the stream changes size mid-way"
-            )
-        out[...] = image
-        return out
 
 
 def _h264_length_size(extradata: bytes | None) -> int:
@@ -148,213 +89,6 @@ def mpeg_b_pictures(data: bytes) -> bool:
     return bool(types) and all(t == 3 for t in types)
 
 
-def _turbojpeg():
-    """A strict TurboJPEG decoder (warnings are errors) when the package and library load."""
-    try:
-        from turbojpeg import LibraryNotFoundError, Turbojpeg
-    except ImportError:
-        return None
-    try:
-        # fast_upsample: the chroma replication FFmpeg's own conversion does
-        return Turbojpeg(strict=True, fast_upsample=True, max_pixels=None)
-    except (LibraryNotFoundError, OSError):
-        return None
-
-
-class PacketDecoder:
-    """Intra-only frames: one ``pread`` of the packet, one decode (MJPEG by TurboJPEG)."""
-
-    def __init__(
-        self,
-        path: str,
-        index: FrameIndex,
-        thread_type: ThreadType,
-        threads: int,
-        convert: Converter,
-        counts: Counter[str],
-    ) -> None:
-        self.path, self.index = path, index
-        self.thread_type, self.threads = thread_type, threads
-        self.convert = convert
-        self.counts = counts
-        self._fd: int | None = None
-        self._container = self._stream = None
-        self._demux = None  # packets read on from the last one demuxed
-        self._demux_at: int | None = None  # the frame whose packet was demuxed last
-        self._jpeg = _turbojpeg() if index.codec == "mjpeg" else None
-        self._jpeg_checked = False
-        self._pool: ThreadPoolExecutor | None = None  # TurboJPEG's batch decodes
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-        if self._container is not None:
-            self._container.close()
-            self._container = self._stream = self._demux = None
-            self._demux_at = None
-
-    def _bytes(self, i: int) -> bytes:
-        """The bytes of frame ``i``'s packet: one ``pread`` where the scan found them, else
-        demuxed (an index imported from frame mappings knows no file offsets)."""
-        packet = int(self.index.order[i])
-        offset = int(self.index.payload_offset[packet])
-        if offset < 0:
-            return self._demuxed(i)
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDONLY)
-        size = int(self.index.size[packet])
-        data = os.pread(self._fd, size, offset)
-        if len(data) != size:
-            raise CorruptFrameError(f"{self.path} is shorter than its index says (frame {i})", i)
-        self.counts["pread"] += 1
-        return data
-
-    def _demuxed(self, i: int) -> bytes:
-        """Frame ``i``'s packet from the demuxer: read on when it lies a few packets ahead,
-        else seek to it, else read from the file's start; bounded by the file."""
-        target = int(self.index.frame_pts[i])
-        self._context()
-        ahead = self._demux_at is not None and 0 < i - self._demux_at <= CONTINUE_WINDOW
-        for attempt in ("ahead", "seek", "start") if ahead else ("seek", "start"):
-            if attempt != "ahead":
-                self.counts["seeks"] += 1
-                try:
-                    if attempt == "seek":
-                        self._container.seek(target, stream=self._stream, backward=True)
-                    else:
-                        self._container.seek(0, backward=True)
-                except av.FFmpegError:
-                    continue
-                self._demux = self._container.demux(self._stream)
-            self._demux_at = None
-            while True:
-                try:
-                    packet = next(self._demux, None)
-                except av.FFmpegError:
-                    packet = None
-                if packet is None:
-                    break
-                ts = packet.pts if packet.pts is not None else packet.dts
-                if ts is None or packet.size == 0 or ts < target:
-                    continue
-                if ts == target:
-                    self._demux_at = i
-                    self.counts["demuxed"] += 1
-                    return bytes(packet)
-                break  # past it: the demuxer landed after the target
-        raise CorruptFrameError(f"{self.path}: the packet of frame {i} (pts {target}) is gone", i)
-
-    def _context(self) -> av.CodecContext:
-        if self._container is None:
-            self._container, self._stream = open_video(self.path, self.thread_type, self.threads)
-        return self._stream.codec_context
-
-    def _packet(self, i: int) -> av.Packet:
-        packet = av.Packet(self._bytes(i))
-        packet.pts = packet.dts = int(self.index.frame_pts[i])
-        packet.time_base = self.index.time_base
-        return packet
-
-    def _jpeg_decode(self, i: int, data: bytes, out: np.ndarray | None) -> np.ndarray:
-        try:
-            image = self._jpeg.decode(data, self.convert.pixel_format, out=out)
-        except Exception as exc:  # TurbojpegError, or a size that does not fit `out`
-            raise CorruptFrameError(
-                f"{self.path}: frame {i} is not a whole JPEG: {exc}", i
-            ) from exc
-        return image
-
-    def _use_jpeg(self) -> bool:
-        """TurboJPEG, unless the stream's JPEGs are not whole frames (interlaced MJPEG
-        stores two fields per packet): checked once, on frame 0, whatever is read first,
-        so that every frame comes from the same decoder."""
-        if self._jpeg is not None and not self._jpeg_checked:
-            self._jpeg_checked = True
-            try:
-                info = self._jpeg.decode_header(self._bytes(0))
-            except Exception:  # noqa: BLE001 - a damaged first packet: let FFmpeg judge
-                self._jpeg = None
-            else:
-                if (info.height, info.width) != (self.index.height, self.index.width):
-                    self._jpeg = None
-        return self._jpeg is not None
-
-    def read(self, i: int, out: np.ndarray | None = None) -> np.ndarray:
-        if self._use_jpeg():
-            return self._jpeg_decode(i, self._bytes(i), out)
-        context = self._context()
-        target = int(self.index.frame_pts[i])
-        drained = False
-        try:
-            frames = context.decode(self._packet(i))
-            if not frames:  # a decoder that holds frames back: drain it
-                drained = True
-                frames = context.decode(None)
-        except av.FFmpegError as exc:
-            drained = True
-            raise CorruptFrameError(f"{self.path}: frame {i} cannot be decoded: {exc}", i) from exc
-        finally:
-            if drained:
-                context.flush_buffers()
-        frames = [f for f in frames if _frame_ts(f) == target]
-        if len(frames) != 1 or frames[0].is_corrupt:
-            raise CorruptFrameError(f"{self.path}: frame {i} did not decode cleanly", i)
-        return self.convert(frames[0], out)
-
-    def read_many(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
-        """Frames ``indices`` into ``out[0], out[1], ...``; on any failure each frame is
-        read again alone, so an error names the frame it belongs to."""
-        try:
-            if self._use_jpeg():
-                self._jpeg_many(indices, out)
-            else:
-                self._decode_stream(indices, out)
-        except Exception:  # noqa: BLE001 - the single reads below raise the precise error
-            for k, i in enumerate(indices):
-                self.read(i, out[k])
-        else:
-            self.counts["batched"] += len(indices)
-
-    def _jpeg_many(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
-        """TurboJPEG decodes on a pool of threads (ctypes lets go of the GIL meanwhile)."""
-        items = [self._bytes(i) for i in indices]
-        pixel_format = self.convert.pixel_format
-
-        def decode(k: int) -> None:
-            self._jpeg.decode(items[k], pixel_format, out=out[k])
-
-        workers = min(len(items), self.threads or os.cpu_count() or 1)
-        if workers <= 1:
-            for k in range(len(items)):
-                decode(k)
-            return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.threads or os.cpu_count() or 1)
-        list(self._pool.map(decode, range(len(items))))
-
-    def _decode_stream(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
-        context = self._context()
-        slot = {int(self.index.frame_pts[i]): k for k, i in enumerate(indices)}
-        done = 0
-        try:
-            for i in [*indices, None]:
-                frames = context.decode(None if i is None else self._packet(i))
-                for frame in frames:
-                    k = slot.pop(_frame_ts(frame), None)
-                    if k is None or frame.is_corrupt:
-                        raise FrameReaderError("an unexpected or damaged frame")
-                    self.convert(frame, out[k])
-                    done += 1
-        finally:
-            context.flush_buffers()
-        if done != len(indices):
-            raise FrameReaderError("frames missing from a batch")
-
-
 class _ReadsInOrder:
     """Batches and passes on top of ``read(i, out, then)``, telling each read the next."""
 
@@ -378,24 +112,13 @@ class _ReadsInOrder:
 class GopDecoder(_ReadsInOrder):
     """Everything else: seek to the keyframe, decode forward to the exact pts."""
 
-    def __init__(
-        self,
-        path: str,
-        index: FrameIndex,
-        thread_type: ThreadType,
-        threads: int,
-        convert: Converter,
-        counts: Counter[str],
-        skip_nonref: bool,
-    ) -> None:
-        self.path, self.index = path, index
-        self.thread_type, self.threads = thread_type, threads
-        self.convert = convert
-        self.counts = counts
-        counts["decoders"] += 1
-        self._skip = skip_nonref and index.codec in SKIP_NONREF_CODECS
-        self._keys = np.flatnonzero(index.keyframe)
-        self._number = index.packet_of_pts  # built once, on the index
+    def __init__(self, video: Video, convert: Converter, skip_nonref: bool) -> None:
+        self.video, self.convert = video, convert
+        self.path, self.index, self.counts = video.path, video.index, video.counts
+        self.counts["decoders"] += 1
+        self._skip = skip_nonref and self.index.codec in SKIP_NONREF_CODECS
+        self._keys = np.flatnonzero(self.index.keyframe)
+        self._number = self.index.packet_of_pts  # built once, on the index
         self._container = self._stream = self._packets = None
         self._pending: deque[av.VideoFrame] = deque()
         self._start = -1  # the keyframe the decoder started from (-1: the file's start)
@@ -560,7 +283,7 @@ class GopDecoder(_ReadsInOrder):
             if self._container is not None:
                 self._container.close()
                 self._container = None
-            self._container, self._stream = open_video(self.path, self.thread_type, self.threads)
+            self._container, self._stream = self.video.open()
         if start >= 0:
             ts = self.index.dts[start] if by_dts else self.index.pts[start]
             try:
@@ -595,7 +318,7 @@ class GopDecoder(_ReadsInOrder):
         """How many packets fed before the current one may still be decoding: an error
         raised now may belong to any of them (frame threading), else to this one."""
         context = self._stream.codec_context
-        return max(context.thread_count, 1) if self.thread_type == "frame" else 0
+        return max(context.thread_count, 1) if self.video.thread_type == "frame" else 0
 
     def _damaged(self, place: int) -> None:
         place = max(place, 1)
@@ -606,7 +329,7 @@ class GopDecoder(_ReadsInOrder):
         began, and so does a frame that never came out although later ones did (frames
         come out in pts order): the decoder dropped it."""
         for frame in frames:
-            ts = _frame_ts(frame)
+            ts = frame_ts(frame)
             if frame.is_corrupt:
                 self._damaged(self._fed_at.get(ts, self._place - self._in_flight()))
             while self._awaited and ts is not None and self._awaited[0][0] <= ts:
@@ -655,7 +378,7 @@ class GopDecoder(_ReadsInOrder):
         while True:
             while self._pending:
                 frame = self._pending.popleft()
-                ts = _frame_ts(frame)
+                ts = frame_ts(frame)
                 if ts == target:
                     return frame
                 if ts is not None and ts > target:
