@@ -2,7 +2,8 @@
 
 ``GopDecoder`` drops what the demuxer returns before the keyframe and decodes
 forward until the target's pts comes out. It stays warm between calls, so a
-target ahead in the current GOP (or just past it) costs no seek.
+target ahead in the current GOP (or just past it) costs no seek. What decoding
+since the last seek knows is one ``_SeekState``, made new by every seek.
 ``GopPool`` keeps a few of them, each left where its last read ended.
 
 While rolling forward, packets shown before the target are fed with
@@ -22,9 +23,9 @@ file's start, then reported as a ``CorruptFrameError``.
 Damage is told, not passed off as frames: a frame FFmpeg flags as corrupt, and
 any frame fed to the decoder after a damaged one (an error, a corrupt frame, a
 frame that never came out) with no keyframe between that it is shown after,
-raises ``CorruptFrameError``. FFmpeg conceals
-damage from what it decoded before, which depends on where decoding started, so
-such a frame is not what a sequential decode shows.
+raises ``CorruptFrameError`` (``_Damage`` tracks where damage entered). FFmpeg
+conceals damage from what it decoded before, which depends on where decoding
+started, so such a frame is not what a sequential decode shows.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 import av
 import numpy as np
@@ -89,28 +91,100 @@ def mpeg_b_pictures(data: bytes) -> bool:
     return bool(types) and all(t == 3 for t in types)
 
 
-class _ReadsInOrder:
-    """Batches and passes on top of ``read(i, out, then)``, telling each read the next."""
+class _Damage:
+    """Where damage may have entered since the last seek, by place: the count of
+    packets fed so far. A frame fed after a damaged one may reference it unless a
+    keyframe fed between is shown at or before the frame. ``in_flight``: how many
+    packets fed before the last one may still be decoding (frame threading), so
+    that what the decoder reports now may belong to any of them."""
 
-    def read(self, i: int, out: np.ndarray | None = None, then: int | None = None) -> np.ndarray:
-        raise NotImplementedError
+    def __init__(self, start_pts: int | None) -> None:
+        self._start_pts = start_pts  # frames shown before it may never come out
+        self.place = 0  # packets fed since the seek
+        self.fed_at: dict[int, int] = {}  # pts -> the place its packet was fed at
+        self.keys_fed: list[tuple[int, int]] = []  # (place, pts) of the keyframes fed
+        self.awaited: list[tuple[int, int]] = []  # heap of (pts, place): fed, not out yet
+        self.first: int | None = None  # the first place whose frame may be damaged
 
-    def read_many(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
-        """Frames ``indices`` (sorted, distinct) into ``out[0], out[1], ...``: each GOP
-        is decoded once, and the decoder never seeks backwards."""
-        for k, i in enumerate(indices):
-            then = indices[k + 1] if k + 1 < len(indices) else None
-            self.read(i, out[k], then)
+    def feed(self, ts: int | None, keyframe: bool, expect: bool) -> None:
+        """One more packet fed, of pts ``ts``; ``expect``: its frame must come out (a
+        frame of the index, fed without skipping), unless it is shown before the
+        keyframe decoding started from (it may reference a GOP the decoder never saw)."""
+        self.place += 1
+        if ts is None:
+            return
+        self.fed_at[ts] = self.place
+        if keyframe:
+            self.keys_fed.append((self.place, ts))
+        if expect and (self._start_pts is None or ts >= self._start_pts):
+            heapq.heappush(self.awaited, (ts, self.place))
 
-    def frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
-        """Each of ``indices`` (increasing), read with the next one known."""
-        indices = list(indices)
-        for k, i in enumerate(indices):
-            yield self.read(i, then=indices[k + 1] if k + 1 < len(indices) else None)
+    def mark(self, place: int) -> None:
+        place = max(place, 1)
+        self.first = place if self.first is None else min(self.first, place)
+
+    def here(self, in_flight: int) -> None:
+        """The decoder raised: the packet fed last is damaged, or one still in flight."""
+        self.mark(self.place - in_flight)
+
+    def out(self, frame: av.VideoFrame, in_flight: int) -> None:
+        """A frame out of the decoder. A corrupt one marks where damage began, and so
+        does a frame that never came out although a later one did (frames come out in
+        pts order): the decoder dropped it."""
+        ts = frame_ts(frame)
+        if frame.is_corrupt:
+            self.mark(self.fed_at.get(ts, self.place - in_flight))
+        while self.awaited and ts is not None and self.awaited[0][0] <= ts:
+            missing, place = heapq.heappop(self.awaited)
+            if missing != ts:
+                self.mark(place)
+
+    def taints(self, ts: int) -> bool:
+        """Whether the frame with pts ``ts`` was fed after damage, with no keyframe between
+        that it is shown at or after (which would make it independent of the damage)."""
+        place = self.fed_at.get(ts)
+        if self.first is None or place is None or place < self.first:
+            return False
+        return not any(
+            self.first < key_place <= place and ts >= key_ts for key_place, key_ts in self.keys_fed
+        )
+
+    def forget(self, target: int, in_flight: int) -> None:
+        """Drop what no later read can use, so that it stays as small as the decoder's
+        window however long a recording is read through: where frames at or before
+        ``target`` were fed (frames come out in pts order, so they are out), and the
+        keyframes fed before any place damage can still be given (every later ``mark``
+        is at a place still tracked, or at the packets in flight) that cannot make a
+        later frame independent of the damage already recorded."""
+        for ts in [ts for ts in self.fed_at if ts <= target]:
+            del self.fed_at[ts]
+        floor = min(
+            min(self.fed_at.values(), default=self.place),
+            min((place for _, place in self.awaited), default=self.place),
+            self.place - in_flight,
+        )
+        if self.first is not None:
+            floor = min(floor, self.first + 1)
+        if self.keys_fed and self.keys_fed[0][0] < floor:
+            self.keys_fed = [key for key in self.keys_fed if key[0] >= floor]
 
 
-class GopDecoder(_ReadsInOrder):
-    """Everything else: seek to the keyframe, decode forward to the exact pts."""
+@dataclass
+class _SeekState:
+    """What decoding since the last seek knows; every seek (and a reopen) makes a new one."""
+
+    start: int  # the keyframe packet decoding started from (-1: the file's start)
+    damage: _Damage
+    skip_to: int | None  # the keyframe packet demuxing must reach first
+    packets: Iterator[av.Packet] | None = None  # the demuxer; None once the decoder is drained
+    pending: deque[av.VideoFrame] = field(default_factory=deque)  # out, not yet returned
+    fed: int = -1  # the highest packet number fed to the decoder
+    last: int | None = None  # the pts of the last frame returned
+    errors: list[str] = field(default_factory=list)  # what FFmpeg raised
+
+
+class GopDecoder:
+    """One container and its decoder: seek to the keyframe, decode forward to the exact pts."""
 
     def __init__(self, video: Video, convert: Converter, skip_nonref: bool) -> None:
         self.video, self.convert = video, convert
@@ -119,29 +193,20 @@ class GopDecoder(_ReadsInOrder):
         self._skip = skip_nonref and self.index.codec in SKIP_NONREF_CODECS
         self._keys = np.flatnonzero(self.index.keyframe)
         self._number = self.index.packet_of_pts  # built once, on the index
-        self._container = self._stream = self._packets = None
-        self._pending: deque[av.VideoFrame] = deque()
-        self._start = -1  # the keyframe the decoder started from (-1: the file's start)
-        self._skip_to: int | None = None  # the keyframe packet demuxing must reach first
-        self._fed = -1  # the highest packet number fed to the decoder
-        self._last: int | None = None  # the pts of the last frame returned
+        self._container = self._stream = None
         self._by_dts = False  # seek by the keyframe's dts (MPEG-TS), not its pts
-        self._errors: list[str] = []  # what the decoder raised since the last seek
-        # Damage since the last seek, in feeding order: a frame fed after a damaged one
-        # may reference it, and the concealment FFmpeg put in its place depends on where
-        # decoding started, so it is not the frame a sequential decode shows.
-        self._place = 0  # packets fed since the last seek
-        self._fed_at: dict[int, int] = {}  # pts -> the place its packet was fed at
-        self._keys_fed: list[tuple[int, int]] = []  # (place, pts) of the keyframes fed
-        self._damage: int | None = None  # the first place whose frame may be damaged
-        self._awaited: list[tuple[int, int]] = []  # heap of (pts, place): fed, not out yet
-        self._start_pts: int | None = None  # frames shown before the start keyframe may not come
+        self._seek = self._fresh(-1)
+
+    def _fresh(self, start: int) -> _SeekState:
+        """The state of a decoder about to start at keyframe ``start`` (-1: the file's start)."""
+        start_pts = int(self.index.pts[start]) if start >= 0 else None
+        return _SeekState(start, _Damage(start_pts), skip_to=start if start >= 0 else None)
 
     def close(self) -> None:
         if self._container is not None:
             self._container.close()
-            self._container = self._stream = self._packets = None
-        self._pending.clear()
+            self._container = self._stream = None
+        self._seek = self._fresh(-1)
 
     # -- which keyframe, and whether to seek ------------------------------------------
 
@@ -158,6 +223,12 @@ class GopDecoder(_ReadsInOrder):
                 return int(k)
         return -1
 
+    def _in_flight(self) -> int:
+        """How many packets fed before the current one may still be decoding: an error
+        raised now may belong to any of them (frame threading), else to this one."""
+        context = self._stream.codec_context
+        return max(context.thread_count, 1) if self.video.thread_type == "frame" else 0
+
     def _reaches(self, key: int, fed: int) -> bool:
         """Whether a decoder that has fed up to packet ``fed`` reaches a frame whose keyframe
         is ``key`` by decoding on, at no more cost than a seek: ``key`` is in its GOP, or
@@ -171,12 +242,13 @@ class GopDecoder(_ReadsInOrder):
     def _continues_to(self, key: int, target: int) -> bool:
         """Whether the frame with pts ``target`` (keyframe ``key``) is reached by decoding
         on from where the last read left the decoder, with no seek."""
+        seek = self._seek
         return (
-            self._packets is not None
-            and self._last is not None
-            and target > self._last
-            and self._start <= key
-            and self._reaches(key, self._fed)
+            seek.packets is not None
+            and seek.last is not None
+            and target > seek.last
+            and seek.start <= key
+            and self._reaches(key, seek.fed)
         )
 
     def ahead(self, i: int) -> int | None:
@@ -186,7 +258,7 @@ class GopDecoder(_ReadsInOrder):
         target = int(self.index.pts[packet])
         if not self._continues_to(self._keyframe_for(packet, target), target):
             return None
-        return max(packet - self._fed, 0)
+        return max(packet - self._seek.fed, 0)
 
     def read(self, i: int, out: np.ndarray | None = None, then: int | None = None) -> np.ndarray:
         """Frame ``i``; ``then`` is the frame that will be asked for next, if known (a batch),
@@ -198,7 +270,7 @@ class GopDecoder(_ReadsInOrder):
         if then is not None:
             after = int(self.index.order[then])
             drain = not self._reaches(
-                self._keyframe_for(after, int(self.index.pts[after])), max(self._fed, packet)
+                self._keyframe_for(after, int(self.index.pts[after])), max(self._seek.fed, packet)
             )
         frame = None
         if self._continues_to(key, target):
@@ -206,34 +278,16 @@ class GopDecoder(_ReadsInOrder):
             frame = self._decode_until(target, packet, drain)
         if frame is None:
             frame = self._seek_and_decode(i, key, target, packet, drain)
-        self._last = target
+        seek = self._seek
+        seek.last = target
         if frame.is_corrupt:
             raise CorruptFrameError(f"{self.path}: frame {i} decoded with errors (concealed)", i)
-        if self._depends_on_damage(target):
+        if seek.damage.taints(target):
             raise CorruptFrameError(
                 f"{self.path}: frame {i} was decoded after a damaged frame it may reference", i
             )
-        self._forget(target)
+        seek.damage.forget(target, self._in_flight())
         return self.convert(frame, out)
-
-    def _forget(self, target: int) -> None:
-        """Drop the bookkeeping that no later read can use, so that it stays as small as
-        the decoder's window however long a recording is read through: where frames at
-        or before ``target`` were fed (frames come out in pts order, so they are out),
-        and the keyframes fed before any place damage can still be given (every later
-        ``_damaged`` place is one still tracked, or the packets in flight) that cannot
-        make a later frame independent of the damage already recorded."""
-        for ts in [ts for ts in self._fed_at if ts <= target]:
-            del self._fed_at[ts]
-        floor = min(
-            min(self._fed_at.values(), default=self._place),
-            min((place for _, place in self._awaited), default=self._place),
-            self._place - self._in_flight(),
-        )
-        if self._damage is not None:
-            floor = min(floor, self._damage + 1)
-        if self._keys_fed and self._keys_fed[0][0] < floor:
-            self._keys_fed = [key for key in self._keys_fed if key[0] >= floor]
 
     def _seek_and_decode(self, i: int, key: int, target: int, packet: int, drain: bool):
         starts = [key]
@@ -249,7 +303,8 @@ class GopDecoder(_ReadsInOrder):
                     self._by_dts = by_dts
                     return frame
                 self.counts["retries"] += 1
-        errors = f"; the decoder said: {'; '.join(self._errors[-3:])}" if self._errors else ""
+        said = self._seek.errors[-3:]
+        errors = f"; the decoder said: {'; '.join(said)}" if said else ""
         raise CorruptFrameError(
             f"{self.path}: frame {i} (pts {target}) never came out of the decoder{errors}", i
         )
@@ -269,16 +324,7 @@ class GopDecoder(_ReadsInOrder):
         """Seek to keyframe ``start``, or reopen the file for ``start == -1``; False when
         the demuxer refuses the seek."""
         self.counts["seeks"] += 1
-        self._pending.clear()
-        self._errors.clear()
-        self._place, self._damage = 0, None
-        self._fed_at.clear()
-        self._keys_fed.clear()
-        self._awaited.clear()
-        self._start_pts = int(self.index.pts[start]) if start >= 0 else None
-        self._start, self._fed, self._last = start, -1, None
-        self._skip_to = start if start >= 0 else None
-        self._packets = None
+        self._seek = seek = self._fresh(start)
         if start < 0 or self._container is None:
             if self._container is not None:
                 self._container.close()
@@ -289,65 +335,36 @@ class GopDecoder(_ReadsInOrder):
             try:
                 self._container.seek(int(ts), stream=self._stream, backward=True)
             except av.FFmpegError as exc:
-                self._errors.append(f"seek: {exc}")
+                seek.errors.append(f"seek: {exc}")
                 return False
-        self._packets = self._container.demux(self._stream)
+        seek.packets = self._container.demux(self._stream)
         return True
 
     # -- decoding ------------------------------------------------------------------
 
     def _next_packet(self) -> av.Packet | None:
         try:
-            return next(self._packets, None)
+            return next(self._seek.packets, None)
         except av.FFmpegError as exc:  # a damaged file: its packets end here
-            self._errors.append(f"demux: {exc}")
+            self._seek.errors.append(f"demux: {exc}")
             return None
 
     def _drain(self) -> None:
         """Take every frame the decoder still holds; it must be reset (a seek) before reuse."""
-        self._packets = None
+        self._seek.packets = None
         try:
             self._take(self._stream.codec_context.decode(None))
         except av.FFmpegError as exc:
-            self._errors.append(f"drain: {exc}")
-            self._damaged(self._place - self._in_flight())
-
-    # -- damage ----------------------------------------------------------------------
-
-    def _in_flight(self) -> int:
-        """How many packets fed before the current one may still be decoding: an error
-        raised now may belong to any of them (frame threading), else to this one."""
-        context = self._stream.codec_context
-        return max(context.thread_count, 1) if self.video.thread_type == "frame" else 0
-
-    def _damaged(self, place: int) -> None:
-        place = max(place, 1)
-        self._damage = place if self._damage is None else min(self._damage, place)
+            self._seek.errors.append(f"drain: {exc}")
+            self._seek.damage.here(self._in_flight())
 
     def _take(self, frames: list[av.VideoFrame]) -> None:
-        """Frames out of the decoder, into ``_pending``. A corrupt one marks where damage
-        began, and so does a frame that never came out although later ones did (frames
-        come out in pts order): the decoder dropped it."""
+        """Frames out of the decoder, into ``pending``, each told to the damage count."""
+        in_flight = self._in_flight()
         for frame in frames:
-            ts = frame_ts(frame)
-            if frame.is_corrupt:
-                self._damaged(self._fed_at.get(ts, self._place - self._in_flight()))
-            while self._awaited and ts is not None and self._awaited[0][0] <= ts:
-                missing, place = heapq.heappop(self._awaited)
-                if missing != ts:
-                    self._damaged(place)
+            self._seek.damage.out(frame, in_flight)
         self.counts["decoded"] += len(frames)
-        self._pending.extend(frames)
-
-    def _await(self, ts: int | None, number: int | None) -> None:
-        """Expect the frame of a packet fed without skipping: a frame of the index, shown
-        at or after the keyframe decoding started from (leading frames before it may
-        reference a GOP the decoder never saw)."""
-        if ts is None or number is None or not self.index.shown[number]:
-            return
-        if self._start_pts is not None and ts < self._start_pts:
-            return
-        heapq.heappush(self._awaited, (ts, self._place))
+        self._seek.pending.extend(frames)
 
     def _disposable(self, packet: av.Packet) -> bool:
         """Whether the packet holds only pictures no other picture references."""
@@ -356,35 +373,25 @@ class GopDecoder(_ReadsInOrder):
             return h264_disposable(bytes(packet), length_size)
         return mpeg_b_pictures(bytes(packet))
 
-    def _depends_on_damage(self, ts: int) -> bool:
-        """Whether the frame with pts ``ts`` was fed after damage, with no keyframe between
-        that it is shown at or after (which would make it independent of the damage)."""
-        place = self._fed_at.get(ts)
-        if self._damage is None or place is None or place < self._damage:
-            return False
-        return not any(
-            self._damage < key_place <= place and ts >= key_ts
-            for key_place, key_ts in self._keys_fed
-        )
-
     def _decode_until(self, target: int, target_packet: int, drain: bool) -> av.VideoFrame | None:
         """Decode forward to the frame with pts ``target``; None when it cannot come out
         from here (the demuxer landed after the keyframe, the decoder skipped it, EOF).
 
         ``drain``: empty the decoder as soon as the target's packet is in, rather than
         feeding more packets until it comes out."""
+        seek = self._seek
         context = self._stream.codec_context
         past = -1  # packets fed since the target's packet (-1: not fed yet)
         while True:
-            while self._pending:
-                frame = self._pending.popleft()
+            while seek.pending:
+                frame = seek.pending.popleft()
                 ts = frame_ts(frame)
                 if ts == target:
                     return frame
                 if ts is not None and ts > target:
-                    self._pending.appendleft(frame)
+                    seek.pending.appendleft(frame)
                     return None
-            if self._packets is None:
+            if seek.packets is None:
                 return None
             if past >= 0 and (drain or past >= LOOKAHEAD):
                 self._drain()
@@ -395,42 +402,37 @@ class GopDecoder(_ReadsInOrder):
                 continue
             ts = packet.pts if packet.pts is not None else packet.dts
             number = self._number.get(ts) if ts is not None else None
-            if self._skip_to is not None:
+            if seek.skip_to is not None:
                 # drop, undecoded, what the demuxer returns before the keyframe
-                if number == self._skip_to:
-                    self._skip_to = None
-                elif packet.size == 0 or (number is not None and number > self._skip_to):
+                if number == seek.skip_to:
+                    seek.skip_to = None
+                elif packet.size == 0 or (number is not None and number > seek.skip_to):
                     return None  # it landed after the keyframe
                 else:
                     continue
             if number is not None:
-                self._fed = max(self._fed, number)
+                seek.fed = max(seek.fed, number)
             skip = self._skip and ts is not None and ts < target and self._disposable(packet)
             if self._skip:
                 context.skip_frame = "NONREF" if skip else "DEFAULT"
-            self._place += 1
-            if ts is not None:
-                self._fed_at[ts] = self._place
-                if packet.is_keyframe:
-                    self._keys_fed.append((self._place, ts))
-            if not skip:
-                self._await(ts, number)
+            shown = number is not None and bool(self.index.shown[number])
+            seek.damage.feed(ts, packet.is_keyframe, expect=shown and not skip)
             try:
                 frames = context.decode(packet)
             except av.FFmpegError as exc:  # this packet's frame is lost; the others may not be
-                self._errors.append(f"decode: {exc}")
-                self._damaged(self._place - self._in_flight())
+                seek.errors.append(f"decode: {exc}")
+                seek.damage.here(self._in_flight())
                 frames = []
             self._take(frames)
             if packet.size == 0:  # the demuxer's last, empty packet drained the decoder
-                self._packets = None
+                seek.packets = None
             if number == target_packet:
                 past = 0
             elif past >= 0:
                 past += 1
 
 
-class GopPool(_ReadsInOrder):
+class GopPool:
     """Frames of a GOP stream from up to ``size`` ``GopDecoder``s, each on a
     container of its own and left where its last read ended.
 
@@ -463,7 +465,21 @@ class GopPool(_ReadsInOrder):
         return best
 
     def read(self, i: int, out: np.ndarray | None = None, then: int | None = None) -> np.ndarray:
+        """Frame ``i``; ``then``: the frame asked for next, if known."""
         return self._for(i).read(i, out, then)
+
+    def read_many(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
+        """Frames ``indices`` (sorted, distinct) into ``out[0], out[1], ...``: each GOP
+        is decoded once, and the decoder never seeks backwards."""
+        for k, i in enumerate(indices):
+            then = indices[k + 1] if k + 1 < len(indices) else None
+            self.read(i, out[k], then)
+
+    def frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
+        """Frames ``indices`` (increasing), each read with the next one known."""
+        indices = list(indices)
+        for k, i in enumerate(indices):
+            yield self.read(i, then=indices[k + 1] if k + 1 < len(indices) else None)
 
     def close(self) -> None:
         decoders, self._decoders = self._decoders, []
