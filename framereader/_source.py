@@ -7,6 +7,7 @@ for intra-only streams and ``_gop.GopPool`` for everything else.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -17,12 +18,16 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from framereader.errors import CorruptVideoError, FrameReaderError
-from framereader.index import FrameIndex
+from framereader.index import FrameIndex, StreamParams
 
 ThreadType = Literal["frame", "slice", "none"]
 PixelFormat = Literal["BGR", "RGB", "GRAY"]
 _AV_FORMATS = {"BGR": ("bgr24", 3), "RGB": ("rgb24", 3), "GRAY": ("gray", 1)}
 _THREAD_TYPES = {"frame": "FRAME", "slice": "SLICE", "none": "SLICE"}  # "none": one thread
+# Container options for an open whose stream the index knows: avformat_find_stream_info
+# reads and decodes one packet, not as many as settle the stream (up to 5 MB or 5 s;
+# 8 packets, 1.5 MB, on a lossless H.264 Matroska file).
+CHEAP_PROBE = {"probesize": "32", "analyzeduration": "0"}
 
 
 class FrameSource(Protocol):
@@ -45,7 +50,13 @@ class FrameSource(Protocol):
 class Video:
     """The video a decoder reads, and how it opens a container of its own: the
     path, the index that describes it, the thread setting, and the counts
-    ``VideoReader.stats()`` reports."""
+    ``VideoReader.stats()`` reports.
+
+    The index knows what FFmpeg's full probe found of the stream, so a container
+    is opened with ``CHEAP_PROBE`` first (the probe reads next to nothing), kept
+    when the demuxer reports that same stream, else closed and opened again with
+    the full probe. Either way the decoder's context holds what a full probe
+    finds in every field the index keeps."""
 
     path: str
     index: FrameIndex
@@ -55,17 +66,46 @@ class Video:
 
     def open(self):
         """``(container, stream)`` with the first video stream's decoder threads set."""
+        opened = self._cheap_open() if self.index.params is not None else None
+        if opened is None:
+            opened = self._open(None)
+            self.counts["full_probes"] += 1
+        else:
+            self.counts["cheap_opens"] += 1
+        container, stream = opened
+        context = stream.codec_context
+        context.thread_type = _THREAD_TYPES[self.thread_type]
+        context.thread_count = 1 if self.thread_type == "none" else self.threads
+        return container, stream
+
+    def _open(self, options: dict[str, str] | None):
         try:
-            container = av.open(self.path)
+            container = av.open(self.path, container_options=options)
         except av.FFmpegError as exc:
             raise CorruptVideoError(f"{self.path} cannot be opened as a video: {exc}") from exc
         if not container.streams.video or container.streams.video[0].codec_context is None:
             container.close()
             raise CorruptVideoError(f"{self.path} has no decodable video stream any more")
-        stream = container.streams.video[0]
-        context = stream.codec_context
-        context.thread_type = _THREAD_TYPES[self.thread_type]
-        context.thread_count = 1 if self.thread_type == "none" else self.threads
+        return container, container.streams.video[0]
+
+    def _cheap_open(self):
+        """``_open(CHEAP_PROBE)`` when the demuxer reports the stream as the index
+        does, in full, with the index's extradata where it found none; else None."""
+        try:
+            container, stream = self._open(CHEAP_PROBE)
+        except CorruptVideoError:
+            return None
+        index, context = self.index, stream.codec_context
+        found = StreamParams.of(stream)
+        if not found.extradata:  # the one packet it read held none: the full probe's
+            found = dataclasses.replace(found, extradata=index.params.extradata)
+        seen = (context.name, stream.time_base, context.width, context.height, found)
+        known = (index.codec, index.time_base, index.width, index.height, index.params)
+        if seen != known or found.pixel_format is None or not context.width * context.height:
+            container.close()
+            return None
+        if found.extradata != (context.extradata or b""):
+            context.extradata = found.extradata
         return container, stream
 
 

@@ -26,7 +26,10 @@ from framereader.torchcodec_json import from_frame_mappings
 ThreadType = Literal["auto", "frame", "slice", "none"]
 IndexSource = Literal["auto"] | FrameIndex | str | os.PathLike[str] | None
 # What stats() counts, each key always present.
-STATS = ("decoded", "seeks", "retries", "continued", "decoders", "pread", "demuxed", "batched")
+STATS = (
+    *("decoded", "seeks", "retries", "continued", "decoders"),
+    *("pread", "demuxed", "batched", "cheap_opens", "full_probes"),
+)
 
 
 @dataclass(frozen=True)
@@ -366,9 +369,11 @@ class VideoReader:
         ``seeks``, ``retries`` (seeks that landed wrong and were redone), ``continued``
         (reads reached by decoding on, no seek), ``decoders`` (opened), ``pread`` and
         ``demuxed`` (intra-only packets read by offset or through the demuxer),
-        ``batched`` (batch passes). For diagnostics; a copy, so it never changes
-        under you, with every key present. Not carried by pickling: a copy of the
-        reader starts at zero."""
+        ``batched`` (batch passes), ``cheap_opens`` and ``full_probes`` (containers
+        opened with what the index knows of the stream, or with FFmpeg's full probe:
+        the index has no stream parameters, or the file disagrees with them). For
+        diagnostics; a copy, so it never changes under you, with every key present.
+        Not carried by pickling: a copy of the reader starts at zero."""
         return {key: self._counts[key] for key in STATS}
 
     def __repr__(self) -> str:
