@@ -6,7 +6,8 @@ A cache file holds, in this order:
 * the header's length in bytes (4 bytes, little-endian);
 * the header, JSON: the format version, the stamp of the video it describes
   (size, mtime in ns, hash of its first 64 KiB), the stream's codec, time base,
-  size and intra-only flag, the packet count and each array's name and dtype;
+  size and intra-only flag, its ``StreamParams`` (extradata in hex; null when
+  unknown), the packet count and each array's name and dtype;
 * a 16-byte blake2b digest of the header and the arrays;
 * the per-packet arrays, raw, in the header's order.
 
@@ -29,9 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from framereader.errors import FrameReaderError, IndexFileError
-from framereader.index import BOOL_ARRAYS, PACKET_ARRAYS, FileStamp, FrameIndex
+from framereader.index import BOOL_ARRAYS, PACKET_ARRAYS, FileStamp, FrameIndex, StreamParams
 
-FORMAT_VERSION = 1  # bump when the file layout or the scan's rules change
+FORMAT_VERSION = 2  # bump when the file layout or the scan's rules change (2: params)
 MAGIC = b"FRMINDEX"
 SUFFIX = ".frameindex"
 _DIGEST = 16
@@ -82,6 +83,7 @@ def save_index(index: FrameIndex, path: str | os.PathLike[str]) -> None:
         "height": index.height,
         "intra_only": index.intra_only,
         "demux_error": index.demux_error,
+        "params": _params_to_json(index.params),
         "packets": len(index.pts),
         "arrays": [[name, _DTYPES[name].str] for name in PACKET_ARRAYS],
     }
@@ -147,6 +149,35 @@ def _parse(data: bytes) -> FrameIndex:
         bool(header["intra_only"]),
         **arrays,
         demux_error=header["demux_error"],
+        params=_params_from_json(header["params"]),
+    )
+
+
+def _params_to_json(params: StreamParams | None) -> dict | None:
+    if params is None:
+        return None
+    return {
+        "number": params.number,
+        "pixel_format": params.pixel_format,
+        "extradata": params.extradata.hex(),
+        "has_b_frames": params.has_b_frames,
+        "color": list(params.color),
+    }
+
+
+def _params_from_json(data: dict | None) -> StreamParams | None:
+    if data is None:
+        return None
+    color = tuple(int(c) for c in data["color"])
+    if len(color) != 4:
+        raise ValueError(f"the stream's colour holds {len(color)} values, not 4")
+    pixel_format = data["pixel_format"]
+    return StreamParams(
+        int(data["number"]),
+        None if pixel_format is None else str(pixel_format),
+        bytes.fromhex(data["extradata"]),
+        bool(data["has_b_frames"]),
+        color,
     )
 
 

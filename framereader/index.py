@@ -25,6 +25,10 @@ Packets that are no frames, because a sequential decode does not output them:
 A damaged file is indexed up to the point where demuxing fails
 (``demux_error`` says why); a packet whose frame cannot be decoded stays a
 frame number, and reading it raises, so the frames after it keep their numbers.
+
+The scan also keeps what FFmpeg's full probe (``avformat_find_stream_info``)
+found of the stream (``StreamParams``), so that a decoder can open the file
+again without one, and check what the demuxer reports against it.
 """
 
 from __future__ import annotations
@@ -75,6 +79,46 @@ class FileStamp:
             return False
 
 
+@dataclass(frozen=True)
+class StreamParams:
+    """What a full probe found of the stream beyond the index's codec, size and time
+    base: what the decoder's context starts from."""
+
+    number: int  # the stream's index in the container
+    pixel_format: str | None
+    extradata: bytes  # b"" when there is none
+    has_b_frames: bool
+    color: tuple[int, int, int, int]  # range, space, primaries, transfer characteristic
+
+    @classmethod
+    def of(cls, stream: av.VideoStream) -> StreamParams:
+        context = stream.codec_context
+        return cls(
+            stream.index,
+            context.pix_fmt,
+            context.extradata or b"",
+            bool(context.has_b_frames),
+            (context.color_range, context.colorspace, context.color_primaries, context.color_trc),
+        )
+
+
+def stream_fields(path: str, stream: av.VideoStream) -> dict:
+    """The fields of a ``FrameIndex`` a fully probed stream gives: codec, time base,
+    size and params (UnsupportedVideoError without a decoder or a time base)."""
+    context = stream.codec_context
+    if context is None:
+        raise UnsupportedVideoError(f"{path}: FFmpeg has no decoder for its video stream")
+    if stream.time_base is None:
+        raise UnsupportedVideoError(f"{path}: the video stream has no time base")
+    return {
+        "codec": context.name,
+        "time_base": stream.time_base,
+        "width": context.width,
+        "height": context.height,
+        "params": StreamParams.of(stream),
+    }
+
+
 @dataclass(eq=False)
 class FrameIndex:
     """Every packet of the first video stream, in file order; frame ``i`` is packet ``order[i]``.
@@ -98,6 +142,7 @@ class FrameIndex:
     shown: np.ndarray  # bool: a sequential decode outputs this packet's frame
     payload_offset: np.ndarray  # int64: verified offset of the packet's bytes in the file, or -1
     demux_error: str | None = None  # why demuxing stopped before the end of the file
+    params: StreamParams | None = None  # None: unknown, decoders open with a full probe
     order: np.ndarray = field(init=False, repr=False)  # frame number -> packet number
 
     def __post_init__(self) -> None:
@@ -171,8 +216,7 @@ class FrameIndex:
             if not container.streams.video:
                 raise UnsupportedVideoError(f"{path} has no video stream")
             stream = container.streams.video[0]
-            if stream.codec_context is None:
-                raise UnsupportedVideoError(f"{path}: FFmpeg has no decoder for its video stream")
+            fields = stream_fields(path, stream)
             packets = container.demux(stream)
             while True:
                 try:
@@ -198,11 +242,6 @@ class FrameIndex:
                         _payload_offset(file.fileno(), packet) if intra else -1,
                     )
                 )
-            source = stream.codec_context
-            codec, width, height = source.name, source.width, source.height
-            time_base = stream.time_base
-        if time_base is None:
-            raise UnsupportedVideoError(f"{path}: the video stream has no time base")
         columns = list(zip(*rows, strict=True)) or [()] * len(PACKET_ARRAYS)
         arrays = {
             name: np.array(column, dtype=bool if name in BOOL_ARRAYS else np.int64)
@@ -213,7 +252,7 @@ class FrameIndex:
             arrays["payload_offset"][:] = -1
             head = _undecodable_head(path, arrays["pts"], arrays["keyframe"])
             arrays["shown"][head] = False
-        return cls(stamp, codec, time_base, width, height, intra, **arrays, demux_error=demux_error)
+        return cls(stamp, **fields, intra_only=intra, **arrays, demux_error=demux_error)
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -230,7 +269,8 @@ def _payload_offset(fd: int, packet: av.Packet) -> int:
     return packet.pos + at if at >= 0 else -1
 
 
-def _frame_ts(frame: av.VideoFrame) -> int | None:
+def frame_ts(frame: av.VideoFrame) -> int | None:
+    """A decoded frame's timestamp: its pts, else its dts."""
     return frame.pts if frame.pts is not None else frame.dts
 
 
@@ -256,7 +296,7 @@ def _undecodable_head(path: str, pts: np.ndarray, keyframe: np.ndarray) -> list[
                 break
             if frame is None:
                 break
-            ts = _frame_ts(frame)
+            ts = frame_ts(frame)
             out.add(ts)
             if until is not None and ts is not None and ts >= until:
                 reached = ts

@@ -16,7 +16,9 @@ from typing import Any, Literal, Self, get_args
 import numpy as np
 
 from framereader import cache
-from framereader._decoder import Converter, GopDecoder, GopPool, PacketDecoder, PixelFormat
+from framereader._gop import GopDecoder, GopPool
+from framereader._packets import PacketDecoder
+from framereader._source import Converter, FrameSource, PixelFormat, Video
 from framereader.errors import StaleIndexError
 from framereader.index import FrameIndex
 from framereader.torchcodec_json import from_frame_mappings
@@ -24,8 +26,10 @@ from framereader.torchcodec_json import from_frame_mappings
 ThreadType = Literal["auto", "frame", "slice", "none"]
 IndexSource = Literal["auto"] | FrameIndex | str | os.PathLike[str] | None
 # What stats() counts, each key always present.
-STATS = ("decoded", "seeks", "retries", "continued", "decoders", "pread", "demuxed", "batched")
-_CHUNK = 32  # frames decoded at once when iterating over an intra-only stream
+STATS = (
+    *("decoded", "seeks", "retries", "continued", "decoders"),
+    *("pread", "demuxed", "batched", "cheap_opens", "full_probes"),
+)
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,7 @@ class VideoReader:
         self._open_state()
 
     def _open_state(self) -> None:
-        self._decoders: dict[str, GopPool | PacketDecoder] = {}
+        self._decoders: dict[str, FrameSource] = {}
         self._pid = os.getpid()
         self._closed = False
         index = self.index
@@ -267,19 +271,11 @@ class VideoReader:
 
     def __iter__(self) -> Iterator[np.ndarray]:
         """Every frame in order, decoded straight through (frame threading by default)."""
-        decoder = self._decoder("batch")
-        if isinstance(decoder, GopPool):
-            yield from decoder.frames(range(len(self)))
-            return
-        for start in range(0, len(self), _CHUNK):
-            chunk = list(range(start, min(start + _CHUNK, len(self))))
-            out = np.empty((len(chunk), self.height, self.width, self.channels), np.uint8)
-            decoder.read_many(chunk, list(out))
-            yield from out
+        yield from self._decoder("batch").frames(range(len(self)))
 
     # -- decoders, fork and pickling ----------------------------------------------
 
-    def _decoder(self, use: Literal["single", "batch"]) -> GopPool | PacketDecoder:
+    def _decoder(self, use: Literal["single", "batch"]) -> FrameSource:
         if self._closed:
             raise ValueError(f"the VideoReader of {self.path} is closed")
         if os.getpid() != self._pid:  # forked without the hooks: leave the parent's alone
@@ -299,23 +295,14 @@ class VideoReader:
             kind = "slice" if self._intra else "none"
         decoder = self._decoders.get(kind)
         if decoder is None:
+            video = Video(self.path, self.index, kind, self.threads, self._counts)
             convert = Converter(self.pixel_format, self.threads)
             if self._intra:
-                decoder = PacketDecoder(
-                    self.path, self.index, kind, self.threads, convert, self._counts
-                )
+                decoder = PacketDecoder(video, convert)
             else:
                 # Frame-threaded decoders (a thread per core each) are not multiplied.
                 decoder = GopPool(
-                    lambda: GopDecoder(
-                        self.path,
-                        self.index,
-                        kind,
-                        self.threads,
-                        convert,
-                        self._counts,
-                        self._skip_nonref,
-                    ),
+                    lambda: GopDecoder(video, convert, self._skip_nonref),
                     1 if kind == "frame" else self.decoders,
                 )
             self._decoders[kind] = decoder
@@ -382,9 +369,11 @@ class VideoReader:
         ``seeks``, ``retries`` (seeks that landed wrong and were redone), ``continued``
         (reads reached by decoding on, no seek), ``decoders`` (opened), ``pread`` and
         ``demuxed`` (intra-only packets read by offset or through the demuxer),
-        ``batched`` (batch passes). For diagnostics; a copy, so it never changes
-        under you, with every key present. Not carried by pickling: a copy of the
-        reader starts at zero."""
+        ``batched`` (batch passes), ``cheap_opens`` and ``full_probes`` (containers
+        opened with what the index knows of the stream, or with FFmpeg's full probe:
+        the index has no stream parameters, or the file disagrees with them). For
+        diagnostics; a copy, so it never changes under you, with every key present.
+        Not carried by pickling: a copy of the reader starts at zero."""
         return {key: self._counts[key] for key in STATS}
 
     def __repr__(self) -> str:

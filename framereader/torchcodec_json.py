@@ -14,7 +14,7 @@ Frames go out in presentation order. A frame's duration is its packet's, or the
 gap to the next frame when the container gave none.
 
 Importing keeps what the JSON says (pts, duration, key frame) and takes the
-codec, time base and size from the video; packet sizes, positions and decode
+codec, time base, size and stream parameters from the video; packet sizes, positions and decode
 order are unknown, so such an index never reads by ``pread``. The JSON is
 trusted to describe the video as it is now.
 """
@@ -29,7 +29,7 @@ import av
 import numpy as np
 
 from framereader.errors import CorruptVideoError, IndexFileError, UnsupportedVideoError
-from framereader.index import NO_TS, FileStamp, FrameIndex
+from framereader.index import NO_TS, FileStamp, FrameIndex, stream_fields
 
 
 def frame_mappings(index: FrameIndex) -> dict[str, list[dict[str, int]]]:
@@ -91,12 +91,10 @@ def from_frame_mappings(
     stamp = FileStamp.of(path)
     try:
         with av.open(path) as container:
-            if not container.streams.video or container.streams.video[0].codec_context is None:
-                raise UnsupportedVideoError(f"{path} has no decodable video stream")
+            if not container.streams.video:
+                raise UnsupportedVideoError(f"{path} has no video stream")
             stream = container.streams.video[0]
-            source_ctx = stream.codec_context
-            codec, width, height = source_ctx.name, source_ctx.width, source_ctx.height
-            time_base, stream_index = stream.time_base, stream.index
+            fields, stream_index = stream_fields(path, stream), stream.index
     except av.FFmpegError as exc:
         raise CorruptVideoError(f"{path} cannot be opened as a video: {exc}") from exc
     rows = []
@@ -121,11 +119,8 @@ def from_frame_mappings(
     count = len(rows)
     return FrameIndex(
         stamp,
-        codec,
-        time_base,
-        width,
-        height,
-        bool(keyframe.all()),
+        **fields,
+        intra_only=bool(keyframe.all()),
         pts=pts,
         dts=np.full(count, NO_TS, np.int64),
         duration=duration,

@@ -27,7 +27,7 @@ import av
 import numpy as np
 
 from benchmarks.video import adversarial, codecs
-from framereader import _decoder
+from framereader import _packets
 
 FRAMES = 48  # the adversarial files and EXTRA (two GOPs of 30 where there are GOPs)
 SUITE_FRAMES = 24  # the suite's encodings: x264 lossless in one GOP costs n * n / 2 decodes
@@ -79,13 +79,13 @@ def frame_hash(image: np.ndarray) -> str:
 def uses_turbojpeg(path: Path) -> bool:
     with av.open(str(path)) as container:
         codec = container.streams.video[0].codec_context.name
-    return codec == "mjpeg" and _decoder._turbojpeg() is not None
+    return codec == "mjpeg" and _packets._turbojpeg() is not None
 
 
 def sequential_frames(path: Path, pixel_format: str = "BGR") -> list[np.ndarray]:
     """Every frame of a full sequential decode, as the reader should return them."""
     if uses_turbojpeg(path):
-        tj = _decoder._turbojpeg()
+        tj = _packets._turbojpeg()
         with av.open(str(path)) as container:
             packets = sorted((p for p in container.demux(video=0) if p.size), key=lambda p: p.pts)
             return [tj.decode(bytes(p), pixel_format) for p in packets]

@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from framereader import CorruptFrameError, FrameIndex, FrameReaderError, VideoReader, _decoder
+from framereader import CorruptFrameError, FrameIndex, FrameReaderError, VideoReader, _packets
 from tests.framereader.media import ffmpeg, frame_hash
 
 TINY = ["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=30,noise=alls=12:allf=t", "-frames:v", "24"]
@@ -80,7 +80,7 @@ def _decode_with_complaints(container, logs: list) -> tuple[dict, dict]:
     stream = container.streams.video[0]
     context = stream.codec_context
     context.thread_count = 1  # FFmpeg conceals errors on one thread (not with slice threads)
-    jpeg = _decoder._turbojpeg() if context.name == "mjpeg" else None
+    jpeg = _packets._turbojpeg() if context.name == "mjpeg" else None
     frames: dict[int, np.ndarray] = {}
     fed: list[tuple[int | None, bool]] = []  # (pts, keyframe) of each packet, in feeding order
     complaints: set[int] = set()  # places in `fed` where FFmpeg complained

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 
@@ -230,3 +232,70 @@ def test_writes_are_atomic_and_leave_no_temporary_files(copy_of, monkeypatch):
         index.time_base,
         index.stamp,
     )
+
+
+def rewrite_header(path, change) -> None:
+    """Change the header of a cache file with ``change(header)`` and seal it again."""
+    data = path.read_bytes()
+    start = len(index_cache.MAGIC) + 4
+    length = int.from_bytes(data[len(index_cache.MAGIC) : start], "little")
+    header = json.loads(data[start : start + length])
+    body = data[start + length + index_cache._DIGEST :]
+    change(header)
+    head = json.dumps(header, sort_keys=True).encode()
+    digest = hashlib.blake2b(head + body, digest_size=index_cache._DIGEST).digest()
+    path.write_bytes(index_cache.MAGIC + len(head).to_bytes(4, "little") + head + digest + body)
+
+
+def test_the_stream_params_survive_the_cache_file(copy_of):
+    video = copy_of("h264.ts")
+    VideoReader(video).close()
+    loaded = index_cache.load_index(index_path(video))
+    assert loaded.params == FrameIndex.scan(video).params
+    assert loaded.params.extradata  # bytes, through the header's hex
+
+
+def test_a_cache_file_of_the_format_before_params_is_rescanned(copy_of):
+    """Version 1 had the same layout without the stream params."""
+    video = copy_of("x264-bframes.mp4")
+    VideoReader(video).close()
+    place = index_path(video)
+
+    def version_1(header):
+        del header["params"]
+        header["format"] = 1
+
+    rewrite_header(place, version_1)
+    with pytest.raises(IndexFileError, match="index format 1, not 2"):
+        index_cache.load_index(place)
+    with VideoReader(video) as reader:
+        assert not reader.index_loaded  # scanned again, and written in this version
+        assert reader.index.params is not None
+    assert index_cache.load_index(place).params is not None
+    with VideoReader(video) as reader:
+        assert reader.index_loaded
+
+
+SPOILED_PARAMS = {
+    "colour of three": lambda params: params.update(color=[1, 2, 3]),
+    "extradata not hex": lambda params: params.update(extradata="not hex"),
+    "number not a number": lambda params: params.update(number="first"),
+    "a key missing": lambda params: params.pop("has_b_frames"),
+}
+
+
+@pytest.mark.parametrize("spoil", SPOILED_PARAMS.values(), ids=SPOILED_PARAMS)
+def test_a_cache_file_whose_params_are_bad_is_an_error_then_a_rescan(spoil, copy_of, truth):
+    """Whole files (the digest holds) whose stream params are not what this version writes."""
+    name = "h264.ts"
+    video = copy_of(name)
+    VideoReader(video).close()
+    place = index_path(video)
+    good = index_cache.load_index(place).params
+    rewrite_header(place, lambda header: spoil(header["params"]))
+    with pytest.raises(IndexFileError, match="not a valid index file"):
+        index_cache.load_index(place)
+    with VideoReader(video) as reader:
+        assert not reader.index_loaded
+        assert reader.index.params == good
+        assert frame_hash(reader[7]) == truth(name)[7]

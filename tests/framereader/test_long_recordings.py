@@ -68,9 +68,9 @@ def test_reading_through_keeps_the_bookkeeping_to_the_window(recordings):
         if i % 500 == 0 or i == LONG - 1:
             pool = next(iter(reader._decoders.values()))
             for decoder in pool._decoders:
-                largest["fed_at"] = max(largest["fed_at"], len(decoder._fed_at))
-                largest["keys_fed"] = max(largest["keys_fed"], len(decoder._keys_fed))
-                largest["awaited"] = max(largest["awaited"], len(decoder._awaited))
+                largest["fed_at"] = max(largest["fed_at"], len(decoder._seek.damage.fed_at))
+                largest["keys_fed"] = max(largest["keys_fed"], len(decoder._seek.damage.keys_fed))
+                largest["awaited"] = max(largest["awaited"], len(decoder._seek.damage.awaited))
     reader.close()
     assert largest["fed_at"] <= 64, largest
     assert largest["keys_fed"] <= 4, largest

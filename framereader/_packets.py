@@ -1,0 +1,231 @@
+"""Intra-only streams: every packet is a frame of its own, read and decoded alone.
+
+``PacketDecoder`` makes one ``os.pread`` of the frame's packet where the scan
+found its bytes in the file (else takes the demuxer's packet) and one decode,
+MJPEG by TurboJPEG when it loads: no seek, no other frame.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import av
+import numpy as np
+
+from framereader._source import Converter, Video
+from framereader.errors import CorruptFrameError, FrameReaderError
+from framereader.index import frame_ts
+
+# Without an index of offsets: read on through the demuxer (no decoding) when the
+# wanted packet is at most this many packets ahead, else seek.
+CONTINUE_WINDOW = 16
+CHUNK = 32  # frames decoded at once by frames()
+
+
+def _turbojpeg():
+    """A strict TurboJPEG decoder (warnings are errors) when the package and library load."""
+    try:
+        from turbojpeg import LibraryNotFoundError, Turbojpeg
+    except ImportError:
+        return None
+    try:
+        # fast_upsample: the chroma replication FFmpeg's own conversion does
+        return Turbojpeg(strict=True, fast_upsample=True, max_pixels=None)
+    except (LibraryNotFoundError, OSError):
+        return None
+
+
+class PacketDecoder:
+    """Intra-only frames: one ``pread`` of the packet, one decode (MJPEG by TurboJPEG)."""
+
+    def __init__(self, video: Video, convert: Converter) -> None:
+        self.video, self.convert = video, convert
+        self.path, self.index, self.counts = video.path, video.index, video.counts
+        self._fd: int | None = None
+        self._container = self._stream = None
+        self._demux = None  # packets read on from the last one demuxed
+        self._demux_at: int | None = None  # the frame whose packet was demuxed last
+        self._jpeg = _turbojpeg() if self.index.codec == "mjpeg" else None
+        self._jpeg_checked = False
+        self._pool: ThreadPoolExecutor | None = None  # TurboJPEG's batch decodes
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self._container is not None:
+            self._container.close()
+            self._container = self._stream = self._demux = None
+            self._demux_at = None
+
+    def _bytes(self, i: int) -> bytes:
+        """The bytes of frame ``i``'s packet: one ``pread`` where the scan found them, else
+        demuxed (an index imported from frame mappings knows no file offsets)."""
+        packet = int(self.index.order[i])
+        offset = int(self.index.payload_offset[packet])
+        if offset < 0:
+            return self._demuxed(i)
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        size = int(self.index.size[packet])
+        data = os.pread(self._fd, size, offset)
+        if len(data) != size:
+            raise CorruptFrameError(f"{self.path} is shorter than its index says (frame {i})", i)
+        self.counts["pread"] += 1
+        return data
+
+    def _demuxed(self, i: int) -> bytes:
+        """Frame ``i``'s packet from the demuxer: read on when it lies a few packets ahead,
+        else seek to it, else read from the file's start; bounded by the file."""
+        target = int(self.index.frame_pts[i])
+        self._context()
+        ahead = self._demux_at is not None and 0 < i - self._demux_at <= CONTINUE_WINDOW
+        for attempt in ("ahead", "seek", "start") if ahead else ("seek", "start"):
+            if attempt != "ahead":
+                self.counts["seeks"] += 1
+                try:
+                    if attempt == "seek":
+                        self._container.seek(target, stream=self._stream, backward=True)
+                    else:
+                        self._container.seek(0, backward=True)
+                except av.FFmpegError:
+                    continue
+                self._demux = self._container.demux(self._stream)
+            self._demux_at = None
+            while True:
+                try:
+                    packet = next(self._demux, None)
+                except av.FFmpegError:
+                    packet = None
+                if packet is None:
+                    break
+                ts = packet.pts if packet.pts is not None else packet.dts
+                if ts is None or packet.size == 0 or ts < target:
+                    continue
+                if ts == target:
+                    self._demux_at = i
+                    self.counts["demuxed"] += 1
+                    return bytes(packet)
+                break  # past it: the demuxer landed after the target
+        raise CorruptFrameError(f"{self.path}: the packet of frame {i} (pts {target}) is gone", i)
+
+    def _context(self) -> av.CodecContext:
+        if self._container is None:
+            self._container, self._stream = self.video.open()
+        return self._stream.codec_context
+
+    def _packet(self, i: int) -> av.Packet:
+        packet = av.Packet(self._bytes(i))
+        packet.pts = packet.dts = int(self.index.frame_pts[i])
+        packet.time_base = self.index.time_base
+        return packet
+
+    def _jpeg_decode(self, i: int, data: bytes, out: np.ndarray | None) -> np.ndarray:
+        try:
+            image = self._jpeg.decode(data, self.convert.pixel_format, out=out)
+        except Exception as exc:  # TurbojpegError, or a size that does not fit `out`
+            raise CorruptFrameError(
+                f"{self.path}: frame {i} is not a whole JPEG: {exc}", i
+            ) from exc
+        return image
+
+    def _use_jpeg(self) -> bool:
+        """TurboJPEG, unless the stream's JPEGs are not whole frames (interlaced MJPEG
+        stores two fields per packet): checked once, on frame 0, whatever is read first,
+        so that every frame comes from the same decoder."""
+        if self._jpeg is not None and not self._jpeg_checked:
+            self._jpeg_checked = True
+            try:
+                info = self._jpeg.decode_header(self._bytes(0))
+            except Exception:  # noqa: BLE001 - a damaged first packet: let FFmpeg judge
+                self._jpeg = None
+            else:
+                if (info.height, info.width) != (self.index.height, self.index.width):
+                    self._jpeg = None
+        return self._jpeg is not None
+
+    def read(self, i: int, out: np.ndarray | None = None) -> np.ndarray:
+        if self._use_jpeg():
+            return self._jpeg_decode(i, self._bytes(i), out)
+        context = self._context()
+        target = int(self.index.frame_pts[i])
+        drained = False
+        try:
+            frames = context.decode(self._packet(i))
+            if not frames:  # a decoder that holds frames back: drain it
+                drained = True
+                frames = context.decode(None)
+        except av.FFmpegError as exc:
+            drained = True
+            raise CorruptFrameError(f"{self.path}: frame {i} cannot be decoded: {exc}", i) from exc
+        finally:
+            if drained:
+                context.flush_buffers()
+        frames = [f for f in frames if frame_ts(f) == target]
+        if len(frames) != 1 or frames[0].is_corrupt:
+            raise CorruptFrameError(f"{self.path}: frame {i} did not decode cleanly", i)
+        return self.convert(frames[0], out)
+
+    def read_many(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
+        """Frames ``indices`` into ``out[0], out[1], ...``; on any failure each frame is
+        read again alone, so an error names the frame it belongs to."""
+        try:
+            if self._use_jpeg():
+                self._jpeg_many(indices, out)
+            else:
+                self._decode_stream(indices, out)
+        except Exception:  # noqa: BLE001 - the single reads below raise the precise error
+            for k, i in enumerate(indices):
+                self.read(i, out[k])
+        else:
+            self.counts["batched"] += len(indices)
+
+    def frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
+        """Frames ``indices`` (increasing), read ``CHUNK`` at a time by ``read_many``."""
+        indices = list(indices)
+        shape = (self.index.height, self.index.width, self.convert.channels)
+        for start in range(0, len(indices), CHUNK):
+            chunk = indices[start : start + CHUNK]
+            out = np.empty((len(chunk), *shape), np.uint8)
+            self.read_many(chunk, list(out))
+            yield from out
+
+    def _jpeg_many(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
+        """TurboJPEG decodes on a pool of threads (ctypes lets go of the GIL meanwhile)."""
+        items = [self._bytes(i) for i in indices]
+        pixel_format = self.convert.pixel_format
+
+        def decode(k: int) -> None:
+            self._jpeg.decode(items[k], pixel_format, out=out[k])
+
+        workers = min(len(items), self.video.threads or os.cpu_count() or 1)
+        if workers <= 1:
+            for k in range(len(items)):
+                decode(k)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.video.threads or os.cpu_count() or 1)
+        list(self._pool.map(decode, range(len(items))))
+
+    def _decode_stream(self, indices: list[int], out: Sequence[np.ndarray]) -> None:
+        context = self._context()
+        slot = {int(self.index.frame_pts[i]): k for k, i in enumerate(indices)}
+        done = 0
+        try:
+            for i in [*indices, None]:
+                frames = context.decode(None if i is None else self._packet(i))
+                for frame in frames:
+                    k = slot.pop(frame_ts(frame), None)
+                    if k is None or frame.is_corrupt:
+                        raise FrameReaderError("an unexpected or damaged frame")
+                    self.convert(frame, out[k])
+                    done += 1
+        finally:
+            context.flush_buffers()
+        if done != len(indices):
+            raise FrameReaderError("frames missing from a batch")
