@@ -38,6 +38,9 @@ PALETTE = {
     "jpegli": "#e7ba52",
     "jpeglib-9e": "#7f7f7f",
     "jpeglib-turbo210": "#bcbd22",
+    "turbojpeg-decode_many": "#8b0000",
+    "torchvision": "#e6550d",
+    "torchcodec-jpeg": "#fdae6b",
     "tjbench": "black",
     # video readers (benchmarks/video/readers.py); opencv-wheel is above
     "opencv-frame": "#54278f",

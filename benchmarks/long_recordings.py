@@ -198,6 +198,30 @@ def measure_pair(short: Path, long: Path, frames: int, reads: int, batches: int,
             for what in ("read", "batch", "iter")}  # fmt: skip
 
 
+OPEN_SAMPLES = 7
+OPEN_TARGET_S = 0.050  # opening an hour-long recording with its index cached
+_OPEN = """
+import sys, time
+from framereader import VideoReader  # imported before the clock: only the open is timed
+start = time.perf_counter()
+with VideoReader(sys.argv[1], threads=1) as reader:
+    reader[0]
+print(time.perf_counter() - start)
+"""
+
+
+def open_seconds(path: Path, samples: int = OPEN_SAMPLES) -> list[float]:
+    """Seconds from ``VideoReader(path)`` to its first frame with the index cached, each
+    sample in a fresh process (framereader imported before the clock starts)."""
+    from framereader import VideoReader
+
+    with VideoReader(path, threads=1) as reader:  # scans once and caches the index
+        reader[0]
+    return [float(subprocess.run([sys.executable, "-c", _OPEN, str(path)], check=True,
+                                 capture_output=True, text=True).stdout)
+            for _ in range(samples)]  # fmt: skip
+
+
 def copies_for(hours: float, short: int) -> int:
     """How many copies of a ``short``-frame recording make ``hours`` at ``FPS`` (2 or more)."""
     if hours <= 0:
@@ -218,6 +242,8 @@ def run(out: Path, data: Path, short: int, long: int, reads: int, batches: int,
         long_index, long_facts = index_facts(long_path)
         if hours is not None:
             made[name] = check_joined(long_path, short_path, copies_for(hours, short), long_index)
+        for facts, path in ((short_facts, short_path), (long_facts, long_path)):
+            facts["open"] = measure.summarize(open_seconds(path))
         files += [{"encoding": name, "file": "short", **short_facts},
                   {"encoding": name, "file": "long", **long_facts}]  # fmt: skip
         pair = (short_path, long_path, short, reads, batches, seed, (short_index, long_index))
@@ -248,6 +274,17 @@ def run(out: Path, data: Path, short: int, long: int, reads: int, batches: int,
         *(f"| {f['encoding']} | {f['file']} | {f['frames']} | {f['hours']:.3g} | "
           f"{f['scan_s']:.3g} | {f['scan_s_per_hour']:.3g} | {f['index_bytes']} | "
           f"{f['index_mb_per_hour']:.3g} |" for f in files),
+        "",
+        (f"Opening with the index cached: `VideoReader(path)` to its first frame, each of "
+         f"{OPEN_SAMPLES} samples in a fresh process with framereader already imported; "
+         f"median and bootstrap 95% interval. Target: under {OPEN_TARGET_S * 1e3:.0f} ms for an "
+         "hour or more.\n"),
+        "| encoding | file | hours | open ms | 95% interval | verdict |",
+        "|---|---|---|---|---|---|",
+        *(f"| {f['encoding']} | {f['file']} | {f['hours']:.3g} | {f['open'].median * 1e3:.1f} | "
+          f"[{f['open'].low * 1e3:.1f}, {f['open'].high * 1e3:.1f}] | "
+          f"{measure.verdict(f['open'], OPEN_TARGET_S) if f['hours'] >= 1 else '-'} |"
+          for f in files),
         "",
         f"Load: {measure.load()}; {results.cpu_name({})}.",
     ]  # fmt: skip

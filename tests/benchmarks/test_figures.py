@@ -14,7 +14,7 @@ from benchmarks.jpeg import contenders
 from benchmarks.video import readers
 
 # The names that share a figure: JPEG contenders with tjbench (jpeg and micro), and readers.
-JPEG_NAMES = (*contenders.JPEG_SUITE, "tjbench")
+JPEG_NAMES = tuple(dict.fromkeys((*contenders.JPEG_SUITE, *contenders.DATALOADER, "tjbench")))
 READER_NAMES = tuple(readers.READERS)
 
 

@@ -22,13 +22,22 @@ def test_a_tiny_run_writes_every_ratio(tmp_path):
         low, high = (float(x) for x in interval.strip("[]").split(","))
         assert low <= value <= high
         assert verdict in ("met", "missed", "within noise")
+    # Opening with the index cached, on each file: a median inside its interval, and a
+    # verdict against the target only for a file of an hour or more (none here).
+    opens = [[c.strip() for c in line.strip("|").split("|")] for line in table
+             if line.count("|") == 7]  # fmt: skip
+    assert [c[1] for c in opens] == ["short", "long"] * 2
+    for cells in opens:
+        low, high = (float(x) for x in cells[4].strip("[]").split(","))
+        assert 0 < low <= float(cells[3]) <= high
+        assert cells[5] == "-"
     # encoded once: a second run reuses the files
-    files = sorted(p.name for p in (tmp_path / "data").iterdir())
+    files = sorted(p.name for p in (tmp_path / "data").glob("*.mkv"))
     assert files == ["intra-120.mkv", "intra-360.mkv", "x264-120.mkv", "x264-360.mkv"]
-    mtimes = [p.stat().st_mtime_ns for p in sorted((tmp_path / "data").iterdir())]
+    mtimes = [p.stat().st_mtime_ns for p in sorted((tmp_path / "data").glob("*.mkv"))]
     long_recordings.run(tmp_path / "out", tmp_path / "data", short=120, long=360, reads=2,
                         batches=1, seed=1)  # fmt: skip
-    assert mtimes == [p.stat().st_mtime_ns for p in sorted((tmp_path / "data").iterdir())]
+    assert mtimes == [p.stat().st_mtime_ns for p in sorted((tmp_path / "data").glob("*.mkv"))]
 
 
 def test_the_command_line_refuses_a_short_longer_than_the_long(capsys):
@@ -98,5 +107,5 @@ def test_a_run_with_hours_measures_the_joined_recording(tmp_path):
     text = report.read_text()
     assert "432 (0.004 hours) and 108 frames" in text
     assert text.count("4 stream-copied copies of the short one") == 2
-    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [
+    assert sorted(p.name for p in (tmp_path / "data").glob("*.mkv")) == [
         "intra-108-x4.mkv", "intra-108.mkv", "x264-108-x4.mkv", "x264-108.mkv"]  # fmt: skip
