@@ -74,6 +74,7 @@ def _video_left_out(args: argparse.Namespace, config_left_out: dict) -> tuple[st
         ),
         f"{args.random_frames or 4} random reads per file instead of 6",
         "100 frames straight through (20 here)",
+        "the Dask scaling benchmark (python -m benchmarks.dask_scaling)",
         DATALOADER_LEFT_OUT,
     ]
     found += [f"reader {name} ({why})" for name, why in config_left_out.items()]
@@ -152,6 +153,12 @@ def video(args: argparse.Namespace) -> int:
     )
     try:
         folder = suite.run(config)
+        if not args.quick and not args.videos:
+            # The full run also measures framereader on Dask against its peers
+            # (benchmarks/dask_scaling.py); the report takes its section from there.
+            from benchmarks import dask_scaling
+
+            dask_scaling.run(folder / "dask")
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

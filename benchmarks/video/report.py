@@ -513,6 +513,12 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
         "bootstrap 95% intervals, in ms; readers that keep nothing pay the same both ways.\n"
     )
     parts.append("\n".join(access.open_markdown(opens)) + "\n")
+    parts.append(
+        f"Against {access.PEER}'s exact mode, which scans at every open (targets: "
+        + ", ".join(f"{c} <= {t}" for c, t in access.OPEN_TARGETS.items())
+        + "):\n"
+    )
+    parts.append("\n".join(access.open_target_markdown(access.open_target_rows(lat))) + "\n")
     if open_picture:
         parts.append(f"![{open_picture.stem}]({open_picture.name})\n")
     parts.append("## Encodings\n")

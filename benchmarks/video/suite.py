@@ -662,6 +662,7 @@ def run(config: Config) -> Path:
                         "kind": f.kind,
                         "frames": count,
                         "gop": getattr(codecs.ENCODINGS_BY_NAME.get(f.encoding), "gop", None),
+                        "container": f.path.suffix.lstrip(".") or "folder",
                         "reader": name,
                         "mode": mode,
                         "index": i,

@@ -260,3 +260,39 @@ def test_command_line(tmp_path, capsys):
     empty.mkdir()
     assert cli(["video", "--videos", str(empty), "--out", str(tmp_path / "o")]) == 2
     assert "no video files" in capsys.readouterr().err
+
+
+def test_the_open_targets_against_torchcodec_are_judged_per_file():
+    from benchmarks.video import access
+
+    rows = []
+    for file, container, ours, theirs in (
+        ("a.x", "mkv", 0.010, 0.040),
+        ("b.x", "ts", 0.030, 0.040),
+        ("c.x", "mp4", 0.020, 0.040),
+        ("d.x", "avi", 0.1, 0.1),
+    ):
+        for k in range(5):
+            wobble = 1 + 0.01 * k
+            rows += [
+                {
+                    "file": file,
+                    "container": container,
+                    "mode": "open-cached",
+                    "reader": "indexed",
+                    "seconds": ours * wobble,
+                },
+                {
+                    "file": file,
+                    "container": container,
+                    "mode": "open-cached",
+                    "reader": "torchcodec",
+                    "seconds": theirs * wobble,
+                },
+            ]
+    judged = {r["file"]: r for r in access.open_target_rows(pd.DataFrame(rows))}
+    assert set(judged) == {"a.x", "b.x", "c.x"}  # avi has no target
+    assert judged["a.x"]["verdict"] == "met"  # a quarter of torchcodec's time, target a half
+    assert judged["b.x"]["verdict"] == "missed"  # three quarters, target a half
+    assert judged["c.x"]["verdict"] == "met"  # half, target "never slower"
+    assert "0.250x" in "\n".join(access.open_target_markdown(list(judged.values())))
