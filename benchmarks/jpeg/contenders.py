@@ -34,6 +34,7 @@ import importlib.util
 import io
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -240,8 +241,13 @@ def _tiny_jpeg() -> bytes:
 
 
 def torchvision_jpeg() -> Contender:
+    # Deprecated since torchvision 0.29 in favour of torchcodec's decoders, and still
+    # what many training scripts call: measured, its warning silenced once.
+    warnings.filterwarnings("ignore", category=DeprecationWarning,
+                            message="The image decoding and encoding capabilities of TorchVision")  # fmt: skip
     return _torch_decoder("torchvision", "torchvision", "torchvision.io.decode_jpeg",
-                          "Importing torchvision also imports Pillow")  # fmt: skip
+                          "Importing torchvision also imports Pillow. Deprecated since "
+                          "torchvision 0.29 (torchcodec's decoders replace it)")  # fmt: skip
 
 
 def torchcodec_jpeg() -> Contender:
