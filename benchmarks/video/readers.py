@@ -15,6 +15,7 @@ for an index past the end is passed through, for the suite to count as wrong.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.util
 import operator
 import os
@@ -74,10 +75,20 @@ class Reader:
     # Why quick runs leave it out (a heavy import per cell, say), or None: it runs in both.
     quick_run: str | None = None
 
+    # The modules its handles use, imported by ``prepare``.
+    modules: tuple[str, ...] = ()
+
     @classmethod
     def process_environment(cls) -> dict[str, str]:
         """Environment variables the reader's process must start with (e.g. a library path)."""
         return {}
+
+    @classmethod
+    def prepare(cls) -> None:
+        """Import the reader's library and load what it loads, before any clock starts, so
+        that no timed open pays for an import (the suite calls it once per process)."""
+        for module in cls.modules:
+            importlib.import_module(module)
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
@@ -148,6 +159,7 @@ def check_loaded(name: str, files: list[str] | None) -> None:
 
 class OpenCVReader(Reader):
     name = "opencv-wheel"
+    modules = ("cv2",)
     ffmpeg = "own"
     description = ("the pip wheel's cv2.VideoCapture (its own FFmpeg), one thread: "
                    "set CAP_PROP_POS_FRAMES, then read()")  # fmt: skip
@@ -264,6 +276,7 @@ class OpenCVOneThread(OpenCVFrameThreads):
 
 class PyAVNaiveReader(Reader):
     name = "pyav-naive"
+    modules = ("av",)
     ffmpeg = "bench"
     description = (
         "our PyAV on our FFmpeg (bench environment), the usual recipe: seek to "
@@ -334,6 +347,7 @@ class IndexedVideoReader(Reader):
     the channel's accelerated-codecs package, on our PyAV and FFmpeg."""
 
     name = "indexed"
+    modules = ("av", "framereader")
     ffmpeg = "bench"
     description = (
         "ours, framereader.VideoReader(path, threads=1) from the bench environment (our "
@@ -404,6 +418,7 @@ class IndexedWheelReader(IndexedVideoReader):
 
 class DecordReader(Reader):
     name = "decord"
+    modules = ("decord",)
     ffmpeg = "own"
     description = "decord.VideoReader(path)[i].asnumpy(), RGB to BGR"
 
@@ -442,6 +457,7 @@ class DecordReader(Reader):
 
 class TorchCodecReader(Reader):
     name = "torchcodec"
+    modules = ("torchcodec.decoders",)
     ffmpeg = "bench"
     description = ("torchcodec VideoDecoder(path, seek_mode='exact', num_ffmpeg_threads=1)[i], "
                    "RGB to BGR; on our FFmpeg when the bench environment is there")  # fmt: skip
@@ -512,6 +528,10 @@ class VideoReaderRs(Reader):
             "video_reader", "video-reader-rs is not installed (pip install video-reader-rs)"
         )
 
+    @classmethod
+    def prepare(cls) -> None:
+        cls._load()
+
     @staticmethod
     def _load():
         import ctypes
@@ -551,6 +571,7 @@ class VideoReaderRs(Reader):
 
 class ExplodedJpegReader(Reader):
     name = "exploded-jpeg"
+    modules = ("turbojpeg",)
     description = "a directory of frame_{i:06d}.jpg files, decoded by our turbojpeg"
 
     @staticmethod

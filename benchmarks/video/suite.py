@@ -18,8 +18,11 @@ import hashlib
 import json
 import multiprocessing
 import os
+import pickle
 import random
+import select
 import shutil
+import signal
 import sys
 import time
 import traceback
@@ -202,6 +205,7 @@ def _measure_cell(
     reader_name: str, path: str, truth: dict, indices: list[int], cold: list[int], sequential: int
 ) -> dict:
     reader = readers.make_reader(reader_name)
+    reader.prepare()  # its imports and libraries, before any clock and any fork
     result = {
         "latency": [],
         "checked": 0,
@@ -218,6 +222,22 @@ def _measure_cell(
             result["stats"] = handle.stats()
         return handle
 
+    # Open to the first frame, each in a fresh process forked before this one has opened
+    # the file (some libraries, decord for one, hang in a child forked after use).
+    opened = []
+    for mode, samples in OPENS.items():
+        for _ in range(samples):
+            try:
+                opened.append(
+                    (
+                        mode,
+                        *_in_fresh_process(
+                            functools.partial(_open_sample, reader, path, mode == "open-uncached")
+                        ),
+                    )
+                )
+            except Exception as exc:  # noqa: BLE001 - a failed open is a wrong frame, recorded
+                _failed(result, f"{mode} read(0)", 0, exc)
     # The reader's own sequential decode of the frames this cell reads: what each random
     # read must equal (bit for bit on lossless and intra files, else PSNR >= the floor).
     handle = reader.open(path)
@@ -227,21 +247,11 @@ def _measure_cell(
         handle.close()
     result["pixels"] = {"checked": 0, "wrong": [], "reference": reference is not None}
     truth = {**truth, "reference": reference}
-    for mode, samples in OPENS.items():
-        for _ in range(samples):
-            if mode == "open-uncached":
-                reader.forget(path)
-            start = time.perf_counter()
-            handle = open_handle()
-            try:
-                image = handle.read(0)
-            except Exception as exc:  # noqa: BLE001 - a failed read is a wrong frame, recorded
-                _failed(result, f"{mode} read(0)", 0, exc)
-                continue
-            finally:
-                handle.close()
-            result["latency"].append((mode, 0, time.perf_counter() - start))
-            _check(result, 0, image, truth)
+    for mode, seconds, image, stats in opened:
+        if result["stats"] is None:
+            result["stats"] = stats  # the first open's: a cold one, its index dropped
+        result["latency"].append((mode, 0, seconds))
+        _check(result, 0, image, truth)
     reader.forget(path)  # the first cold read pays for whatever the reader keeps between opens
     for i in cold:
         start = time.perf_counter()
@@ -281,6 +291,58 @@ def _measure_cell(
     # What this reader's process actually mapped (ours, a wheel's, or none at all).
     result["libavcodec"] = loaded.mapped("libavcodec")
     return result
+
+
+def _open_sample(reader, path: str, drop_index: bool) -> tuple[float, np.ndarray, dict]:
+    """Open to the first frame (after ``forget`` when ``drop_index``): its seconds, the
+    frame and the handle's stats."""
+    if drop_index:
+        reader.forget(path)
+    start = time.perf_counter()
+    handle = reader.open(path)
+    try:
+        image = handle.read(0)
+        seconds = time.perf_counter() - start
+        return seconds, image, handle.stats()
+    finally:
+        handle.close()
+
+
+def _in_fresh_process(work, timeout: float = 120.0):
+    """``work()`` in a forked child, whose result comes back pickled: a process with the
+    parent's imports (``prepare``) and none of its readers' state. An exception in the
+    child is raised here as RuntimeError; a child silent for ``timeout`` s is killed."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: it never returns into the caller's code
+        try:
+            os.close(read_end)
+            try:
+                payload = pickle.dumps(("ok", work()))
+            except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
+                payload = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(payload)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    data, deadline = b"", time.monotonic() + timeout
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        while select.select([pipe], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            chunk = pipe.read(1 << 20)
+            if not chunk:
+                break
+            data += chunk
+    if time.monotonic() >= deadline:
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    try:
+        status, value = pickle.loads(data)
+    except Exception:  # noqa: BLE001 - nothing, or part of an answer
+        raise RuntimeError(f"the fresh process gave no answer within {timeout:.0f} s") from None
+    if status != "ok":
+        raise RuntimeError(value)
+    return value
 
 
 def _sequential_fps(handle, frames: int) -> float | None:

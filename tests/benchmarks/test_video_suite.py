@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import numpy as np
@@ -296,3 +297,46 @@ def test_the_open_targets_against_torchcodec_are_judged_per_file():
     assert judged["b.x"]["verdict"] == "missed"  # three quarters, target a half
     assert judged["c.x"]["verdict"] == "met"  # half, target "never slower"
     assert "0.250x" in "\n".join(access.open_target_markdown(list(judged.values())))
+
+
+class SlowImport(readers.PyAVWheelReader):
+    """Imports its library (a 0.5 s sleep here) on its first open, as decord's and
+    video-reader-rs's adapters once did: ``prepare`` must pay that outside the clock."""
+
+    name = "slow-import"
+    imported = False
+
+    @classmethod
+    def prepare(cls) -> None:
+        if not cls.imported:
+            time.sleep(0.5)
+            cls.imported = True
+
+    def __init__(self, path):
+        type(self).prepare()
+        super().__init__(path)
+
+
+def test_prepare_runs_before_every_clock_and_each_open_is_a_fresh_process(tmp_path, monkeypatch):
+    monkeypatch.setitem(readers.READERS, SlowImport.name, SlowImport)
+    monkeypatch.setattr(SlowImport, "imported", False)
+    recording = tiny()
+    path = tmp_path / "tiny.mkv"
+    codecs.encode_ffmpeg(recording, codecs.ENCODINGS_BY_NAME["ffvhuff"], path, threads=1)
+    truth = suite.ground_truth(path)
+    result = suite._measure_cell(SlowImport.name, str(path), truth, [0, 5], [3], 4)
+    opens = [(mode, s) for mode, _, s in result["latency"] if mode.startswith("open-")]
+    assert [m for m, _ in opens] == [m for m, n in suite.OPENS.items() for _ in range(n)]
+    assert all(s < 0.5 for _, s in opens), opens  # no open paid the import
+    assert result["pixels"]["wrong"] == []
+    # The opens ran in other processes: this one has opened the file only for its
+    # reference decode and reads, after them.
+    assert all(s < 0.5 for mode, _, s in result["latency"] if mode in ("cold", "warm"))
+
+
+def test_a_fresh_process_sends_back_its_result_or_its_error():
+    assert suite._in_fresh_process(lambda: os.getpid()) != os.getpid()
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        suite._in_fresh_process(lambda: 1 / 0)
+    with pytest.raises(RuntimeError, match="no answer within 1 s"):
+        suite._in_fresh_process(lambda: time.sleep(10), timeout=1)
