@@ -26,6 +26,7 @@ COMMON = {
     "machine_info",
     "commit_info",
     "finished",
+    "load",
 }
 
 
@@ -94,6 +95,8 @@ def test_every_provenance_starts_from_the_common_fields():
     assert record["command"] == "python -m benchmarks micro"
     assert record["seed"] == 5
     assert record["cpu"]
+    assert len(record["load"]["load_average"]) == 3
+    assert record["load"]["cpu_affinity"]
     document = results.benchmark_document([{"name": "x"}], record)
     assert document["datetime"] == record["finished"]
     assert document["machine_info"] is record["machine_info"]
