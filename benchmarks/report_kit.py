@@ -202,10 +202,11 @@ def load_line(provenance: dict) -> str:
     load = provenance.get("load") or {}
     if not load.get("load_average"):
         return "- load average: not recorded (a run from before runs kept it)"
-    cpus = load.get("cpu_affinity") or []
-    return (f"- load average (1, 5, 15 min) as the run ended: "
-            f"{', '.join(map(str, load['load_average']))}; CPU affinity: "
-            f"{_cpu_list(cpus)} ({len(cpus)} of {load.get('cpu_count')} CPUs)")  # fmt: skip
+    cpus = load.get("cpu_affinity")
+    affinity = (f"{_cpu_list(cpus)} ({len(cpus)} of {load.get('cpu_count') or '?'} CPUs)"
+                if cpus else "not recorded")  # fmt: skip
+    averages = ", ".join(map(str, load["load_average"]))
+    return f"- load average (1, 5, 15 min) as the run ended: {averages}; CPU affinity: {affinity}"
 
 
 def provenance_lines(p: dict, extra: Sequence[str] = (),
