@@ -215,16 +215,17 @@ def provenance_lines(p: dict, extra: Sequence[str] = (),
     contender loaded (``libraries``: name -> its library)."""
     commit = p.get("commit_info") or {}
     left_out = "; ".join(p.get("left_out") or [])
+    revision = str(commit.get("id") or "?")[:12] + (" (dirty)" if commit.get("dirty") else "")
     lines = [
         f"- command: `{p.get('command')}`",
-        f"- mode: {p.get('mode', 'not recorded')}" + (f" (left out: {left_out})" if left_out else ""),
+        f"- mode: {p.get('mode', 'not recorded')}"
+        + (f" (left out: {left_out})" if left_out else ""),
         f"- seed: {p.get('seed')}",
         f"- CPU: {p.get('cpu')} ({p.get('cpu_count')} cores)",
         load_line(p),
-        (f"- commit: {str(commit.get('id') or '?')[:12]}{' (dirty)' if commit.get('dirty') else ''}, "
-        f"finished {p.get('finished')}"),
+        f"- commit: {revision}, finished {p.get('finished')}",
         *extra,
-    ]  # fmt: skip
+    ]
     lines += [f"- {name} loaded: {library}" for name, library in (libraries or {}).items()]
     if p.get("interrupted"):
         lines.append("- **interrupted with Ctrl-C: the tables hold what was measured so far**")

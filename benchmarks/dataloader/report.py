@@ -95,8 +95,8 @@ def write(folders: list[Path], out: Path | None = None) -> Path:
     if len(frame):
         for kind in dict.fromkeys(frame["kind"]):
             table, rates = _table(frame, kind, record)
-            wrong = {(r.decoder, r.workers) for r in frame[(frame["kind"] == kind)
-                                                           & frame["wrong"]].itertuples()}  # fmt: skip
+            bad = frame[(frame["kind"] == kind) & frame["wrong"]]
+            wrong = {(r.decoder, r.workers) for r in bad.itertuples()}
             image = _figure(rates, kind, wrong, record, folder / f"dataloader-{kind}.png")
             lines += [f"## {kind}", "", *table, f"![{kind}]({image.name})", ""]
     if record.get("skipped"):

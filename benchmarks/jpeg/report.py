@@ -95,8 +95,8 @@ def _savings_section(runs: list[Run]) -> str:
                                                     values="cell", aggfunc="first")  # fmt: skip
         wide = wide.loc[sorted(wide.index, key=size_key)]
         wide.columns = [f"q{q} (%)" for q in wide.columns]
-        wide.loc["study (2018)"] = [f"{m} ± {s}" for m, s in
-                                    (STUDY_SAVINGS.get(int(c[1:3]), ("-", "-")) for c in wide.columns)]  # fmt: skip
+        study = (STUDY_SAVINGS.get(int(c[1:3]), ("-", "-")) for c in wide.columns)
+        wide.loc["study (2018)"] = [f"{m} ± {s}" for m, s in study]
         if len(runs) > 1:
             out.append(f"**{run.name}**\n")
         out.append(wide.reset_index().to_markdown(index=False) + "\n")
@@ -155,8 +155,9 @@ def _quality_section(runs: list[Run]) -> str:
         summary = q.groupby("contender").agg(min_ssim=("ssim", "min"), min_psnr=("psnr", "min"),
                                              flagged=("flagged", "sum")).reset_index()  # fmt: skip
         prefix = f"**{run.name}**: " if len(runs) > 1 else ""
-        out.append(f"{prefix}each contender's own roundtrip against the original. Flagged below "
-                   f"SSIM {thresholds.get('min_ssim')} or PSNR {thresholds.get('min_psnr')} dB.\n")  # fmt: skip
+        out.append(f"{prefix}each contender's own roundtrip against the original. Flagged "
+                   f"below SSIM {thresholds.get('min_ssim')} or PSNR "
+                   f"{thresholds.get('min_psnr')} dB.\n")  # fmt: skip
         out.append(kit.markdown(summary, ".3f"))
         if flagged.empty:
             out.append("No cell was flagged.\n")
@@ -189,8 +190,9 @@ def _speed_section(runs: list[Run]) -> str:
 
 def _provenance_lines(run: Run) -> list[str]:
     p = run.provenance
-    lines = [(f"- {p.get('rounds')} rounds per cell after {p.get('warmup')} warm-up call(s), all "
-             f"rounds in one shuffled order; {p.get('threads')} thread(s) {p.get('thread_env')}")]  # fmt: skip
+    lines = [(f"- {p.get('rounds')} rounds per cell after {p.get('warmup')} warm-up call(s), "
+              f"all rounds in one shuffled order; {p.get('threads')} thread(s) "
+              f"{p.get('thread_env')}")]  # fmt: skip
     for role, e in p.get("environments", {}).items():
         if "prefix" in e:
             packages = ", ".join(
@@ -205,7 +207,8 @@ def _provenance_lines(run: Run) -> list[str]:
         lines.append("- upscaled (INTER_CUBIC, the photo is smaller than the size): "
                      + ", ".join(upscaled))  # fmt: skip
     lines += [f"- **skipped {name}**: {why}" for name, why in p.get("skipped", {}).items()]
-    libraries = {n: f"{c['library']} — {c['adapter']}" for n, c in p.get("contenders", {}).items()}
+    described = p.get("contenders", {}).items()
+    libraries = {n: f"{c['library']} — {c['adapter']}" for n, c in described}
     return kit.provenance_lines(p, lines, libraries)
 
 

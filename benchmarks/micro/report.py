@@ -54,8 +54,9 @@ def load(path: str | Path) -> tuple[pd.DataFrame, dict]:
                      "rounds": len(samples) if samples else stats.get("rounds")})  # fmt: skip
     frame = pd.DataFrame(rows)
     commit = report.get("commit_info", {})
+    revision = f"{commit.get('id', '?')[:12]}{' (dirty)' if commit.get('dirty') else ''}"
     machine = {**report.get("machine_info", {}), "datetime": report.get("datetime"),
-               "commit": f"{commit.get('id', '?')[:12]}{' (dirty)' if commit.get('dirty') else ''}"}  # fmt: skip
+               "commit": revision}  # fmt: skip
     if frame.empty:
         return frame, machine
     order = {g: i for i, g in enumerate(GROUP_ORDER)}
@@ -200,12 +201,13 @@ def _machine_lines(machine: dict) -> list[str]:
     threads = {k: v for k, v in machine.get("thread_env", {}).items() if v}
     lines = [f"- Python {machine.get('python_version', '?')} on {machine.get('system', '?')}",
              *[f"- {k}: {v}" for k, v in machine.get("codec_versions", {}).items()],
-             f"- thread settings: opencv threads {machine.get('opencv_threads', '?')}; env {threads}"]  # fmt: skip
+             (f"- thread settings: opencv threads {machine.get('opencv_threads', '?')}; "
+             f"env {threads}")]  # fmt: skip
     if "loadavg_at_start" in machine:
         lines.append(f"- load average (1, 5, 15 min) as the benchmarks started "
-                     f"{machine['loadavg_at_start']}, as they ended {machine.get('loadavg_at_end')} "
-                     "(this run adds about 1): anything else running makes the numbers noisy, "
-                     "decode_many's most of all")  # fmt: skip
+                     f"{machine['loadavg_at_start']}, as they ended "
+                     f"{machine.get('loadavg_at_end')} (this run adds about 1): anything else "
+                     "running makes the numbers noisy, decode_many's most of all")  # fmt: skip
     return lines
 
 

@@ -89,9 +89,11 @@ FRAMEREADER_CONTEXT = [
 # Context for the targets above: printed with their ratio, never judged.
 CONTEXT = [
     *[Target(f"decode time ours with out= / tjbench, {size}", (f"decode-{size}", "turbojpeg-out"),
-             ("tjbench-decode", f"tjbench@{size}"), "<=", 1.00) for size in ("1920x1080", "480x270")],
+             ("tjbench-decode", f"tjbench@{size}"), "<=", 1.00)
+      for size in ("1920x1080", "480x270")],
     *[Target(f"encode time ours / tjbench, {size}", (f"encode-{size}", "turbojpeg"),
-             ("tjbench-encode", f"tjbench@{size}"), "<=", 1.00) for size in ("480x270", "1920x1080")],
+             ("tjbench-encode", f"tjbench@{size}"), "<=", 1.00)
+      for size in ("480x270", "1920x1080")],
     Target("decode_many(threads=2) speed-up over decode_many(threads=1)",
            ("decode-many", "decode_many-1"), ("decode-many", "decode_many-2"), ">=", 1.85),
 ]  # fmt: skip

@@ -41,8 +41,9 @@ def savings_vs_speedup_figure(enc: pd.DataFrame, provenance: dict, path: Path) -
             [r.value - r.low for r in rows["speedup"]],
             [r.high - r.value for r in rows["speedup"]],
         ]
+        label = f"{threads} thread{'s' if threads > 1 else ''} (both sides)"
         ax.errorbar(x, rows["savings"], xerr=xerr, marker=marker, ms=7, ls="none", capsize=2,
-                    color=color, label=f"{threads} thread{'s' if threads > 1 else ''} (both sides)")  # fmt: skip
+                    color=color, label=label)  # fmt: skip
         if threads == 1:
             for value, savings, encoding in zip(x, rows["savings"], rows["encoding"], strict=True):
                 ax.annotate(encoding, (value, savings), fontsize=7, xytext=(4, 3),
@@ -120,7 +121,8 @@ def thread_type_figure(lat: pd.DataFrame, acc: pd.DataFrame, provenance: dict,
     kit.bars(right, seq, "what", "reader", groups=groups, members=members)
     for ax, label, title in (
         (left, "ms per random frame (log; warm handle)", "random access (lower is better)"),
-        (right, "frames per second (log; one pass per file)", "reading straight through (higher is better)"),
+        (right, "frames per second (log; one pass per file)",
+         "reading straight through (higher is better)"),
     ):  # fmt: skip
         ax.set_yscale("log")
         ax.set_ylabel(label)

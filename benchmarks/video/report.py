@@ -50,8 +50,8 @@ def _intra_section(lat: pd.DataFrame, table: pd.DataFrame, intra: set[str]) -> l
     met = [c for c, rows in target.groupby("encoding") if (rows[verdict] == "met").all()]
     worst = target.assign(value=[r.value for r in target["measured"]])
     worst = worst.sort_values("value").groupby("encoding").tail(1).sort_values("value")
-    listed = "; ".join(f"{e} {r} ({v})" for e, r, v in
-                       zip(worst["encoding"], worst["vs exploded JPEG"], worst[verdict], strict=True))  # fmt: skip
+    rows = zip(worst["encoding"], worst["vs exploded JPEG"], worst[verdict], strict=True)
+    listed = "; ".join(f"{e} {r} ({v})" for e, r, v in rows)
     return [(f"**Indexed random access on intra-only codecs vs {BASELINE} (target <= "
             f"{INTRA_TARGET}x): met on every recording by {', '.join(met) or 'none'}; worst "
             f"recording per codec: {listed}.**\n"),
@@ -73,8 +73,9 @@ def _accuracy_section(acc: pd.DataFrame, provenance: dict) -> list[str]:
         notes = notes.assign(
             errors=errors[notes.index].map(lambda e: e.splitlines()[0] if e else "")
         )
+        columns = ["file", "reader", "wrong_examples", "offsets", "errors"]
         parts += ["Details (first wrong indices as requested->returned, errors):\n",
-                  kit.markdown(notes[["file", "reader", "wrong_examples", "offsets", "errors"]])]  # fmt: skip
+                  kit.markdown(notes[columns])]  # fmt: skip
     adversarial = acc[acc["kind"] == "adversarial"].drop_duplicates("file")
     if not adversarial.empty:
         parts += ["The adversarial files:\n",
@@ -94,7 +95,7 @@ def _readers_sections(lat: pd.DataFrame, table: pd.DataFrame, acc: pd.DataFrame)
         "per frame, the median over the recordings, with its interval; sequential: frames per "
         "second from a fresh open, one pass per file (no interval). Ratios below 1 mean "
         "faster random access than one thread; above 1, faster reading straight through.\n"),
-        kit.markdown(threads) if not threads.empty else "_our OpenCV was not measured in this run_\n",
+        kit.markdown(threads) if len(threads) else "_our OpenCV was not measured in this run_\n",
         f"## {REFERENCE_READER} vs {EXACT_PEER} (exact mode)\n",
         (f"Warm random-frame medians per file, the same seeded indices for both; below 1, "
         f"{REFERENCE_READER} is faster. Accuracy is in the table above.\n"),
@@ -140,12 +141,14 @@ def _access_sections(lat: pd.DataFrame, provenance: dict, folder: Path, wrong: d
 def _provenance(provenance: dict) -> list[str]:
     ff, pyav, cv = (provenance.get(k) or {} for k in ("ffmpeg", "pyav", "opencv"))
     lines = [
-        (f"- {provenance.get('random_frames')} warm random reads and {provenance.get('cold_frames')} "
-        "cold opens per (reader, file), one index list per file for every reader"),
+        (f"- {provenance.get('random_frames')} warm random reads and "
+         f"{provenance.get('cold_frames')} cold opens per (reader, file), one index list per "
+         "file for every reader"),
         f"- ffmpeg: {ff.get('path')}: {ff.get('version')} ({ff.get('license')})",
         f"- PyAV {pyav.get('version')}: {pyav.get('libraries')}",
         f"- OpenCV {cv.get('version')}: {cv.get('video_io')}",
-        *[f"- **skipped reader {n}**: {why}" for n, why in provenance.get("skipped_readers", {}).items()],
+        *[f"- **skipped reader {n}**: {why}"
+          for n, why in provenance.get("skipped_readers", {}).items()],
     ]  # fmt: skip
     libraries = {n: "libavcodec " + ", ".join(files)
                  for n, files in provenance.get("reader_libavcodec", {}).items()}  # fmt: skip
@@ -177,7 +180,8 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
     shown = tables.cells_read(lat)
     note = wrong_note(wrong, shown)
     under = {"random_access_vs_baseline", "latency_by_reader"}  # the figures that hatch
-    figures_text = "".join(f"![{p.stem}]({p.name})\n\n" + (note + "\n" if note and p.stem in under else "")
+    figures_text = "".join(f"![{p.stem}]({p.name})\n\n"
+                           + (note + "\n" if note and p.stem in under else "")
                            for p in pictures if p)  # fmt: skip
     encodes = tables.speedups(enc)["encodes"].max() if len(enc) else 0
     parts = [
@@ -195,18 +199,24 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
         f"speed-up over {BASELINE} is a ratio of medians with its interval (one encode a side "
         "gives none; not measured where an encode took no longer than its null run).\n",
         kit.markdown(tables.encoding_table(enc)),
-        "".join(f"- **skipped {n}**: {why}\n" for n, why in provenance.get("skipped_encodings", {}).items()),
+        "".join(f"- **skipped {n}**: {why}\n"
+                for n, why in provenance.get("skipped_encodings", {}).items()),
         "## Random-frame latency (seconds)\n",
         "Median seconds per read with its bootstrap 95% interval (low, high).\n",
         kit.markdown(table),
     ]  # fmt: skip
     if not acc.empty:
-        parts += ["## Sequential decode and what each reader reports\n",
-                  ("Each reader's own stats come from its first open of the file, a cold one "
-                  f"({REFERENCE_READER}: index_seconds is its index build).\n"),
-                  kit.markdown(tables.sequential_table(acc, provenance.get("reader_stats", {})))]  # fmt: skip
+        parts += [
+            "## Sequential decode and what each reader reports\n",
+            (
+                "Each reader's own stats come from its first open of the file, a cold one "
+                f"({REFERENCE_READER}: index_seconds is its index build).\n"
+            ),
+            kit.markdown(tables.sequential_table(acc, provenance.get("reader_stats", {}))),
+        ]
     parts += ["## Quality of the lossy encodings (every 10th frame against the source)\n",
-              kit.markdown(qual), _vmaf_line(provenance.get("vmaf") or {}), *_provenance(provenance)]  # fmt: skip
+              kit.markdown(qual), _vmaf_line(provenance.get("vmaf") or {}),
+              *_provenance(provenance)]  # fmt: skip
     target_path = out or folder / "report.md"
     target_path.write_text("\n".join(parts), encoding="utf-8")
     return target_path

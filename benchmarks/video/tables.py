@@ -26,8 +26,9 @@ OURS_VS_WHEEL = {"pyav-naive": "pyav-wheel", "indexed": "indexed-pyav-wheel"}
 def encode_samples(enc: pd.DataFrame) -> pd.DataFrame:
     """One row per encode: ``seconds`` from each row's ``net_samples`` (the encode less
     its null run), or the row's own ``seconds`` where a run kept no samples."""
-    each = [[float(x) for x in str(n).split()] if isinstance(n, str) and n else [s]
-            for n, s in zip(enc.get("net_samples", [None] * len(enc)), enc["seconds"], strict=True)]  # fmt: skip
+    kept = enc["net_samples"] if "net_samples" in enc else [None] * len(enc)
+    each = [[float(x) for x in n.split()] if isinstance(n, str) and n else [s]
+            for n, s in zip(kept, enc["seconds"], strict=True)]  # fmt: skip
     return (
         enc.drop(columns="seconds")
         .assign(seconds=each)
@@ -63,7 +64,8 @@ def speedups(enc: pd.DataFrame, by: tuple[str, ...] = ("recording", "encoding", 
 
 
 def encoding_table(enc: pd.DataFrame) -> pd.DataFrame:
-    """Per recording and encoding: savings, encode seconds and speed-up vs the baseline, by threads."""
+    """Per recording and encoding: savings, encode seconds and speed-up vs the baseline,
+    by threads."""
     if enc.empty:
         return enc
     table = speedups(enc)
@@ -210,8 +212,8 @@ def thread_type_table(lat: pd.DataFrame, acc: pd.DataFrame) -> pd.DataFrame:
         out[f"sequential fps, {kind}"] = [fps.get(w) for w in whats]
         if reader != one:
             base = seq[seq["reader"] == one].set_index("what")["median"]
-            out[f"sequential, {kind} / 1thread"] = [fps.get(w, float("nan")) / base.get(w, float("nan"))
-                                                    for w in whats]  # fmt: skip
+            per_file = [fps.get(w, float("nan")) / base.get(w, float("nan")) for w in whats]
+            out[f"sequential, {kind} / 1thread"] = per_file
     return out
 
 
