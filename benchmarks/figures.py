@@ -2,7 +2,7 @@
 
 fig, ax = plt.subplots()
 ax.plot(xs, ys, color=figures.color("turbojpeg"))
-figures.footer(fig, *figures.system_details(provenance), "median with p25-p75")
+figures.footer(fig, *figures.system_details(provenance), "median with bootstrap 95% interval")
 figures.save(fig, folder / "speed.png")
 """
 
@@ -68,7 +68,7 @@ def color(name: str) -> str:
 
 def median_line(ax, x, median, low, high, name: str, **style) -> None:
     """``name``'s medians joined by a line in its colour, with bars from ``low`` to ``high``
-    (p25 to p75); ``style`` goes to matplotlib (ls, lw, ms, label, ...)."""
+    (each median's interval); ``style`` goes to matplotlib (ls, lw, ms, label, ...)."""
     bars = [median - low, high - median]
     ax.errorbar(x, median, yerr=bars, marker="o", color=color(name), **style)
 

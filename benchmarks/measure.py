@@ -3,14 +3,18 @@ medians with its interval, a three-state verdict, and the machine's load.
 
     summary = summarize(seconds)                  # Summary(median, low, high, n)
     r = ratio(ours_seconds, theirs_seconds)       # Ratio(value, low, high)
+    ratio_of_cells([(ours_a, theirs_a), ...])     # the median over cells (photos, files)
     verdict(r, target=1.05)                       # "met", "missed" or "within noise"
     load()                                        # {"load_average": [...], "cpu_affinity": [...]}
 
 The interval is a percentile bootstrap of the median (2,000 resamples, a fixed seed,
 so a report rebuilt from the same samples says the same thing). A ratio's interval
-resamples both sides independently. A verdict is "met" only when the whole interval
-is on the target's good side, "missed" only when the whole of it is on the bad side,
-and "within noise" when the interval straddles the target.
+resamples both sides independently. Over several cells (photos, files), the figure
+is the median of the cells' medians (or ratios), and its interval comes from
+resampling within every cell: it shows measurement noise, not how the cells differ.
+A verdict is "met" only when the whole interval is on the target's good side,
+"missed" only when the whole of it is on the bad side, and "within noise" when the
+interval straddles the target.
 """
 
 from __future__ import annotations
@@ -73,23 +77,40 @@ def _bounds(medians: np.ndarray) -> tuple[float, float]:
 def summarize(values: Sequence[float], seed: int = SEED) -> Summary:
     """The median of ``values`` and its bootstrap interval; with one sample the
     interval is that sample (no spread can be claimed from it)."""
-    data = _samples(values, "summarize")
-    median = float(np.median(data))
-    if data.size == 1:
-        return Summary(median, median, median, 1)
-    low, high = _bounds(_bootstrap_medians(data, np.random.default_rng(seed)))
-    return Summary(median, low, high, int(data.size))
+    return summarize_cells([values], seed)
+
+
+def summarize_cells(cells: Sequence[Sequence[float]], seed: int = SEED) -> Summary:
+    """The median over ``cells`` of each cell's median, with its interval from
+    resampling within every cell; ``n`` counts the samples of all cells."""
+    data = [_samples(c, "summarize") for c in cells]
+    if not data:
+        raise ValueError("summarize: need at least one cell of samples")
+    median = float(np.median([np.median(d) for d in data]))
+    rng = np.random.default_rng(seed)
+    low, high = _bounds(np.median([_bootstrap_medians(d, rng) for d in data], axis=0))
+    return Summary(median, low, high, sum(d.size for d in data))
 
 
 def ratio(a: Sequence[float], b: Sequence[float], seed: int = SEED) -> Ratio:
     """median(a) / median(b), with the interval of that ratio over both sides' resamples."""
-    left, right = _samples(a, "ratio: a"), _samples(b, "ratio: b")
-    if np.median(right) <= 0:
+    return ratio_of_cells([(a, b)], seed)
+
+
+def ratio_of_cells(pairs: Sequence[tuple[Sequence[float], Sequence[float]]],
+                   seed: int = SEED) -> Ratio:  # fmt: skip
+    """The median over cells of each cell's median(a) / median(b), with its interval
+    from resampling both sides within every cell."""
+    sides = [(_samples(a, "ratio: a"), _samples(b, "ratio: b")) for a, b in pairs]
+    if not sides:
+        raise ValueError("ratio: need at least one cell of samples")
+    if any(np.median(right) <= 0 for _, right in sides):
         raise ValueError("ratio: the median of b must be positive")
     rng = np.random.default_rng(seed)
-    value = float(np.median(left) / np.median(right))
-    resampled = _bootstrap_medians(left, rng) / _bootstrap_medians(right, rng)
-    low, high = _bounds(resampled)
+    value = float(np.median([np.median(left) / np.median(right) for left, right in sides]))
+    resampled = [_bootstrap_medians(left, rng) / _bootstrap_medians(right, rng)
+                 for left, right in sides]  # fmt: skip
+    low, high = _bounds(np.median(resampled, axis=0))
     return Ratio(value, low, high)
 
 

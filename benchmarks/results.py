@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks import measure
+
 
 def write_rows(path: Path, rows: list[dict]) -> None:
     """Rows as CSV; columns are every key any row has, in first-seen order. No rows, empty file."""
@@ -53,6 +55,7 @@ def provenance(suite: str, command: Sequence[str], seed: int | None,
     ``suite`` says which report reads the folder (``python -m benchmarks report``).
     ``left_out`` is what a quick run leaves out of the full one, in words: a run with
     any is recorded as ``mode: quick``, and its report says so first (``mode_line``).
+    ``load`` is the machine's load average and this process's CPUs as the run ends.
     """
     import numpy
     from pytest_benchmark.plugin import pytest_benchmark_generate_machine_info
@@ -72,6 +75,7 @@ def provenance(suite: str, command: Sequence[str], seed: int | None,
         "machine_info": machine,
         "commit_info": get_commit_info(),
         "finished": datetime.now(UTC).isoformat(),
+        "load": measure.load(),
     }
 
 

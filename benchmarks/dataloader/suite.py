@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import environments, loaded, measure, results, sites
+from benchmarks import environments, loaded, results, sites
 from benchmarks.jpeg import contenders
 from benchmarks.video import readers
 
@@ -286,7 +286,6 @@ def run(config: Config) -> Path:
         "decoders": {"jpeg": list(config.jpeg_decoders), "video": list(config.video_readers)},
         "skipped": skipped,
         "processes": described,
-        "load": measure.load(),
     }
     (out / "provenance.json").write_text(json.dumps(record, indent=1, default=str))
     return out

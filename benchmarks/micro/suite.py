@@ -2,8 +2,8 @@
 
     python -m benchmarks micro [--full] [--out results/micro]
 
-The run leaves ``benchmark.json`` (pytest-benchmark's ``--benchmark-json``) and
-``provenance.json`` in the output folder, for ``report.py``.
+The run leaves ``benchmark.json`` (pytest-benchmark's ``--benchmark-json``, with every
+round's time) and ``provenance.json`` in the output folder, for ``report.py``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def run(out: Path, *, full: bool = False, command: Sequence[str] | None = None) 
             str(Path(__file__).parent),
             "--benchmark-only",
             f"--benchmark-json={json_path}",
+            "--benchmark-save-data",  # every round's time, for the report's intervals
             "-o",
             "testpaths=",
             "-q",

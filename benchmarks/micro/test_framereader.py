@@ -26,7 +26,7 @@ import pytest
 
 from benchmarks import datasets, loaded
 from benchmarks.micro.common import describe
-from benchmarks.micro.report import GOP_FILES, INTRA_FILES
+from benchmarks.micro.targets import GOP_FILES, INTRA_FILES
 from benchmarks.video import codecs, frames
 
 FRAMES = 150  # per encoded recording: five GOPs of keyint 30

@@ -2,7 +2,7 @@
 ``codecs.GOP_SWEEP`` encodings, identical but for their keyframe interval), and what
 opening costs (open to the first frame, with the reader's index dropped and kept).
 
-Every figure is a median with its bootstrap 95% interval (``benchmarks.measure``).
+Every figure is a median with its bootstrap 95% interval (``benchmarks.report_kit``).
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from benchmarks import figures, measure
+from benchmarks import figures
+from benchmarks import report_kit as kit
 from benchmarks.video import codecs
 
-OPEN_MODES = ("open-uncached", "open-cached")
+OPEN_MODES = {"open-cached": "index kept", "open-uncached": "index dropped first"}
 # Issue 23's targets for our cold open with a cached index, against torchcodec's exact
 # mode (which scans at every open): at most half its time on mkv and MPEG-TS, and
 # never slower on mp4.
@@ -23,17 +24,8 @@ OURS, PEER = "indexed", "torchcodec"
 OPEN_TARGETS = {"mkv": 0.5, "ts": 0.5, "mp4": 1.0}
 
 
-def _summaries(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    rows = []
-    for key, group in frame.groupby(keys):
-        s = measure.summarize(group["seconds"].tolist())
-        rows.append({**dict(zip(keys, key, strict=True)), "median_ms": s.median * 1e3,
-                     "low_ms": s.low * 1e3, "high_ms": s.high * 1e3, "n": s.n})  # fmt: skip
-    return pd.DataFrame(rows)
-
-
 def gop_table(lat: pd.DataFrame) -> pd.DataFrame:
-    """Warm random-read latency per recording, reader and GOP length, on the sweep."""
+    """Warm random-read seconds per recording, reader and GOP length, on the sweep."""
     if lat.empty or "gop" not in lat:
         return pd.DataFrame()
     sweep = lat[(lat["mode"] == "warm") & lat["encoding"].isin(codecs.GOP_SWEEP)].copy()
@@ -41,26 +33,19 @@ def gop_table(lat: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     sweep["recording"] = sweep["file"].str.rsplit(".", n=1).str[0]
     sweep["gop"] = sweep["gop"].astype(int)
-    return _summaries(sweep, ["recording", "frames", "reader", "gop"]).sort_values(
-        ["recording", "reader", "gop"]
-    )
+    table = kit.summaries(sweep, ["recording", "frames", "reader", "gop"])
+    return table.sort_values(["recording", "reader", "gop"])
 
 
 def gop_markdown(table: pd.DataFrame) -> list[str]:
     """Per recording, a row per reader and a column per GOP length: ms, median [interval]."""
     lines = []
     for recording, part in table.groupby("recording", sort=False):
-        gops = sorted(part["gop"].unique())
+        wide = part.assign(ms=[kit.fmt_summary(r, 1e3) for r in part.itertuples()]).pivot_table(
+            index="reader", columns="gop", values="ms", aggfunc="first")  # fmt: skip
+        wide.columns = [f"GOP {g}: ms" for g in wide.columns]
         lines += [f"{recording}, {int(part['frames'].iloc[0])} frames:", "",
-                  "| reader | " + " | ".join(f"GOP {g}: ms" for g in gops) + " |",
-                  "|---" * (len(gops) + 1) + "|"]  # fmt: skip
-        for reader, rows in part.groupby("reader"):
-            by_gop = rows.set_index("gop")
-            cells = [f"{by_gop.loc[g, 'median_ms']:.2f} [{by_gop.loc[g, 'low_ms']:.2f}, "
-                     f"{by_gop.loc[g, 'high_ms']:.2f}]" if g in by_gop.index else "-"
-                     for g in gops]  # fmt: skip
-            lines.append(f"| {reader} | " + " | ".join(cells) + " |")
-        lines.append("")
+                  kit.markdown(wide.fillna("-").reset_index())]  # fmt: skip
     return lines
 
 
@@ -75,8 +60,8 @@ def gop_figure(table: pd.DataFrame, provenance: dict, path: Path, wrong: dict) -
         part = table[table["recording"] == recording]
         for reader, rows in part.groupby("reader"):
             bad = [g for g in rows["gop"] if wrong.get((f"x264-lossless-k{g}", reader))]
-            figures.median_line(ax, rows["gop"], rows["median_ms"], rows["low_ms"],
-                                rows["high_ms"], reader, ms=4, lw=1.2,
+            figures.median_line(ax, rows["gop"], rows["median"] * 1e3, rows["low"] * 1e3,
+                                rows["high"] * 1e3, reader, ms=4, lw=1.2,
                                 label=reader + (" (wrong frames)" if bad else ""))  # fmt: skip
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -87,55 +72,50 @@ def gop_figure(table: pd.DataFrame, provenance: dict, path: Path, wrong: dict) -
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("ms per random frame (warm handle)")
     axes[0][-1].legend(fontsize=7)
-    figures.footer(fig, *figures.system_details(provenance),
-                   "median with bootstrap 95% interval",
-                   f"GOP lengths {', '.join(map(str, codecs.GOP_LENGTHS))}",
-                   f"seed {provenance.get('seed')}")  # fmt: skip
+    kit.footer(fig, provenance, f"GOP lengths {', '.join(map(str, codecs.GOP_LENGTHS))}")
     return figures.save(fig, path)
 
 
 def open_table(lat: pd.DataFrame) -> pd.DataFrame:
-    """Open to the first frame per reader, uncached and cached, over every file."""
-    if lat.empty:
-        return pd.DataFrame()
-    opens = lat[lat["mode"].isin(OPEN_MODES)]
+    """Open to the first frame per reader, index kept and dropped: the median over the
+    files of each file's median."""
+    opens = lat[lat["mode"].isin(OPEN_MODES)] if len(lat) else lat
     if opens.empty:
         return pd.DataFrame()
-    table = _summaries(opens, ["reader", "mode"])
-    wide = table.pivot_table(index="reader", columns="mode", aggfunc="first")
-    return wide.sort_values(("median_ms", "open-cached"))
+    opens = opens.assign(mode=opens["mode"].map(OPEN_MODES))
+    table = kit.summaries(opens, ["reader", "mode"], over=["file"])
+    kept = table[table["mode"] == OPEN_MODES["open-cached"]].sort_values("median")["reader"]
+    order = {r: i for i, r in enumerate([*kept, *table["reader"]])}
+    return table.sort_values("reader", key=lambda c: c.map(order), kind="stable")
 
 
 def open_markdown(table: pd.DataFrame) -> list[str]:
+    """A row per reader: open to first frame with the index kept and dropped, ms [interval] (n)."""
     if table.empty:
         return []
-    lines = ["| reader | open to first frame, index cached: ms | index dropped first: ms |",
-             "|---|---|---|"]  # fmt: skip
-    for reader, row in table.iterrows():
-        cells = [f"{row[('median_ms', m)]:.1f} [{row[('low_ms', m)]:.1f}, "
-                 f"{row[('high_ms', m)]:.1f}] (n={int(row[('n', m)])})" for m in OPEN_MODES[::-1]]  # fmt: skip
-        lines.append(f"| {reader} | " + " | ".join(cells) + " |")
-    return lines
+    cells = [f"{kit.fmt_summary(r, 1e3, 1)} (n={r.n})" for r in table.itertuples()]
+    wide = table.assign(ms=cells).pivot_table(index="reader", columns="mode", values="ms",
+                                              aggfunc="first", sort=False)  # fmt: skip
+    wide = wide[[m for m in OPEN_MODES.values() if m in wide]]
+    wide.columns = [f"open to first frame, {m}: ms" for m in wide.columns]
+    return [kit.markdown(wide.reset_index())]
 
 
 def open_figure(table: pd.DataFrame, provenance: dict, path: Path) -> Path | None:
     """Bars per reader: open to the first frame with the index kept, and dropped."""
     if table.empty:
         return None
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.8 * len(table) + 2), 4.4))
-    for k, mode in enumerate(OPEN_MODES[::-1]):
-        med = table[("median_ms", mode)]
-        err = [med - table[("low_ms", mode)], table[("high_ms", mode)] - med]
-        ax.bar([x + (k - 0.5) * 0.4 for x in range(len(table))], med, 0.38, yerr=err, capsize=2,
-               color=[figures.color(r) for r in table.index], alpha=1.0 if k == 0 else 0.45,
-               edgecolor="black", lw=0.4, label=mode.replace("open-", "index "))  # fmt: skip
-    ax.set_xticks(range(len(table)), table.index, rotation=30, ha="right", fontsize=8)
+    readers = list(dict.fromkeys(table["reader"]))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.8 * len(readers) + 2), 4.4))
+    kit.bars(ax, table, "reader", "mode", groups=readers, members=list(OPEN_MODES.values()),
+             scale=1e3, color=lambda reader, _: figures.color(str(reader)),
+             shade=lambda mode: 1.0 if mode == OPEN_MODES["open-cached"] else 0.45)  # fmt: skip
     ax.set_yscale("log")
     ax.set_ylabel("ms, open to the first frame")
-    ax.set_title("Decoder open cost over every file")
+    ax.set_title("Decoder open cost, median over the files")
     ax.grid(axis="y", alpha=0.3)
-    figures.footer(fig, *figures.system_details(provenance), "solid: index kept; pale: dropped first",
-                   "median with bootstrap 95% interval", f"seed {provenance.get('seed')}")  # fmt: skip
+    ax.legend(fontsize=8)
+    kit.footer(fig, provenance, "solid: index kept; pale: dropped first", over="the files")
     return figures.save(fig, path)
 
 
@@ -147,22 +127,17 @@ def open_target_rows(lat: pd.DataFrame) -> list[dict]:
     opens = lat[(lat["mode"] == "open-cached") & lat["container"].isin(OPEN_TARGETS)]
     rows = []
     for (file, container), part in opens.groupby(["file", "container"]):
-        ours = part[part["reader"] == OURS]["seconds"].tolist()
-        theirs = part[part["reader"] == PEER]["seconds"].tolist()
-        if ours and theirs:
-            r = measure.ratio(ours, theirs)
-            target = OPEN_TARGETS[container]
-            rows.append({"file": file, "container": container, "ratio": r, "target": target,
-                         "verdict": measure.verdict(r, target)})  # fmt: skip
+        measured = kit.ratio_over(kit.paired(part, "reader", OURS, PEER, ["file"]))
+        if measured:
+            claim = kit.Claim(f"{OURS} / {PEER}, cached open, {container}", OPEN_TARGETS[container])
+            rows.append({"file": file, "container": container, "ratio": measured,
+                         "target": claim.wants, "verdict": claim.verdict(measured)})  # fmt: skip
     return rows
 
 
 def open_target_markdown(rows: list[dict]) -> list[str]:
     if not rows:
-        return [f"_{OURS} and {PEER} were not both measured on mkv, MPEG-TS or mp4 files_"]
-    return [
-        f"| file | container | {OURS} / {PEER}, cached open to first frame | target | verdict |",
-        "|---|---|---|---|---|",
-        *(f"| {r['file']} | {r['container']} | {r['ratio']} | <= {r['target']} | {r['verdict']} |"
-          for r in rows),
-    ]  # fmt: skip
+        return [f"_{OURS} and {PEER} were not both measured on mkv, MPEG-TS or mp4 files_\n"]
+    table = pd.DataFrame(rows).assign(ratio=lambda t: t["ratio"].map(kit.fmt_ratio))
+    return [kit.markdown(table.rename(columns={
+        "ratio": f"{OURS} / {PEER}, cached open to first frame"}))]  # fmt: skip

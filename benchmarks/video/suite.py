@@ -515,6 +515,7 @@ def encode_all(
                         "seconds_low": net.low,
                         "seconds_high": net.high,
                         "samples": net.n,
+                        "net_samples": " ".join(f"{t - null:.6g}" for t in times),
                         "null_seconds": null,
                         "bytes": size,
                         "raw_bytes": recording.raw_bytes,

@@ -152,4 +152,4 @@ def test_pyav_and_framereader_run_on_our_ffmpeg_beside_the_wheels(tmp_path):
         assert on_ours is (reader in ("indexed", "pyav-naive")), (reader, library)
     text = video_report.write([folder]).read_text()
     assert "## Our FFmpeg against the PyAV wheel's" in text
-    assert "indexed loaded libavcodec: " in text
+    assert "- indexed loaded: libavcodec " in text

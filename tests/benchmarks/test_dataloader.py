@@ -127,6 +127,10 @@ def test_the_report_gives_intervals_verdicts_and_marks_wrong_cells(tmp_path):
     assert "(met)" in table[2]
     assert "**wrong pixels**" in table[2]
     assert "- jpeg:x: absent" in text
+    assert (
+        "- load average (1, 5, 15 min) as the run ended: 0.5, 0.5, 0.5; CPU affinity: not recorded"
+        in text
+    )
     assert (tmp_path / "dataloader-jpeg.png").stat().st_size > 0
 
 

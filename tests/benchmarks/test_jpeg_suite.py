@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +128,12 @@ def test_a_tiny_run_writes_every_output_and_figure(tmp_path):
     ):
         assert heading in text
     assert "upscaled" not in text  # both sizes are smaller than the photo
+    # a claim this run measured: a ratio with its interval, and one of the three verdicts
+    claim = next(line for line in text.splitlines() if line.startswith("| fast mode fast_upsample"))
+    cells = [c.strip() for c in claim.strip("|").split("|")]
+    assert cells[2] == ">= 1"
+    assert re.fullmatch(r"[0-9.]+x \[[0-9.]+, [0-9.]+\]", cells[3])
+    assert cells[4] in ("met", "missed", "within noise")
     # Re-reporting from the saved folder, and two folders side by side.
     path.unlink()
     assert cli(["report", str(folder)]) == 0

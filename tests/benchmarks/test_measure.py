@@ -79,3 +79,32 @@ def test_load_names_the_load_average_and_the_cpus():
     assert len(found["load_average"]) == 3
     assert found["cpu_affinity"]
     assert found["cpu_count"] >= 1
+
+
+def test_one_cell_is_the_plain_summary_and_ratio():
+    rng = np.random.default_rng(5)
+    a, b = rng.lognormal(0, 0.2, 8), rng.lognormal(0.1, 0.2, 6)
+    assert measure.summarize_cells([a]) == measure.summarize(a)
+    assert measure.ratio_of_cells([(a, b)]) == measure.ratio(a, b)
+
+
+def test_over_cells_the_interval_is_noise_not_the_spread_between_cells():
+    """Three photos whose times differ fivefold, each measured tightly: the median over
+    them is known to within the noise, where pooling their samples is not."""
+    rng = np.random.default_rng(9)
+    cells = [rng.normal(level, 0.01, 9) for level in (1.0, 3.0, 5.0)]
+    over = measure.summarize_cells(cells)
+    assert over.n == 27
+    assert 2.95 < over.low <= over.median <= over.high < 3.05
+    pooled = measure.summarize(np.concatenate(cells))
+    assert pooled.high - pooled.low > 10 * (over.high - over.low)
+    # the same for ratios: every photo 2x apart, whatever its own level
+    ratio = measure.ratio_of_cells([(2 * c, c[::-1]) for c in cells])
+    assert 1.95 < ratio.low <= ratio.value <= ratio.high < 2.05
+
+
+def test_no_cells_is_refused():
+    with pytest.raises(ValueError, match="at least one cell"):
+        measure.summarize_cells([])
+    with pytest.raises(ValueError, match="at least one cell"):
+        measure.ratio_of_cells([])

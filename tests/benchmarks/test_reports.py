@@ -26,6 +26,7 @@ COMMON = {
     "machine_info",
     "commit_info",
     "finished",
+    "load",
 }
 
 
@@ -94,15 +95,20 @@ def test_every_provenance_starts_from_the_common_fields():
     assert record["command"] == "python -m benchmarks micro"
     assert record["seed"] == 5
     assert record["cpu"]
+    assert len(record["load"]["load_average"]) == 3
+    assert record["load"]["cpu_affinity"]
     document = results.benchmark_document([{"name": "x"}], record)
     assert document["datetime"] == record["finished"]
     assert document["machine_info"] is record["machine_info"]
 
 
 def entry(group: str, contender: str, median: float, size: str = "", **extra) -> dict:
+    """A pytest-benchmark entry whose 9 rounds (``--benchmark-save-data``) spread 5%
+    either side of ``median``."""
     megapixels = {"480x270": 0.1296, "1920x1080": 2.0736, "16x16": 0.000256}.get(size)
     info = {"contender": contender, "size": size, "megapixels": megapixels, **extra}
-    stats = {"median": median, "q1": median * 0.95, "q3": median * 1.05, "rounds": 9}
+    data = [median * f for f in (0.95, 0.97, 0.98, 0.99, 1.0, 1.01, 1.02, 1.03, 1.05)]
+    stats = {"median": median, "q1": median * 0.98, "q3": median * 1.02, "rounds": 9, "data": data}
     return {
         "group": group,
         "name": f"test[{group}-{contender}]",
@@ -111,37 +117,79 @@ def entry(group: str, contender: str, median: float, size: str = "", **extra) ->
     }
 
 
-def test_a_micro_run_is_reported_from_its_folder(tmp_path):
+def table_cells(line: str) -> list[str]:
+    """The cells of a Markdown table row, stripped; [] for any other line."""
+    return [c.strip() for c in line.strip("|").split("|")] if line.startswith("| ") else []
+
+
+def micro_folder(tmp_path: Path, entries: list[dict]) -> Path:
     folder = tmp_path / "micro"
     folder.mkdir()
-    entries = [
-        *(
-            entry(f"{op}-{size}", contender, seconds * op_factor * factor, size)
-            for op, op_factor in (("decode", 1.0), ("encode", 1.3))
-            for size, seconds in (("480x270", 1e-3), ("1920x1080", 14e-3))
-            for contender, factor in (("turbojpeg", 1.0), ("pyturbojpeg", 1.1), ("opencv", 1.4))
-        ),
-        entry("tjbench-decode", "tjbench", 1.0, "1920x1080", tjbench_s_per_image=13e-3),
-        entry("tjbench-decode", "tjbench", 1.0, "480x270", tjbench_s_per_image=0.9e-3),
-        *(
-            entry(f"fixed-cost-{op}", c, t, "16x16")
-            for op in ("decode", "decode-mixed", "encode")
-            for c, t in (("turbojpeg", 4e-6), ("simplejpeg", 5e-6))
-        ),
-    ]
     record = results.provenance("micro", ["test"], 20240601)
     machine = record["machine_info"] | {"codec_versions": {"turbojpeg_libjpeg_turbo": "3.1.3"}}
     (folder / "benchmark.json").write_text(
         json.dumps(results.benchmark_document(entries, record | {"machine_info": machine}))
     )
     (folder / "provenance.json").write_text(json.dumps(record))
+    return folder
+
+
+MICRO_ENTRIES = [
+    *(
+        entry(f"{op}-{size}", contender, seconds * op_factor * factor, size)
+        for op, op_factor in (("decode", 1.0), ("encode", 1.3))
+        for size, seconds in (("480x270", 1e-3), ("1920x1080", 14e-3))
+        for contender, factor in (("turbojpeg", 1.0), ("pyturbojpeg", 1.1), ("opencv", 1.4))
+    ),
+    entry("tjbench-decode", "tjbench", 1.0, "1920x1080", tjbench_s_per_image=13e-3),
+    entry("tjbench-decode", "tjbench", 1.0, "480x270", tjbench_s_per_image=0.9e-3),
+    *(
+        entry(f"fixed-cost-{op}", c, t, "16x16")
+        for op in ("decode", "decode-mixed", "encode")
+        for c, t in (("turbojpeg", 4e-6), ("simplejpeg", 5e-6))
+    ),
+    entry("photos-decode", "turbojpeg", 10e-3),
+    entry("photos-decode", "simplejpeg", 10.1e-3),
+]
+
+
+def test_a_micro_run_is_reported_from_its_folder(tmp_path):
+    folder = micro_folder(tmp_path, MICRO_ENTRIES)
     assert cli(["report", str(folder)]) == 0
     text = (folder / "report.md").read_text()
     assert "## Targets" in text
-    assert "| 1. decode time ours / tjbench, 1920x1080 | 1.077 |" in text
+    rows = {cells[0]: cells for cells in map(table_cells, text.splitlines()) if cells}
+    # ours 14 ms against tjbench's 13 ms, our rounds 5% either side: past 1.0 all along
+    decode = rows["1. decode time ours / tjbench, 1920x1080"]
+    assert decode[1] == "<= 1"
+    assert decode[2].startswith("1.077x [1.05")
+    assert decode[3] == "missed"
+    # 4 us against 5 us: under 1.35 all along
+    assert rows["2. fixed cost per call (16x16 decode) ours / simplejpeg"][3] == "met"
+    # 10 ms against 10.1 ms with 5% noise each: the interval straddles 1.0
+    assert rows["2. whole real photos, one thread, ours / simplejpeg"][3] == "within noise"
+    crop = rows["5. 480x270 top-left crop / full decode time, 1080p"]
+    assert crop[2:4] == ["not measured", "not measured"]
+    assert crop[4] == "missing: crop/crop-480x270-top-left, crop/full-decode"
+    assert "load average (1, 5, 15 min) as the run ended" in text
     assert "![throughput](throughput.png)" in text
     for name in ("throughput.png", "fixed_cost.png"):
         assert (folder / name).stat().st_size > 0, name
+
+
+def test_a_micro_run_without_its_rounds_is_not_judged(tmp_path):
+    """pytest-benchmark's JSON without --benchmark-save-data has no rounds: no interval,
+    so no verdict, and the report says why."""
+    entries = [e | {"stats": {k: v for k, v in e["stats"].items() if k != "data"}}
+               for e in MICRO_ENTRIES]  # fmt: skip
+    folder = micro_folder(tmp_path, entries)
+    assert cli(["report", str(folder)]) == 0
+    text = (folder / "report.md").read_text()
+    rows = {cells[0]: cells for cells in map(table_cells, text.splitlines()) if cells}
+    fixed = rows["2. fixed cost per call (16x16 decode) ours / simplejpeg"]
+    assert fixed[2:4] == ["not measured", "not measured"]
+    assert fixed[4].startswith("no rounds in benchmark.json")
+    assert not (folder / "fixed_cost.png").exists()  # nothing to draw it from
 
 
 def test_a_full_run_says_nothing_of_its_mode_and_a_quick_one_names_what_it_left_out():

@@ -229,16 +229,19 @@ def test_the_hatching_marks_only_the_wrong_cells():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from benchmarks import report_kit
+
     acc = pd.DataFrame({"encoding": ["ffv1", "ffv1", "x264"], "reader": ["a", "b", "a"],
                         "wrong": [0, 3, 0]})  # fmt: skip
     wrong = video_report.wrong_cells(acc)
     assert wrong == {("ffv1", "b"): 3}
+    table = pd.DataFrame({"what": ["ffv1", "x264"] * 2, "reader": ["a", "a", "b", "b"],
+                          "median": [1.0, 2.0, 1.5, 2.5], "low": [0.9, 1.8, 1.4, 2.3],
+                          "high": [1.1, 2.2, 1.6, 2.7]})  # fmt: skip
     fig, ax = plt.subplots()
-    for reader in ("a", "b"):
-        bars = ax.bar([0, 1], [1, 2])
-        video_report._mark_wrong(bars, ["ffv1", "x264"], reader, wrong)
-        hatched = [bar.get_hatch() for bar in bars]
-        assert hatched == (["///", None] if reader == "b" else [None, None])
+    report_kit.bars(ax, table, "what", "reader", marked=wrong)
+    hatched = {(bar.get_x(), bar.get_hatch()) for bar in ax.patches}
+    assert [h for _, h in sorted(hatched)] == [None, "///", None, None]  # ffv1: a, b; x264: a, b
     plt.close(fig)
     assert "b on ffv1: 3 wrong" in video_report.wrong_note(wrong, {("ffv1", "b")})
     assert video_report.wrong_note(wrong, {("x264", "a")}) == ""
