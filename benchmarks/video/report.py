@@ -214,6 +214,9 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
             ),
             kit.markdown(tables.sequential_table(acc, provenance.get("reader_stats", {}))),
         ]
+    dask = folder / "dask" / "dask_scaling.md"  # the full run's (benchmarks/dask_scaling.py)
+    if dask.is_file():
+        parts += [dask.read_text(), "![dask_scaling](dask/dask_scaling.png)\n"]
     parts += ["## Quality of the lossy encodings (every 10th frame against the source)\n",
               kit.markdown(qual), _vmaf_line(provenance.get("vmaf") or {}),
               *_provenance(provenance)]  # fmt: skip
