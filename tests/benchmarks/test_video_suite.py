@@ -343,3 +343,16 @@ def test_a_fresh_process_sends_back_its_result_or_its_error():
         suite._in_fresh_process(lambda: 1 / 0)
     with pytest.raises(RuntimeError, match="no answer within 1 s"):
         suite._in_fresh_process(lambda: time.sleep(10), timeout=1)
+
+
+def test_the_report_carries_the_dask_section_when_the_run_made_one(full_run, tmp_path):
+    folder, _ = full_run
+    (folder / "dask").mkdir(exist_ok=True)
+    (folder / "dask" / "dask_scaling.md").write_text("## Dask: made by this test\n\n| a |\n")
+    try:
+        text = video_report.write([folder], tmp_path / "report.md").read_text()
+    finally:
+        (folder / "dask" / "dask_scaling.md").unlink()
+    assert "## Dask: made by this test" in text
+    assert "](dask/dask_scaling.png)" in text
+    assert "## Dask" not in video_report.write([folder], tmp_path / "again.md").read_text()
