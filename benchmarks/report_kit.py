@@ -6,7 +6,7 @@ footer and the provenance section. Each report keeps only its own tables and fig
     claim = Claim("ours / theirs, decode", 1.05)                     # lower is better
     row = claim.judged(measure.ratio(ours, theirs))   # {"target", "measured", "verdict"}
     bars(ax, table, "size", "contender")              # whiskers from low to high
-    footer(fig, provenance, "q95", over="photos")     # system, seed, load, what the bars are
+    footer(fig, provenance, "q95", over="the photos") # system, seed, load, what the bars are
     provenance_section(provenance, libraries={"turbojpeg": "libjpeg-turbo 3.1.3"})
 """
 
