@@ -16,7 +16,7 @@ from typing import Any, Literal, Self, get_args
 import numpy as np
 
 from framereader import cache
-from framereader._gop import GopDecoder, GopPool
+from framereader._gop import Costs, GopDecoder, GopPool
 from framereader._packets import PacketDecoder
 from framereader._source import Converter, FrameSource, PixelFormat, Video
 from framereader.errors import StaleIndexError
@@ -301,9 +301,11 @@ class VideoReader:
                 decoder = PacketDecoder(video, convert)
             else:
                 # Frame-threaded decoders (a thread per core each) are not multiplied.
+                costs = Costs()
                 decoder = GopPool(
-                    lambda: GopDecoder(video, convert, self._skip_nonref),
+                    lambda: GopDecoder(video, convert, self._skip_nonref, costs),
                     1 if kind == "frame" else self.decoders,
+                    costs,
                 )
             self._decoders[kind] = decoder
         return decoder
