@@ -520,20 +520,32 @@ class GopPool:
     container of its own and left where its last read ended.
 
     A read goes to the decoder that reaches the frame by decoding on with the
-    fewest packets. When none can, a new decoder is opened while there are fewer
-    than ``size``; after that the least recently used one seeks. Random reads in
-    a short video, or back and forth around one moment of a long one, then roll
-    forward from the nearest decoder behind the frame instead of from its
-    keyframe. Each decoder is exact on its own, so the frames are the same as with
-    one. The cost is memory: each decoder keeps its reference frames (a few
-    frames' worth) and a file handle.
+    fewest packets. When none does, the least recently used one seeks, or a new
+    one opens while fewer than ``size`` are open. Each decoder is exact on its
+    own, so the frames are the same as with one.
+
+    When to open: a new decoder decodes from the frame's keyframe as the seek
+    would, and costs an open besides; it pays only by keeping the place the
+    seeking decoder would leave, for a later read. So, while there is room,
+    the pool remembers the last ``2 * size`` places decoders left and, at each
+    read, adds up the packets that decoding on from the nearest of them would
+    have saved over what the read costs now. A decoder opens when that sum, at
+    the measured cost per packet, reaches the measured cost of an open
+    (``Costs``, both measured on this file's reads); the sum then starts again
+    from zero. Reads that never come back just behind a place left (random
+    reads in far-apart GOPs, sorted reads, runs that only go forward) open
+    none; alternating between two or three places opens one at the first
+    return to each. The cost of more decoders is memory: each keeps its
+    reference frames (a few frames' worth) and a file handle.
     """
 
     def __init__(self, make: Callable[[], GopDecoder], size: int, costs: Costs) -> None:
         self._make = make
         self.size = size
-        self.costs = costs  # what an open and a packet cost, measured on the reads
+        self.costs = costs  # what an open and a packet cost: what opening is weighed with
         self._decoders: list[GopDecoder] = []  # the least recently used first
+        self._left: deque[Place] = deque(maxlen=2 * size)  # places decoders left, the latest last
+        self._unkept = 0  # packets the places left would have saved since the last open
 
     def _for(self, i: int) -> GopDecoder:
         best, fewest = None, None
@@ -541,12 +553,37 @@ class GopPool:
             packets = decoder.ahead(i)
             if packets is not None and (fewest is None or packets < fewest):
                 best, fewest = decoder, packets
-        if best is None:
-            best = self._make() if len(self._decoders) < self.size else self._decoders.pop(0)
+        room = len(self._decoders) < self.size  # once full, nothing is weighed, nor kept
+        if room and self._decoders:
+            self._unkept += self._saving(i, fewest)
+        if not self._decoders or (room and best is None and self._pays_to_open()):
+            self._unkept = 0
+            chosen = self._make()
         else:
-            self._decoders.remove(best)
-        self._decoders.append(best)
-        return best
+            chosen = self._decoders.pop(0) if best is None else best
+            if best is not None:
+                self._decoders.remove(best)
+            place = chosen.place()
+            if room and place is not None:
+                self._left.append(place)
+        self._decoders.append(chosen)
+        return chosen
+
+    def _saving(self, i: int, fewest: int | None) -> int:
+        """The packets that decoding on from the nearest place left would save on frame
+        ``i`` over the plan: decoding on ``fewest`` packets, or a seek (None)."""
+        anchor = self._decoders[-1]
+        kept = [anchor.ahead(i, place) for place in self._left]
+        nearest = min((packets for packets in kept if packets is not None), default=None)
+        if nearest is None:
+            return 0
+        planned = anchor.from_keyframe(i) if fewest is None else fewest
+        return max(planned - nearest, 0)
+
+    def _pays_to_open(self) -> bool:
+        """Whether the packets the places left would have saved cost an open."""
+        per, opening = self.costs.packet_seconds(), self.costs.open_seconds()
+        return per is not None and opening is not None and self._unkept * per >= opening
 
     def read(self, i: int, out: np.ndarray | None = None, then: int | None = None) -> np.ndarray:
         """Frame ``i``; ``then``: the frame asked for next, if known."""
@@ -567,5 +604,7 @@ class GopPool:
 
     def close(self) -> None:
         decoders, self._decoders = self._decoders, []
+        self._left.clear()
+        self._unkept = 0
         for decoder in decoders:
             decoder.close()
