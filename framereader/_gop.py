@@ -34,6 +34,7 @@ import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from time import perf_counter
 
 import av
 import numpy as np
@@ -183,11 +184,63 @@ class _SeekState:
     errors: list[str] = field(default_factory=list)  # what FFmpeg raised
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a read left a decoder that can decode on: enough to tell whether a frame
+    is reached from there with no seek, and with how many packets."""
+
+    start: int  # the keyframe packet decoding started from (-1: the file's start)
+    fed: int  # the highest packet number fed
+    last: int  # the pts of the frame returned last
+
+
+class Costs:
+    """What opening a decoder and decoding a packet cost on one file, measured on
+    the decoders' own reads (``perf_counter``), as running averages.
+
+    A read is timed up to its decoded frame (not the conversion), less the
+    container opens inside it, against the packets it fed. A read that opened a
+    container also set up the codec (FFmpeg opens it on the first packet) and
+    allocated its first frames, so it is kept apart: what it took beyond its
+    packets at the other reads' cost per packet counts as opening."""
+
+    def __init__(self) -> None:
+        self.opens = 0  # containers opened
+        self.open_time = 0.0  # seconds in the opens themselves
+        self.first = [0, 0.0]  # packets fed and seconds, in the reads that opened
+        self.rest = [0, 0.0]  # packets fed and seconds, in every other read
+
+    def record(self, packets: int, seconds: float, opens: int = 0, open_time: float = 0.0) -> None:
+        """A read that fed ``packets`` in ``seconds``, and besides opened ``opens``
+        containers in ``open_time`` seconds."""
+        self.opens += opens
+        self.open_time += open_time
+        kind = self.first if opens else self.rest
+        kind[0] += packets
+        kind[1] += seconds
+
+    def packet_seconds(self) -> float | None:
+        """Seconds per packet fed (None: nothing fed yet); until a read that opened
+        nothing has fed packets, the opening reads' average, setup included."""
+        for packets, seconds in (self.rest, self.first):
+            if packets:
+                return seconds / packets
+        return None
+
+    def open_seconds(self) -> float | None:
+        """Seconds per open, setup included (None: none yet)."""
+        per = self.packet_seconds()
+        if not self.opens or per is None:
+            return None
+        setup = max(self.first[1] - self.first[0] * per, 0.0)
+        return (self.open_time + setup) / self.opens
+
+
 class GopDecoder:
     """One container and its decoder: seek to the keyframe, decode forward to the exact pts."""
 
-    def __init__(self, video: Video, convert: Converter, skip_nonref: bool) -> None:
-        self.video, self.convert = video, convert
+    def __init__(self, video: Video, convert: Converter, skip_nonref: bool, costs: Costs) -> None:
+        self.video, self.convert, self.costs = video, convert, costs  # its reads' costs go there
         self.path, self.index, self.counts = video.path, video.index, video.counts
         self.counts["decoders"] += 1
         self._skip = skip_nonref and self.index.codec in SKIP_NONREF_CODECS
@@ -195,6 +248,8 @@ class GopDecoder:
         self._number = self.index.packet_of_pts  # built once, on the index
         self._container = self._stream = None
         self._by_dts = False  # seek by the keyframe's dts (MPEG-TS), not its pts
+        self._fed_total = 0  # packets fed, ever
+        self._opens, self._open_time = 0, 0.0  # containers opened, ever, and in how long
         self._seek = self._fresh(-1)
 
     def _fresh(self, start: int) -> _SeekState:
@@ -239,26 +294,42 @@ class GopDecoder:
         flight = self._in_flight() if self._stream is not None else 0  # none open: no flush
         return key <= self._gop(fed) or key - fed <= 1 + flight
 
-    def _continues_to(self, key: int, target: int) -> bool:
-        """Whether the frame with pts ``target`` (keyframe ``key``) is reached by decoding
-        on from where the last read left the decoder, with no seek."""
+    def place(self) -> Place | None:
+        """Where the last read left this decoder; None when it cannot decode on (none
+        yet, or drained)."""
         seek = self._seek
+        if seek.packets is None or seek.last is None:
+            return None
+        return Place(seek.start, seek.fed, seek.last)
+
+    def _continues_to(self, place: Place | None, key: int, target: int) -> bool:
+        """Whether the frame with pts ``target`` (keyframe ``key``) is reached by decoding
+        on from ``place``, with no seek."""
         return (
-            seek.packets is not None
-            and seek.last is not None
-            and target > seek.last
-            and seek.start <= key
-            and self._reaches(key, seek.fed)
+            place is not None
+            and target > place.last
+            and place.start <= key
+            and self._reaches(key, place.fed)
         )
 
-    def ahead(self, i: int) -> int | None:
+    def ahead(self, i: int, place: Place | None = None) -> int | None:
         """How many packets past the last one fed frame ``i``'s packet is, when decoding
-        on reaches it with no seek; None when reading it would seek."""
+        on reaches it with no seek; None when reading it would seek. ``place``: from
+        there (a place this or another decoder of the file was left at), not from
+        where this decoder is."""
         packet = int(self.index.order[i])
         target = int(self.index.pts[packet])
-        if not self._continues_to(self._keyframe_for(packet, target), target):
+        start = self.place() if place is None else place
+        if not self._continues_to(start, self._keyframe_for(packet, target), target):
             return None
-        return max(packet - self._seek.fed, 0)
+        return max(packet - start.fed, 0)
+
+    def from_keyframe(self, i: int) -> int:
+        """How many packets a seek feeds to reach frame ``i``'s packet: from its
+        keyframe's (or the file's first) to it."""
+        packet = int(self.index.order[i])
+        key = self._keyframe_for(packet, int(self.index.pts[packet]))
+        return packet - max(key, 0) + 1
 
     def read(self, i: int, out: np.ndarray | None = None, then: int | None = None) -> np.ndarray:
         """Frame ``i``; ``then`` is the frame that will be asked for next, if known (a batch),
@@ -272,12 +343,14 @@ class GopDecoder:
             drain = not self._reaches(
                 self._keyframe_for(after, int(self.index.pts[after])), max(self._seek.fed, packet)
             )
+        before = (perf_counter(), self._fed_total, self._opens, self._open_time)
         frame = None
-        if self._continues_to(key, target):
+        if self._continues_to(self.place(), key, target):
             self.counts["continued"] += 1
             frame = self._decode_until(target, packet, drain)
         if frame is None:
             frame = self._seek_and_decode(i, key, target, packet, drain)
+        self._record(*before)
         seek = self._seek
         seek.last = target
         if frame.is_corrupt:
@@ -288,6 +361,12 @@ class GopDecoder:
             )
         seek.damage.forget(target, self._in_flight())
         return self.convert(frame, out)
+
+    def _record(self, started: float, fed: int, opens: int, open_time: float) -> None:
+        """Tell ``costs`` what the read begun at ``started`` (with those counts) took."""
+        opens, open_time = self._opens - opens, self._open_time - open_time
+        seconds = perf_counter() - started - open_time
+        self.costs.record(self._fed_total - fed, seconds, opens, open_time)
 
     def _seek_and_decode(self, i: int, key: int, target: int, packet: int, drain: bool):
         starts = [key]
@@ -329,7 +408,10 @@ class GopDecoder:
             if self._container is not None:
                 self._container.close()
                 self._container = None
+            started = perf_counter()
             self._container, self._stream = self.video.open()
+            self._opens += 1
+            self._open_time += perf_counter() - started
         if start >= 0:
             ts = self.index.dts[start] if by_dts else self.index.pts[start]
             try:
@@ -412,6 +494,7 @@ class GopDecoder:
                     continue
             if number is not None:
                 seek.fed = max(seek.fed, number)
+            self._fed_total += 1
             skip = self._skip and ts is not None and ts < target and self._disposable(packet)
             if self._skip:
                 context.skip_frame = "NONREF" if skip else "DEFAULT"
@@ -437,19 +520,32 @@ class GopPool:
     container of its own and left where its last read ended.
 
     A read goes to the decoder that reaches the frame by decoding on with the
-    fewest packets. When none can, a new decoder is opened while there are fewer
-    than ``size``; after that the least recently used one seeks. Random reads in
-    a short video, or back and forth around one moment of a long one, then roll
-    forward from the nearest decoder behind the frame instead of from its
-    keyframe. Each decoder is exact on its own, so the frames are the same as with
-    one. The cost is memory: each decoder keeps its reference frames (a few
-    frames' worth) and a file handle.
+    fewest packets. When none does, the least recently used one seeks, or a new
+    one opens while fewer than ``size`` are open. Each decoder is exact on its
+    own, so the frames are the same as with one.
+
+    When to open: a new decoder decodes from the frame's keyframe as the seek
+    would, and costs an open besides; it pays only by keeping the place the
+    seeking decoder would leave, for a later read. So, while there is room,
+    the pool remembers the last ``2 * size`` places decoders left and, at each
+    read, adds up the packets that decoding on from the nearest of them would
+    have saved over what the read costs now. A decoder opens when that sum, at
+    the measured cost per packet, reaches the measured cost of an open
+    (``Costs``, both measured on this file's reads); the sum then starts again
+    from zero. Reads that never come back just behind a place left (random
+    reads in far-apart GOPs, sorted reads, runs that only go forward) open
+    none; alternating between two or three places opens one at the first
+    return to each. The cost of more decoders is memory: each keeps its
+    reference frames (a few frames' worth) and a file handle.
     """
 
-    def __init__(self, make: Callable[[], GopDecoder], size: int) -> None:
+    def __init__(self, make: Callable[[], GopDecoder], size: int, costs: Costs) -> None:
         self._make = make
         self.size = size
+        self.costs = costs  # what an open and a packet cost: what opening is weighed with
         self._decoders: list[GopDecoder] = []  # the least recently used first
+        self._left: deque[Place] = deque(maxlen=2 * size)  # places decoders left, the latest last
+        self._unkept = 0  # packets the places left would have saved since the last open
 
     def _for(self, i: int) -> GopDecoder:
         best, fewest = None, None
@@ -457,12 +553,37 @@ class GopPool:
             packets = decoder.ahead(i)
             if packets is not None and (fewest is None or packets < fewest):
                 best, fewest = decoder, packets
-        if best is None:
-            best = self._make() if len(self._decoders) < self.size else self._decoders.pop(0)
+        room = len(self._decoders) < self.size  # once full, nothing is weighed, nor kept
+        if room and self._decoders:
+            self._unkept += self._saving(i, fewest)
+        if not self._decoders or (room and best is None and self._pays_to_open()):
+            self._unkept = 0
+            chosen = self._make()
         else:
-            self._decoders.remove(best)
-        self._decoders.append(best)
-        return best
+            chosen = self._decoders.pop(0) if best is None else best
+            if best is not None:
+                self._decoders.remove(best)
+            place = chosen.place()
+            if room and place is not None:
+                self._left.append(place)
+        self._decoders.append(chosen)
+        return chosen
+
+    def _saving(self, i: int, fewest: int | None) -> int:
+        """The packets that decoding on from the nearest place left would save on frame
+        ``i`` over the plan: decoding on ``fewest`` packets, or a seek (None)."""
+        anchor = self._decoders[-1]
+        kept = [anchor.ahead(i, place) for place in self._left]
+        nearest = min((packets for packets in kept if packets is not None), default=None)
+        if nearest is None:
+            return 0
+        planned = anchor.from_keyframe(i) if fewest is None else fewest
+        return max(planned - nearest, 0)
+
+    def _pays_to_open(self) -> bool:
+        """Whether the packets the places left would have saved cost an open."""
+        per, opening = self.costs.packet_seconds(), self.costs.open_seconds()
+        return per is not None and opening is not None and self._unkept * per >= opening
 
     def read(self, i: int, out: np.ndarray | None = None, then: int | None = None) -> np.ndarray:
         """Frame ``i``; ``then``: the frame asked for next, if known."""
@@ -483,5 +604,7 @@ class GopPool:
 
     def close(self) -> None:
         decoders, self._decoders = self._decoders, []
+        self._left.clear()
+        self._unkept = 0
         for decoder in decoders:
             decoder.close()

@@ -16,7 +16,7 @@ from typing import Any, Literal, Self, get_args
 import numpy as np
 
 from framereader import cache
-from framereader._gop import GopDecoder, GopPool
+from framereader._gop import Costs, GopDecoder, GopPool
 from framereader._packets import PacketDecoder
 from framereader._source import Converter, FrameSource, PixelFormat, Video
 from framereader.errors import StaleIndexError
@@ -88,11 +88,14 @@ class VideoReader:
     force one.
     ``decoders`` is how many decoders a stream with GOPs may keep open for reads
     that are not frame-threaded (default 3), each left where its last read ended.
-    A read goes to the one that reaches its frame by decoding forward soonest, and
-    a new one opens (up to ``decoders``) rather than seeking one that is parked.
-    Random reads in a short video, or back and forth around one moment of a long
-    one, then decode fewer frames. Each decoder costs a file handle and its
-    reference frames (a few frames' memory); ``decoders=1`` keeps one.
+    A read goes to the one that reaches its frame by decoding forward soonest.
+    When none does, one seeks, or a new one opens (up to ``decoders``) once reads
+    have come back behind places decoders left often enough that keeping places
+    would have saved more decoding than an open costs, both measured on this
+    file's reads. Back and forth between a few places then decodes a few frames
+    a read, and reads that never come back open nothing. Each decoder costs a
+    file handle and its reference frames (a few frames' memory); ``decoders=1``
+    keeps one.
 
     Safe after ``fork`` (decoders are closed before a fork and reopened lazily) and
     picklable (the path, options and index travel; the open files do not). One reader
@@ -301,9 +304,11 @@ class VideoReader:
                 decoder = PacketDecoder(video, convert)
             else:
                 # Frame-threaded decoders (a thread per core each) are not multiplied.
+                costs = Costs()
                 decoder = GopPool(
-                    lambda: GopDecoder(video, convert, self._skip_nonref),
+                    lambda: GopDecoder(video, convert, self._skip_nonref, costs),
                     1 if kind == "frame" else self.decoders,
+                    costs,
                 )
             self._decoders[kind] = decoder
         return decoder

@@ -28,6 +28,7 @@ import numpy as np
 
 from benchmarks.video import adversarial, codecs
 from framereader import _packets
+from framereader._gop import Costs
 
 FRAMES = 48  # the adversarial files and EXTRA (two GOPs of 30 where there are GOPs)
 SUITE_FRAMES = 24  # the suite's encodings: x264 lossless in one GOP costs n * n / 2 decodes
@@ -105,6 +106,28 @@ def orders(count: int, seed: int = 20240607) -> dict[str, list[int]]:
         "forward": list(range(count)),
         "backward": list(range(count - 1, -1, -1)),
     }
+
+
+class FixedCosts(Costs):
+    """Cost estimates fixed in packets (a packet: one second), so that whether the pool
+    opens a decoder is counted, not timed; the reads still record their own costs."""
+
+    def __init__(self, open_packets: float) -> None:
+        super().__init__()
+        self.open_packets = open_packets
+
+    def packet_seconds(self) -> float:
+        return 1.0
+
+    def open_seconds(self) -> float:
+        return float(self.open_packets)
+
+
+def fix_costs(reader, open_packets: float) -> None:
+    """Make a reader's single reads (``threads=1``: batches too) weigh opening a decoder
+    as costing ``open_packets`` packets: 0 opens one at every read no decoder reaches,
+    ``math.inf`` never opens a second."""
+    reader._decoder("single").costs = FixedCosts(open_packets)
 
 
 # -- counting index scans in other processes (a Dask cluster's workers) -------------
