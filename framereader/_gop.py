@@ -201,35 +201,40 @@ class Costs:
     A read is timed up to its decoded frame (not the conversion), less the
     container opens inside it, against the packets it fed. A read that opened a
     container also set up the codec (FFmpeg opens it on the first packet) and
-    allocated its first frames, so it is kept apart: what it took beyond its
-    packets at the other reads' cost per packet counts as opening."""
+    allocated its first frames, so it is kept apart: what it took beyond what
+    reads that seeked took for as many packets (they too start at a keyframe,
+    which costs more than the packets after it) counts as opening."""
 
     def __init__(self) -> None:
         self.opens = 0  # containers opened
         self.open_time = 0.0  # seconds in the opens themselves
-        self.first = [0, 0.0]  # packets fed and seconds, in the reads that opened
-        self.rest = [0, 0.0]  # packets fed and seconds, in every other read
+        # packets fed and seconds: in reads that opened, that seeked, that decoded on
+        self.first, self.sought, self.onward = [0, 0.0], [0, 0.0], [0, 0.0]
 
-    def record(self, packets: int, seconds: float, opens: int = 0, open_time: float = 0.0) -> None:
+    def record(self, packets: int, seconds: float, opens: int = 0, open_time: float = 0.0,
+               sought: bool = False) -> None:  # fmt: skip
         """A read that fed ``packets`` in ``seconds``, and besides opened ``opens``
-        containers in ``open_time`` seconds."""
+        containers in ``open_time`` seconds; ``sought``: it seeked."""
         self.opens += opens
         self.open_time += open_time
-        kind = self.first if opens else self.rest
+        kind = self.first if opens else self.sought if sought else self.onward
         kind[0] += packets
         kind[1] += seconds
+
+    @staticmethod
+    def _per(*kinds: list) -> float | None:
+        packets, seconds = sum(k[0] for k in kinds), sum(k[1] for k in kinds)
+        return seconds / packets if packets else None
 
     def packet_seconds(self) -> float | None:
         """Seconds per packet fed (None: nothing fed yet); until a read that opened
         nothing has fed packets, the opening reads' average, setup included."""
-        for packets, seconds in (self.rest, self.first):
-            if packets:
-                return seconds / packets
-        return None
+        per = self._per(self.sought, self.onward)
+        return self._per(self.first) if per is None else per
 
     def open_seconds(self) -> float | None:
         """Seconds per open, setup included (None: none yet)."""
-        per = self.packet_seconds()
+        per = self._per(self.sought) or self.packet_seconds()
         if not self.opens or per is None:
             return None
         setup = max(self.first[1] - self.first[0] * per, 0.0)
@@ -343,7 +348,7 @@ class GopDecoder:
             drain = not self._reaches(
                 self._keyframe_for(after, int(self.index.pts[after])), max(self._seek.fed, packet)
             )
-        before = (perf_counter(), self._fed_total, self._opens, self._open_time)
+        before = (perf_counter(), self._fed_total, self._opens, self._open_time, self._seek)
         frame = None
         if self._continues_to(self.place(), key, target):
             self.counts["continued"] += 1
@@ -362,11 +367,13 @@ class GopDecoder:
         seek.damage.forget(target, self._in_flight())
         return self.convert(frame, out)
 
-    def _record(self, started: float, fed: int, opens: int, open_time: float) -> None:
-        """Tell ``costs`` what the read begun at ``started`` (with those counts) took."""
+    def _record(self, started: float, fed: int, opens: int, open_time: float, seek) -> None:
+        """Tell ``costs`` what the read begun at ``started`` (with those counts, and that
+        seek state) took."""
         opens, open_time = self._opens - opens, self._open_time - open_time
         seconds = perf_counter() - started - open_time
-        self.costs.record(self._fed_total - fed, seconds, opens, open_time)
+        sought = self._seek is not seek
+        self.costs.record(self._fed_total - fed, seconds, opens, open_time, sought)
 
     def _seek_and_decode(self, i: int, key: int, target: int, packet: int, drain: bool):
         starts = [key]

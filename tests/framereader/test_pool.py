@@ -149,9 +149,11 @@ def test_an_open_costs_the_open_and_the_first_reads_setup():
     costs.record(4, 0.012, opens=1, open_time=0.002)  # the first read: 3 ms a packet, setup in
     assert costs.packet_seconds() == pytest.approx(0.003)
     assert costs.open_seconds() == pytest.approx(0.002)  # no other read to tell setup apart
-    costs.record(10, 0.010)  # 1 ms a packet
-    costs.record(2, 0.002)
+    costs.record(10, 0.010)  # decoding on: 1 ms a packet
     assert costs.packet_seconds() == pytest.approx(0.001)
     assert costs.open_seconds() == pytest.approx(0.002 + 0.012 - 4 * 0.001)
-    costs.record(6, 0.007, opens=1, open_time=0.004)
-    assert costs.open_seconds() == pytest.approx((0.006 + 0.019 - 10 * 0.001) / 2)
+    costs.record(5, 0.010, sought=True)  # from a keyframe: 2 ms a packet, the first reads' base
+    assert costs.packet_seconds() == pytest.approx(0.020 / 15)
+    assert costs.open_seconds() == pytest.approx(0.002 + 0.012 - 4 * 0.002)
+    costs.record(6, 0.017, opens=1, open_time=0.004)
+    assert costs.open_seconds() == pytest.approx((0.006 + 0.029 - 10 * 0.002) / 2)
