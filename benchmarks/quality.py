@@ -54,6 +54,12 @@ def psnr(reference: np.ndarray, test: np.ndarray) -> float:
     return float(peak_signal_noise_ratio(reference, test))
 
 
+def returned_psnr(reference: np.ndarray, test: np.ndarray) -> float:
+    """``psnr`` of what a decoder returned against its reference, 0 on a shape mismatch:
+    an image of another size is as wrong as an image can be."""
+    return psnr(reference, test) if reference.shape == test.shape else 0.0
+
+
 class VmafUnavailable(RuntimeError):
     """No ffmpeg with libvmaf here; the message says which were tried."""
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import environments, loaded, results, sites
+from benchmarks import environments, loaded, quality, results, sites
 from benchmarks.jpeg import contenders
 from benchmarks.video import readers
 
@@ -172,14 +172,6 @@ def _process(kind: str, name: str) -> tuple[str | None, dict[str, str]]:
     return (str(site) if site else None), reader.process_environment()
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    from benchmarks import quality
-
-    if a.shape != b.shape:
-        return 0.0
-    return quality.psnr(a, b)
-
-
 def _start(kind: str, names, source: dict, batch: int, skipped: dict) -> dict[str, sites.Worker]:
     hosts = {}
     for name in names:
@@ -217,7 +209,7 @@ def _part(kind: str, hosts: dict, config: Config, items: int, skipped: dict) -> 
             continue
         bgr = image[..., ::-1] if output == "RGB" else image
         reference = bgr if reference is None else reference
-        checks[name] = _psnr(bgr, reference)
+        checks[name] = quality.returned_psnr(bgr, reference)
     plan = [(name, w) for name in hosts for w in config.workers] * config.rounds
     random.Random(config.seed).shuffle(plan)
     rows: list[dict] = []
@@ -252,7 +244,7 @@ def run(config: Config) -> Path:
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(config.seed)
-    side = min(CROP, *(min(_jpeg_size(p)) for p in config.photos))
+    side = min(CROP, _smallest_side(config.photos))
     photos = {"files": [str(p) for p in config.photos],
               "order": [rng.randrange(len(config.photos)) for _ in range(config.items)],
               "crop": side}  # fmt: skip
@@ -291,11 +283,13 @@ def run(config: Config) -> Path:
     return out
 
 
-def _jpeg_size(path: Path) -> tuple[int, int]:
+def _smallest_side(paths: list[Path]) -> int:
+    """The shortest side among the JPEGs' headers."""
     import turbojpeg
 
-    info = turbojpeg.Turbojpeg(environments.turbojpeg_library()).decode_header(path.read_bytes())
-    return info.height, info.width
+    with turbojpeg.Turbojpeg(environments.turbojpeg_library()) as tj:
+        infos = [tj.decode_header(p.read_bytes()) for p in paths]
+    return min(min(info.height, info.width) for info in infos)
 
 
 def photo_files(photos, folder: Path, quality: int = 90) -> list[Path]:
