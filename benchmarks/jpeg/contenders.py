@@ -411,6 +411,9 @@ DATALOADER = (
     "torchcodec-jpeg",
     "torchvision",
 )
+# Contenders that need PyTorch, which only the full run installs (tools/run.sh main
+# --full-run): elsewhere they are left out with TORCH_MISSING as the reason.
+NEEDS_TORCH = ("torchvision", "torchcodec-jpeg")
 # Contenders whose library lives in a benchmark environment (benchmarks/environments.py):
 # the suite makes and times them in a process with that environment's site-packages first.
 ENVIRONMENT = {"opencv-turbo": "bench", "opencv-ijg": "bench-ijg"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
 import re
@@ -31,7 +32,13 @@ OUTPUTS = (
 )
 # Contenders made in this process; the ones in a benchmark environment are tested
 # through their site process in tests/benchmarks/test_channel_suites.py (slow).
-LOCAL = [n for n in contenders.JPEG_SUITE if n not in contenders.ENVIRONMENT]
+# PyTorch's decoders are made only where the full run installed torch.
+LOCAL = [
+    n
+    for n in contenders.JPEG_SUITE
+    if n not in contenders.ENVIRONMENT and n not in contenders.NEEDS_TORCH
+]
+HAVE_TORCH = importlib.util.find_spec("torch") is not None
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +53,21 @@ def test_every_adapter_roundtrips(name, bgr):
         contender = contenders.make(name)
     except peers.PeerUnavailable as exc:
         pytest.fail(f"{name} should be installed by tools/run.sh: {exc}")
+    _check_roundtrip(contender, bgr)
+
+
+@pytest.mark.parametrize("name", contenders.NEEDS_TORCH)
+def test_torch_decoders_roundtrip_or_say_the_full_run_installs_them(name, bgr):
+    """With torch (the full run's install) they decode like every adapter; without
+    it (the default setup) making one fails with a reason that names the full run."""
+    if not HAVE_TORCH:
+        with pytest.raises(peers.PeerUnavailable, match="--full-run"):
+            contenders.make(name)
+        return
+    _check_roundtrip(contenders.make(name), bgr)
+
+
+def _check_roundtrip(contender: contenders.Contender, bgr: np.ndarray) -> None:
     source = np.ascontiguousarray(bgr[:, :, ::-1]) if contender.needs_rgb else bgr
     reference = contenders.make("turbojpeg").encode(bgr, 95)
     data = contender.encode(source, 95) if contender.encode else reference
