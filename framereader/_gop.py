@@ -180,6 +180,7 @@ class _SeekState:
     packets: Iterator[av.Packet] | None = None  # the demuxer; None once the decoder is drained
     pending: deque[av.VideoFrame] = field(default_factory=deque)  # out, not yet returned
     fed: int = -1  # the highest packet number fed to the decoder
+    expect: int = 0  # the packet the demuxer should return next, in file order
     last: int | None = None  # the pts of the last frame returned
     errors: list[str] = field(default_factory=list)  # what FFmpeg raised
 
@@ -250,7 +251,6 @@ class GopDecoder:
         self.counts["decoders"] += 1
         self._skip = skip_nonref and self.index.codec in SKIP_NONREF_CODECS
         self._keys = np.flatnonzero(self.index.keyframe)
-        self._number = self.index.packet_of_pts  # built once, on the index
         self._container = self._stream = None
         self._by_dts = False  # seek by the keyframe's dts (MPEG-TS), not its pts
         self._fed_total = 0  # packets fed, ever
@@ -260,7 +260,8 @@ class GopDecoder:
     def _fresh(self, start: int) -> _SeekState:
         """The state of a decoder about to start at keyframe ``start`` (-1: the file's start)."""
         start_pts = int(self.index.pts[start]) if start >= 0 else None
-        return _SeekState(start, _Damage(start_pts), skip_to=start if start >= 0 else None)
+        return _SeekState(start, _Damage(start_pts), skip_to=start if start >= 0 else None,
+                          expect=max(start, 0))  # fmt: skip
 
     def close(self) -> None:
         if self._container is not None:
@@ -438,6 +439,22 @@ class GopDecoder:
             self._seek.errors.append(f"demux: {exc}")
             return None
 
+    def _number(self, ts: int | None) -> int | None:
+        """The number of the packet with pts ``ts`` the demuxer just returned: the one
+        after the last it returned, when that has this pts (demuxers return packets in
+        file order, and a seek lands on the keyframe sought), else the index's search."""
+        if ts is None:
+            return None
+        seek, pts = self._seek, self.index.pts
+        number = seek.expect
+        if not (number < len(pts) and pts[number] == ts):
+            self.counts["packet_searches"] += 1
+            number = self.index.packet_with_pts(ts)
+            if number is None:
+                return None
+        seek.expect = number + 1
+        return number
+
     def _drain(self) -> None:
         """Take every frame the decoder still holds; it must be reset (a seek) before reuse."""
         self._seek.packets = None
@@ -490,7 +507,7 @@ class GopDecoder:
                 self._drain()
                 continue
             ts = packet.pts if packet.pts is not None else packet.dts
-            number = self._number.get(ts) if ts is not None else None
+            number = self._number(ts)
             if seek.skip_to is not None:
                 # drop, undecoded, what the demuxer returns before the keyframe
                 if number == seek.skip_to:

@@ -121,10 +121,13 @@ def _parse(data: bytes) -> FrameIndex:
         raise IndexFileError("not an index file (no magic)")
     at = len(MAGIC) + 4
     length = int.from_bytes(data[len(MAGIC) : at], "little")
-    head = data[at : at + length]
-    digest = data[at + length : at + length + _DIGEST]
-    body = data[at + length + _DIGEST :]
-    if len(head) != length or hashlib.blake2b(head + body, digest_size=_DIGEST).digest() != digest:
+    view = memoryview(data)  # slices of it copy nothing: 10 hours at 30 fps is 54 MB
+    head = bytes(view[at : at + length])
+    digest = bytes(view[at + length : at + length + _DIGEST])
+    body = view[at + length + _DIGEST :]
+    check = hashlib.blake2b(head, digest_size=_DIGEST)
+    check.update(body)
+    if len(head) != length or check.digest() != digest:
         raise IndexFileError("the index file is truncated or corrupt (digest mismatch)")
     header = json.loads(head)
     if header.get("format") != FORMAT_VERSION:

@@ -28,7 +28,7 @@ IndexSource = Literal["auto"] | FrameIndex | str | os.PathLike[str] | None
 # What stats() counts, each key always present.
 STATS = (
     *("decoded", "seeks", "retries", "continued", "decoders"),
-    *("pread", "demuxed", "batched", "cheap_opens", "full_probes"),
+    *("pread", "demuxed", "batched", "cheap_opens", "full_probes", "packet_searches"),
 )
 
 
@@ -376,7 +376,9 @@ class VideoReader:
         ``demuxed`` (intra-only packets read by offset or through the demuxer),
         ``batched`` (batch passes), ``cheap_opens`` and ``full_probes`` (containers
         opened with what the index knows of the stream, or with FFmpeg's full probe:
-        the index has no stream parameters, or the file disagrees with them). For
+        the index has no stream parameters, or the file disagrees with them),
+        ``packet_searches`` (packets the demuxer returned out of file order, or where a
+        seek landed off its keyframe, looked up in the index by pts). For
         diagnostics; a copy, so it never changes under you, with every key present.
         Not carried by pickling: a copy of the reader starts at zero."""
         return {key: self._counts[key] for key in STATS}

@@ -5,12 +5,14 @@ two lengths, 40 times apart."""
 
 from __future__ import annotations
 
+import random
 import tracemalloc
 
+import numpy as np
 import pytest
 
 from framereader import VideoReader
-from tests.framereader.media import ffmpeg
+from tests.framereader.media import ffmpeg, sequential_frames
 
 SHORT, LONG = 300, 12_000  # 10 s and 400 s at 30 fps
 TINY = ["-f", "lavfi", "-i", "testsrc2=size=32x32:rate=30"]
@@ -82,10 +84,36 @@ def test_the_index_derives_its_tables_once_and_they_are_read_only(recordings):
     index = reader.index
     assert index.frame_pts is index.frame_pts
     assert index.frame_keyframe is index.frame_keyframe
-    assert index.packet_of_pts is index.packet_of_pts
     with pytest.raises(ValueError, match="read-only"):
         index.frame_pts[0] = 1
-    assert [index.packet_of_pts[int(ts)] for ts in index.frame_pts] == index.order.tolist()
+    assert [index.packet_with_pts(int(ts)) for ts in index.frame_pts] == index.order.tolist()
+    assert index.packet_with_pts(int(index.pts.max()) + 1) is None
+    assert index.packet_with_pts(int(index.pts.min()) - 1) is None
+    reader.close()
+
+
+def test_packets_sharing_a_pts_resolve_to_the_last_in_file_order():
+    from framereader.index import FileStamp, FrameIndex
+
+    n = 5
+    pts = np.array([0, 10, 10, 20, 30])
+    index = FrameIndex(FileStamp(0, 0, ""), "h264", 1, 2, 2, False, pts=pts, dts=pts,
+                       duration=np.zeros(n), keyframe=np.ones(n, bool), size=np.ones(n),
+                       pos=np.zeros(n), shown=np.array([1, 0, 1, 1, 1], bool),
+                       payload_offset=np.full(n, -1))  # fmt: skip
+    assert [index.packet_with_pts(t) for t in (0, 10, 20, 30, 5)] == [0, 2, 3, 4, None]
+
+
+def test_reads_find_their_packets_by_stepping_not_searching(recordings):
+    """A demuxer returns packets in file order and a seek lands on its keyframe, so a
+    GOP decoder names each packet by stepping on from the last: random reads over a
+    long mkv search the index for none of them."""
+    truth = sequential_frames(recordings["gop", LONG])
+    reader = VideoReader(recordings["gop", LONG], index=None, threads=1, decoders=1)
+    for i in random.Random(5).sample(range(LONG), 20):
+        assert np.array_equal(reader[i], truth[i]), i
+    assert reader.stats()["packet_searches"] == 0
+    assert reader.stats()["seeks"] > 0
     reader.close()
 
 
@@ -93,12 +121,13 @@ def test_a_pickled_index_carries_no_derived_table(recordings):
     import pickle
 
     reader = VideoReader(recordings["gop", LONG], index=None)
-    reader[100]  # the tables exist now
     index = reader.index
-    assert len(index.packet_of_pts) == LONG
+    index.packet_with_pts(int(index.pts[100]))  # the tables exist now
+    assert len(index.frame_pts) == LONG
     state = pickle.dumps(index)
-    assert b"packet_of_pts" not in state
+    assert b"_pts_sorted" not in state
+    assert b"frame_pts" not in state
     back = pickle.loads(state)
     assert back.frame_pts.tolist() == index.frame_pts.tolist()
-    assert back.packet_of_pts == index.packet_of_pts
+    assert back.packet_with_pts(int(index.pts[100])) == 100
     reader.close()
