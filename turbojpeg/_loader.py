@@ -8,7 +8,6 @@ per path: every ``Turbojpeg()`` shares the same :class:`LoadedLibrary`.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import re
 import sys
@@ -53,13 +52,22 @@ def library_version(path: str) -> str:
 
     The TurboJPEG API has no version call, so we read the string from the file.
     """
-    resolved = path if os.sep in path else ctypes.util.find_library("turbojpeg") or path
+    resolved = path if os.sep in path else _find_library() or path
     try:
         with open(resolved, "rb") as f:
             match = _VERSION_PATTERN.search(f.read())
     except OSError:
         return "unknown"
     return match.group(1).decode() if match else "unknown"
+
+
+def _find_library() -> str | None:
+    """ctypes' own search by name, the last place tried. ``ctypes.util`` imports
+    ``subprocess``, so it is imported here, when a search gets this far, not with
+    the package (framereader imports turbojpeg when a reader meets MJPEG)."""
+    import ctypes.util
+
+    return ctypes.util.find_library("turbojpeg")
 
 
 def _prefix_candidates(prefix: str | os.PathLike[str]) -> list[str]:
@@ -97,7 +105,7 @@ def candidate_paths(lib_path: str | os.PathLike[str] | None = None) -> list[tupl
         found += [("the environment turbojpeg is installed in", p)
                   for p in _prefix_candidates(installed)]  # fmt: skip
     found += [("sys.prefix", p) for p in _prefix_candidates(sys.prefix)]
-    by_name = ctypes.util.find_library("turbojpeg")
+    by_name = _find_library()
     if by_name:
         found.append(("ctypes.util.find_library", by_name))
     found += [("system", str(Path(d) / n)) for d in _SYSTEM_DIRS for n in _LIB_NAMES]
