@@ -35,6 +35,11 @@ TORCHCODEC_MISSING = (
     "torchcodec is not installed (pip install torch torchcodec: it needs PyTorch, "
     "which its wheel does not declare as a dependency)"
 )
+# Why quick runs leave a reader out: the same library measured again in another setting.
+THREAD_TYPES_FULL_RUN = ("our OpenCV on every core, one thread type: the full run measures it; "
+                         "quick runs time our OpenCV on one thread (opencv-1thread)")  # fmt: skip
+WHEELS_FULL_RUN = ("a reader again on PyAV's wheel and its FFmpeg: the full run measures it; "
+                   "quick runs time the same recipe on our channel's PyAV and FFmpeg")  # fmt: skip
 
 
 class ReaderUnavailable(RuntimeError):
@@ -253,6 +258,7 @@ class OpenCVFrameThreads(OpenCVReader):
     environment = "bench"
     threads = os.cpu_count() or 1
     thread_type = "frame"
+    quick_run = THREAD_TYPES_FULL_RUN
 
     @staticmethod
     def unavailable() -> str | None:
@@ -270,6 +276,7 @@ class OpenCVOneThread(OpenCVFrameThreads):
     name = "opencv-1thread"
     description = ("our OpenCV (bench environment, our FFmpeg), one decoding thread: "
                    "set CAP_PROP_POS_FRAMES, then read()")  # fmt: skip
+    quick_run = None  # our OpenCV on one thread, as every other reader: in both runs
     threads = 1
     thread_type = "frame"  # with one thread FFmpeg threads nothing (active type 0)
 
@@ -336,6 +343,7 @@ class PyAVWheelReader(PyAVNaiveReader):
     ffmpeg = "own"
     description = "PyAV's wheel and the FFmpeg it bundles, the same recipe as pyav-naive"
     environment = None
+    quick_run = WHEELS_FULL_RUN
 
     @staticmethod
     def unavailable() -> str | None:
@@ -347,7 +355,8 @@ class IndexedVideoReader(Reader):
     the channel's accelerated-codecs package, on our PyAV and FFmpeg."""
 
     name = "indexed"
-    modules = ("av", "framereader")
+    # turbojpeg: framereader imports it when a file holds MJPEG, which it decodes with it
+    modules = ("av", "framereader", "turbojpeg")
     ffmpeg = "bench"
     description = (
         "ours, framereader.VideoReader(path, threads=1) from the bench environment (our "
@@ -410,6 +419,7 @@ class IndexedWheelReader(IndexedVideoReader):
     description = ("ours, framereader.VideoReader(path, threads=1) from this checkout on PyAV's "
                    "wheel and the FFmpeg it bundles")  # fmt: skip
     environment = None
+    quick_run = WHEELS_FULL_RUN
 
     @staticmethod
     def unavailable() -> str | None:

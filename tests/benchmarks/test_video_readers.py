@@ -366,11 +366,18 @@ def test_batch_reads_equal_single_reads(reader_name, videos):
         _batch_equals_single_reads(handle)
 
 
-def test_quick_runs_leave_out_the_pytorch_readers_and_say_why():
+def test_quick_runs_leave_out_the_pytorch_readers_and_repeats_and_say_why():
     everything, nothing = readers.default_readers(quick=False)
     assert everything == tuple(readers.READERS)
     assert nothing == {}
     quick, left_out = readers.default_readers(quick=True)
-    assert set(left_out) == {"torchcodec", "torchcodec-approximate"}
-    assert all("PyTorch" in why for why in left_out.values())
+    pytorch = {"torchcodec", "torchcodec-approximate"}
+    # the same library again: our OpenCV on every core, and PyAV's wheel under two recipes
+    repeats = {"opencv-frame", "opencv-slice", "pyav-wheel", "indexed-pyav-wheel"}
+    assert set(left_out) == pytorch | repeats
+    assert all("PyTorch" in left_out[name] for name in pytorch)
+    assert all("full run measures it" in left_out[name] for name in repeats)
     assert set(quick) | set(left_out) == set(readers.READERS)
+    # every library a user would weigh still runs in a quick run, ours on one thread
+    assert {"indexed", "pyav-naive", "opencv-1thread", "opencv-wheel", "decord",
+            "video-reader-rs", "exploded-jpeg"} <= set(quick)  # fmt: skip
