@@ -25,10 +25,16 @@ conversions that come with it (noted per adapter), and nothing more:
 
 Library defaults stay as they are (ours keeps its ``max_pixels`` and
 ``scan_limit`` guards, PyTurboJPEG has none), since that is what users get.
+
+``make`` gives each contender a first decode (of ``SAMPLE``, a tiny JPEG kept
+here so that no other codec is loaded to make one) and records in
+``extra["mapped"]`` the files of its JPEG codec that its process has mapped
+(``Contender.codec_files``; ``benchmarks/loaded.py``).
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import importlib.util
 import io
@@ -73,6 +79,10 @@ class Contender:
     # A batch call (a list of JPEGs in, a list of arrays out), where the library has
     # one; the DataLoader benchmark gives it a whole batch at once.
     decode_batch: Callable[[list[bytes]], list[np.ndarray]] | None = None
+    # What the files that may hold its JPEG codec have in their names: ``make``
+    # records the ones its process mapped (a libjpeg, a libturbojpeg, an extension
+    # module with the codec linked in: they all say "jpeg"; OpenCV adds its own).
+    codec_files: tuple[str, ...] = ("jpeg",)
 
     @property
     def operations(self) -> tuple[str, ...]:
@@ -90,6 +100,22 @@ class Contender:
             "adapter": self.notes,
             **self.extra,
         }
+
+
+# A 16x16 colour JPEG (4:2:0, quality 75, from our Turbojpeg), for each contender's
+# first decode in ``make``: kept here, so that making it loads no codec.
+SAMPLE = base64.b64decode(
+    "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIs"
+    "IxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/2wBDAQkJCQwLDBgNDRgyIRwhMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIy"
+    "MjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjL/wAARCAAQABADASIAAhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAA"
+    "AAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAk"
+    "M2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKT"
+    "lJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QA"
+    "HwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdh"
+    "cRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hp"
+    "anN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk"
+    "5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwDCbSv9mom0r/ZrvW0r/ZqJtK/2anhnMNtTfNuK9/eP/9k="
+)
 
 
 def our_lib_path() -> str | None:
@@ -199,7 +225,6 @@ def _torch_decoder(name: str, package: str, function: str, notes: str) -> Conten
     array: the permute is a view, so nothing is copied or flipped."""
     if importlib.util.find_spec("torch") is None:
         raise peers.PeerUnavailable(TORCH_MISSING)
-    sample = _tiny_jpeg()
     before = _jpeg_libraries()
     import torch
 
@@ -212,7 +237,7 @@ def _torch_decoder(name: str, package: str, function: str, notes: str) -> Conten
         tensor = torch.frombuffer(bytearray(data), dtype=torch.uint8)
         return decode_jpeg(tensor).permute(1, 2, 0).numpy()
 
-    decode(sample)  # its JPEG library is loaded now, so the maps name it
+    decode(SAMPLE)  # its JPEG library is loaded now, so the maps name it
     jpeg = sorted(_jpeg_libraries() - before)  # what this decoder brought in
     where = ", ".join(os.path.basename(f) for f in jpeg) or "no libjpeg of its own"
     return Contender(
@@ -223,7 +248,6 @@ def _torch_decoder(name: str, package: str, function: str, notes: str) -> Conten
         output="RGB",
         notes=f"{function}(torch.frombuffer(bytearray(data), uint8)) -> CHW RGB, seen as HWC. "
         + notes,
-        extra={"mapped": jpeg},
     )
 
 
@@ -231,20 +255,14 @@ def _jpeg_libraries() -> set[str]:
     return {*(loaded.mapped("libjpeg") or []), *(loaded.mapped("turbojpeg") or [])}
 
 
-def _tiny_jpeg() -> bytes:
-    """An 8x8 gray JPEG, from Pillow (a dependency of every benchmark install)."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new("L", (8, 8), 128).save(buf, "JPEG")
-    return buf.getvalue()
-
-
 def torchvision_jpeg() -> Contender:
     # Deprecated since torchvision 0.29 in favour of torchcodec's decoders, and still
     # what many training scripts call: measured, its warning silenced once.
     warnings.filterwarnings("ignore", category=DeprecationWarning,
                             message="The image decoding and encoding capabilities of TorchVision")  # fmt: skip
+    # Importing torchvision imports Pillow: its libjpeg, mapped first, is then not
+    # counted among the decoder's own (the process's whole list is in "mapped").
+    peers.import_peer("PIL.Image")
     return _torch_decoder("torchvision", "torchvision", "torchvision.io.decode_jpeg",
                           "Importing torchvision also imports Pillow. Deprecated since "
                           "torchvision 0.29 (torchcodec's decoders replace it)")  # fmt: skip
@@ -292,7 +310,6 @@ def opencv(name: str = "opencv-wheel", environment: str | None = None) -> Conten
                 raise loaded.WrongLibrary(f"{name} claims the pip wheel, but cv2 is {where}")
             loaded.expect_outside(name, "libopencv", loaded.mapped("libopencv"), bench.prefix)
         origin = "pip wheel"
-    extra["mapped"] = loaded.mapped("libopencv") or loaded.mapped("cv2")
     cv2.setNumThreads(1)
     sampling = [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420]
 
@@ -313,6 +330,8 @@ def opencv(name: str = "opencv-wheel", environment: str | None = None) -> Conten
         notes="imdecode(np.frombuffer(data, uint8), IMREAD_COLOR) -> BGR; "
         "imencode('.jpg', bgr, [QUALITY, q, SAMPLING_FACTOR, 4:2:0]).tobytes()",
         extra=extra,
+        # the wheel links its libjpeg-turbo into cv2's module; ours into imgcodecs
+        codec_files=("jpeg", "libopencv_imgcodecs", "cv2"),
     )
 
 
@@ -509,8 +528,13 @@ def jpeglib_contender(version: str) -> Contender:
 
 
 def make(name: str) -> Contender:
-    """The named contender; PeerUnavailable if it can't run."""
-    return FACTORIES[name]()
+    """The named contender, after a first decode of SAMPLE, with the files of its JPEG
+    codec that this process has mapped in ``extra["mapped"]`` (None where there are
+    no maps to read); PeerUnavailable if it can't run."""
+    contender = FACTORIES[name]()
+    contender.decode(SAMPLE)  # a codec loaded on first use is mapped now
+    contender.extra["mapped"] = loaded.mapped(contender.codec_files)
+    return contender
 
 
 def jpeg_build_line(cv2) -> str:

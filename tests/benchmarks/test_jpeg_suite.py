@@ -68,6 +68,8 @@ def test_torch_decoders_roundtrip_or_say_the_full_run_installs_them(name, bgr):
 
 
 def _check_roundtrip(contender: contenders.Contender, bgr: np.ndarray) -> None:
+    # make() decoded its sample first, and recorded the codec files this process mapped
+    assert contender.extra["mapped"], contender.extra.get("mapped")
     source = np.ascontiguousarray(bgr[:, :, ::-1]) if contender.needs_rgb else bgr
     reference = contenders.make("turbojpeg").encode(bgr, 95)
     data = contender.encode(source, 95) if contender.encode else reference
@@ -91,6 +93,12 @@ def small_config(tmp_path: Path, **overrides) -> suite.Config:
     }
     settings.update(overrides)
     return suite.Config(**settings)
+
+
+def test_the_sample_is_a_small_colour_jpeg():
+    decoded = contenders.make("turbojpeg").decode(contenders.SAMPLE)
+    assert decoded.shape == (16, 16, 3)
+    assert len(contenders.SAMPLE) < 1000
 
 
 def test_the_order_is_shuffled_reproducibly(tmp_path):
@@ -156,6 +164,9 @@ def test_a_tiny_run_writes_every_output_and_figure(tmp_path):
     assert cells[2] == ">= 1"
     assert re.fullmatch(r"[0-9.]+x \[[0-9.]+, [0-9.]+\]", cells[3])
     assert cells[4] in ("met", "missed", "within noise")
+    # what each contender's process mapped, by name
+    ours = Path(provenance["contenders"]["turbojpeg"]["mapped"][0]).name
+    assert re.search(rf"- turbojpeg loaded: .*; its process mapped {re.escape(ours)}", text)
     # Re-reporting from the saved folder, and two folders side by side.
     path.unlink()
     assert cli(["report", str(folder)]) == 0
