@@ -29,7 +29,9 @@ Library defaults stay as they are (ours keeps its ``max_pixels`` and
 ``make`` gives each contender a first decode (of ``SAMPLE``, a tiny JPEG kept
 here so that no other codec is loaded to make one) and records in
 ``extra["mapped"]`` the files of its JPEG codec that its process has mapped
-(``Contender.codec_files``; ``benchmarks/loaded.py``).
+(``Contender.codec_files``; ``benchmarks/loaded.py``). The suite makes every
+contender in a process of its own (``runners``), so that list is the
+contender's alone.
 """
 
 from __future__ import annotations
@@ -382,25 +384,6 @@ def pillow() -> Contender:
     )
 
 
-FACTORIES: dict[str, Callable[[], Contender]] = {
-    "turbojpeg": ours,
-    "pyturbojpeg": pyturbojpeg,
-    "simplejpeg": simplejpeg,
-    "opencv-wheel": opencv,
-    # Our channel's two builds, each from its benchmark environment (see ENVIRONMENT).
-    "opencv-turbo": lambda: opencv("opencv-turbo", "bench"),
-    "opencv-ijg": lambda: opencv("opencv-ijg", "bench-ijg"),
-    "jpegli": jpegli,
-    "pillow": pillow,
-    "turbojpeg-system-2.x": lambda: system_turbo2(),
-    "jpeglib-9e": lambda: jpeglib_contender("9e"),
-    "jpeglib-turbo210": lambda: jpeglib_contender("turbo210"),
-    "torchvision": torchvision_jpeg,
-    "torchcodec-jpeg": torchcodec_jpeg,
-    "turbojpeg-decode_many": ours_many,
-    **{name: (lambda name=name: our_variant(name)) for name in OUR_DECODE_VARIANTS},
-}
-
 # The JPEG roundtrip suite's default set, in report order.
 JPEG_SUITE = (
     "turbojpeg",
@@ -527,11 +510,34 @@ def jpeglib_contender(version: str) -> Contender:
     )
 
 
-def make(name: str) -> Contender:
-    """The named contender, after a first decode of SAMPLE, with the files of its JPEG
-    codec that this process has mapped in ``extra["mapped"]`` (None where there are
-    no maps to read); PeerUnavailable if it can't run."""
-    contender = FACTORIES[name]()
+# Each factory is a module-level function (or a partial of one), so that it pickles by
+# name: the suite hands it to the process that makes the contender (runners.start).
+FACTORIES: dict[str, Callable[[], Contender]] = {
+    "turbojpeg": ours,
+    "pyturbojpeg": pyturbojpeg,
+    "simplejpeg": simplejpeg,
+    "opencv-wheel": opencv,
+    # Our channel's two builds, each from its benchmark environment (see ENVIRONMENT).
+    "opencv-turbo": functools.partial(opencv, "opencv-turbo", "bench"),
+    "opencv-ijg": functools.partial(opencv, "opencv-ijg", "bench-ijg"),
+    "jpegli": jpegli,
+    "pillow": pillow,
+    "turbojpeg-system-2.x": system_turbo2,
+    "jpeglib-9e": functools.partial(jpeglib_contender, "9e"),
+    "jpeglib-turbo210": functools.partial(jpeglib_contender, "turbo210"),
+    "torchvision": torchvision_jpeg,
+    "torchcodec-jpeg": torchcodec_jpeg,
+    "turbojpeg-decode_many": ours_many,
+    **{name: functools.partial(our_variant, name) for name in OUR_DECODE_VARIANTS},
+}
+
+
+def make(name: str, factory: Callable[[], Contender] | None = None) -> Contender:
+    """The named contender, made by ``factory`` (else its entry in FACTORIES), after a
+    first decode of SAMPLE, with the files of its JPEG codec that this process has
+    mapped in ``extra["mapped"]`` (None where there are no maps to read);
+    PeerUnavailable if it can't run."""
+    contender = (factory or FACTORIES[name])()
     contender.decode(SAMPLE)  # a codec loaded on first use is mapped now
     contender.extra["mapped"] = loaded.mapped(contender.codec_files)
     return contender
