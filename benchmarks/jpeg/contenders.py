@@ -120,6 +120,13 @@ SAMPLE = base64.b64decode(
 )
 
 
+def threads(variable: str) -> int:
+    """The size of a library's own thread pool: its own environment ``variable``,
+    which the suite sets to ``--threads`` (suite.pin_threads) before it starts the
+    contenders' processes, so each inherits it; 1 where it is not set."""
+    return int(os.environ.get(variable) or 1)
+
+
 def our_lib_path() -> str | None:
     """``$TURBOJPEG_LIB``, else the bench environment's libturbojpeg, else None to let
     turbojpeg search (benchmarks/environments.py)."""
@@ -233,7 +240,7 @@ def _torch_decoder(name: str, package: str, function: str, notes: str) -> Conten
     module, _, attribute = function.rpartition(".")
     decode_jpeg = getattr(peers.import_peer(module), attribute)
     version = peers.import_peer(package).__version__
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads("OMP_NUM_THREADS"))
 
     def decode(data: bytes) -> np.ndarray:
         tensor = torch.frombuffer(bytearray(data), dtype=torch.uint8)
@@ -250,6 +257,7 @@ def _torch_decoder(name: str, package: str, function: str, notes: str) -> Conten
         output="RGB",
         notes=f"{function}(torch.frombuffer(bytearray(data), uint8)) -> CHW RGB, seen as HWC. "
         + notes,
+        extra={"threads": torch.get_num_threads()},
     )
 
 
@@ -312,7 +320,8 @@ def opencv(name: str = "opencv-wheel", environment: str | None = None) -> Conten
                 raise loaded.WrongLibrary(f"{name} claims the pip wheel, but cv2 is {where}")
             loaded.expect_outside(name, "libopencv", loaded.mapped("libopencv"), bench.prefix)
         origin = "pip wheel"
-    cv2.setNumThreads(1)
+    cv2.setNumThreads(threads("OPENCV_FOR_THREADS_NUM"))
+    extra["threads"] = cv2.getNumThreads()
     sampling = [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420]
 
     def decode(data: bytes) -> np.ndarray:

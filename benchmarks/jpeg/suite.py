@@ -73,21 +73,23 @@ class Image:
         return self.bgr.shape[0] * self.bgr.shape[1] / 1e6
 
 
+# Each library's own variable for the size of its thread pool.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "OPENCV_FOR_THREADS_NUM",
+)
+
+
 def pin_threads(threads: int) -> None:
-    """Every library's own thread pool to ``threads``."""
-    for var in (
-        "OMP_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS",
-        "MKL_NUM_THREADS",
-        "NUMEXPR_NUM_THREADS",
-        "OPENCV_FOR_THREADS_NUM",
-    ):
+    """Every library's own thread pool to ``threads``, through its own variable in
+    this process's environment: the contenders' processes, started after, inherit
+    them, and OpenCV's and PyTorch's contenders set their pools from theirs
+    (contenders.threads)."""
+    for var in THREAD_VARIABLES:
         os.environ[var] = str(threads)
-    try:
-        import cv2
-    except ImportError:
-        return
-    cv2.setNumThreads(threads)
 
 
 def load_contenders(names) -> tuple[dict, dict[str, str]]:

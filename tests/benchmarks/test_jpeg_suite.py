@@ -150,6 +150,24 @@ def test_each_contender_records_what_its_own_process_mapped(started):
     assert not _real(pillow.extra["mapped"]) & _real(ours.extra["mapped"])
 
 
+@pytest.mark.parametrize(
+    ("name", "variable"),
+    [("opencv-wheel", "OPENCV_FOR_THREADS_NUM"), ("torchcodec-jpeg", "OMP_NUM_THREADS")],
+)
+def test_a_contender_sets_its_library_threads_from_the_suite(name, variable, started,
+                                                             monkeypatch):  # fmt: skip
+    """The suite's --threads reaches OpenCV's and PyTorch's pools in their processes
+    (through the variable suite.pin_threads sets), and 1 is the default."""
+    if name in contenders.NEEDS_TORCH and not HAVE_TORCH:
+        with pytest.raises(peers.PeerUnavailable, match=r"^PyTorch is not installed"):
+            started(name)
+        return
+    monkeypatch.delenv(variable, raising=False)
+    assert started(name).describe().extra["threads"] == 1
+    monkeypatch.setenv(variable, "2")
+    assert started(name).describe().extra["threads"] == 2
+
+
 def test_a_contender_process_leaves_ctrl_c_to_the_suite(started, bgr):
     runner = started("turbojpeg")
     os.kill(runner.worker.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches it too
@@ -211,7 +229,9 @@ def _check_the_order(config: suite.Config, ready: dict) -> None:
     assert changes > len(first) / 3
 
 
-def test_a_tiny_run_writes_every_output_and_figure(tmp_path):
+def test_a_tiny_run_writes_every_output_and_figure(tmp_path, monkeypatch):
+    for variable in suite.THREAD_VARIABLES:
+        monkeypatch.setenv(variable, "1")  # restored after the runs, which set them
     folder = suite.run(small_config(tmp_path))
     path = report.write([folder])
     for name in OUTPUTS:
@@ -231,6 +251,7 @@ def test_a_tiny_run_writes_every_output_and_figure(tmp_path):
     described = provenance["contenders"]
     assert "libjpeg-turbo" in described["opencv-wheel"]["jpeg"]
     assert described["opencv-wheel"]["process"] == "its own"
+    assert described["opencv-wheel"]["threads"] == 1
     # Each contender's process mapped its own JPEG codec: no file in two of them.
     mapped = {name: _real(c["mapped"]) for name, c in described.items()}
     assert all(mapped.values()), mapped
@@ -268,7 +289,9 @@ def test_a_tiny_run_writes_every_output_and_figure(tmp_path):
     path.unlink()
     assert cli(["report", str(folder)]) == 0
     assert path.read_text() == text
-    second = suite.run(small_config(tmp_path, out=tmp_path / "second", seed=9))
+    second = suite.run(small_config(tmp_path, out=tmp_path / "second", seed=9, threads=2))
+    described = json.loads((second / "provenance.json").read_text())["contenders"]
+    assert described["opencv-wheel"]["threads"] == 2  # --threads, in its process
     compare = report.write([folder, second])
     assert compare.name == "report-compare.md"
     assert f"measured: {second.name}" in compare.read_text()
