@@ -20,15 +20,17 @@ class WrongLibrary(RuntimeError):
     """A contender loaded another library than the one it claims to measure."""
 
 
-def mapped(fragment: str, maps: Path = MAPS) -> list[str] | None:
+def mapped(fragment: str | tuple[str, ...], maps: Path = MAPS) -> list[str] | None:
     """The files this process has mapped whose name contains ``fragment`` (for
-    example ``libavcodec``), sorted; None where there is no maps file to read."""
+    example ``libavcodec``), or any one of several, sorted; None where there is no
+    maps file to read."""
     if not maps.is_file():
         return None
+    fragments = (fragment,) if isinstance(fragment, str) else fragment
     files = set()
     for line in maps.read_text().splitlines():
         fields = line.split(maxsplit=5)
-        if len(fields) == 6 and fragment in os.path.basename(fields[5]):
+        if len(fields) == 6 and any(f in os.path.basename(fields[5]) for f in fragments):
             files.add(fields[5])
     return sorted(files)
 

@@ -5,6 +5,8 @@ be imported into one process. An adapter whose library lives in a conda
 prefix names that prefix's site-packages as its *site*; it then runs in a
 process started fresh (``spawn``, so nothing imported here carries over) with
 the site first on ``sys.path``. ``Worker`` keeps such a process for many calls.
+With no site, a library gets a fresh process all the same: the JPEG suite makes
+every contender in one, so what each process mapped is that contender's alone.
 """
 
 from __future__ import annotations
@@ -116,6 +118,10 @@ class Worker:
 
     def alive(self) -> bool:
         return self._process.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
 
     def close(self) -> None:
         if self._process.is_alive():

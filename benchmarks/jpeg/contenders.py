@@ -25,10 +25,18 @@ conversions that come with it (noted per adapter), and nothing more:
 
 Library defaults stay as they are (ours keeps its ``max_pixels`` and
 ``scan_limit`` guards, PyTurboJPEG has none), since that is what users get.
+
+``make`` gives each contender a first decode (of ``SAMPLE``, a tiny JPEG kept
+here so that no other codec is loaded to make one) and records in
+``extra["mapped"]`` the files of its JPEG codec that its process has mapped
+(``Contender.codec_files``; ``benchmarks/loaded.py``). The suite makes every
+contender in a process of its own (``runners``), so that list is the
+contender's alone.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import importlib.util
 import io
@@ -73,6 +81,10 @@ class Contender:
     # A batch call (a list of JPEGs in, a list of arrays out), where the library has
     # one; the DataLoader benchmark gives it a whole batch at once.
     decode_batch: Callable[[list[bytes]], list[np.ndarray]] | None = None
+    # What the files that may hold its JPEG codec have in their names: ``make``
+    # records the ones its process mapped (a libjpeg, a libturbojpeg, an extension
+    # module with the codec linked in: they all say "jpeg"; OpenCV adds its own).
+    codec_files: tuple[str, ...] = ("jpeg",)
 
     @property
     def operations(self) -> tuple[str, ...]:
@@ -90,6 +102,29 @@ class Contender:
             "adapter": self.notes,
             **self.extra,
         }
+
+
+# A 16x16 colour JPEG (4:2:0, quality 75, from our Turbojpeg), for each contender's
+# first decode in ``make``: kept here, so that making it loads no codec.
+SAMPLE = base64.b64decode(
+    "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIs"
+    "IxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/2wBDAQkJCQwLDBgNDRgyIRwhMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIy"
+    "MjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjL/wAARCAAQABADASIAAhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAA"
+    "AAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAk"
+    "M2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKT"
+    "lJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QA"
+    "HwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdh"
+    "cRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hp"
+    "anN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk"
+    "5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwDCbSv9mom0r/ZrvW0r/ZqJtK/2anhnMNtTfNuK9/eP/9k="
+)
+
+
+def threads(variable: str) -> int:
+    """The size of a library's own thread pool: its own environment ``variable``,
+    which the suite sets to ``--threads`` (suite.pin_threads) before it starts the
+    contenders' processes, so each inherits it; 1 where it is not set."""
+    return int(os.environ.get(variable) or 1)
 
 
 def our_lib_path() -> str | None:
@@ -199,20 +234,19 @@ def _torch_decoder(name: str, package: str, function: str, notes: str) -> Conten
     array: the permute is a view, so nothing is copied or flipped."""
     if importlib.util.find_spec("torch") is None:
         raise peers.PeerUnavailable(TORCH_MISSING)
-    sample = _tiny_jpeg()
     before = _jpeg_libraries()
     import torch
 
     module, _, attribute = function.rpartition(".")
     decode_jpeg = getattr(peers.import_peer(module), attribute)
     version = peers.import_peer(package).__version__
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads("OMP_NUM_THREADS"))
 
     def decode(data: bytes) -> np.ndarray:
         tensor = torch.frombuffer(bytearray(data), dtype=torch.uint8)
         return decode_jpeg(tensor).permute(1, 2, 0).numpy()
 
-    decode(sample)  # its JPEG library is loaded now, so the maps name it
+    decode(SAMPLE)  # its JPEG library is loaded now, so the maps name it
     jpeg = sorted(_jpeg_libraries() - before)  # what this decoder brought in
     where = ", ".join(os.path.basename(f) for f in jpeg) or "no libjpeg of its own"
     return Contender(
@@ -223,7 +257,7 @@ def _torch_decoder(name: str, package: str, function: str, notes: str) -> Conten
         output="RGB",
         notes=f"{function}(torch.frombuffer(bytearray(data), uint8)) -> CHW RGB, seen as HWC. "
         + notes,
-        extra={"mapped": jpeg},
+        extra={"threads": torch.get_num_threads()},
     )
 
 
@@ -231,20 +265,14 @@ def _jpeg_libraries() -> set[str]:
     return {*(loaded.mapped("libjpeg") or []), *(loaded.mapped("turbojpeg") or [])}
 
 
-def _tiny_jpeg() -> bytes:
-    """An 8x8 gray JPEG, from Pillow (a dependency of every benchmark install)."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new("L", (8, 8), 128).save(buf, "JPEG")
-    return buf.getvalue()
-
-
 def torchvision_jpeg() -> Contender:
     # Deprecated since torchvision 0.29 in favour of torchcodec's decoders, and still
     # what many training scripts call: measured, its warning silenced once.
     warnings.filterwarnings("ignore", category=DeprecationWarning,
                             message="The image decoding and encoding capabilities of TorchVision")  # fmt: skip
+    # Importing torchvision imports Pillow: its libjpeg, mapped first, is then not
+    # counted among the decoder's own (the process's whole list is in "mapped").
+    peers.import_peer("PIL.Image")
     return _torch_decoder("torchvision", "torchvision", "torchvision.io.decode_jpeg",
                           "Importing torchvision also imports Pillow. Deprecated since "
                           "torchvision 0.29 (torchcodec's decoders replace it)")  # fmt: skip
@@ -292,8 +320,8 @@ def opencv(name: str = "opencv-wheel", environment: str | None = None) -> Conten
                 raise loaded.WrongLibrary(f"{name} claims the pip wheel, but cv2 is {where}")
             loaded.expect_outside(name, "libopencv", loaded.mapped("libopencv"), bench.prefix)
         origin = "pip wheel"
-    extra["mapped"] = loaded.mapped("libopencv") or loaded.mapped("cv2")
-    cv2.setNumThreads(1)
+    cv2.setNumThreads(threads("OPENCV_FOR_THREADS_NUM"))
+    extra["threads"] = cv2.getNumThreads()
     sampling = [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420]
 
     def decode(data: bytes) -> np.ndarray:
@@ -313,6 +341,8 @@ def opencv(name: str = "opencv-wheel", environment: str | None = None) -> Conten
         notes="imdecode(np.frombuffer(data, uint8), IMREAD_COLOR) -> BGR; "
         "imencode('.jpg', bgr, [QUALITY, q, SAMPLING_FACTOR, 4:2:0]).tobytes()",
         extra=extra,
+        # the wheel links its libjpeg-turbo into cv2's module; ours into imgcodecs
+        codec_files=("jpeg", "libopencv_imgcodecs", "cv2"),
     )
 
 
@@ -362,25 +392,6 @@ def pillow() -> Contender:
         "Image.fromarray(rgb).save(buf, 'JPEG', quality=q, subsampling=2) from RGB",
     )
 
-
-FACTORIES: dict[str, Callable[[], Contender]] = {
-    "turbojpeg": ours,
-    "pyturbojpeg": pyturbojpeg,
-    "simplejpeg": simplejpeg,
-    "opencv-wheel": opencv,
-    # Our channel's two builds, each from its benchmark environment (see ENVIRONMENT).
-    "opencv-turbo": lambda: opencv("opencv-turbo", "bench"),
-    "opencv-ijg": lambda: opencv("opencv-ijg", "bench-ijg"),
-    "jpegli": jpegli,
-    "pillow": pillow,
-    "turbojpeg-system-2.x": lambda: system_turbo2(),
-    "jpeglib-9e": lambda: jpeglib_contender("9e"),
-    "jpeglib-turbo210": lambda: jpeglib_contender("turbo210"),
-    "torchvision": torchvision_jpeg,
-    "torchcodec-jpeg": torchcodec_jpeg,
-    "turbojpeg-decode_many": ours_many,
-    **{name: (lambda name=name: our_variant(name)) for name in OUR_DECODE_VARIANTS},
-}
 
 # The JPEG roundtrip suite's default set, in report order.
 JPEG_SUITE = (
@@ -508,9 +519,37 @@ def jpeglib_contender(version: str) -> Contender:
     )
 
 
-def make(name: str) -> Contender:
-    """The named contender; PeerUnavailable if it can't run."""
-    return FACTORIES[name]()
+# Each factory is a module-level function (or a partial of one), so that it pickles by
+# name: the suite hands it to the process that makes the contender (runners.start).
+FACTORIES: dict[str, Callable[[], Contender]] = {
+    "turbojpeg": ours,
+    "pyturbojpeg": pyturbojpeg,
+    "simplejpeg": simplejpeg,
+    "opencv-wheel": opencv,
+    # Our channel's two builds, each from its benchmark environment (see ENVIRONMENT).
+    "opencv-turbo": functools.partial(opencv, "opencv-turbo", "bench"),
+    "opencv-ijg": functools.partial(opencv, "opencv-ijg", "bench-ijg"),
+    "jpegli": jpegli,
+    "pillow": pillow,
+    "turbojpeg-system-2.x": system_turbo2,
+    "jpeglib-9e": functools.partial(jpeglib_contender, "9e"),
+    "jpeglib-turbo210": functools.partial(jpeglib_contender, "turbo210"),
+    "torchvision": torchvision_jpeg,
+    "torchcodec-jpeg": torchcodec_jpeg,
+    "turbojpeg-decode_many": ours_many,
+    **{name: functools.partial(our_variant, name) for name in OUR_DECODE_VARIANTS},
+}
+
+
+def make(name: str, factory: Callable[[], Contender] | None = None) -> Contender:
+    """The named contender, made by ``factory`` (else its entry in FACTORIES), after a
+    first decode of SAMPLE, with the files of its JPEG codec that this process has
+    mapped in ``extra["mapped"]`` (None where there are no maps to read);
+    PeerUnavailable if it can't run."""
+    contender = (factory or FACTORIES[name])()
+    contender.decode(SAMPLE)  # a codec loaded on first use is mapped now
+    contender.extra["mapped"] = loaded.mapped(contender.codec_files)
+    return contender
 
 
 def jpeg_build_line(cv2) -> str:

@@ -208,8 +208,16 @@ def _provenance_lines(run: Run) -> list[str]:
                      + ", ".join(upscaled))  # fmt: skip
     lines += [f"- **skipped {name}**: {why}" for name, why in p.get("skipped", {}).items()]
     described = p.get("contenders", {}).items()
-    libraries = {n: f"{c['library']} — {c['adapter']}" for n, c in described}
+    libraries = {n: f"{c['library']} — {c['adapter']}; {_mapped(c)}" for n, c in described}
     return kit.provenance_lines(p, lines, libraries)
+
+
+def _mapped(contender: dict) -> str:
+    """The JPEG library files a contender's own process mapped, by name."""
+    files = contender.get("mapped")
+    if files is None:  # a run from before the suite recorded it, or no maps to read
+        return "mapped: not recorded"
+    return "its process mapped " + (", ".join(Path(f).name for f in files) or "no JPEG library")
 
 
 def write(folders: list[str | Path], out: Path | None = None) -> Path:

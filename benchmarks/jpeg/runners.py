@@ -1,8 +1,13 @@
-"""Where a contender's calls run and are timed: here, or in a process of its own.
+"""Where a contender's calls run and are timed: each contender in a process of its own.
 
-A contender whose library lives in a benchmark environment
-(``contenders.ENVIRONMENT``) cannot be imported here, so it is made and timed in
-a site process (``benchmarks.sites``). The suite sees one interface either way:
+Every contender is made and timed in a process started fresh for it
+(``benchmarks.sites``), so the libraries that process mapped are the contender's
+alone (``extra["mapped"]``, read after its first decode), not every other
+contender's libjpeg besides, and two builds of one module never meet. A
+contender whose library lives in a benchmark environment
+(``contenders.ENVIRONMENT``) gets that environment's site-packages first on its
+``sys.path``. In the contender's process a ``LocalRunner`` serves it; the suite
+holds a ``RemoteRunner`` for it, with the same interface:
 
     runner.describe()                     what the contender is (name, library, ...)
     runner.load(images)                   the pixels and reference JPEGs, once
@@ -11,17 +16,21 @@ a site process (``benchmarks.sites``). The suite sees one interface either way:
     runner.encode(key, quality)           its encoder alone, for bytes at equal SSIM
 
 Images travel once; each timed call sends only a key, and the clock runs where
-the call runs, so the pipe never enters a measurement.
+the call runs, so the pipe never enters a measurement. Ctrl-C is the suite's: a
+contender's process ignores SIGINT, so the suite keeps what it measured and then
+closes every process.
 """
 
 from __future__ import annotations
 
+import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from benchmarks import environments, sites
+from benchmarks import environments, peers, sites
 from benchmarks.jpeg import contenders
 
 Key = tuple[str, str]  # (photo, size)
@@ -36,7 +45,7 @@ class Description:
     operations: tuple[str, ...]
     rate_distortion: bool
     extra: dict = field(default_factory=dict)
-    process: str = "the suite's"  # or the site-packages the contender runs from
+    process: str = "its own"  # and the site-packages first on its path, if any
 
     @property
     def needs_rgb(self) -> bool:
@@ -44,9 +53,9 @@ class Description:
 
 
 class LocalRunner:
-    """A contender in this process."""
+    """A contender in this process: what the contender's own process serves."""
 
-    def __init__(self, contender: contenders.Contender, process: str = "the suite's") -> None:
+    def __init__(self, contender: contenders.Contender, process: str = "its own") -> None:
         self.contender = contender
         self.process = process
         self.images: dict[Key, tuple[np.ndarray, dict[int, bytes]]] = {}
@@ -94,7 +103,7 @@ class LocalRunner:
 
 
 class RemoteRunner:
-    """A contender made and timed in a site process."""
+    """A contender made and timed in a process of its own."""
 
     def __init__(self, worker: sites.Worker) -> None:
         self.worker = worker
@@ -119,17 +128,34 @@ class RemoteRunner:
         self.worker.close()
 
 
-def serve(name: str, process: str) -> LocalRunner:
-    """What a site process serves: the named contender, made there."""
-    return LocalRunner(contenders.make(name), process)
+def serve(name: str, factory: Callable[[], contenders.Contender], process: str) -> LocalRunner:
+    """What a contender's process serves: the contender, made there by ``factory``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the suite's to handle
+    return LocalRunner(contenders.make(name, factory), process)
 
 
-def start(name: str) -> LocalRunner | RemoteRunner:
-    """The named contender's runner: in its benchmark environment's process when it
-    has one, else here. Raises PeerUnavailable, EnvironmentUnavailable or WorkerError
-    with the reason it cannot run."""
+# Raised in a contender's process, these say why it cannot run: the suite gets them
+# back as themselves, with their reason alone.
+UNAVAILABLE = (peers.PeerUnavailable, environments.EnvironmentUnavailable)
+
+
+def start(name: str) -> RemoteRunner:
+    """The named contender's runner, in a process of its own, with its benchmark
+    environment's site-packages first when it has one. Raises PeerUnavailable or
+    EnvironmentUnavailable with the reason it cannot run, WorkerError (naming the
+    exception) when making it failed otherwise, loaded.WrongLibrary when it loaded
+    another library than the one it names."""
     role = contenders.ENVIRONMENT.get(name)
-    if role is None:
-        return LocalRunner(contenders.make(name))
-    site = environments.get(role).site_packages
-    return RemoteRunner(sites.Worker(site, "benchmarks.jpeg.runners:serve", name, str(site)))
+    site = None if role is None else environments.get(role).site_packages
+    process = "its own" if site is None else f"its own, with {site} first on sys.path"
+    # The suite's own registry entry, which pickles by name: the process imports it.
+    factory = contenders.FACTORIES[name]
+    try:
+        worker = sites.Worker(site, "benchmarks.jpeg.runners:serve", name, factory, process)
+    except sites.WorkerError as exc:
+        for kind in UNAVAILABLE:  # the worker sends "<type>: <reason>"
+            prefix = f"{kind.__name__}: "
+            if str(exc).startswith(prefix):
+                raise kind(str(exc).removeprefix(prefix)) from None
+        raise
+    return RemoteRunner(worker)

@@ -3,8 +3,9 @@ cell timed several times, all rounds in one seeded random order.
 
     python -m benchmarks jpeg [--quick] [--images DIR] [--sizes ...] [--qualities ...]
 
-Each decoder decodes the same bytes: the photo encoded by our Turbojpeg
-(accurate DCT, 4:2:0, from BGR) at that quality. Each contender's own
+Each contender runs in a process of its own (``runners``), timed there. Each
+decoder decodes the same bytes: the photo encoded by our Turbojpeg (accurate
+DCT, 4:2:0, from BGR) at that quality, made here, untimed. Each contender's own
 roundtrip (its encoder, then its decoder) is checked against the original
 with SSIM and PSNR. Statistics per cell come from pytest-benchmark's ``Stats``
 and the JSON follows its format, so its tools can read it.
@@ -72,45 +73,60 @@ class Image:
         return self.bgr.shape[0] * self.bgr.shape[1] / 1e6
 
 
+# Each library's own variable for the size of its thread pool.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "OPENCV_FOR_THREADS_NUM",
+)
+
+
 def pin_threads(threads: int) -> None:
-    """Every library's own thread pool to ``threads``."""
-    for var in (
-        "OMP_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS",
-        "MKL_NUM_THREADS",
-        "NUMEXPR_NUM_THREADS",
-        "OPENCV_FOR_THREADS_NUM",
-    ):
+    """Every library's own thread pool to ``threads``, through its own variable in
+    this process's environment: the contenders' processes, started after, inherit
+    them, and OpenCV's and PyTorch's contenders set their pools from theirs
+    (contenders.threads)."""
+    for var in THREAD_VARIABLES:
         os.environ[var] = str(threads)
-    try:
-        import cv2
-    except ImportError:
-        return
-    cv2.setNumThreads(threads)
 
 
 def load_contenders(names) -> tuple[dict, dict[str, str]]:
-    """A runner for each contender that can run here, and why each other one can't."""
+    """A runner for each contender that can run here, and why each other one can't.
+    A contender that loaded another library than it names (loaded.WrongLibrary)
+    fails the run, and the processes started so far are closed."""
     ready, skipped = {}, {}
-    for name in names:
-        try:
-            ready[name] = runners.start(name)
-        except loaded.WrongLibrary:
-            raise  # measuring another library than the one named fails the run
-        except (peers.PeerUnavailable, environments.EnvironmentUnavailable,
-                sites.WorkerError) as exc:  # fmt: skip
-            skipped[name] = str(exc)  # each says what is missing, or what the worker raised
-        except Exception as exc:  # noqa: BLE001 - a broken install is a skip with its reason
-            skipped[name] = f"{type(exc).__name__}: {exc}"
+    try:
+        for name in names:
+            try:
+                ready[name] = runners.start(name)
+            except loaded.WrongLibrary:
+                raise  # measuring another library than the one named fails the run
+            except (peers.PeerUnavailable, environments.EnvironmentUnavailable,
+                    sites.WorkerError) as exc:  # fmt: skip
+                skipped[name] = str(exc)  # each says what is missing, or what the worker raised
+            except Exception as exc:  # noqa: BLE001 - a broken install is a skip with its reason
+                skipped[name] = f"{type(exc).__name__}: {exc}"
+    except BaseException:
+        for runner in ready.values():
+            runner.close()
+        raise
     return ready, skipped
 
 
-def prepare_images(config: Config, reference: runners.LocalRunner) -> list[Image]:
+def reference_encoder() -> contender_registry.Contender:
+    """Our Turbojpeg, made here (REFERENCE): it encodes the JPEGs every decoder
+    decodes, and decodes every encoder's bytes at equal SSIM, all untimed."""
+    return contender_registry.make(contender_registry.REFERENCE)
+
+
+def prepare_images(config: Config, reference: contender_registry.Contender) -> list[Image]:
     images = []
     for photo in config.photos:
         for size, dims in config.sizes.items():
             bgr, resample = datasets.sixteen_by_nine(photo, dims)
-            encoded = {q: reference.contender.encode(bgr, q) for q in config.qualities}
+            encoded = {q: reference.encode(bgr, q) for q in config.qualities}
             images.append(
                 Image(photo, size, bgr, np.ascontiguousarray(bgr[:, :, ::-1]), resample, encoded)
             )
@@ -292,7 +308,10 @@ def provenance(images, ready, skipped, config: Config, interrupted: bool) -> dic
 
 
 def rate_distortion(
-    images: list[Image], ready: dict, reference: runners.LocalRunner, scorer: metrics.Scorer
+    images: list[Image],
+    ready: dict,
+    reference: contender_registry.Contender,
+    scorer: metrics.Scorer,
 ) -> list[dict]:
     """Bytes and SSIM over RD_QUALITIES for each encoder that asks for it; every
     encoding decoded by our turbojpeg, so only the encoders differ."""
@@ -307,7 +326,7 @@ def rate_distortion(
             for quality in RD_QUALITIES:
                 progress.update()
                 data = runner.encode((image.photo.name, image.size), quality)
-                decoded = reference.contender.decode(data)
+                decoded = reference.decode(data)
                 rows.append({
                     "photo": image.photo.name, "size": image.size, "contender": name,
                     "quality": quality, "jpeg_bytes": len(data),
@@ -335,12 +354,11 @@ def run(config: Config) -> Path:
 def _run(config: Config, ready: dict, skipped: dict) -> Path:
     for name, reason in skipped.items():
         print(f"skipping {name}: {reason}", file=sys.stderr)
-    reference = contender_registry.REFERENCE
-    if reference not in ready:
-        raise SystemExit(
-            f"{reference} is needed as the reference encoder: {skipped.get(reference)}"
-        )
-    images = prepare_images(config, ready[reference])
+    name = contender_registry.REFERENCE
+    if name not in ready:
+        raise SystemExit(f"{name} is needed as the reference encoder: {skipped.get(name)}")
+    reference = reference_encoder()
+    images = prepare_images(config, reference)
     for runner in ready.values():
         runner.load([((i.photo.name, i.size), i.bgr, i.reference) for i in images])
     work = plan(images, ready, config)
@@ -354,7 +372,7 @@ def _run(config: Config, ready: dict, skipped: dict) -> Path:
     try:
         with metrics.Scorer() as scorer:
             quality = check_quality(images, ready, config, scorer)
-            rd = rate_distortion(images, ready, ready[reference], scorer)
+            rd = rate_distortion(images, ready, reference, scorer)
     except KeyboardInterrupt:
         print("\ninterrupted during the quality check: no timings taken", file=sys.stderr)
         quality, rows, interrupted = [], [], True

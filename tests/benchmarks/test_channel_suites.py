@@ -8,14 +8,15 @@ import json
 import os
 import re
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from benchmarks import datasets, environments
+from benchmarks.jpeg import contenders, runners
 from benchmarks.jpeg import report as jpeg_report
-from benchmarks.jpeg import runners
 from benchmarks.jpeg import suite as jpeg_suite
 from benchmarks.video import frames, readers
 from benchmarks.video import report as video_report
@@ -46,8 +47,8 @@ def test_the_ijg_opencv_names_libjpeg_9f_and_decodes_as_its_djpeg(photo_bgr, tmp
         described = runner.describe()
         assert "IJG libjpeg 9f" in described.extra["jpeg"]
         assert described.extra["build"].startswith("ijg_")
-        assert described.process.endswith("site-packages")
-        jpeg = runners.start("turbojpeg").contender.encode(photo_bgr, 90)
+        assert str(environments.get("bench-ijg").site_packages) in described.process
+        jpeg = contenders.make("turbojpeg").encode(photo_bgr, 90)
         runner.load([(("p", "s"), photo_bgr, {90: jpeg})])
         _, decoded = runner.roundtrip(("p", "s"), 90)  # its own encode, then its decode
         assert decoded.shape == photo_bgr.shape
@@ -88,9 +89,19 @@ def test_a_tiny_jpeg_run_with_both_opencv_builds_and_the_wheel(tmp_path):
     assert set(rounds["contender"]) == set(config.contenders)
     provenance = json.loads((folder / "provenance.json").read_text())
     assert provenance["skipped"] == {}
-    processes = {n: c["process"] for n, c in provenance["contenders"].items()}
-    assert processes["opencv-wheel"] == processes["turbojpeg"] == "the suite's"
+    described = provenance["contenders"]
+    processes = {n: c["process"] for n, c in described.items()}
+    assert processes["opencv-wheel"] == processes["turbojpeg"] == "its own"
     assert processes["opencv-turbo"] != processes["opencv-ijg"]
+    # Each process mapped its own JPEG codec: each build's imgcodecs (its libjpeg is
+    # linked in) from its own environment, and nothing else with one.
+    for name, role in (("opencv-turbo", "bench"), ("opencv-ijg", "bench-ijg")):
+        files, prefix = described[name]["mapped"], os.path.realpath(environments.get(role).prefix)
+        assert any(Path(f).name.startswith("libopencv_imgcodecs") for f in files), files
+        assert all(os.path.realpath(f).startswith(prefix + os.sep) for f in files), files
+    assert not any(
+        "imgcodecs" in f or "turbojpeg" in f for f in described["opencv-wheel"]["mapped"]
+    )
     claim = next(line for line in text.splitlines() if "opencv-turbo vs opencv-ijg" in line)
     assert "not measured" not in claim
     quality = pd.read_csv(folder / "quality.csv")

@@ -5,7 +5,12 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
+import multiprocessing
+import os
+import pickle
 import re
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +19,10 @@ import pytest
 from PIL import Image
 from skimage.metrics import structural_similarity
 
-from benchmarks import datasets, peers
+from benchmarks import datasets, loaded, peers
 from benchmarks.__main__ import main as cli
-from benchmarks.jpeg import contenders, report, suite
+from benchmarks.jpeg import contenders, report, runners, suite
+from tests.benchmarks import jpeg_fakes
 
 OUTPUTS = (
     "rounds.csv",
@@ -31,7 +37,8 @@ OUTPUTS = (
     "bytes_at_equal_ssim.png",
 )
 # Contenders made in this process; the ones in a benchmark environment are tested
-# through their site process in tests/benchmarks/test_channel_suites.py (slow).
+# in their process, with its site-packages, in tests/benchmarks/test_channel_suites.py
+# (slow).
 # PyTorch's decoders are made only where the full run installed torch.
 LOCAL = [
     n
@@ -68,6 +75,8 @@ def test_torch_decoders_roundtrip_or_say_the_full_run_installs_them(name, bgr):
 
 
 def _check_roundtrip(contender: contenders.Contender, bgr: np.ndarray) -> None:
+    # make() decoded its sample first, and recorded the codec files this process mapped
+    assert contender.extra["mapped"], contender.extra.get("mapped")
     source = np.ascontiguousarray(bgr[:, :, ::-1]) if contender.needs_rgb else bgr
     reference = contenders.make("turbojpeg").encode(bgr, 95)
     data = contender.encode(source, 95) if contender.encode else reference
@@ -93,10 +102,115 @@ def small_config(tmp_path: Path, **overrides) -> suite.Config:
     return suite.Config(**settings)
 
 
+def test_every_factory_can_be_handed_to_a_process_of_its_own():
+    """runners.start sends the registry's factory to the contender's process by name."""
+    for name, factory in contenders.FACTORIES.items():
+        # by name: the same function (and a partial's same arguments) come back
+        assert repr(pickle.loads(pickle.dumps(factory))) == repr(factory), name
+
+
+def test_the_sample_is_a_small_colour_jpeg():
+    decoded = contenders.make("turbojpeg").decode(contenders.SAMPLE)
+    assert decoded.shape == (16, 16, 3)
+    assert len(contenders.SAMPLE) < 1000
+
+
+@pytest.fixture
+def started():
+    """runners.start, each runner closed after the test."""
+    made = []
+
+    def start(name):
+        made.append(runners.start(name))
+        return made[-1]
+
+    yield start
+    for runner in made:
+        runner.close()
+
+
+def _real(files):
+    return {os.path.realpath(f) for f in files}
+
+
+def test_each_contender_records_what_its_own_process_mapped(started):
+    """Ours and Pillow in one run: each process mapped its own JPEG library and not
+    the other's (in one shared process both would have both)."""
+    ours, pillow = started("turbojpeg").describe(), started("pillow").describe()
+    assert ours.process == pillow.process == "its own"
+    # exactly one JPEG library in ours's process: the libturbojpeg it names
+    assert _real(ours.extra["mapped"]) == {os.path.realpath(ours.extra["lib_path"])}
+    # Pillow's process: the libjpeg its wheel bundles, beside PIL, and no libturbojpeg
+    import PIL
+
+    beside = os.path.realpath(Path(PIL.__file__).parents[1])
+    assert pillow.extra["mapped"]
+    assert all(f.startswith(beside + os.sep) for f in _real(pillow.extra["mapped"]))
+    assert any(Path(f).name.startswith("libjpeg") for f in pillow.extra["mapped"])
+    assert not _real(pillow.extra["mapped"]) & _real(ours.extra["mapped"])
+
+
+@pytest.mark.parametrize(
+    ("name", "variable"),
+    [("opencv-wheel", "OPENCV_FOR_THREADS_NUM"), ("torchcodec-jpeg", "OMP_NUM_THREADS")],
+)
+def test_a_contender_sets_its_library_threads_from_the_suite(name, variable, started,
+                                                             monkeypatch):  # fmt: skip
+    """The suite's --threads reaches OpenCV's and PyTorch's pools in their processes
+    (through the variable suite.pin_threads sets), and 1 is the default."""
+    if name in contenders.NEEDS_TORCH and not HAVE_TORCH:
+        with pytest.raises(peers.PeerUnavailable, match=r"^PyTorch is not installed"):
+            started(name)
+        return
+    monkeypatch.delenv(variable, raising=False)
+    assert started(name).describe().extra["threads"] == 1
+    monkeypatch.setenv(variable, "2")
+    assert started(name).describe().extra["threads"] == 2
+
+
+def test_a_contender_process_leaves_ctrl_c_to_the_suite(started, bgr):
+    runner = started("turbojpeg")
+    os.kill(runner.worker.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches it too
+    time.sleep(0.5)
+    assert runner.worker.alive()
+    runner.load([(("p", "s"), bgr, {})])
+    assert runner.timed(("p", "s"), 95, "encode") > 0
+
+
+def test_why_a_contender_cannot_run_reads_well(monkeypatch):
+    monkeypatch.setitem(contenders.FACTORIES, "missing", jpeg_fakes.missing)
+    monkeypatch.setitem(contenders.FACTORIES, "broken-install", jpeg_fakes.broken_install)
+    ready, skipped = suite.load_contenders(("missing", "broken-install"))
+    assert ready == {}
+    assert skipped == {
+        # the reason alone, as if the contender had been made here
+        "missing": "simplejpeg is not installed (pip install simplejpeg)",
+        # anything else: named by its type
+        "broken-install": "ImportError: libfoo.so.1: cannot open shared object file",
+    }
+
+
+def test_a_wrong_library_in_a_contender_process_fails_the_run(monkeypatch):
+    monkeypatch.setitem(contenders.FACTORIES, "liar", jpeg_fakes.liar)
+    before = set(multiprocessing.active_children())
+    with pytest.raises(loaded.WrongLibrary, match=r"liar claims libjpeg-turbo 3\.x"):
+        suite.load_contenders(("turbojpeg", "liar", "pillow"))
+    # the process started before it is closed; none after it is started
+    assert set(multiprocessing.active_children()) <= before
+
+
 def test_the_order_is_shuffled_reproducibly(tmp_path):
     config = small_config(tmp_path)
     ready, _ = suite.load_contenders(config.contenders)
-    images = suite.prepare_images(config, ready["turbojpeg"])
+    try:
+        _check_the_order(config, ready)
+    finally:
+        for runner in ready.values():
+            runner.close()
+
+
+def _check_the_order(config: suite.Config, ready: dict) -> None:
+    images = suite.prepare_images(config, suite.reference_encoder())
     first, again = suite.plan(images, ready, config), suite.plan(images, ready, config)
     assert first == again
     config.seed = 4
@@ -115,7 +229,9 @@ def test_the_order_is_shuffled_reproducibly(tmp_path):
     assert changes > len(first) / 3
 
 
-def test_a_tiny_run_writes_every_output_and_figure(tmp_path):
+def test_a_tiny_run_writes_every_output_and_figure(tmp_path, monkeypatch):
+    for variable in suite.THREAD_VARIABLES:
+        monkeypatch.setenv(variable, "1")  # restored after the runs, which set them
     folder = suite.run(small_config(tmp_path))
     path = report.write([folder])
     for name in OUTPUTS:
@@ -132,8 +248,17 @@ def test_a_tiny_run_writes_every_output_and_figure(tmp_path):
     assert provenance["seed"] == 3
     assert bench["datetime"] == provenance["finished"]
     assert "turbojpeg" in provenance["contenders"]
-    assert "libjpeg-turbo" in provenance["contenders"]["opencv-wheel"]["jpeg"]
-    assert provenance["contenders"]["opencv-wheel"]["process"] == "the suite's"
+    described = provenance["contenders"]
+    assert "libjpeg-turbo" in described["opencv-wheel"]["jpeg"]
+    assert described["opencv-wheel"]["process"] == "its own"
+    assert described["opencv-wheel"]["threads"] == 1
+    # Each contender's process mapped its own JPEG codec: no file in two of them.
+    mapped = {name: _real(c["mapped"]) for name, c in described.items()}
+    assert all(mapped.values()), mapped
+    for (a, files_a), (b, files_b) in itertools.combinations(mapped.items(), 2):
+        if {a, b} != {"turbojpeg", "turbojpeg-fast_upsample"}:  # those two: one library
+            assert not files_a & files_b, (a, b)
+    assert mapped["turbojpeg"] == mapped["turbojpeg-fast_upsample"]
     assert set(provenance["environments"]) == {"bench", "bench-ijg"}
     rd = pd.read_csv(folder / "rate_distortion.csv")
     assert set(rd["contender"]) == {"turbojpeg", "jpegli"}  # the encoders that ask for it
@@ -156,11 +281,17 @@ def test_a_tiny_run_writes_every_output_and_figure(tmp_path):
     assert cells[2] == ">= 1"
     assert re.fullmatch(r"[0-9.]+x \[[0-9.]+, [0-9.]+\]", cells[3])
     assert cells[4] in ("met", "missed", "within noise")
+    # what each contender's process mapped, by name
+    ours = Path(described["turbojpeg"]["mapped"][0]).name
+    assert re.search(rf"- turbojpeg loaded: .*; its process mapped {re.escape(ours)}\n", text)
+    assert re.search(r"- jpegli loaded: .*; its process mapped _ajpegli", text)
     # Re-reporting from the saved folder, and two folders side by side.
     path.unlink()
     assert cli(["report", str(folder)]) == 0
     assert path.read_text() == text
-    second = suite.run(small_config(tmp_path, out=tmp_path / "second", seed=9))
+    second = suite.run(small_config(tmp_path, out=tmp_path / "second", seed=9, threads=2))
+    described = json.loads((second / "provenance.json").read_text())["contenders"]
+    assert described["opencv-wheel"]["threads"] == 2  # --threads, in its process
     compare = report.write([folder, second])
     assert compare.name == "report-compare.md"
     assert f"measured: {second.name}" in compare.read_text()
@@ -168,10 +299,7 @@ def test_a_tiny_run_writes_every_output_and_figure(tmp_path):
 
 
 def test_a_missing_contender_is_skipped_with_its_reason(tmp_path, monkeypatch):
-    def missing():
-        raise peers.PeerUnavailable("simplejpeg is not installed (pip install simplejpeg)")
-
-    monkeypatch.setitem(contenders.FACTORIES, "simplejpeg", missing)
+    monkeypatch.setitem(contenders.FACTORIES, "simplejpeg", jpeg_fakes.missing)
     folder = suite.run(
         small_config(
             tmp_path,
@@ -190,15 +318,7 @@ def test_a_missing_contender_is_skipped_with_its_reason(tmp_path, monkeypatch):
 
 
 def test_a_contender_returning_wrong_pixels_is_flagged(tmp_path, monkeypatch):
-    def broken():
-        good = contenders.make("turbojpeg")
-        good.name = "broken"
-        good.decode = lambda data: np.ascontiguousarray(
-            contenders.make("turbojpeg").decode(data)[::-1]
-        )
-        return good
-
-    monkeypatch.setitem(contenders.FACTORIES, "broken", broken)
+    monkeypatch.setitem(contenders.FACTORIES, "broken", jpeg_fakes.upside_down)
     # 192x108 at q95 is well above the thresholds for a correct codec.
     folder = suite.run(
         small_config(
@@ -217,28 +337,16 @@ def test_a_contender_returning_wrong_pixels_is_flagged(tmp_path, monkeypatch):
 
 
 def test_ctrl_c_keeps_what_was_measured(tmp_path, monkeypatch):
-    calls = {"n": 0}
-
-    def interrupting():
-        contender = contenders.make("turbojpeg")
-        contender.name = "interrupting"
-        decode = contender.decode
-
-        def decode_then_stop(data):
-            calls["n"] += 1
-            if calls["n"] > 10:  # after its 4 quality roundtrips and a few timed rounds
-                raise KeyboardInterrupt
-            return decode(data)
-
-        contender.decode = decode_then_stop
-        return contender
-
-    monkeypatch.setitem(contenders.FACTORIES, "interrupting", interrupting)
+    """Ctrl-C (a SIGINT to the suite, from a contender's process during the timed
+    rounds) keeps what was measured, and the processes are closed."""
+    monkeypatch.setitem(contenders.FACTORIES, "interrupting", jpeg_fakes.interrupting)
+    before = set(multiprocessing.active_children())
     folder = suite.run(small_config(tmp_path, contenders=("turbojpeg", "interrupting"), rounds=5))
+    assert set(multiprocessing.active_children()) <= before
     provenance = json.loads((folder / "provenance.json").read_text())
     assert provenance["interrupted"] is True
     rounds = pd.read_csv(folder / "rounds.csv")
-    assert 0 < len(rounds) < 2 * 2 * 3 * 5
+    assert 0 < len(rounds) < 2 * 2 * 4 * 5  # sizes x qualities x cells x rounds
     assert "interrupted with Ctrl-C" in report.write([folder]).read_text()
 
 

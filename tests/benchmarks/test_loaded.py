@@ -28,6 +28,9 @@ def test_mapped_reads_each_file_once_by_its_name(tmp_path):
     ]
     assert loaded.mapped("libopencv", maps) == []
     assert loaded.mapped("libavcodec", tmp_path / "absent") is None
+    # any of several names, each file once
+    assert loaded.mapped(("turbojpeg", "libavcodec.so", "libopencv"), maps) == [
+        "/env/lib/libavcodec.so.63.1.100", "/usr/lib/x86_64-linux-gnu/libturbojpeg.so.0.2.0"]  # fmt: skip
 
 
 def test_this_process_maps_its_c_library():
