@@ -131,3 +131,31 @@ def test_a_pickled_index_carries_no_derived_table(recordings):
     assert back.frame_pts.tolist() == index.frame_pts.tolist()
     assert back.packet_with_pts(int(index.pts[100])) == 100
     reader.close()
+
+
+def _calls(path, batches) -> int:
+    """Python function calls made by ``get_batch`` over ``batches`` (cProfile's count),
+    after the reader, its index and its decoder exist."""
+    import cProfile
+    import pstats
+
+    reader = VideoReader(path, index=None, threads=1, decoders=1)
+    reader.get_batch(batches[0])
+    profile = cProfile.Profile()
+    profile.enable()
+    for batch in batches:
+        reader.get_batch(batch)
+    profile.disable()
+    reader.close()
+    return pstats.Stats(profile).total_calls
+
+
+@pytest.mark.parametrize("kind", sorted(ENCODINGS))
+def test_a_batch_makes_the_same_calls_on_a_40_times_longer_recording(recordings, kind):
+    """Counted, not timed: the same batches over the same frames make exactly as many
+    Python calls on the long recording as on the short one. The frames lie in the
+    first GOP of both, away from the short file's end (where draining at its end
+    of file makes calls of its own)."""
+    rng = random.Random(7)
+    batches = [sorted(rng.sample(range(200), 32)) for _ in range(4)]
+    assert _calls(recordings[kind, LONG], batches) == _calls(recordings[kind, SHORT], batches)
