@@ -346,6 +346,12 @@ def test_optional_readers_when_installed(reader_name, videos):
             handle.read(FRAMES)
         assert isinstance(handle.stats(), dict)
         _batch_equals_single_reads(handle)
+        if "RGB" in reader.pixel_formats:  # the library's own RGB, which BGR reverses
+            with reader.open(path, "RGB") as rgb:
+                assert rgb.pixel_format == "RGB"
+                assert np.array_equal(rgb.read(45), handle.read(45)[:, :, ::-1])
+                batch = handle.read_many([3, 45])
+                assert np.array_equal(rgb.read_many([3, 45]), batch[..., ::-1])
 
 
 def _batch_equals_single_reads(handle) -> None:
@@ -358,6 +364,31 @@ def _batch_equals_single_reads(handle) -> None:
         assert np.array_equal(batch[k], handle.read(i)), (k, i)
     with pytest.raises(IndexError):
         handle.read_many([0, FRAMES])
+
+
+def test_the_framereader_adapter_reads_rgb_without_a_conversion_of_its_own(videos):
+    """RGB is framereader's own (``pixel_format="RGB"``): BGR's channels reversed."""
+    path = videos["x264-bframes.mp4"]
+    reader = readers.make_reader("indexed-pyav-wheel")
+    with reader.open(path) as bgr, reader.open(path, "RGB") as rgb:
+        assert (bgr.pixel_format, rgb.pixel_format) == ("BGR", "RGB")
+        assert rgb.reader.pixel_format == "RGB"
+        for i in (45, 3):
+            assert np.array_equal(rgb.read(i), bgr.read(i)[:, :, ::-1]), i
+        assert np.array_equal(rgb.read_many([5, 2]), bgr.read_many([5, 2])[..., ::-1])
+        assert np.array_equal(next(rgb.sequential()), next(bgr.sequential())[:, :, ::-1])
+
+
+def test_a_reader_refuses_a_pixel_format_it_does_not_list(videos):
+    path = videos["ffv1.mkv"]
+    for name in ("opencv-wheel", "pyav-wheel", "exploded-jpeg"):
+        assert readers.READERS[name].pixel_formats == ("BGR",)
+        with pytest.raises(ValueError, match=f"{name} reads BGR frames, not 'RGB'"):
+            readers.READERS[name].open(path, "RGB")
+    with pytest.raises(ValueError, match="reads BGR or RGB frames, not 'GRAY'"):
+        readers.READERS["indexed-pyav-wheel"].open(path, "GRAY")
+    with readers.make_reader("pyav-wheel").open(path, "BGR") as handle:
+        assert handle.pixel_format == "BGR"
 
 
 @pytest.mark.parametrize("reader_name", ["indexed-pyav-wheel", "pyav-wheel"])
