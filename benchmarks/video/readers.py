@@ -82,6 +82,9 @@ class Reader:
     ffmpeg: str | None = None
     # Why quick runs leave it out (a heavy import per cell, say), or None: it runs in both.
     quick_run: str | None = None
+    # Why default runs, quick and full, leave it out (a variant for one comparison), or
+    # None; naming it (--readers) still runs it.
+    only_by_name: str | None = None
     # What ``open`` can ask reads to return: BGR (every reader), and any format its
     # library decodes to itself, so that the adapter converts nothing.
     pixel_formats: tuple[str, ...] = ("BGR",)
@@ -381,6 +384,7 @@ class IndexedVideoReader(Reader):
     environment = "bench"
     threads = 1  # the same as the torchcodec adapter's num_ffmpeg_threads
     thread_type = "auto"
+    decoders: int | None = None  # None: framereader's default, its pool of parked decoders
     pixel_formats = ("BGR", "RGB")
 
     @staticmethod
@@ -399,8 +403,9 @@ class IndexedVideoReader(Reader):
 
     def _options(self) -> dict:
         """framereader's options: this adapter's whole construction of it."""
+        chosen = {"decoders": self.decoders} if self.decoders is not None else {}
         return {"threads": self.threads, "thread_type": self.thread_type,
-                "pixel_format": self.pixel_format}  # fmt: skip
+                "pixel_format": self.pixel_format, **chosen}  # fmt: skip
 
     @staticmethod
     def forget(path):
@@ -444,6 +449,29 @@ class IndexedWheelReader(IndexedVideoReader):
     @staticmethod
     def unavailable() -> str | None:
         return _missing("av", "PyAV is not installed (pip install av)")
+
+
+ONE_DECODER = ("a variant for one comparison, framereader's pool of parked decoders "
+               "against one decoder, which the micro suite makes (test_framereader.py)")  # fmt: skip
+
+
+class IndexedOneDecoder(IndexedVideoReader):
+    """``indexed`` with one decoder, no parked ones: what the pool adds is the difference."""
+
+    name = "indexed-1-decoder"
+    description = ("ours, framereader.VideoReader(path, threads=1, decoders=1) from the bench "
+                   "environment (our PyAV and FFmpeg): as indexed, but with one decoder, which a "
+                   "read decodes on from where the last ended or seeks")  # fmt: skip
+    decoders = 1
+    only_by_name = ONE_DECODER
+
+
+class IndexedWheelOneDecoder(IndexedWheelReader):
+    name = "indexed-1-decoder-pyav-wheel"
+    description = ("ours, framereader.VideoReader(path, threads=1, decoders=1) from this "
+                   "checkout on PyAV's wheel and the FFmpeg it bundles")  # fmt: skip
+    decoders = 1
+    only_by_name = ONE_DECODER
 
 
 class DecordReader(Reader):
@@ -657,6 +685,8 @@ READERS: dict[str, type[Reader]] = {
         PyAVNaiveReader,
         PyAVWheelReader,
         IndexedWheelReader,
+        IndexedOneDecoder,
+        IndexedWheelOneDecoder,
         DecordReader,
         TorchCodecReader,
         TorchCodecApproximateReader,
@@ -671,8 +701,10 @@ DATALOADER = ("indexed", "torchcodec", "decord", "video-reader-rs")
 
 
 def default_readers(quick: bool) -> tuple[tuple[str, ...], dict[str, str]]:
-    """Every reader's name, and (quick) the ones a quick run leaves out, with why."""
-    left_out = {n: r.quick_run for n, r in READERS.items() if quick and r.quick_run}
+    """The readers a default run measures, and the ones it leaves out, with why: those
+    run only by name (``only_by_name``) and, in a quick run, the ``quick_run`` ones."""
+    left_out = {n: r.only_by_name or r.quick_run for n, r in READERS.items()
+                if r.only_by_name or (quick and r.quick_run)}  # fmt: skip
     return tuple(n for n in READERS if n not in left_out), left_out
 
 
