@@ -708,6 +708,25 @@ def default_readers(quick: bool) -> tuple[tuple[str, ...], dict[str, str]]:
     return tuple(n for n in READERS if n not in left_out), left_out
 
 
+def framereader_in_this_process() -> tuple[str, str]:
+    """framereader's adapters, as it comes and with one decoder, for a suite that reads
+    in its own process (the micro suite): the bench environment's when this process
+    imports that environment's PyAV (tools/run.sh bench puts its site-packages on
+    PYTHONPATH), else those on PyAV's wheel; so the FFmpeg each claims is the one read."""
+    from benchmarks import environments
+
+    bench = environments.installed("bench")
+    spec = importlib.util.find_spec("av")
+    origin = Path(spec.origin).resolve() if spec is not None and spec.origin else None
+    if (
+        bench is not None
+        and origin is not None
+        and origin.is_relative_to(bench.site_packages.resolve())
+    ):
+        return IndexedVideoReader.name, IndexedOneDecoder.name
+    return IndexedWheelReader.name, IndexedWheelOneDecoder.name
+
+
 def make_reader(name: str) -> type[Reader]:
     """The adapter called ``name``; ReaderUnavailable when its library is missing."""
     try:

@@ -21,6 +21,7 @@ import av
 import numpy as np
 import pytest
 
+from benchmarks import environments
 from benchmarks.__main__ import _video_left_out
 from benchmarks.video import readers
 from framereader import index_path
@@ -406,6 +407,30 @@ def test_a_reader_refuses_a_pixel_format_it_does_not_list(videos):
         readers.READERS["indexed-pyav-wheel"].open(path, "GRAY")
     with readers.make_reader("pyav-wheel").open(path, "BGR") as handle:
         assert handle.pixel_format == "BGR"
+
+
+def test_framereader_in_this_process_follows_the_pyav_it_imports(tmp_path, monkeypatch):
+    """The micro suite reads in its own process: framereader's adapters there are the
+    bench environment's only when this process's PyAV is that environment's."""
+    # the fast tests' bench environment does not exist: PyAV's wheel
+    assert readers.framereader_in_this_process() == (
+        "indexed-pyav-wheel",
+        "indexed-1-decoder-pyav-wheel",
+    )
+    for name in readers.framereader_in_this_process():
+        assert readers.make_reader(name).ffmpeg == "own"
+    prefix = tmp_path / "bench"
+    (prefix / "conda-meta").mkdir(parents=True)
+    monkeypatch.setenv("BENCH_PREFIX", str(prefix))
+    site = environments.get("bench").site_packages
+    site.parent.mkdir(parents=True)
+    site.mkdir()  # a bench environment, but this process's PyAV is not in it
+    assert readers.framereader_in_this_process()[0] == "indexed-pyav-wheel"
+    site.rmdir()
+    site.symlink_to(Path(av.__file__).resolve().parents[1])  # now it is
+    assert readers.framereader_in_this_process() == ("indexed", "indexed-1-decoder")
+    for name in readers.framereader_in_this_process():
+        assert readers.READERS[name].ffmpeg == "bench"
 
 
 @pytest.mark.parametrize("reader_name", ["indexed-pyav-wheel", "pyav-wheel"])
