@@ -64,7 +64,11 @@ def _jpeg_left_out(args: argparse.Namespace, photos: int) -> tuple[str, ...]:
 
 
 def _video_left_out(args: argparse.Namespace, config_left_out: dict) -> tuple[str, ...]:
-    """What this quick video run leaves out of the full one, in words."""
+    """What this quick video run leaves out of the full one, in words; of the readers
+    it leaves out (``config_left_out``), not those that only run by name, as the full
+    run leaves them out too."""
+    from benchmarks.video import readers
+
     if not args.quick:
         return ()
     found = [
@@ -77,7 +81,8 @@ def _video_left_out(args: argparse.Namespace, config_left_out: dict) -> tuple[st
         "the Dask scaling benchmark (python -m benchmarks.dask_scaling)",
         DATALOADER_LEFT_OUT,
     ]
-    found += [f"reader {name} ({why})" for name, why in config_left_out.items()]
+    found += [f"reader {name} ({why})" for name, why in config_left_out.items()
+              if not readers.READERS[name].only_by_name]  # fmt: skip
     return tuple(found)
 
 

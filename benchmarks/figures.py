@@ -49,6 +49,8 @@ PALETTE = {
     "torchcodec-approximate": "#fdae6b",
     "video-reader-rs": "#8c564b",
     "indexed": "#d62728",
+    "indexed-1-decoder": "#ff9896",  # ours with one decoder (run by name only): a lighter red
+    "indexed-1-decoder-pyav-wheel": "#c49c94",
     "pyav-naive": "#1f77b4",
     "decord": "#2ca02c",
     "torchcodec": "#ff7f0e",

@@ -4,6 +4,9 @@
     with reader.open("video.mkv") as handle:
         image = handle.read(17)             # BGR uint8 (h, w, 3)
 
+Every reader gives BGR; ``open(path, pixel_format="RGB")`` asks one that lists RGB in
+its ``pixel_formats`` for the RGB its library decodes to, with no conversion of ours.
+
 A handle's ``read(i)`` raises ``IndexError`` for an index the library can
 tell is out of range (negative indices included: they are not counted from
 the end) and any exception for a failure; what a library silently returns
@@ -79,6 +82,13 @@ class Reader:
     ffmpeg: str | None = None
     # Why quick runs leave it out (a heavy import per cell, say), or None: it runs in both.
     quick_run: str | None = None
+    # Why default runs, quick and full, leave it out (a variant for one comparison), or
+    # None; naming it (--readers) still runs it.
+    only_by_name: str | None = None
+    # What ``open`` can ask reads to return: BGR (every reader), and any format its
+    # library decodes to itself, so that the adapter converts nothing.
+    pixel_formats: tuple[str, ...] = ("BGR",)
+    pixel_format = "BGR"  # what this handle's reads return, set by ``open``
 
     # The modules its handles use, imported by ``prepare``.
     modules: tuple[str, ...] = ()
@@ -117,15 +127,21 @@ class Reader:
         return {}
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> Self:
-        return cls(path)
+    def open(cls, path: str | os.PathLike[str], pixel_format: str = "BGR") -> Self:
+        """A handle whose reads return ``pixel_format`` frames, one of ``pixel_formats``
+        (an adapter that lists more than BGR takes it as a keyword)."""
+        if pixel_format not in cls.pixel_formats:
+            raise ValueError(
+                f"{cls.name} reads {' or '.join(cls.pixel_formats)} frames, not {pixel_format!r}"
+            )
+        return cls(path) if pixel_format == "BGR" else cls(path, pixel_format=pixel_format)
 
     def read(self, i: int) -> np.ndarray:
         raise NotImplementedError
 
     def read_many(self, indices: list[int]) -> np.ndarray:
-        """The frames at ``indices``, stacked (N, height, width, 3) BGR: the reader's own
-        batch call where it has one, else one ``read`` after another."""
+        """The frames at ``indices``, stacked (N, height, width, 3), in the handle's pixel
+        format: the reader's own batch call where it has one, else one ``read`` after another."""
         return np.stack([self.read(i) for i in indices])
 
     def sequential(self) -> Iterator[np.ndarray]:
@@ -368,6 +384,8 @@ class IndexedVideoReader(Reader):
     environment = "bench"
     threads = 1  # the same as the torchcodec adapter's num_ffmpeg_threads
     thread_type = "auto"
+    decoders: int | None = None  # None: framereader's default, its pool of parked decoders
+    pixel_formats = ("BGR", "RGB")
 
     @staticmethod
     def unavailable() -> str | None:
@@ -375,12 +393,19 @@ class IndexedVideoReader(Reader):
             "bench", "framereader"
         )
 
-    def __init__(self, path):
+    def __init__(self, path, pixel_format="BGR"):
         from framereader import VideoReader
 
         super().__init__(path)
+        self.pixel_format = pixel_format
         # loads the cached index, or scans the video and caches it
-        self.reader = VideoReader(self.path, threads=self.threads, thread_type=self.thread_type)
+        self.reader = VideoReader(self.path, **self._options())
+
+    def _options(self) -> dict:
+        """framereader's options: this adapter's whole construction of it."""
+        chosen = {"decoders": self.decoders} if self.decoders is not None else {}
+        return {"threads": self.threads, "thread_type": self.thread_type,
+                "pixel_format": self.pixel_format, **chosen}  # fmt: skip
 
     @staticmethod
     def forget(path):
@@ -404,7 +429,7 @@ class IndexedVideoReader(Reader):
         from framereader import VideoReader
 
         index = self.reader.index
-        with VideoReader(self.path, index=index, threads=self.threads) as fresh:
+        with VideoReader(self.path, index=index, **self._options()) as fresh:
             yield from fresh
 
     def close(self):
@@ -424,6 +449,29 @@ class IndexedWheelReader(IndexedVideoReader):
     @staticmethod
     def unavailable() -> str | None:
         return _missing("av", "PyAV is not installed (pip install av)")
+
+
+ONE_DECODER = ("a variant for one comparison, framereader's pool of parked decoders "
+               "against one decoder, which the micro suite makes (test_framereader.py)")  # fmt: skip
+
+
+class IndexedOneDecoder(IndexedVideoReader):
+    """``indexed`` with one decoder, no parked ones: what the pool adds is the difference."""
+
+    name = "indexed-1-decoder"
+    description = ("ours, framereader.VideoReader(path, threads=1, decoders=1) from the bench "
+                   "environment (our PyAV and FFmpeg): as indexed, but with one decoder, which a "
+                   "read decodes on from where the last ended or seeks")  # fmt: skip
+    decoders = 1
+    only_by_name = ONE_DECODER
+
+
+class IndexedWheelOneDecoder(IndexedWheelReader):
+    name = "indexed-1-decoder-pyav-wheel"
+    description = ("ours, framereader.VideoReader(path, threads=1, decoders=1) from this "
+                   "checkout on PyAV's wheel and the FFmpeg it bundles")  # fmt: skip
+    decoders = 1
+    only_by_name = ONE_DECODER
 
 
 class DecordReader(Reader):
@@ -473,6 +521,7 @@ class TorchCodecReader(Reader):
                    "RGB to BGR; on our FFmpeg when the bench environment is there")  # fmt: skip
     seek_mode = "exact"
     quick_run = "left out of quick runs: it needs PyTorch, which only the full run installs"
+    pixel_formats = ("BGR", "RGB")  # RGB: torchcodec's own frames, not flipped
 
     @staticmethod
     def unavailable() -> str | None:
@@ -491,9 +540,14 @@ class TorchCodecReader(Reader):
         return {"LD_LIBRARY_PATH": os.pathsep.join(
             p for p in (str(lib), os.environ.get("LD_LIBRARY_PATH")) if p)}  # fmt: skip
 
-    def __init__(self, path):
+    def __init__(self, path, pixel_format="BGR"):
         super().__init__(path)
+        self.pixel_format = pixel_format
         self._frames = self._decoder()
+
+    def _out(self, frames: np.ndarray) -> np.ndarray:
+        """torchcodec's RGB frames as asked: as they are, or flipped to BGR (a copy)."""
+        return frames if self.pixel_format == "RGB" else np.ascontiguousarray(frames[..., ::-1])
 
     def _decoder(self):
         from torchcodec.decoders import VideoDecoder
@@ -507,17 +561,16 @@ class TorchCodecReader(Reader):
 
     def read(self, i):
         i = _in_range(i, len(self._frames))  # torchcodec itself counts -1 from the end
-        return np.ascontiguousarray(self._frames[i].numpy()[:, :, ::-1])
+        return self._out(self._frames[i].numpy())
 
     def read_many(self, indices):
         wanted = [_in_range(i, len(self._frames)) for i in indices]
-        batch = self._frames.get_frames_at(wanted).data.numpy()
-        return np.ascontiguousarray(batch[..., ::-1])
+        return self._out(self._frames.get_frames_at(wanted).data.numpy())
 
     def sequential(self):
         frames = self._decoder()
         for i in range(len(frames)):
-            yield np.ascontiguousarray(frames[i].numpy()[:, :, ::-1])
+            yield self._out(frames[i].numpy())
 
 
 class TorchCodecApproximateReader(TorchCodecReader):
@@ -632,6 +685,8 @@ READERS: dict[str, type[Reader]] = {
         PyAVNaiveReader,
         PyAVWheelReader,
         IndexedWheelReader,
+        IndexedOneDecoder,
+        IndexedWheelOneDecoder,
         DecordReader,
         TorchCodecReader,
         TorchCodecApproximateReader,
@@ -646,9 +701,30 @@ DATALOADER = ("indexed", "torchcodec", "decord", "video-reader-rs")
 
 
 def default_readers(quick: bool) -> tuple[tuple[str, ...], dict[str, str]]:
-    """Every reader's name, and (quick) the ones a quick run leaves out, with why."""
-    left_out = {n: r.quick_run for n, r in READERS.items() if quick and r.quick_run}
+    """The readers a default run measures, and the ones it leaves out, with why: those
+    run only by name (``only_by_name``) and, in a quick run, the ``quick_run`` ones."""
+    left_out = {n: r.only_by_name or r.quick_run for n, r in READERS.items()
+                if r.only_by_name or (quick and r.quick_run)}  # fmt: skip
     return tuple(n for n in READERS if n not in left_out), left_out
+
+
+def framereader_in_this_process() -> tuple[str, str]:
+    """framereader's adapters, as it comes and with one decoder, for a suite that reads
+    in its own process (the micro suite): the bench environment's when this process
+    imports that environment's PyAV (tools/run.sh bench puts its site-packages on
+    PYTHONPATH), else those on PyAV's wheel; so the FFmpeg each claims is the one read."""
+    from benchmarks import environments
+
+    bench = environments.installed("bench")
+    spec = importlib.util.find_spec("av")
+    origin = Path(spec.origin).resolve() if spec is not None and spec.origin else None
+    if (
+        bench is not None
+        and origin is not None
+        and origin.is_relative_to(bench.site_packages.resolve())
+    ):
+        return IndexedVideoReader.name, IndexedOneDecoder.name
+    return IndexedWheelReader.name, IndexedWheelOneDecoder.name
 
 
 def make_reader(name: str) -> type[Reader]:

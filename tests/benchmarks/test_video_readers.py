@@ -10,6 +10,7 @@ suite measures.
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import shutil
@@ -20,6 +21,8 @@ import av
 import numpy as np
 import pytest
 
+from benchmarks import environments
+from benchmarks.__main__ import _video_left_out
 from benchmarks.video import readers
 from framereader import index_path
 
@@ -250,6 +253,8 @@ def test_the_registry(videos):
         "pyav-naive",
         "pyav-wheel",
         "indexed-pyav-wheel",
+        "indexed-1-decoder",
+        "indexed-1-decoder-pyav-wheel",
         "decord",
         "torchcodec",
         "torchcodec-approximate",
@@ -346,6 +351,12 @@ def test_optional_readers_when_installed(reader_name, videos):
             handle.read(FRAMES)
         assert isinstance(handle.stats(), dict)
         _batch_equals_single_reads(handle)
+        if "RGB" in reader.pixel_formats:  # the library's own RGB, which BGR reverses
+            with reader.open(path, "RGB") as rgb:
+                assert rgb.pixel_format == "RGB"
+                assert np.array_equal(rgb.read(45), handle.read(45)[:, :, ::-1])
+                batch = handle.read_many([3, 45])
+                assert np.array_equal(rgb.read_many([3, 45]), batch[..., ::-1])
 
 
 def _batch_equals_single_reads(handle) -> None:
@@ -360,24 +371,103 @@ def _batch_equals_single_reads(handle) -> None:
         handle.read_many([0, FRAMES])
 
 
+def test_the_one_decoder_variant_is_framereader_with_one_decoder(videos, truth):
+    name = "x264-bframes.mp4"
+    indices = orders(FRAMES)["backward"] + [3, 80, 4, 81]  # back and forth between places
+    with readers.make_reader("indexed-1-decoder-pyav-wheel").open(videos[name]) as handle:
+        assert handle.reader.decoders == 1
+        assert readers.check_frames(handle, truth[name], indices) == []
+        assert readers.frame_hashes(handle.sequential()) == truth[name]
+        assert handle.reader.stats()["decoders"] == 1  # never a second one opened
+    with readers.make_reader("indexed-pyav-wheel").open(videos[name]) as handle:
+        assert handle.reader.decoders > 1  # framereader's default: a pool
+
+
+@pytest.mark.parametrize("reader_name", ["indexed-pyav-wheel", "indexed-1-decoder-pyav-wheel"])
+def test_framereader_adapters_read_rgb_without_a_conversion_of_theirs(reader_name, videos):
+    """RGB is framereader's own (``pixel_format="RGB"``): BGR's channels reversed."""
+    path = videos["x264-bframes.mp4"]
+    reader = readers.make_reader(reader_name)
+    with reader.open(path) as bgr, reader.open(path, "RGB") as rgb:
+        assert (bgr.pixel_format, rgb.pixel_format) == ("BGR", "RGB")
+        assert rgb.reader.pixel_format == "RGB"
+        for i in (45, 3):
+            assert np.array_equal(rgb.read(i), bgr.read(i)[:, :, ::-1]), i
+        assert np.array_equal(rgb.read_many([5, 2]), bgr.read_many([5, 2])[..., ::-1])
+        assert np.array_equal(next(rgb.sequential()), next(bgr.sequential())[:, :, ::-1])
+
+
+def test_a_reader_refuses_a_pixel_format_it_does_not_list(videos):
+    path = videos["ffv1.mkv"]
+    for name in ("opencv-wheel", "pyav-wheel", "exploded-jpeg"):
+        assert readers.READERS[name].pixel_formats == ("BGR",)
+        with pytest.raises(ValueError, match=f"{name} reads BGR frames, not 'RGB'"):
+            readers.READERS[name].open(path, "RGB")
+    with pytest.raises(ValueError, match="reads BGR or RGB frames, not 'GRAY'"):
+        readers.READERS["indexed-pyav-wheel"].open(path, "GRAY")
+    with readers.make_reader("pyav-wheel").open(path, "BGR") as handle:
+        assert handle.pixel_format == "BGR"
+
+
+def test_framereader_in_this_process_follows_the_pyav_it_imports(tmp_path, monkeypatch):
+    """The micro suite reads in its own process: framereader's adapters there are the
+    bench environment's only when this process's PyAV is that environment's."""
+    # the fast tests' bench environment does not exist: PyAV's wheel
+    assert readers.framereader_in_this_process() == (
+        "indexed-pyav-wheel",
+        "indexed-1-decoder-pyav-wheel",
+    )
+    for name in readers.framereader_in_this_process():
+        assert readers.make_reader(name).ffmpeg == "own"
+    prefix = tmp_path / "bench"
+    (prefix / "conda-meta").mkdir(parents=True)
+    monkeypatch.setenv("BENCH_PREFIX", str(prefix))
+    site = environments.get("bench").site_packages
+    site.parent.mkdir(parents=True)
+    site.mkdir()  # a bench environment, but this process's PyAV is not in it
+    assert readers.framereader_in_this_process()[0] == "indexed-pyav-wheel"
+    site.rmdir()
+    site.symlink_to(Path(av.__file__).resolve().parents[1])  # now it is
+    assert readers.framereader_in_this_process() == ("indexed", "indexed-1-decoder")
+    for name in readers.framereader_in_this_process():
+        assert readers.READERS[name].ffmpeg == "bench"
+
+
 @pytest.mark.parametrize("reader_name", ["indexed-pyav-wheel", "pyav-wheel"])
 def test_batch_reads_equal_single_reads(reader_name, videos):
     with readers.make_reader(reader_name).open(videos["x264-bframes.mp4"]) as handle:
         _batch_equals_single_reads(handle)
 
 
+ONE_DECODER = {"indexed-1-decoder", "indexed-1-decoder-pyav-wheel"}
+
+
 def test_quick_runs_leave_out_the_pytorch_readers_and_repeats_and_say_why():
-    everything, nothing = readers.default_readers(quick=False)
-    assert everything == tuple(readers.READERS)
-    assert nothing == {}
+    full, by_name = readers.default_readers(quick=False)
+    assert set(by_name) == ONE_DECODER  # only run when named, in full runs too
+    assert full == tuple(n for n in readers.READERS if n not in ONE_DECODER)
     quick, left_out = readers.default_readers(quick=True)
     pytorch = {"torchcodec", "torchcodec-approximate"}
     # the same library again: our OpenCV on every core, and PyAV's wheel under two recipes
     repeats = {"opencv-frame", "opencv-slice", "pyav-wheel", "indexed-pyav-wheel"}
-    assert set(left_out) == pytorch | repeats
+    assert set(left_out) == pytorch | repeats | ONE_DECODER
     assert all("PyTorch" in left_out[name] for name in pytorch)
     assert all("full run measures it" in left_out[name] for name in repeats)
     assert set(quick) | set(left_out) == set(readers.READERS)
     # every library a user would weigh still runs in a quick run, ours on one thread
     assert {"indexed", "pyav-naive", "opencv-1thread", "opencv-wheel", "decord",
             "video-reader-rs", "exploded-jpeg"} <= set(quick)  # fmt: skip
+
+
+def test_variants_for_one_comparison_run_only_when_named():
+    for name in ONE_DECODER:
+        assert "one comparison" in readers.READERS[name].only_by_name
+    assert all(r.only_by_name is None for n, r in readers.READERS.items() if n not in ONE_DECODER)
+    _, left_out = readers.default_readers(quick=True)
+    # why they are left out, even where a quick_run reason is inherited (the wheel's)
+    assert all("one comparison" in left_out[name] for name in ONE_DECODER)
+    # A quick run's report names what the full run has and it has not: not these.
+    said = " ".join(_video_left_out(argparse.Namespace(quick=True, random_frames=None), left_out))
+    assert "reader torchcodec (" in said
+    assert "reader indexed-pyav-wheel (" in said
+    assert not any(name in said for name in ONE_DECODER)
