@@ -83,8 +83,17 @@ def _accuracy_section(acc: pd.DataFrame, provenance: dict) -> list[str]:
     return parts
 
 
-def _readers_sections(lat: pd.DataFrame, table: pd.DataFrame, acc: pd.DataFrame) -> list[str]:
+def _absent(names, provenance: dict) -> str:
+    """A section's line when its readers were not all measured: which, and why."""
+    skipped = provenance.get("skipped_readers") or {}
+    missing = [f"{n} ({skipped.get(n, 'not measured')})" for n in names]
+    return f"_not measured in this run: {'; '.join(missing)}_\n"
+
+
+def _readers_sections(lat: pd.DataFrame, table: pd.DataFrame, acc: pd.DataFrame,
+                      provenance: dict) -> list[str]:  # fmt: skip
     threads = tables.thread_type_table(lat, acc)
+    measured = set(lat["reader"]) if not lat.empty else set()
     peer = tables.pair_table(lat, table, {REFERENCE_READER: EXACT_PEER})
     builds = tables.pair_table(lat, table, OURS_VS_WHEEL)
     pairs = ", ".join(f"{o} and {w}" for o, w in OURS_VS_WHEEL.items())
@@ -95,16 +104,18 @@ def _readers_sections(lat: pd.DataFrame, table: pd.DataFrame, acc: pd.DataFrame)
         "per frame, the median over the recordings, with its interval; sequential: frames per "
         "second from a fresh open, one pass per file (no interval). Ratios below 1 mean "
         "faster random access than one thread; above 1, faster reading straight through.\n"),
-        kit.markdown(threads) if len(threads) else "_our OpenCV was not measured in this run_\n",
+        kit.markdown(threads) if len(threads)
+        else _absent([r for r in tables.THREAD_READERS if r not in measured], provenance),
         f"## {REFERENCE_READER} vs {EXACT_PEER} (exact mode)\n",
         (f"Warm random-frame medians per file, the same seeded indices for both; below 1, "
         f"{REFERENCE_READER} is faster. Accuracy is in the table above.\n"),
-        kit.markdown(peer) if not peer.empty else f"_{EXACT_PEER} was not measured in this run_\n",
+        kit.markdown(peer) if not peer.empty else _absent([EXACT_PEER], provenance),
         "## Our FFmpeg against the PyAV wheel's\n",
         ("The same reader twice: on our PyAV and FFmpeg (the bench environment) and on PyAV's "
         f"wheel with the FFmpeg it bundles ({pairs}). Warm random-frame medians per file; "
         "below 1, ours is faster. Which libavcodec each process loaded is under Provenance.\n"),
-        kit.markdown(builds) if not builds.empty else "_not both builds were measured_\n",
+        kit.markdown(builds) if not builds.empty else _absent(
+            [r for pair in OURS_VS_WHEEL.items() for r in pair if r not in measured], provenance),
     ]  # fmt: skip
 
 
@@ -189,7 +200,7 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
         *([mode_line(provenance)] if mode_line(provenance) else []),
         *_intra_section(lat, table, intra),
         *_accuracy_section(acc, provenance),
-        *_readers_sections(lat, table, acc),
+        *_readers_sections(lat, table, acc, provenance),
         "## Figures\n\n" + figures_text,
         *_access_sections(lat, provenance, folder, wrong),
         "## Encodings\n",

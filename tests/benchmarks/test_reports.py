@@ -204,3 +204,19 @@ def test_a_full_run_says_nothing_of_its_mode_and_a_quick_one_names_what_it_left_
     line = results.mode_line(quick)
     assert line.startswith("**Quick run.** It left out: all but 2 photos; 3 rounds per cell.")
     assert results.mode_line({"suite": "video"}) == ""  # a folder from before runs kept a mode
+
+
+def test_a_video_section_whose_readers_were_left_out_names_them_and_why():
+    import pandas as pd
+
+    from benchmarks.video import report as video_report
+
+    provenance = {"skipped_readers": {"torchcodec": "it needs PyTorch",
+                                      "opencv-frame": "the full run measures it"}}  # fmt: skip
+    empty = pd.DataFrame(columns=["reader", "mode", "file", "seconds"])
+    text = "".join(video_report._readers_sections(empty, pd.DataFrame(), pd.DataFrame(),
+                                                  provenance))  # fmt: skip
+    assert "torchcodec (it needs PyTorch)" in text
+    assert "opencv-frame (the full run measures it)" in text
+    assert "opencv-slice (not measured)" in text
+    assert "pyav-wheel (not measured)" in text
