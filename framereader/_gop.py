@@ -621,10 +621,14 @@ class GopPool:
             self.read(i, out[k], then)
 
     def frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
-        """Frames ``indices`` (increasing), each read with the next one known."""
-        indices = list(indices)
-        for k, i in enumerate(indices):
-            yield self.read(i, then=indices[k + 1] if k + 1 < len(indices) else None)
+        """Frames ``indices`` (increasing), each read with the next one known; taken
+        from ``indices`` one ahead, never listed (a 10-hour recording has a million)."""
+        ahead = iter(indices)
+        i = next(ahead, None)
+        while i is not None:
+            following = next(ahead, None)
+            yield self.read(i, then=following)
+            i = following
 
     def close(self) -> None:
         decoders, self._decoders = self._decoders, []

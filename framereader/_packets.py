@@ -7,6 +7,7 @@ MJPEG by TurboJPEG when it loads: no seek, no other frame.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -186,11 +187,11 @@ class PacketDecoder:
             self.counts["batched"] += len(indices)
 
     def frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
-        """Frames ``indices`` (increasing), read ``CHUNK`` at a time by ``read_many``."""
-        indices = list(indices)
+        """Frames ``indices`` (increasing), read ``CHUNK`` at a time by ``read_many``;
+        taken from ``indices`` a chunk at a time, never listed whole."""
         shape = (self.index.height, self.index.width, self.convert.channels)
-        for start in range(0, len(indices), CHUNK):
-            chunk = indices[start : start + CHUNK]
+        ahead = iter(indices)
+        while chunk := list(itertools.islice(ahead, CHUNK)):
             out = np.empty((len(chunk), *shape), np.uint8)
             self.read_many(chunk, list(out))
             yield from out

@@ -159,3 +159,25 @@ def test_a_batch_makes_the_same_calls_on_a_40_times_longer_recording(recordings,
     rng = random.Random(7)
     batches = [sorted(rng.sample(range(200), 32)) for _ in range(4)]
     assert _calls(recordings[kind, LONG], batches) == _calls(recordings[kind, SHORT], batches)
+
+
+@pytest.mark.parametrize("kind", sorted(ENCODINGS))
+def test_reading_through_takes_the_frame_numbers_as_it_goes(recordings, kind):
+    """Iteration asks for frame numbers a few at a time: it never lists all of them
+    up front (a million for 10 hours at 30 fps)."""
+    from framereader._packets import CHUNK
+
+    taken = []
+
+    def numbers():
+        for i in range(LONG):
+            taken.append(i)
+            yield i
+
+    reader = VideoReader(recordings[kind, LONG], index=None, threads=1)
+    frames = reader._decoder("batch").frames(numbers())
+    first = next(frames)
+    assert np.array_equal(first, reader[0])
+    assert len(taken) <= CHUNK
+    frames.close()
+    reader.close()
