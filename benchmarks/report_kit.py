@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -117,6 +118,15 @@ class Claim:
     def inline(self, measured: measure.Ratio | None) -> str:
         """``1.077x [1.020, 1.130] (within noise)``, for a table cell."""
         return f"{fmt_ratio(measured)} ({self.verdict(measured)})"
+
+
+def drawn(path: Path, picture: Path | None) -> Path | None:
+    """``picture``, as a figure function returned it; when it drew nothing (no data
+    for it in this run), a file left at ``path`` by an earlier run into the same
+    folder is removed, so no figure beside a report belongs to another run."""
+    if picture is None:
+        path.unlink(missing_ok=True)
+    return picture
 
 
 def markdown(frame: pd.DataFrame, floatfmt: str = ".3g") -> str:

@@ -121,9 +121,10 @@ def _readers_sections(lat: pd.DataFrame, table: pd.DataFrame, acc: pd.DataFrame,
 
 def _access_sections(lat: pd.DataFrame, provenance: dict, folder: Path, wrong: dict) -> list[str]:
     gops = access.gop_table(lat)
-    gop_picture = access.gop_figure(gops, provenance, folder / "latency_vs_gop.png", wrong)
+    gop_path, open_path = folder / "latency_vs_gop.png", folder / "open_cost.png"
+    gop_picture = kit.drawn(gop_path, access.gop_figure(gops, provenance, gop_path, wrong))
     opens = access.open_table(lat)
-    open_picture = access.open_figure(opens, provenance, folder / "open_cost.png")
+    open_picture = kit.drawn(open_path, access.open_figure(opens, provenance, open_path))
     parts = ["## Random access against GOP length\n",
              ("The same recording as lossless x264 at each keyframe interval, all else equal: "
              "what reaching a random frame costs each reader as the GOP grows (warm handle; "
@@ -168,6 +169,11 @@ def _provenance(provenance: dict) -> list[str]:
             f"{ff.get('buildconf', '')}\n```\n</details>\n")]  # fmt: skip
 
 
+# The figures drawn beside the tables, in order.
+FIGURES = ("savings_vs_encode_speed", "random_access_vs_baseline", "latency_by_reader",
+           "thread_type")  # fmt: skip
+
+
 def write(folders: list[str | Path], out: Path | None = None) -> Path:
     """``report.md`` (or ``out``) and the figures, for one video run's folder."""
     if len(folders) != 1:
@@ -180,14 +186,13 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
     intra = (set(enc[enc["intra_only"].astype(bool)]["encoding"]) - {BASELINE, "exploded-png"}
              if not enc.empty else set())  # fmt: skip
     wrong = wrong_cells(acc)
-    pictures = [
-        plots.savings_vs_speedup_figure(enc, provenance, folder / "savings_vs_encode_speed.png"),
-        plots.random_access_figure(
-            lat, provenance, folder / "random_access_vs_baseline.png", wrong
-        ),
-        plots.latency_figure(lat, provenance, folder / "latency_by_reader.png", wrong),
-        plots.thread_type_figure(lat, acc, provenance, folder / "thread_type.png"),
-    ]
+    paths = [folder / f"{stem}.png" for stem in FIGURES]
+    pictures = [kit.drawn(path, picture) for path, picture in zip(paths, [
+        plots.savings_vs_speedup_figure(enc, provenance, paths[0]),
+        plots.random_access_figure(lat, provenance, paths[1], wrong),
+        plots.latency_figure(lat, provenance, paths[2], wrong),
+        plots.thread_type_figure(lat, acc, provenance, paths[3]),
+    ], strict=True)]  # fmt: skip
     shown = tables.cells_read(lat)
     note = wrong_note(wrong, shown)
     under = {"random_access_vs_baseline", "latency_by_reader"}  # the figures that hatch

@@ -120,3 +120,15 @@ def test_the_footer_says_what_the_bars_are_and_the_load(tmp_path):
         "median over the photos of each one's median, bootstrap 95% interval (noise only)"
     )
     plt.close(fig)
+
+
+def test_a_figure_not_drawn_this_run_leaves_no_file_of_an_earlier_run(tmp_path):
+    stale = tmp_path / "thread_type.png"
+    stale.write_bytes(b"an earlier run's figure")
+    assert kit.drawn(stale, None) is None
+    assert not stale.exists()
+    kept = tmp_path / "latency.png"
+    kept.write_bytes(b"drawn now")
+    assert kit.drawn(kept, kept) == kept
+    assert kept.read_bytes() == b"drawn now"
+    assert kit.drawn(tmp_path / "never.png", None) is None  # nothing there: no error
