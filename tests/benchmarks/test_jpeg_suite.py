@@ -336,6 +336,17 @@ def test_a_contender_returning_wrong_pixels_is_flagged(tmp_path, monkeypatch):
     assert "| broken" in text
 
 
+@pytest.fixture
+def ctrl_c_raises():
+    """SIGINT raises KeyboardInterrupt here, as in a terminal. Python installs that
+    handler only when SIGINT was not ignored at its start, and a shell without job
+    control starts a background job (a CI runner's, say) with SIGINT ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("ctrl_c_raises")
 def test_ctrl_c_keeps_what_was_measured(tmp_path, monkeypatch):
     """Ctrl-C (a SIGINT to the suite, from a contender's process during the timed
     rounds) keeps what was measured, and the processes are closed."""
