@@ -224,12 +224,14 @@ def write(folders: list[str | Path], out: Path | None = None) -> Path:
     runs = [load(f) for f in folders]
     target = out or (runs[0].folder / ("report.md" if len(runs) == 1 else "report-compare.md"))
     folder, stem = target.parent, "" if len(runs) == 1 else "compare-"
-    pictures = [
-        plots.by_quality_figure(runs, "encode", folder / f"{stem}encode_by_quality.png"),
-        plots.by_quality_figure(runs, "decode", folder / f"{stem}decode_by_quality.png"),
-        plots.by_size_figure(runs, folder / f"{stem}decode_by_size.png"),
-        plots.rate_distortion_figure(runs, folder / f"{stem}bytes_at_equal_ssim.png"),
-    ]
+    names = ("encode_by_quality", "decode_by_quality", "decode_by_size", "bytes_at_equal_ssim")
+    paths = [folder / f"{stem}{name}.png" for name in names]
+    pictures = [kit.drawn(path, picture) for path, picture in zip(paths, [
+        plots.by_quality_figure(runs, "encode", paths[0]),
+        plots.by_quality_figure(runs, "decode", paths[1]),
+        plots.by_size_figure(runs, paths[2]),
+        plots.rate_distortion_figure(runs, paths[3]),
+    ], strict=True)]  # fmt: skip
     title = "JPEG roundtrip" + ("" if len(runs) == 1 else ": " + " vs ".join(r.name for r in runs))
     provenance = ["## Provenance\n"]
     for run in runs:
