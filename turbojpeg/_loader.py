@@ -1,7 +1,9 @@
 """Find libturbojpeg and tell which TurboJPEG API generation it offers.
 
-The search order is one list, :func:`candidate_paths`. The first library that
-loads and exports a TurboJPEG API wins. Loading happens once per process and
+The search order is one sequence, :func:`iter_candidates` (listed whole by
+:func:`candidate_paths`). The first library that loads and exports a TurboJPEG
+API wins, and the places after it are never computed: the linker's search by name
+starts a subprocess, which an explicit path or an installed environment skips. Loading happens once per process and
 per path: every ``Turbojpeg()`` shares the same :class:`LoadedLibrary`.
 """
 
@@ -12,6 +14,7 @@ import os
 import re
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,29 +90,32 @@ def installed_prefix(module_file: str | os.PathLike[str] = __file__) -> Path | N
     return None
 
 
-def candidate_paths(lib_path: str | os.PathLike[str] | None = None) -> list[tuple[str, str]]:
+def iter_candidates(lib_path: str | os.PathLike[str] | None = None) -> Iterator[tuple[str, str]]:
     """Every place looked at, in order, as ``(origin, path)`` pairs: an explicit path,
     ``$TURBOJPEG_LIB``, the active conda prefix (``$CONDA_PREFIX``), the environment
-    this package is installed in, ``sys.prefix``, the linker's search, system places."""
-    found: list[tuple[str, str]] = []
+    this package is installed in, ``sys.prefix``, the linker's search, system places.
+    Lazily: each group is computed only when the ones before it were all refused."""
     if lib_path is not None:
-        found.append(("lib_path argument", os.fspath(lib_path)))
+        yield "lib_path argument", os.fspath(lib_path)
     if os.environ.get(ENV_VAR):
-        found.append((f"${ENV_VAR}", os.environ[ENV_VAR]))
+        yield f"${ENV_VAR}", os.environ[ENV_VAR]
     if os.environ.get("CONDA_PREFIX"):
-        found += [
-            ("active conda prefix", p) for p in _prefix_candidates(os.environ["CONDA_PREFIX"])
-        ]
+        yield from (("active conda prefix", p)
+                    for p in _prefix_candidates(os.environ["CONDA_PREFIX"]))  # fmt: skip
     installed = installed_prefix()
     if installed is not None:
-        found += [("the environment turbojpeg is installed in", p)
-                  for p in _prefix_candidates(installed)]  # fmt: skip
-    found += [("sys.prefix", p) for p in _prefix_candidates(sys.prefix)]
+        yield from (("the environment turbojpeg is installed in", p)
+                    for p in _prefix_candidates(installed))  # fmt: skip
+    yield from (("sys.prefix", p) for p in _prefix_candidates(sys.prefix))
     by_name = _find_library()
     if by_name:
-        found.append(("ctypes.util.find_library", by_name))
-    found += [("system", str(Path(d) / n)) for d in _SYSTEM_DIRS for n in _LIB_NAMES]
-    return found
+        yield "ctypes.util.find_library", by_name
+    yield from (("system", str(Path(d) / n)) for d in _SYSTEM_DIRS for n in _LIB_NAMES)
+
+
+def candidate_paths(lib_path: str | os.PathLike[str] | None = None) -> list[tuple[str, str]]:
+    """:func:`iter_candidates`, every place listed (the linker's search included)."""
+    return list(iter_candidates(lib_path))
 
 
 def api_generation(cdll: ctypes.CDLL) -> int | None:
@@ -139,13 +145,13 @@ def _open(path: str) -> LoadedLibrary | str:
 
 
 def load_library(lib_path: str | os.PathLike[str] | None = None) -> LoadedLibrary:
-    """The first usable library in :func:`candidate_paths`, loaded once per process.
+    """The first usable library in :func:`iter_candidates`, loaded once per process.
 
     An explicit ``lib_path`` (or ``$TURBOJPEG_LIB``) that does not work is an
     error in itself: we never fall back silently from what the user asked for.
     """
     tried: list[str] = []
-    for origin, path in candidate_paths(lib_path):
+    for origin, path in iter_candidates(lib_path):
         with _lock:
             loaded = _cache.get(path)
             if loaded is None:

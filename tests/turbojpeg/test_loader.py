@@ -20,6 +20,20 @@ def test_environment_variable_overrides_everything(lib_path, monkeypatch):
     assert turbojpeg.Turbojpeg().lib_path == lib_path
 
 
+def test_a_usable_early_place_skips_the_linker_search(lib_path, monkeypatch):
+    # ctypes.util.find_library starts a subprocess (ldconfig), about 8 ms of a cold open
+    # of an MJPEG video: it runs only when every place before it was refused.
+    def searched():
+        raise AssertionError("the linker's search ran although an earlier place was usable")
+
+    monkeypatch.setattr(_loader, "_find_library", searched)
+    monkeypatch.setattr(_loader, "_cache", {})
+    monkeypatch.setenv("TURBOJPEG_LIB", lib_path)
+    assert _loader.load_library().path == lib_path
+    monkeypatch.delenv("TURBOJPEG_LIB")
+    assert _loader.load_library(lib_path).path == lib_path
+
+
 def test_explicit_path_beats_environment(lib_path, tj3_path, monkeypatch):
     monkeypatch.setenv("TURBOJPEG_LIB", tj3_path)
     assert turbojpeg.Turbojpeg(lib_path).lib_path == lib_path
@@ -60,7 +74,7 @@ def test_a_library_without_turbojpeg_is_refused():
 
 def test_nothing_found_lists_every_path_and_the_fix(monkeypatch, tmp_path):
     tried = [("system", str(tmp_path / f"lib{i}.so")) for i in range(3)]
-    monkeypatch.setattr(_loader, "candidate_paths", lambda lib_path=None: tried)
+    monkeypatch.setattr(_loader, "iter_candidates", lambda lib_path=None: iter(tried))
     with pytest.raises(LibraryNotFoundError) as caught:
         _loader.load_library()
     message = str(caught.value)
