@@ -183,14 +183,20 @@ def measure_pair(short: Path, long: Path, frames: int, reads: int, batches: int,
                 start = time.perf_counter()
                 readers[key].get_batch(asked)
                 times[key]["batch"].append(time.perf_counter() - start)
-        for key, reader in readers.items():
-            stream = iter(reader)
+        # Iteration too is interleaved: each run of RUN frames of one file sits beside the
+        # same run of the other, in a random order, so a drift in the machine's speed
+        # over the pass falls on both sides alike.
+        streams = {key: iter(reader) for key, reader in readers.items()}
+        try:
             for _ in range(frames // RUN):
-                start = time.perf_counter()
-                for _ in range(RUN):
-                    next(stream)
-                times[key]["iter"].append((time.perf_counter() - start) / RUN)
-            del stream
+                for key in rng.sample(list(streams), 2):
+                    stream, start = streams[key], time.perf_counter()
+                    for _ in range(RUN):
+                        next(stream)
+                    times[key]["iter"].append((time.perf_counter() - start) / RUN)
+        finally:
+            for stream in streams.values():
+                stream.close()
     finally:
         for reader in readers.values():
             reader.close()
