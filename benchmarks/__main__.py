@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-QUICK = {"photos": 2, "rounds": 3}  # the full contender set, fewer photos and rounds
+QUICK = {"photos": 6, "rounds": 3}  # the full contender set, fewer photos and rounds
 DATALOADER_LEFT_OUT = ("the DataLoader benchmark (python -m benchmarks dataloader): it needs "
                        "PyTorch, which only the full run installs")  # fmt: skip
 
@@ -280,7 +280,6 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks import datasets
     from benchmarks.jpeg import suite
     from benchmarks.video import frames
 
@@ -299,8 +298,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--sizes",
         type=_sizes,
-        default=dict(datasets.SIZES),
-        help="comma-separated WIDTHxHEIGHT (default: 480x270,960x540,1920x1080)",
+        default=None,
+        help="comma-separated WIDTHxHEIGHT, each photo cut to 16:9 and resized to it; or "
+        "'native' (the default): every photo as it is, compared by size in bins of its "
+        "real pixel count",
     )
     run.add_argument(
         "--qualities",

@@ -8,16 +8,20 @@ and the sample video are extracted from it into .build/data; nothing is
 committed. OpenCV's ``vtest.avi`` (real pedestrian footage, 768x576) is the
 video suite's real footage.
 
-A photo is cut to the target aspect around its centre and resized with
-OpenCV: INTER_AREA (area interpolation) when shrinking; INTER_CUBIC when the
-photo is smaller than the target, which the label records so reports can say
-that image was upscaled (smoother, so it codes faster and smaller than a native
-photo of that size would).
+By default a photo is used as it is, at its native size (``native``), and
+photos are compared by size in bins of their real pixel count (``size_bins``).
+Asked for fixed sizes instead (``parse_sizes``), a photo is cut to the target
+aspect around its centre and resized with OpenCV: INTER_AREA (area
+interpolation) when shrinking; INTER_CUBIC when the photo is smaller than the
+target, which the label records so reports can say that image was upscaled
+(smoother, so it codes faster and smaller than a native photo of that size
+would).
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 import sys
 import tarfile
@@ -73,6 +77,8 @@ OPENCV_PHOTOS = (
 OPENCV_FOOTAGE = "vtest.avi"
 SAMPLES_MEMBER = "opencv/samples/data/"  # inside the sdist's top-level folder
 SIZES = {"480x270": (480, 270), "960x540": (960, 540), "1920x1080": (1920, 1080)}
+NATIVE = "native"  # --sizes native (the default): every photo as it is
+SIZE_BINS = 3  # native photos are compared by size in this many bins of their pixel count
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"}
 
 
@@ -218,8 +224,55 @@ def sixteen_by_nine(photo: Photo, size: tuple[int, int]) -> tuple[np.ndarray, st
     return resize_bgr(crop_to(photo.rgb, (16, 9)), size)
 
 
-def parse_sizes(text: str) -> dict[str, tuple[int, int]]:
-    """'480x270,960x540' -> {'480x270': (480, 270), ...}; named presets too."""
+def native(photo: Photo) -> tuple[np.ndarray, str]:
+    """The photo as it is, as contiguous BGR, and how (no crop, no resampling)."""
+    height, width = photo.rgb.shape[:2]
+    return np.ascontiguousarray(photo.rgb[:, :, ::-1]), f"native {width}x{height}"
+
+
+def _bin_label(low_mp: float, high_mp: float) -> str:
+    return f"{low_mp:.2f}-{high_mp:.2f} MP"
+
+
+def size_bins(photos: list[Photo], bins: int = SIZE_BINS) -> dict[str, str]:
+    """Photo name -> its size bin: the photos ranked by pixel count and split into
+    ``bins`` groups of (nearly) equal count, each labelled by the range of its photos'
+    megapixels, like '0.14-0.25 MP'. Photos of one pixel count share a bin."""
+    ranked = sorted(photos, key=lambda p: (p.rgb.shape[0] * p.rgb.shape[1], p.name))
+    pixels = [p.rgb.shape[0] * p.rgb.shape[1] for p in ranked]
+    groups: list[list[int]] = []
+    for part in np.array_split(np.arange(len(ranked)), min(bins, len(ranked)) or 1):
+        members = [int(k) for k in part]
+        # a pixel count split between two groups stays whole, in the earlier one
+        while groups and members and pixels[members[0]] == pixels[groups[-1][-1]]:
+            groups[-1].append(members.pop(0))
+        if members:
+            groups.append(members)
+    found = {}
+    for members in groups:
+        label = _bin_label(pixels[members[0]] / 1e6, pixels[members[-1]] / 1e6)
+        found.update({ranked[k].name: label for k in members})
+    return found
+
+
+_WXH = re.compile(r"(\d+)x(\d+)")
+_BIN = re.compile(r"(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?) MP")
+
+
+def size_order(size: str) -> float:
+    """Megapixels, to sort sizes by: of ``WIDTHxHEIGHT``, or a size bin's lower end."""
+    if match := _WXH.fullmatch(size):
+        return int(match[1]) * int(match[2]) / 1e6
+    if match := _BIN.fullmatch(size):
+        return float(match[1])
+    raise ValueError(f"{size!r} is neither WIDTHxHEIGHT nor a size bin like '0.14-0.25 MP'")
+
+
+def parse_sizes(text: str) -> dict[str, tuple[int, int]] | None:
+    """'480x270,960x540' -> {'480x270': (480, 270), ...}; 'native' -> None (every photo
+    as it is, compared by size in bins)."""
+    if text.strip().lower() == NATIVE:
+        return None
     sizes = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         try:
@@ -230,5 +283,5 @@ def parse_sizes(text: str) -> dict[str, tuple[int, int]]:
             raise ValueError(f"--sizes: {item!r} must be positive")
         sizes[f"{width}x{height}"] = (width, height)
     if not sizes:
-        raise ValueError("--sizes: give at least one WIDTHxHEIGHT")
+        raise ValueError("--sizes: give at least one WIDTHxHEIGHT, or 'native'")
     return sizes

@@ -39,6 +39,7 @@ PALETTE = {
     "jpeglib-9e": "#7f7f7f",
     "jpeglib-turbo210": "#bcbd22",
     "turbojpeg-decode_many": "#8b0000",
+    "turbojpeg-progressive": "#a50f15",
     "torchvision": "#e6550d",
     "torchcodec-jpeg": "#fdae6b",
     "tjbench": "black",

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks import datasets, results
 from benchmarks import report_kit as kit
-from benchmarks import results
 from benchmarks.jpeg import plots, tables
-from benchmarks.jpeg.tables import JPEGLI, OURS, STUDY_SAVINGS, size_key
+from benchmarks.jpeg.tables import JPEGLI, OURS, OURS_PROGRESSIVE, STUDY_SAVINGS, size_key
 
 
 @dataclass
@@ -107,41 +107,56 @@ def _equal_ssim_section(runs: list[Run]) -> str:
     qualities = ", ".join(map(str, runs[0].provenance.get("rd_qualities", [])))
     out = ["## Bytes at equal SSIM\n",
            (f"Each encoder over qualities {qualities}, every encoding decoded by our turbojpeg "
-           f"and compared with the original (SSIM). For each photo and size, {JPEGLI}'s bytes "
-           f"are read off its own curve at the SSIM our turbojpeg reaches at each quality; "
-           f"below 1.0, {JPEGLI} is smaller for the same quality. Byte counts have no noise: "
-           "medians over the photos, p25-p75 over the photos in brackets.\n")]  # fmt: skip
+           "and compared with the original (SSIM). For each photo and size, an encoder's "
+           "bytes are read off its own curve at the SSIM the reference reaches at each of "
+           "the reference's qualities; below 1.0, the encoder is smaller for the same "
+           f"quality. {JPEGLI} encodes progressive with optimized Huffman tables by default, "
+           f"our turbojpeg baseline: `{JPEGLI} / {OURS_PROGRESSIVE}` compares them with the "
+           "same coding options. Byte counts have no noise: medians over the photos, p25-p75 "
+           "over the photos in brackets, and how many photos the encoder's curve reached.\n")]  # fmt: skip
     for run in runs:
-        table = tables.equal_ssim_bytes(run.rd, JPEGLI)
-        if table.empty:
+        merged = None
+        for encoder, reference in tables.EQUAL_SSIM:
+            table = tables.equal_ssim_bytes(run.rd, encoder, reference)
+            if table.empty:
+                continue
+            column = f"{encoder} / {reference}"
+            summary = table.dropna().groupby(["size", "quality"])["ratio"].agg(
+                median="median", p25=lambda v: v.quantile(0.25),
+                p75=lambda v: v.quantile(0.75), photos="count").reset_index()  # fmt: skip
+            summary[column] = [f"{r.median:.3f} ({r.p25:.3f}-{r.p75:.3f}), {r.photos}"
+                               for r in summary.itertuples()]  # fmt: skip
+            part = summary[["size", "quality", column]]
+            merged = part if merged is None else merged.merge(part, how="outer")
+        if merged is None:
             out.append(f"_{run.name}: {JPEGLI} or {OURS} not measured_\n")
             continue
-        summary = _by_size(table.dropna().groupby(["size", "quality"])["ratio"].agg(
-            median="median", p25=lambda v: v.quantile(0.25), p75=lambda v: v.quantile(0.75),
-            photos="count").reset_index())  # fmt: skip
-        summary["jpegli bytes / turbojpeg bytes"] = [
-            f"{m:.3f} ({a:.3f}-{b:.3f})"
-            for m, a, b in zip(summary["median"], summary["p25"], summary["p75"], strict=True)
-        ]
         if len(runs) > 1:
             out.append(f"**{run.name}**\n")
-        out.append(kit.markdown(summary[["size", "quality", "jpegli bytes / turbojpeg bytes",
-                                         "photos"]], ".1f"))  # fmt: skip
+        out.append(kit.markdown(_by_size(merged).fillna("-"), ".1f"))
     return "\n".join(out)
 
 
 def _photos_section(runs: list[Run]) -> str:
-    """Where each photo came from, and at which sizes it had to be enlarged."""
+    """Where each photo came from, and its size bin (native photos) or the sizes at
+    which it had to be enlarged."""
+    provenance = runs[0].provenance
     by_photo: dict[str, dict] = {}
-    for i in runs[0].provenance.get("images", []):
+    for i in provenance.get("images", []):
         entry = by_photo.setdefault(i["photo"], {"photo": i["photo"], "source": i["source"]})
-        entry[i["size"]] = (
-            "upscaled" if "upscaled" in i.get("resample", "") else "native or smaller"
-        )
+        if provenance.get("sizes") == datasets.NATIVE:
+            entry["size bin"] = i["size"]
+        else:
+            entry[i["size"]] = (
+                "upscaled" if "upscaled" in i.get("resample", "") else "native or smaller"
+            )
     if not by_photo:
         return ""
-    return ("## The photos\n\nCut to 16:9 around the centre, then resized to each size.\n\n"
-            + kit.markdown(pd.DataFrame(list(by_photo.values()))))  # fmt: skip
+    how = ("Each photo at its native size (no crop, no resampling); compared by size in "
+           f"{datasets.SIZE_BINS} bins of about as many photos each, by pixel count."
+           if provenance.get("sizes") == datasets.NATIVE
+           else "Cut to 16:9 around the centre, then resized to each size.")  # fmt: skip
+    return f"## The photos\n\n{how}\n\n" + kit.markdown(pd.DataFrame(list(by_photo.values())))
 
 
 def _quality_section(runs: list[Run]) -> str:

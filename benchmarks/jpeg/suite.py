@@ -38,7 +38,9 @@ MIN_PSNR = 30.0
 @dataclass
 class Config:
     photos: list[datasets.Photo]
-    sizes: dict[str, tuple[int, int]]
+    # None: every photo at its native size, in size bins (datasets.size_bins); else
+    # each photo cut to 16:9 and resized to each of these
+    sizes: dict[str, tuple[int, int]] | None = None
     qualities: tuple[int, ...] = QUALITIES
     contenders: tuple[str, ...] = contender_registry.JPEG_SUITE
     rounds: int = 7
@@ -122,10 +124,15 @@ def reference_encoder() -> contender_registry.Contender:
 
 
 def prepare_images(config: Config, reference: contender_registry.Contender) -> list[Image]:
+    bins = datasets.size_bins(config.photos) if config.sizes is None else {}
     images = []
     for photo in config.photos:
-        for size, dims in config.sizes.items():
-            bgr, resample = datasets.sixteen_by_nine(photo, dims)
+        if config.sizes is None:
+            made = [(bins[photo.name], *datasets.native(photo))]
+        else:
+            made = [(size, *datasets.sixteen_by_nine(photo, dims))
+                    for size, dims in config.sizes.items()]  # fmt: skip
+        for size, bgr, resample in made:
             encoded = {q: reference.encode(bgr, q) for q in config.qualities}
             images.append(
                 Image(photo, size, bgr, np.ascontiguousarray(bgr[:, :, ::-1]), resample, encoded)
@@ -300,7 +307,7 @@ def provenance(images, ready, skipped, config: Config, interrupted: bool) -> dic
             }
             for i in images
         ],
-        "sizes": list(config.sizes),
+        "sizes": datasets.NATIVE if config.sizes is None else list(config.sizes),
         "qualities": list(config.qualities),
         "quality_thresholds": {"min_ssim": MIN_SSIM, "min_psnr": MIN_PSNR},
         "interrupted": interrupted,

@@ -2,6 +2,7 @@
 the OpenCV recipe builds from (verified by the recipe's sha256), and real footage."""
 
 import hashlib
+import itertools
 
 import numpy as np
 import pytest
@@ -69,3 +70,46 @@ def test_real_footage_carries_its_index():
     assert not np.array_equal(footage.frame(0)[-100:], footage.frame(footage.frames - 1)[-100:])
     with pytest.raises(IndexError):
         footage.frame(footage.frames)
+
+
+def _blank(name: str, width: int, height: int) -> datasets.Photo:
+    return datasets.Photo(name, np.zeros((height, width, 3), np.uint8), f"test {width}x{height}")
+
+
+def test_native_photos_fall_into_size_bins_by_their_real_pixel_count():
+    sizes = [(413, 356), (451, 300), (512, 512), (512, 512), (640, 480), (640, 480),
+             (640, 480), (800, 600), (1282, 1110), (1411, 1411)]  # fmt: skip
+    photos = [_blank(f"p{k}", w, h) for k, (w, h) in enumerate(sizes)]
+    bins = datasets.size_bins(photos)
+    assert set(bins) == {p.name for p in photos}
+    labels = sorted(set(bins.values()), key=datasets.size_order)
+    assert len(labels) == datasets.SIZE_BINS
+    # each bin's label spans exactly its photos' megapixels, and the bins do not overlap
+    spans = []
+    for label in labels:
+        members = [p.rgb.shape[0] * p.rgb.shape[1] / 1e6 for p in photos if bins[p.name] == label]
+        assert label == f"{min(members):.2f}-{max(members):.2f} MP"
+        spans.append((min(members), max(members)))
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))
+    # photos of one pixel count share a bin, even where an even split would part them
+    assert len({bins[f"p{k}"] for k in (4, 5, 6)}) == 1
+    assert len({bins[f"p{k}"] for k in (2, 3)}) == 1
+    # fewer photos than bins: a bin each
+    assert len(set(datasets.size_bins(photos[:2]).values())) == 2
+
+
+def test_sizes_sort_by_megapixels_and_a_bad_label_is_named():
+    assert datasets.size_order("480x270") == pytest.approx(0.1296)
+    assert datasets.size_order("0.14-0.25 MP") == pytest.approx(0.14)
+    assert datasets.parse_sizes("native") is None
+    assert datasets.parse_sizes("480x270") == {"480x270": (480, 270)}
+    with pytest.raises(ValueError, match="'big' is neither"):
+        datasets.size_order("big")
+
+
+def test_a_native_photo_is_the_photo_itself(photos):
+    photo = photos[0]
+    bgr, how = datasets.native(photo)
+    assert np.array_equal(bgr, photo.rgb[:, :, ::-1])
+    assert bgr.flags["C_CONTIGUOUS"]
+    assert how == f"native {photo.rgb.shape[1]}x{photo.rgb.shape[0]}"

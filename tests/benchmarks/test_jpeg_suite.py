@@ -361,6 +361,47 @@ def test_ctrl_c_keeps_what_was_measured(tmp_path, monkeypatch):
     assert "interrupted with Ctrl-C" in report.write([folder]).read_text()
 
 
+def test_the_progressive_encoder_is_timed_for_encode_only(bgr):
+    """jpegli's coding options on our encoder: progressive (SOF2), optimized tables, so
+    smaller than our baseline at the same quality; its decode is turbojpeg's, not
+    timed twice."""
+    contender = contenders.make(contenders.OURS_PROGRESSIVE)
+    assert contender.operations == ("encode",)
+    assert contender.rate_distortion
+    progressive, baseline = contender.encode(bgr, 80), contenders.make("turbojpeg").encode(bgr, 80)
+    assert b"\xff\xc2" in progressive
+    assert b"\xff\xc2" not in baseline
+    assert len(progressive) < len(baseline)
+    _check_roundtrip(contender, bgr)
+
+
+def test_a_native_run_compares_sizes_in_bins_and_jpegli_on_equal_terms(tmp_path):
+    photos = datasets.embedded_photos(3)
+    folder = suite.run(small_config(
+        tmp_path, photos=photos, sizes=None, qualities=(80,),
+        contenders=("turbojpeg", "jpegli", contenders.OURS_PROGRESSIVE)))  # fmt: skip
+    provenance = json.loads((folder / "provenance.json").read_text())
+    assert provenance["sizes"] == datasets.NATIVE
+    bins = datasets.size_bins(photos)
+    for image, photo in zip(provenance["images"], photos, strict=True):
+        assert image["size"] == bins[photo.name]
+        assert image["resample"] == f"native {photo.rgb.shape[1]}x{photo.rgb.shape[0]}"
+    rounds = pd.read_csv(folder / "rounds.csv")
+    timed = rounds.groupby("contender")["operation"].unique().map(sorted).to_dict()
+    assert timed[contenders.OURS_PROGRESSIVE] == ["encode"]
+    assert set(pd.read_csv(folder / "rate_distortion.csv")["contender"]) == {
+        "turbojpeg", "jpegli", contenders.OURS_PROGRESSIVE}  # fmt: skip
+    text = report.write([folder]).read_text()
+    assert "upscaled" not in text
+    assert "| size bin" in text
+    assert f"jpegli / {contenders.OURS_PROGRESSIVE}" in text
+    assert "progressive + optimized, jpegli's own options" in text
+    smallest, largest = sorted(set(bins.values()), key=datasets.size_order)[:: len(bins) - 1]
+    claim = next(line for line in text.splitlines() if "decode faster per pixel" in line)
+    assert f"{largest} / {smallest}" in claim
+    assert re.search(r"\| [0-9.]+x \[[0-9.]+, [0-9.]+\]", claim)
+
+
 def test_command_line_with_a_folder_of_photos(tmp_path, bgr):
     photos = tmp_path / "photos"
     photos.mkdir()
