@@ -21,6 +21,7 @@ length shows).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import subprocess
 import sys
@@ -73,19 +74,49 @@ def concat_list(recording: Path, copies: int) -> str:
 
 def concatenate(recording: Path, copies: int, ffmpeg: str = "ffmpeg") -> Path:
     """``recording`` ``copies`` times over in one file beside it, stream-copied, so
-    the timestamps run on from copy to copy; made once and kept."""
+    the timestamps run on from copy to copy; made once and kept. The concat demuxer's
+    ``auto_convert`` is off: on H.264 it would add the h264_mp4toannexb filter, which
+    puts the parameter sets (34 bytes here) in front of every keyframe's packet, so an
+    all-intra copy would decode more bytes a frame than the recording it copies."""
     if not recording.is_file():
         raise FileNotFoundError(f"no recording to join at {recording}")
-    path = recording.with_name(f"{recording.stem}-x{copies}{recording.suffix}")
+    path = recording.with_name(f"{recording.stem}-joined-x{copies}{recording.suffix}")
     if not path.is_file():
         listing = path.with_suffix(".txt")
         listing.write_text(concat_list(recording, copies))
         try:
-            _ffmpeg(ffmpeg, "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
-                    output=path)  # fmt: skip
+            _ffmpeg(ffmpeg, "-f", "concat", "-safe", "0", "-auto_convert", "0", "-i",
+                    str(listing), "-c", "copy", output=path)  # fmt: skip
         finally:
             listing.unlink()
     return path
+
+
+def short_packets(path: Path) -> dict[int, bytes]:
+    """Every packet of the recording's video stream, by pts (demuxed by PyAV)."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return {p.pts: bytes(p) for p in container.demux(stream) if p.size and p.pts is not None}
+
+
+def holds_packet(path: Path, index: FrameIndex, i: int, expected: bytes) -> bool:
+    """Whether frame ``i``'s packet in ``path`` is ``expected``, byte for byte: its size,
+    and its bytes where the index found them (or just past FFmpeg's packet position,
+    where the index did not look)."""
+    from framereader.index import PAYLOAD_WINDOW
+
+    packet = int(index.order[i])
+    if int(index.size[packet]) != len(expected):
+        return False
+    offset = int(index.payload_offset[packet])
+    start, length = ((offset, len(expected)) if offset >= 0
+                     else (int(index.pos[packet]), len(expected) + PAYLOAD_WINDOW))  # fmt: skip
+    if start < 0:
+        return False
+    with open(path, "rb") as file:
+        return expected in os.pread(file.fileno(), length, start)
 
 
 def packet_count(path: Path, ffprobe: str = "ffprobe") -> int:
@@ -114,8 +145,11 @@ def check_joined(long: Path, short: Path, copies: int, index: FrameIndex | None 
 
     truth = sequential_hashes(short)
     counted = packet_count(long)
+    with VideoReader(short, threads=1) as reader:
+        short_pts = reader.index.frame_pts
+    packets = short_packets(short)
     with VideoReader(long, index=index, threads=1) as reader:
-        frames = len(reader)
+        frames, long_index = len(reader), reader.index
         if not counted == frames == copies * len(truth):
             raise AssertionError(f"{long}: ffprobe counts {counted} packets and framereader "
                                  f"{frames} frames, not {copies} x {len(truth)}")  # fmt: skip
@@ -124,9 +158,15 @@ def check_joined(long: Path, short: Path, copies: int, index: FrameIndex | None 
     for i, digest in zip(places, got, strict=True):
         if digest != truth[i % len(truth)]:
             raise AssertionError(f"frame {i} of {long} is not frame {i % len(truth)} of {short}")
+    # The same pixels are not enough: the reads must decode the same bytes on both files.
+    for i in places:
+        if not holds_packet(long, long_index, i, packets[int(short_pts[i % len(truth)])]):
+            raise AssertionError(f"the packet of frame {i} of {long} differs from that of frame "
+                                 f"{i % len(truth)} of {short}: the join rewrote the stream")  # fmt: skip
     return (f"{copies} stream-copied copies of the short one; ffprobe counts {counted} packets "
             f"and framereader {frames} frames; frames {', '.join(map(str, places))} equal the "
-            "short recording's sequential decode (PyAV)")  # fmt: skip
+            "short recording's sequential decode (PyAV), and their packets are the short "
+            "recording's byte for byte")  # fmt: skip
 
 
 def index_facts(path: Path) -> tuple[FrameIndex, dict]:

@@ -56,7 +56,11 @@ def test_joined_copies_have_every_frame_and_repeat_the_short_recording(tmp_path)
     said = long_recordings.check_joined(joined, short, 3)
     assert "3 stream-copied copies" in said
     assert "frames 0, 1, 2, 3, 58, 59, 60, 61, 116, 117, 118, 119 equal" in said
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["x264-40-x3.mkv", "x264-40.mkv"]
+    assert "packets are the short recording's byte for byte" in said
+    assert sorted(p.name for p in tmp_path.glob("*.mkv")) == [
+        "x264-40-joined-x3.mkv",
+        "x264-40.mkv",
+    ]
 
 
 def test_the_join_check_catches_a_wrong_count_and_a_wrong_frame(tmp_path):
@@ -71,6 +75,15 @@ def test_the_join_check_catches_a_wrong_count_and_a_wrong_frame(tmp_path):
     other = long_recordings.encode(tmp_path / "other", 20, "all-intra x264", args, size="96x64")
     with pytest.raises(AssertionError, match=r"frame 0 of .* is not frame 0 of"):
         long_recordings.check_joined(joined, other, 2)
+    # the concat demuxer's default conversion: the same frames, but every all-intra packet
+    # carries the parameter sets as well, so the reads would decode other bytes
+    rewritten = tmp_path / "rewritten.mkv"
+    listing = tmp_path / "list.txt"
+    listing.write_text(long_recordings.concat_list(short, 2))
+    long_recordings._ffmpeg("ffmpeg", "-f", "concat", "-safe", "0", "-i", str(listing), "-c",
+                            "copy", output=rewritten)  # fmt: skip
+    with pytest.raises(AssertionError, match="the join rewrote the stream"):
+        long_recordings.check_joined(rewritten, short, 2)
 
 
 def test_a_concat_list_quotes_the_path_for_the_demuxer(tmp_path):
@@ -108,4 +121,4 @@ def test_a_run_with_hours_measures_the_joined_recording(tmp_path):
     assert "432 (0.004 hours) and 108 frames" in text
     assert text.count("4 stream-copied copies of the short one") == 2
     assert sorted(p.name for p in (tmp_path / "data").glob("*.mkv")) == [
-        "intra-108-x4.mkv", "intra-108.mkv", "x264-108-x4.mkv", "x264-108.mkv"]  # fmt: skip
+        "intra-108-joined-x4.mkv", "intra-108.mkv", "x264-108-joined-x4.mkv", "x264-108.mkv"]  # fmt: skip
