@@ -63,6 +63,15 @@ def frame_sums(frames: np.ndarray) -> np.ndarray:
     return frames.reshape(len(frames), -1).sum(axis=1, dtype=np.int64)
 
 
+def frame_sums_graph(video):
+    """``frame_sums`` of a ``(frames, height, width, channels)`` Dask array, as a Dask
+    reduction, the way a user writes ``video.mean(axis=(1, 2, 3))``. Not
+    ``map_blocks(frame_sums, drop_axis=...)``: Dask hands a function that drops axes
+    each block through ``concatenate3``, a copy of every 128 MB chunk, which cost a
+    task 0.3 ms a frame (1.38 against 1.09 ms a frame on one thread, measured here)."""
+    return video.sum(axis=(1, 2, 3), dtype=np.int64)
+
+
 def missing(modules: Sequence[str], install: str) -> str | None:
     """Why a method cannot run here (the first of ``modules`` not installed), or None."""
     for module in modules:
@@ -137,8 +146,7 @@ def _timed(build: Callable, compute: Callable) -> Outcome:
 def _framereader_graph(path: Path, frames_per_chunk: int | None):
     from framereader.dask import from_video
 
-    video = from_video(path, frames_per_chunk=frames_per_chunk, threads=1)
-    return video.map_blocks(frame_sums, drop_axis=(1, 2, 3), dtype=np.int64)
+    return frame_sums_graph(from_video(path, frames_per_chunk=frames_per_chunk, threads=1))
 
 
 def _dask_image_graph(path: Path, frames_per_chunk: int):
@@ -147,7 +155,7 @@ def _dask_image_graph(path: Path, frames_per_chunk: int):
     with warnings.catch_warnings():  # the last chunk may be shorter: said, and fine
         warnings.filterwarnings("ignore", message="`nframes`", category=RuntimeWarning)
         video = imread(str(path), nframes=frames_per_chunk)
-    return video.map_blocks(frame_sums, drop_axis=(1, 2, 3), dtype=np.int64)
+    return frame_sums_graph(video)
 
 
 def pims_reader(path: Path) -> str:

@@ -135,3 +135,28 @@ def test_a_tiny_run_writes_exact_rows_a_projection_and_a_figure(tmp_path):
     assert text.startswith("**Quick run.**")
     assert "### On paper: 64 workers" in text
     assert (tmp_path / "out" / "dask_scaling.png").stat().st_size > 0
+
+
+def test_the_frame_sums_graph_never_copies_a_decoded_chunk(monkeypatch):
+    """Dask's ``concatenate3`` never sees a 4-D block: the sums are a reduction, not a
+    ``map_blocks`` that drops axes (which copies each chunk); and they are exact."""
+    import dask.array as da
+    import dask.array.core
+
+    handed = []
+    original = dask.array.core.concatenate3
+
+    def counting(arrays):
+        result = original(arrays)
+        handed.append(np.ndim(result))
+        return result
+
+    monkeypatch.setattr(dask.array.core, "concatenate3", counting)
+    frames = np.random.default_rng(0).integers(0, 256, (12, 6, 8, 3), dtype=np.uint8)
+    video = da.from_array(frames, chunks=(4, 6, 8, 3))
+    sums = ds.frame_sums_graph(video).compute(scheduler="sync")
+    assert np.array_equal(sums, ds.frame_sums(frames))
+    assert 4 not in handed
+    # the control: the map_blocks spelling hands every chunk to it
+    video.map_blocks(ds.frame_sums, drop_axis=(1, 2, 3), dtype=np.int64).compute(scheduler="sync")
+    assert handed.count(4) == 3
