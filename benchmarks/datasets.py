@@ -238,8 +238,9 @@ def size_bins(photos: list[Photo], bins: int = SIZE_BINS) -> dict[str, str]:
     """Photo name -> its size bin: the photos ranked by pixel count and split into
     ``bins`` groups of (nearly) equal count, each labelled by the range of its photos'
     megapixels, like '0.14-0.25 MP'. Photos of one pixel count share a bin."""
-    ranked = sorted(photos, key=lambda p: (p.rgb.shape[0] * p.rgb.shape[1], p.name))
-    pixels = [p.rgb.shape[0] * p.rgb.shape[1] for p in ranked]
+    counted = sorted(((p.rgb.shape[0] * p.rgb.shape[1], p.name, p) for p in photos),
+                     key=lambda c: c[:2])  # fmt: skip
+    pixels, ranked = [c[0] for c in counted], [c[2] for c in counted]
     groups: list[list[int]] = []
     for part in np.array_split(np.arange(len(ranked)), min(bins, len(ranked)) or 1):
         members = [int(k) for k in part]

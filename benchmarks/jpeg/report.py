@@ -141,10 +141,11 @@ def _photos_section(runs: list[Run]) -> str:
     """Where each photo came from, and its size bin (native photos) or the sizes at
     which it had to be enlarged."""
     provenance = runs[0].provenance
+    native = provenance.get("sizes") == datasets.NATIVE
     by_photo: dict[str, dict] = {}
     for i in provenance.get("images", []):
         entry = by_photo.setdefault(i["photo"], {"photo": i["photo"], "source": i["source"]})
-        if provenance.get("sizes") == datasets.NATIVE:
+        if native:
             entry["size bin"] = i["size"]
         else:
             entry[i["size"]] = (
@@ -154,7 +155,7 @@ def _photos_section(runs: list[Run]) -> str:
         return ""
     how = ("Each photo at its native size (no crop, no resampling); compared by size in "
            f"{datasets.SIZE_BINS} bins of about as many photos each, by pixel count."
-           if provenance.get("sizes") == datasets.NATIVE
+           if native
            else "Cut to 16:9 around the centre, then resized to each size.")  # fmt: skip
     return f"## The photos\n\n{how}\n\n" + kit.markdown(pd.DataFrame(list(by_photo.values())))
 
