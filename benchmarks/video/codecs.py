@@ -190,6 +190,19 @@ ENCODINGS: tuple[Encoding, ...] = (
 ENCODINGS_BY_NAME = {e.name: e for e in ENCODINGS}
 
 
+def same_file_as(encoding: Encoding, frames: int) -> str | None:
+    """The GOP-sweep encoding that makes the same file as ``encoding`` on a recording
+    of ``frames`` frames, or None. Every keyframe interval from ``frames`` up makes one
+    keyframe and nothing else, so of the sweep's longer intervals only the shortest is
+    worth its cells; the others would measure the same file again."""
+    if encoding.name not in GOP_SWEEP:
+        return None
+    whole = [g for g in GOP_LENGTHS if g >= frames]
+    if not whole or encoding.gop == whole[0]:
+        return None
+    return GOP_SWEEP[GOP_LENGTHS.index(whole[0])] if encoding.gop in whole else None
+
+
 # -- the ffmpeg binary ------------------------------------------------------------------
 
 

@@ -479,9 +479,16 @@ def encode_all(
 
         for name, encoding in plan:
             progress.set_postfix_str(f"encode {recording.name} {name}")
-            reason = codecs.unavailable_reason(encoding, info) if encoding else None
+            twin = codecs.same_file_as(encoding, recording.frames) if encoding else None
+            reason = (
+                f"at {recording.frames} frames the same file as {twin} (one keyframe)"
+                if twin
+                else codecs.unavailable_reason(encoding, info)
+                if encoding
+                else None
+            )
             if reason:
-                skipped[name] = reason
+                skipped[name if not twin else f"{recording.name}.{name}"] = reason
                 progress.update(2)
                 continue
             intra_only = True if encoding is None else encoding.intra_only

@@ -226,9 +226,10 @@ def test_default_recordings():
     assert [r.frames for r in quick] == [frames.QUICK_FRAMES, 25]
     full = frames.default_recordings(quick=False)
     synthetic = [r for r in full if not isinstance(r, frames.Footage)]
-    assert {(r.width, r.height, r.color) for r in synthetic} == {
-        (w, h, c) for w, h in frames.SIZES for c in (False, True)
-    }
+    # Colour at every size; gray at the smallest only.
+    assert sorted((r.width, r.height, r.color) for r in synthetic) == sorted(
+        [(w, h, True) for w, h in frames.SIZES] + [(*frames.SIZES[0], False)]
+    )
     assert [r.name for r in full if isinstance(r, frames.Footage)] == ["vtest-768x576"]
     # More than one 250-frame GOP at 480x270 (the GOP sweep), fewer frames where they
     # cost most, never fewer sizes.
@@ -413,6 +414,27 @@ def test_parse_encoders():
         " A....D aac                  AAC (Advanced Audio Coding)\n V.S... ffv1  FFmpeg video codec #1\n"
     )
     assert codecs.parse_encoders(text) == {"libx264", "aac", "ffv1"}
+
+
+def test_a_sweep_interval_past_the_recording_is_left_out_as_a_twin():
+    by_name = codecs.ENCODINGS_BY_NAME
+    # 300 frames: every interval makes its own file.
+    assert all(codecs.same_file_as(by_name[n], 300) is None for n in codecs.GOP_SWEEP)
+    # 20 frames: 30, 120 and 250 all make one keyframe; 30 stays, the others are its twins.
+    twins = {n: codecs.same_file_as(by_name[n], 20) for n in codecs.GOP_SWEEP}
+    assert twins == {
+        "x264-lossless-k1": None,
+        "x264-lossless-k10": None,
+        "x264-lossless-k30": None,
+        "x264-lossless-k120": "x264-lossless-k30",
+        "x264-lossless-k250": "x264-lossless-k30",
+    }
+    # 10 frames: an interval of exactly the length is one keyframe too.
+    assert codecs.same_file_as(by_name["x264-lossless-k30"], 10) == "x264-lossless-k10"
+    assert codecs.same_file_as(by_name["x264-lossless-k10"], 10) is None
+    # Outside the sweep nothing is a twin, whatever its GOP.
+    assert codecs.same_file_as(by_name["x264-lossless-k30-fastdecode"], 10) is None
+    assert codecs.same_file_as(by_name["x264-crf18-bframes"], 10) is None
 
 
 def test_unavailable_reason():
