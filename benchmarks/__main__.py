@@ -10,10 +10,13 @@ report   regenerate a report from saved results; several JPEG folders are compar
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 QUICK = {"photos": 6, "rounds": 3}  # the full contender set, fewer photos and rounds
@@ -73,7 +76,7 @@ def _video_left_out(args: argparse.Namespace, config_left_out: dict) -> tuple[st
         return ()
     found = [
         (
-            "the gray recordings and the 960x540 and 1920x1080 sizes (colour 480x270 and the "
+            "the gray recording and the 960x540 and 1920x1080 sizes (colour 480x270 and the "
             "footage only)"
         ),
         f"{args.random_frames or 4} random reads per file instead of 6",
@@ -386,7 +389,28 @@ def main(argv: list[str] | None = None) -> int:
     rep.set_defaults(func=report_command)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    with stop_on_sigterm():
+        return args.func(args)
+
+
+@contextlib.contextmanager
+def stop_on_sigterm():
+    """SIGTERM (``kill``, ``timeout``, a batch system's time limit) stops a suite the way
+    Ctrl-C does: it writes what was measured so far and a report saying so. A run started
+    in the background of a script cannot be stopped with SIGINT, which the shell has it
+    ignore. Outside the main thread, where no handler can be set, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

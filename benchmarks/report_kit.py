@@ -238,7 +238,9 @@ def provenance_lines(p: dict, extra: Sequence[str] = (),
     ]
     lines += [f"- {name} loaded: {library}" for name, library in (libraries or {}).items()]
     if p.get("interrupted"):
-        lines.append("- **interrupted with Ctrl-C: the tables hold what was measured so far**")
+        lines.append(
+            "- **interrupted (Ctrl-C or SIGTERM): the tables hold what was measured so far**"
+        )
     return lines
 
 

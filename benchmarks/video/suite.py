@@ -453,6 +453,10 @@ class Cells:
             status, payload = queue.get(timeout=self.timeout)
         except Exception:  # noqa: BLE001 - queue.Empty: the child hung or died silently
             status, payload = "error", f"no answer within {self.timeout:.0f} s (killed)"
+        except BaseException:  # the run is stopping (Ctrl-C, SIGTERM): so is its cell
+            child.kill()
+            child.join()
+            raise
         child.join(5)
         if child.is_alive():
             child.kill()

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -220,3 +225,49 @@ def test_a_video_section_whose_readers_were_left_out_names_them_and_why():
     assert "opencv-frame (the full run measures it)" in text
     assert "opencv-slice (not measured)" in text
     assert "pyav-wheel (not measured)" in text
+
+
+def test_sigterm_stops_a_suite_as_ctrl_c_does_and_the_handler_is_put_back():
+    """A suite started in a script's background ignores SIGINT; SIGTERM (kill, timeout,
+    a batch system's limit) must still stop it with what it measured written out."""
+    from benchmarks.__main__ import stop_on_sigterm
+
+    def terminated():
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):  # the handler runs between bytecodes, within this loop
+            time.sleep(0.001)
+
+    before = signal.getsignal(signal.SIGTERM)
+    with stop_on_sigterm(), pytest.raises(KeyboardInterrupt):
+        terminated()
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_video_run_stopped_by_sigterm_writes_its_report(tmp_path):
+    """The whole command, in a process of its own: stopped while it reads, it writes the
+    provenance (interrupted) and a report that says so."""
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    from benchmarks.video import codecs
+
+    subprocess.run([codecs.default_ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+                    "-frames:v", "400", "-c:v", "libx264", "-g", "400", str(videos / "a.mkv")],
+                   check=True)  # fmt: skip
+    for copy in "bcdefgh":
+        (videos / f"{copy}.mkv").write_bytes((videos / "a.mkv").read_bytes())
+    out = tmp_path / "out"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks", "video", "--videos", str(videos), "--readers",
+         "pyav-wheel", "--out", str(out)],
+        stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=Path(__file__).parents[2],
+    )  # fmt: skip
+    seen = ""
+    while "read:" not in seen:  # the reads have started
+        line = child.stderr.readline()
+        assert line, f"the run ended before reading: {seen[-2000:]}"
+        seen += line
+    child.send_signal(signal.SIGTERM)
+    _, rest = child.communicate(timeout=120)
+    assert child.returncode == 0, (seen + rest)[-2000:]
+    assert json.loads((out / "provenance.json").read_text())["interrupted"] is True
+    assert "interrupted (Ctrl-C or SIGTERM)" in (out / "report.md").read_text()
