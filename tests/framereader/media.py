@@ -53,6 +53,11 @@ DERIVED = ("opengop-cut.ts", "editlist-bframes.mp4")
 DERIVED_FROM = "x264-bframes.mp4"  # the edit-list cut
 EXTRA_FILES = (*EXTRA, *DERIVED)
 EVERY_FILE = (*SUITE, *ADVERSARIAL, *EXTRA_FILES)
+# The adversarial files made damaged on purpose. A frame of theirs comes back exactly or
+# raises the package's error, as test_damaged.py judges; where FFmpeg conceals damage
+# depends on where decoding starts, so no test may ask them for every frame exactly.
+DAMAGED = adversarial.DAMAGED
+EXACT_FILES = tuple(name for name in EVERY_FILE if name not in DAMAGED)
 PIXEL_FORMATS = {"BGR": ("bgr24", 3), "RGB": ("rgb24", 3), "GRAY": ("gray", 1)}
 
 
