@@ -478,7 +478,8 @@ class DecordReader(Reader):
     name = "decord"
     modules = ("decord",)
     ffmpeg = "own"
-    description = "decord.VideoReader(path)[i].asnumpy(), RGB to BGR"
+    description = ("decord.VideoReader(path, num_threads=1)[i].asnumpy(), RGB to BGR: one "
+                   "decoder thread, as every reader (its default is one per core)")  # fmt: skip
 
     @staticmethod
     def unavailable() -> str | None:
@@ -488,7 +489,7 @@ class DecordReader(Reader):
         import decord
 
         super().__init__(path)
-        self._video = decord.VideoReader(self.path, ctx=decord.cpu(0))
+        self._video = decord.VideoReader(self.path, ctx=decord.cpu(0), num_threads=1)
 
     def frame_count(self) -> int:
         return len(self._video)
@@ -504,7 +505,7 @@ class DecordReader(Reader):
     def sequential(self):
         import decord
 
-        video = decord.VideoReader(self.path, ctx=decord.cpu(0))
+        video = decord.VideoReader(self.path, ctx=decord.cpu(0), num_threads=1)
         while True:
             try:
                 frame = video.next()
