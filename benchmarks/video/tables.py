@@ -94,6 +94,37 @@ def latency_table(lat: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns="cells").rename(columns={"n": "reads"})
 
 
+WRONG_MARK = " (wrong)"
+
+
+def _ms(value: float) -> str:
+    """Three significant figures, never in exponent form."""
+    return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def warm_wide(table: pd.DataFrame, acc: pd.DataFrame) -> pd.DataFrame:
+    """``latency_table``'s warm random reads as a grid: a row per recording and encoding
+    (or file), a column per reader, each the median ms; a cell that returned any wrong
+    frame is marked, and a reader that did not read that file shows "-"."""
+    warm = table[table["mode"] == "warm"] if not table.empty else table
+    if warm.empty:
+        return pd.DataFrame()
+    wrong = set()
+    if not acc.empty and "wrong" in acc:
+        bad = with_recording(acc[acc["wrong"] > 0].assign(mode="warm"))
+        wrong = set(zip(bad["recording"], bad["what"], bad["reader"], strict=True))
+    cells = {(r.recording, r.what, r.reader): _ms(r.median * 1e3)
+             + (WRONG_MARK if (r.recording, r.what, r.reader) in wrong else "")
+             for r in warm.itertuples()}  # fmt: skip
+    readers = list(dict.fromkeys(warm["reader"]))
+    rows = list(dict.fromkeys(zip(warm["recording"], warm["what"], strict=True)))
+    return pd.DataFrame(
+        [{"recording": rec, "encoding or file": what,
+          **{reader: cells.get((rec, what, reader), "-") for reader in readers}}
+         for rec, what in rows]
+    )  # fmt: skip
+
+
 def ratios(lat: pd.DataFrame, pairs: list[tuple[tuple, tuple]], per_recording: bool = False,
            mode: str = "warm") -> pd.DataFrame:  # fmt: skip
     """For each ((what, reader), (other what, other reader)) in ``pairs``: the first's
@@ -152,6 +183,10 @@ def intra_target(lat: pd.DataFrame, table: pd.DataFrame, intra: set[str]) -> pd.
         "measured": found["measured"]}).sort_values(["recording", "encoding"])  # fmt: skip
 
 
+# Every pair's verdict: is the reader at least as fast as the one it is held against?
+PAIR_CLAIM = kit.Claim("reader / against", 1.0)
+
+
 def pair_table(lat: pd.DataFrame, table: pd.DataFrame, pairs: dict[str, str]) -> pd.DataFrame:
     """Per file: each reader in ``pairs`` against the one it maps to, both on the same
     seeded indices: warm random-frame medians in ms and their ratio, with intervals."""
@@ -167,7 +202,8 @@ def pair_table(lat: pd.DataFrame, table: pd.DataFrame, pairs: dict[str, str]) ->
         "reader": found["reader"], "ms": [kit.fmt_summary(warm.loc[k], 1e3) for k in keys],
         "against": [pairs[r] for r in found["reader"]],
         "its ms": [kit.fmt_summary(warm.loc[(r, w, pairs[a])], 1e3) for r, w, a in keys],
-        "reader / against": found["measured"].map(kit.fmt_ratio)})  # fmt: skip
+        "reader / against": found["measured"].map(kit.fmt_ratio),
+        f"verdict ({PAIR_CLAIM.wants})": found["measured"].map(PAIR_CLAIM.verdict)})  # fmt: skip
 
 
 def thread_random(lat: pd.DataFrame) -> pd.DataFrame:
@@ -205,7 +241,8 @@ def thread_type_table(lat: pd.DataFrame, acc: pd.DataFrame) -> pd.DataFrame:
                                      else "" for w in whats]  # fmt: skip
         if reader != one and len(faster):
             by = faster[faster["reader"] == reader].set_index("what")["measured"]
-            out[f"random, {kind} / 1thread"] = [kit.fmt_ratio(by.get(w)) for w in whats]
+            out[f"random, {kind} / 1thread"] = [PAIR_CLAIM.inline(by.get(w)) if w in by.index
+                                                 else "" for w in whats]  # fmt: skip
     for reader in present:
         kind = reader.removeprefix("opencv-")
         fps = seq[seq["reader"] == reader].set_index("what")["median"]

@@ -228,6 +228,38 @@ def test_swapped_channels_and_damaged_pixels_are_caught_and_hatched(tmp_path, mo
     assert "damages on ffvhuff" in note
     assert "swaps-channels on ffvhuff" in note
     assert "indexed-pyav-wheel" not in note
+    # The latency grid marks the same cells, and only them; every mode's interval is in
+    # the summary file the report links.
+    grid = [line for line in text.split("## Random-frame latency", 1)[1].splitlines()
+            if line.startswith("| tiny-color ") and "| ffvhuff " in line]  # fmt: skip
+    assert len(grid) == 1
+    header = next(line for line in text.split("## Random-frame latency", 1)[1].splitlines()
+                  if line.startswith("| recording"))  # fmt: skip
+    cells = dict(zip([c.strip() for c in header.strip("|").split("|")],
+                     [c.strip() for c in grid[0].strip("|").split("|")], strict=True))  # fmt: skip
+    assert cells["damages"].endswith("(wrong)")
+    assert cells["swaps-channels"].endswith("(wrong)")
+    assert float(cells["indexed-pyav-wheel"]) > 0
+    summary = pd.read_csv(folder / "latency_summary.csv")
+    assert set(summary["mode"]) >= {"warm", "cold", "open-cached", "open-uncached"}
+    assert (summary["low"] <= summary["median"]).all()
+    assert (summary["median"] <= summary["high"]).all()
+
+
+def test_every_pair_of_readers_carries_a_verdict():
+    """A reader against another, per file: its ratio with the interval, and met (faster
+    all through the interval), missed (slower) or within noise."""
+    from benchmarks.video import tables
+
+    rng = np.random.default_rng(0)
+    times = {("fast", "x.mkv"): 1.0, ("slow", "x.mkv"): 2.0, ("fast", "y.mkv"): 2.0,
+             ("slow", "y.mkv"): 1.0, ("fast", "z.mkv"): 1.0, ("slow", "z.mkv"): 1.0}  # fmt: skip
+    lat = pd.DataFrame([{"file": f, "kind": "user", "encoding": None, "reader": r,
+                         "mode": "warm", "seconds": t * (1 + 0.3 * rng.random())}
+                        for (r, f), t in times.items() for _ in range(12)])  # fmt: skip
+    table = tables.pair_table(lat, tables.latency_table(lat), {"fast": "slow"})
+    verdicts = dict(zip(table["encoding or file"], table["verdict (<= 1)"], strict=True))
+    assert verdicts == {"x.mkv": "met", "y.mkv": "missed", "z.mkv": "within noise"}
 
 
 def test_the_hatching_marks_only_the_wrong_cells():
