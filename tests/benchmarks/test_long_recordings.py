@@ -31,6 +31,20 @@ def test_a_tiny_run_writes_every_ratio(tmp_path):
         low, high = (float(x) for x in cells[4].strip("[]").split(","))
         assert 0 < low <= float(cells[3]) <= high
         assert cells[5] == "-"
+    # Against torchcodec's exact open, on the same files, where torchcodec is installed;
+    # otherwise the report says why not.
+    peers = [[c.strip() for c in line.strip("|").split("|")] for line in table
+             if line.count("|") == 8]  # fmt: skip
+    if long_recordings.peer_missing():
+        assert peers == []
+        assert f"Against torchcodec: not measured, {long_recordings.peer_missing()}" in text
+    else:
+        assert [c[1] for c in peers] == ["short", "long"] * 2
+        for cells in peers:
+            low, high = (float(x) for x in cells[5].strip("[]").split(","))
+            assert float(cells[3]) > 0
+            assert 0 < low <= float(cells[4]) <= high
+            assert cells[6] in ("met", "missed", "within noise")
     # encoded once: a second run reuses the files
     files = sorted(p.name for p in (tmp_path / "data").glob("*.mkv"))
     assert files == ["intra-120.mkv", "intra-360.mkv", "x264-120.mkv", "x264-360.mkv"]
