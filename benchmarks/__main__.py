@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import importlib.util
 import json
+import shutil
 import signal
 import sys
 import threading
@@ -159,6 +160,9 @@ def video(args: argparse.Namespace) -> int:
         out=args.out,
         quick_left_out=_video_left_out(args, config_left_out={} if args.readers else left_out),
     )
+    # A Dask section is this run's or none: an earlier full run's, left in the same
+    # folder, would otherwise be reported beside a quick run's figures.
+    shutil.rmtree(args.out / "dask", ignore_errors=True)
     try:
         folder = suite.run(config)
         if not args.quick and not args.videos:
