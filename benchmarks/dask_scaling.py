@@ -385,19 +385,24 @@ def markdown(rows: list[dict], recording: dict, cluster: dict | None, threads: d
          f"{recording['frames_per_chunk']}), dask-image's of {recording['nframes']} frames "
          f"(pims reads the file with {recording['pims_reader']}); one "
          "decoder thread everywhere; median frames per second with its bootstrap 95% interval, "
-         f"and the speedup over {SEQUENTIAL} (a ratio of medians). *exact*: every sample's "
-         "per-frame means equal a sequential framereader's and a sequential PyAV decode's.\n"),
-        "| method | scheduler | workers | frames/s [95%] | speedup [95%] | exact |",
-        "|---|---|---|---|---|---|",
+         f"and the speedup over {SEQUENTIAL} (a ratio of medians) with its verdict: met when "
+         "the whole interval is above 1 (faster than the sequential reader), missed when it is "
+         "below, within noise when it straddles 1. *exact*: every sample's per-frame means "
+         "equal a sequential framereader's and a sequential PyAV decode's.\n"),
+        "| method | scheduler | workers | frames/s [95%] | speedup [95%] | verdict (>= 1) | exact |",
+        "|---|---|---|---|---|---|---|",
     ]  # fmt: skip
     for r in rows:
         if "fps" in r:
             fps = _interval(r["fps"], r["fps low"], r["fps high"], ".0f")
             speedup = _interval(r["speedup"], r["speedup low"], r["speedup high"], ".2f") + "x"
+            verdict = ("reference" if r["label"] == SEQUENTIAL else measure.verdict(
+                measure.Ratio(r["speedup"], r["speedup low"], r["speedup high"]), 1.0,
+                lower_is_better=False))  # fmt: skip
         else:
-            fps = speedup = "-"
+            fps = speedup = verdict = "-"
         lines.append(f"| {r['method']} | {r['scheduler']} | {r['workers']} | {fps} | "
-                     f"{speedup} | {r['exact']} |")  # fmt: skip
+                     f"{speedup} | {verdict} | {r['exact']} |")  # fmt: skip
     lines.append("")
     sequential_ms = next(float(np.median(r["seconds"])) for r in rows
                          if r["method"] == SEQUENTIAL) / recording["frames"] * 1e3  # fmt: skip

@@ -134,6 +134,14 @@ def test_a_tiny_run_writes_exact_rows_a_projection_and_a_figure(tmp_path):
     text = (tmp_path / "out" / "dask_scaling.md").read_text()
     assert text.startswith("**Quick run.**")
     assert "### On paper: 64 workers" in text
+    # Every speedup with its verdict against the sequential reader; that reader is the
+    # reference.
+    table = [line.strip("|").split("|") for line in text.splitlines()
+             if line.startswith(("| framereader", "| dask-image"))]  # fmt: skip
+    assert len(table) == 5
+    verdicts = [cells[5].strip() for cells in table]
+    assert verdicts[0] == "reference"
+    assert all(v in ("met", "missed", "within noise") for v in verdicts[1:])
     assert (tmp_path / "out" / "dask_scaling.png").stat().st_size > 0
 
 
