@@ -288,7 +288,7 @@ def open_seconds(path: Path, samples: int = OPEN_SAMPLES) -> dict[str, list[floa
 
     with VideoReader(path, threads=1) as reader:  # scans once and caches the index
         reader[0]
-    names = [n for n in _OPENS if n == "framereader" or peer_missing() is None]
+    names = ["framereader"] if peer_missing() else list(_OPENS)
     seconds: dict[str, list[float]] = {n: [] for n in names}
     for _ in range(samples):
         for name in names:

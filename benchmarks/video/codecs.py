@@ -195,12 +195,10 @@ def same_file_as(encoding: Encoding, frames: int) -> str | None:
     of ``frames`` frames, or None. Every keyframe interval from ``frames`` up makes one
     keyframe and nothing else, so of the sweep's longer intervals only the shortest is
     worth its cells; the others would measure the same file again."""
-    if encoding.name not in GOP_SWEEP:
-        return None
     whole = [g for g in GOP_LENGTHS if g >= frames]
-    if not whole or encoding.gop == whole[0]:
+    if encoding.name not in GOP_SWEEP or encoding.gop not in whole[1:]:
         return None
-    return GOP_SWEEP[GOP_LENGTHS.index(whole[0])] if encoding.gop in whole else None
+    return GOP_SWEEP[GOP_LENGTHS.index(whole[0])]
 
 
 # -- the ffmpeg binary ------------------------------------------------------------------

@@ -111,7 +111,7 @@ def warm_wide(table: pd.DataFrame, acc: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     wrong = set()
     if not acc.empty and "wrong" in acc:
-        bad = with_recording(acc[acc["wrong"] > 0].assign(mode="warm"))
+        bad = with_recording(acc[acc["wrong"] > 0])
         wrong = set(zip(bad["recording"], bad["what"], bad["reader"], strict=True))
     cells = {(r.recording, r.what, r.reader): _ms(r.median * 1e3)
              + (WRONG_MARK if (r.recording, r.what, r.reader) in wrong else "")
