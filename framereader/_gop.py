@@ -183,6 +183,7 @@ class _SeekState:
     expect: int = 0  # the packet the demuxer should return next, in file order
     last: int | None = None  # the pts of the last frame returned
     errors: list[str] = field(default_factory=list)  # what FFmpeg raised
+    by_dts: bool | None = None  # how it seeked: by the keyframe's dts, its pts, or None: no seek
 
 
 @dataclass(frozen=True)
@@ -387,7 +388,8 @@ class GopDecoder:
                     continue
                 frame = self._decode_until(target, packet, drain)
                 if frame is not None:
-                    self._by_dts = by_dts
+                    if self._seek.by_dts is not None:
+                        self._by_dts = by_dts
                     return frame
                 self.counts["retries"] += 1
         said = self._seek.errors[-3:]
@@ -408,11 +410,12 @@ class GopDecoder:
         return [self._by_dts, not self._by_dts]
 
     def _restart(self, start: int, by_dts: bool) -> bool:
-        """Seek to keyframe ``start``, or reopen the file for ``start == -1``; False when
-        the demuxer refuses the seek."""
+        """Start decoding again at keyframe ``start``: seek to it, or reopen the file for
+        ``start == -1``; False when the demuxer refuses the seek."""
         self.counts["seeks"] += 1
         self._seek = seek = self._fresh(start)
-        if start < 0 or self._container is None:
+        opened = start < 0 or self._container is None
+        if opened:
             if self._container is not None:
                 self._container.close()
                 self._container = None
@@ -420,7 +423,10 @@ class GopDecoder:
             self._container, self._stream = self.video.open()
             self._opens += 1
             self._open_time += perf_counter() - started
-        if start >= 0:
+        # A container just opened demuxes from the file's first packet: a keyframe there
+        # needs no seek (which costs Matroska a read of its cues, MPEG-TS a search).
+        if start > 0 or (start == 0 and not opened):
+            seek.by_dts = by_dts
             ts = self.index.dts[start] if by_dts else self.index.pts[start]
             try:
                 self._container.seek(int(ts), stream=self._stream, backward=True)

@@ -7,7 +7,6 @@ for intra-only streams and ``_gop.GopPool`` for everything else.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,9 +24,17 @@ PixelFormat = Literal["BGR", "RGB", "GRAY"]
 _AV_FORMATS = {"BGR": ("bgr24", 3), "RGB": ("rgb24", 3), "GRAY": ("gray", 1)}
 _THREAD_TYPES = {"frame": "FRAME", "slice": "SLICE", "none": "SLICE"}  # "none": one thread
 # Container options for an open whose stream the index knows: avformat_find_stream_info
-# reads and decodes one packet, not as many as settle the stream (up to 5 MB or 5 s;
-# 8 packets, 1.5 MB, on a lossless H.264 Matroska file).
+# reads one packet, not as many as settle the stream (up to 5 MB or 5 s; 8 packets,
+# 1.5 MB, on a lossless H.264 Matroska file).
 CHEAP_PROBE = {"probesize": "32", "analyzeduration": "0"}
+# And the probe's own decoder skips that packet: decoding it (a whole keyframe, as costly
+# as the first read's) tells the pixel format, the reorder depth and the colour, which
+# the index holds. Only for demuxers that store every packet's pts: elsewhere (MPEG-TS,
+# AVI) FFmpeg fills missing timestamps from the reorder depth the probe decoded.
+SKIM = {"skip_frame": "all"}
+SKIMMED_CONTAINERS = frozenset({"matroska,webm", "mov,mp4,m4a,3gp,3g2,mj2"})
+_COLOR_FIELDS = ("color_range", "colorspace", "color_primaries", "color_trc")  # StreamParams.color
+_UNSPECIFIED_COLOR = (0, 2, 2, 2)  # FFmpeg's "unspecified" in each
 
 
 class FrameSource(Protocol):
@@ -53,10 +60,12 @@ class Video:
     ``VideoReader.stats()`` reports.
 
     The index knows what FFmpeg's full probe found of the stream, so a container
-    is opened with ``CHEAP_PROBE`` first (the probe reads next to nothing), kept
-    when the demuxer reports that same stream, else closed and opened again with
-    the full probe. Either way the decoder's context holds what a full probe
-    finds in every field the index keeps."""
+    is opened with ``CHEAP_PROBE`` first (the probe reads one packet, and on
+    ``SKIMMED_CONTAINERS`` decodes nothing), kept when the demuxer reports the
+    stream as the index does in everything it reports, else closed and opened
+    again with the full probe. What the short probe left unknown (what only
+    decoding tells) is set from the index: either way the decoder's context holds
+    what a full probe finds in every field the index keeps."""
 
     path: str
     index: FrameIndex
@@ -78,35 +87,70 @@ class Video:
         context.thread_count = 1 if self.thread_type == "none" else self.threads
         return container, stream
 
-    def _open(self, options: dict[str, str] | None):
+    def _open(self, options: dict[str, str] | None, skim: bool = False):
+        streams = [SKIM] * (self.index.params.number + 1) if skim else None
         try:
-            container = av.open(self.path, container_options=options)
+            container = av.open(self.path, container_options=options, stream_options=streams)
         except av.FFmpegError as exc:
             raise CorruptVideoError(f"{self.path} cannot be opened as a video: {exc}") from exc
+        except ValueError as exc:  # PyAV: per-stream options, yet no stream before the probe
+            raise CorruptVideoError(f"{self.path} cannot be opened so: {exc}") from exc
         if not container.streams.video or container.streams.video[0].codec_context is None:
             container.close()
             raise CorruptVideoError(f"{self.path} has no decodable video stream any more")
         return container, container.streams.video[0]
 
     def _cheap_open(self):
-        """``_open(CHEAP_PROBE)`` when the demuxer reports the stream as the index
-        does, in full, with the index's extradata where it found none; else None."""
+        """``_open(CHEAP_PROBE)`` when the demuxer reports the stream as the index does,
+        with what it left unknown set from the index; else None."""
+        known = self.index.params
         try:
-            container, stream = self._open(CHEAP_PROBE)
+            container, stream = self._open(CHEAP_PROBE, known.container in SKIMMED_CONTAINERS)
         except CorruptVideoError:
             return None
-        index, context = self.index, stream.codec_context
-        found = StreamParams.of(stream)
-        if not found.extradata:  # the one packet it read held none: the full probe's
-            found = dataclasses.replace(found, extradata=index.params.extradata)
-        seen = (context.name, stream.time_base, context.width, context.height, found)
-        known = (index.codec, index.time_base, index.width, index.height, index.params)
-        if seen != known or found.pixel_format is None or not context.width * context.height:
+        if not (self._agrees(container, stream) and _adopt(stream.codec_context, known)):
             container.close()
             return None
-        if found.extradata != (context.extradata or b""):
-            context.extradata = found.extradata
         return container, stream
+
+    def _agrees(self, container, stream) -> bool:
+        """Whether the stream the demuxer reports is the index's, in all it reports: what
+        a short probe may leave unknown (no extradata, no pixel format, colour
+        unspecified, a shallower reorder depth) agrees with anything."""
+        index, known, context = self.index, self.index.params, stream.codec_context
+        found = StreamParams.of(stream)
+        seen = (container.format.name, context.name, stream.time_base, context.width,
+                context.height, found.number)  # fmt: skip
+        wanted = (known.container, index.codec, index.time_base, index.width, index.height,
+                  known.number)  # fmt: skip
+        colors = zip(found.color, known.color, _UNSPECIFIED_COLOR, strict=True)
+        return (
+            seen == wanted
+            and known.pixel_format is not None
+            and context.width * context.height > 0
+            and found.extradata in (b"", known.extradata)
+            and found.pixel_format in (None, known.pixel_format)
+            and found.reorder_depth <= known.reorder_depth
+            and all(got in (want, unspecified) for got, want, unspecified in colors)
+        )
+
+
+def _adopt(context: av.VideoCodecContext, known: StreamParams) -> bool:
+    """Set the context's fields the index keeps to the index's; False where this PyAV
+    cannot set one that differs."""
+    wanted = {
+        "extradata": known.extradata or None,
+        "pix_fmt": known.pixel_format,
+        "reorder_depth": known.reorder_depth,
+        **dict(zip(_COLOR_FIELDS, known.color, strict=True)),
+    }
+    try:
+        for name, value in wanted.items():
+            if getattr(context, name, None) != value:
+                setattr(context, name, value)
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return True
 
 
 class Converter:

@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import secrets
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -32,7 +33,9 @@ import numpy as np
 from framereader.errors import FrameReaderError, IndexFileError
 from framereader.index import BOOL_ARRAYS, PACKET_ARRAYS, FileStamp, FrameIndex, StreamParams
 
-FORMAT_VERSION = 2  # bump when the file layout or the scan's rules change (2: params)
+FORMAT_VERSION = (
+    3  # bump when the file layout or the scan's rules change (2: params; 3: container, depth)
+)
 MAGIC = b"FRMINDEX"
 SUFFIX = ".frameindex"
 _DIGEST = 16
@@ -61,10 +64,14 @@ def index_path(
     return Path(cache_dir) / f"{video.name}.{key}{SUFFIX}"
 
 
-def _candidates(video: str | os.PathLike[str], cache_dir) -> list[Path]:
+def _candidates(video: str | os.PathLike[str], cache_dir) -> Iterator[Path]:
+    """Where the cache file of ``video`` may be, the likeliest first; each place made only
+    when asked for (hashing the path costs a fresh process's open a part of a ms)."""
     if cache_dir is not None:
-        return [index_path(video, cache_dir)]
-    return [index_path(video), index_path(video, default_cache_dir())]
+        yield index_path(video, cache_dir)
+        return
+    yield index_path(video)
+    yield index_path(video, default_cache_dir())
 
 
 def save_index(index: FrameIndex, path: str | os.PathLike[str]) -> None:
@@ -161,9 +168,10 @@ def _params_to_json(params: StreamParams | None) -> dict | None:
         return None
     return {
         "number": params.number,
+        "container": params.container,
         "pixel_format": params.pixel_format,
         "extradata": params.extradata.hex(),
-        "has_b_frames": params.has_b_frames,
+        "reorder_depth": params.reorder_depth,
         "color": list(params.color),
     }
 
@@ -175,11 +183,15 @@ def _params_from_json(data: dict | None) -> StreamParams | None:
     if len(color) != 4:
         raise ValueError(f"the stream's colour holds {len(color)} values, not 4")
     pixel_format = data["pixel_format"]
+    depth = int(data["reorder_depth"])
+    if depth < 0:
+        raise ValueError(f"the stream's reorder depth is {depth}")
     return StreamParams(
         int(data["number"]),
+        str(data["container"]),
         None if pixel_format is None else str(pixel_format),
         bytes.fromhex(data["extradata"]),
-        bool(data["has_b_frames"]),
+        depth,
         color,
     )
 
@@ -212,13 +224,12 @@ def load_or_scan(
     ``default_cache_dir()`` when the video's folder is read-only; ``cache file``
     is None when neither could be written.
     """
-    places = _candidates(video, cache_dir)
-    for place in places:
+    for place in _candidates(video, cache_dir):
         index = cached_index(video, place)
         if index is not None:
             return index, place, True
     index = FrameIndex.scan(video)
-    for place in places:
+    for place in _candidates(video, cache_dir):
         if write_index(index, place):
             return index, place, False
     return index, None, False

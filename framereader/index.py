@@ -85,9 +85,10 @@ class StreamParams:
     base: what the decoder's context starts from."""
 
     number: int  # the stream's index in the container
+    container: str  # the demuxer's name (FFmpeg's format name)
     pixel_format: str | None
     extradata: bytes  # b"" when there is none
-    has_b_frames: bool
+    reorder_depth: int  # frames the decoder holds back to reorder (FFmpeg's has_b_frames)
     color: tuple[int, int, int, int]  # range, space, primaries, transfer characteristic
 
     @classmethod
@@ -95,11 +96,19 @@ class StreamParams:
         context = stream.codec_context
         return cls(
             stream.index,
+            stream.container.format.name,
             context.pix_fmt,
             context.extradata or b"",
-            bool(context.has_b_frames),
+            reorder_depth(context),
             (context.color_range, context.colorspace, context.color_primaries, context.color_trc),
         )
+
+
+def reorder_depth(context: av.VideoCodecContext) -> int:
+    """FFmpeg's ``has_b_frames`` of a codec context: the depth where PyAV has
+    ``reorder_depth``, else only whether it is 0."""
+    depth = getattr(context, "reorder_depth", None)
+    return int(context.has_b_frames) if depth is None else int(depth)
 
 
 def stream_fields(path: str, stream: av.VideoStream) -> dict:

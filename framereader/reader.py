@@ -371,7 +371,8 @@ class VideoReader:
 
     def stats(self) -> dict[str, int]:
         """What served the reads so far, by count: ``decoded`` (frames out of a decoder),
-        ``seeks``, ``retries`` (seeks that landed wrong and were redone), ``continued``
+        ``seeks`` (decoding started again at a keyframe, or at the file's start),
+        ``retries`` (seeks that landed wrong and were redone), ``continued``
         (reads reached by decoding on, no seek), ``decoders`` (opened), ``pread`` and
         ``demuxed`` (intra-only packets read by offset or through the demuxer),
         ``batched`` (batch passes), ``cheap_opens`` and ``full_probes`` (containers

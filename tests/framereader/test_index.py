@@ -255,18 +255,29 @@ def test_the_stream_params_survive_the_cache_file(copy_of):
     assert loaded.params.extradata  # bytes, through the header's hex
 
 
-def test_a_cache_file_of_the_format_before_params_is_rescanned(copy_of):
+def version_1(header):
     """Version 1 had the same layout without the stream params."""
+    del header["params"]
+    header["format"] = 1
+
+
+def version_2(header):
+    """Version 2's params had no container, and only whether the decoder reorders."""
+    params = header["params"]
+    del params["container"]
+    params["has_b_frames"] = bool(params.pop("reorder_depth"))
+    header["format"] = 2
+
+
+@pytest.mark.parametrize("earlier", [version_1, version_2])
+def test_a_cache_file_of_an_earlier_format_is_rescanned(earlier, copy_of):
     video = copy_of("x264-bframes.mp4")
     VideoReader(video).close()
     place = index_path(video)
-
-    def version_1(header):
-        del header["params"]
-        header["format"] = 1
-
-    rewrite_header(place, version_1)
-    with pytest.raises(IndexFileError, match="index format 1, not 2"):
+    rewrite_header(place, earlier)
+    with pytest.raises(
+        IndexFileError, match=f"index format [12], not {index_cache.FORMAT_VERSION}"
+    ):
         index_cache.load_index(place)
     with VideoReader(video) as reader:
         assert not reader.index_loaded  # scanned again, and written in this version
@@ -280,7 +291,9 @@ SPOILED_PARAMS = {
     "colour of three": lambda params: params.update(color=[1, 2, 3]),
     "extradata not hex": lambda params: params.update(extradata="not hex"),
     "number not a number": lambda params: params.update(number="first"),
-    "a key missing": lambda params: params.pop("has_b_frames"),
+    "a key missing": lambda params: params.pop("reorder_depth"),
+    "a negative reorder depth": lambda params: params.update(reorder_depth=-1),
+    "no container": lambda params: params.pop("container"),
 }
 
 

@@ -5,11 +5,13 @@ demuxer reports the same, else with the full probe; the frames are the same."""
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 
 import av
 import pytest
 
 from framereader import FrameIndex, VideoReader, _source
+from framereader.index import StreamParams
 from tests.framereader.media import frame_hash, orders, sequential_frames
 
 
@@ -74,17 +76,33 @@ def test_a_cached_index_opens_with_the_cheap_probe_and_reads_exactly(name, copy_
     assert stats["full_probes"] == 0
 
 
-def disagreeing(index: FrameIndex) -> dict[str, FrameIndex]:
-    """The index with one thing it knows of the stream changed, each way."""
+def short_probe(video, index: FrameIndex) -> StreamParams:
+    """What the demuxer reports of the stream after the short probe a cached open makes."""
+    skim = index.params.container in _source.SKIMMED_CONTAINERS
+    streams = [_source.SKIM] * (index.params.number + 1) if skim else None
+    with av.open(str(video), container_options=_source.CHEAP_PROBE, stream_options=streams) as c:
+        return StreamParams.of(c.streams.video[0])
+
+
+def disagreeing(index: FrameIndex, reported: StreamParams) -> dict[str, FrameIndex]:
+    """The index with one thing the demuxer reports after the short probe changed, each way."""
     params = index.params
     changed = {
         "number": {"number": params.number + 1},
-        "pixel format": {"pixel_format": "yuv444p"},
+        "container": {"container": "avi"},
         "no pixel format": {"pixel_format": None},
-        "extradata": {"extradata": params.extradata[:-1]},
-        "b-frames": {"has_b_frames": not params.has_b_frames},
-        "colour": {"color": (*params.color[:3], params.color[3] + 1)},
     }
+    if reported.extradata:
+        changed["extradata"] = {"extradata": params.extradata[:-1]}
+    if reported.pixel_format is not None:
+        changed["pixel format"] = {"pixel_format": "yuv444p"}
+    if reported.reorder_depth:
+        changed["reorder depth"] = {"reorder_depth": reported.reorder_depth - 1}
+    for k, (got, unspecified) in enumerate(zip(reported.color, (0, 2, 2, 2), strict=True)):
+        if got != unspecified:
+            color = list(params.color)
+            color[k] += 1
+            changed[f"colour {k}"] = {"color": tuple(color)}
     indices = {
         what: dataclasses.replace(index, params=dataclasses.replace(params, **fields))
         for what, fields in changed.items()
@@ -101,15 +119,44 @@ def test_params_that_disagree_with_the_file_mean_a_full_probe_and_exact_frames(
 ):
     expected = truth(name)
     indices = orders(len(expected))["random"][:12]
-    for what, index in disagreeing(FrameIndex.scan(videos[name])).items():
+    index = FrameIndex.scan(videos[name])
+    cases = disagreeing(index, short_probe(videos[name], index))
+    assert len(cases) >= 8  # beyond the six every file has: what this demuxer reports
+    for what, doctored in cases.items():
         del opens[:]
-        with VideoReader(videos[name], index=index, threads=1) as reader:
+        with VideoReader(videos[name], index=doctored, threads=1) as reader:
             got = [frame_hash(reader[i]) for i in indices]
             stats = reader.stats()
         assert got == [expected[i] for i in indices], what
         assert stats["cheap_opens"] == 0, what
         assert stats["full_probes"] >= 1, what
         assert None in opens, what  # each decoder: a full probe, after a cheap try or not
+
+
+@pytest.mark.parametrize("name", ["x264-bframes.mp4", "x264-crf18-bframes-color.mkv"])
+def test_on_matroska_and_mp4_the_short_probe_decodes_nothing(name, videos):
+    """Its one packet is a whole keyframe, as costly as the first read: the probe's
+    decoder skips it, so the pixel format stays unknown (only decoding tells it)."""
+    index = FrameIndex.scan(videos[name])
+    assert index.params.container in _source.SKIMMED_CONTAINERS
+    assert index.params.pixel_format is not None
+    assert short_probe(videos[name], index).pixel_format is None
+
+
+@pytest.mark.parametrize(
+    "name", ["x264-bframes.mp4", "x264-crf18-bframes-color.mkv", "h264.ts", "ffv1-color.mkv"]
+)
+def test_a_cheap_open_starts_the_decoder_from_what_a_full_probe_finds(name, videos):
+    """What the short probe left unknown is set from the index: the context the decoder
+    starts from holds the full probe's value in every field the index keeps."""
+    index = FrameIndex.scan(videos[name])
+    video = _source.Video(str(videos[name]), index, "none", 1, Counter())
+    container, stream = video.open()
+    try:
+        assert video.counts == {"cheap_opens": 1}
+        assert StreamParams.of(stream) == index.params
+    finally:
+        container.close()
 
 
 def test_a_size_that_disagrees_means_a_full_probe(videos, truth):
