@@ -13,11 +13,18 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import av
+import av.audio.stream  # see below
+import av.subtitles.stream
+import av.video.stream
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from framereader.errors import CorruptVideoError, FrameReaderError
 from framereader.index import FrameIndex, StreamParams
+
+# The three imports above: PyAV imports its stream classes when av.open first wraps a
+# stream; imported with framereader, a process's first open pays no import (1.3 ms, more
+# than all the rest of opening a 1-minute file with its index cached).
 
 ThreadType = Literal["frame", "slice", "none"]
 PixelFormat = Literal["BGR", "RGB", "GRAY"]
@@ -60,7 +67,8 @@ class Video:
     ``VideoReader.stats()`` reports.
 
     The index knows what FFmpeg's full probe found of the stream, so a container
-    is opened with ``CHEAP_PROBE`` first (the probe reads one packet, and on
+    is opened with the index's demuxer (no probe of the file's head) and
+    ``CHEAP_PROBE`` first (the probe reads one packet, and on
     ``SKIMMED_CONTAINERS`` decodes nothing), kept when the demuxer reports the
     stream as the index does in everything it reports, else closed and opened
     again with the full probe. What the short probe left unknown (what only
@@ -87,13 +95,15 @@ class Video:
         context.thread_count = 1 if self.thread_type == "none" else self.threads
         return container, stream
 
-    def _open(self, options: dict[str, str] | None, skim: bool = False):
+    def _open(self, options: dict[str, str] | None, demuxer: str | None = None, skim: bool = False):
+        """The file opened with ``demuxer`` (None: the one FFmpeg's probe of its head finds)."""
         streams = [SKIM] * (self.index.params.number + 1) if skim else None
         try:
-            container = av.open(self.path, container_options=options, stream_options=streams)
+            container = av.open(self.path, format=demuxer, container_options=options,
+                                stream_options=streams)  # fmt: skip
         except av.FFmpegError as exc:
             raise CorruptVideoError(f"{self.path} cannot be opened as a video: {exc}") from exc
-        except ValueError as exc:  # PyAV: per-stream options, yet no stream before the probe
+        except ValueError as exc:  # PyAV: no such demuxer; per-stream options, yet no stream
             raise CorruptVideoError(f"{self.path} cannot be opened so: {exc}") from exc
         if not container.streams.video or container.streams.video[0].codec_context is None:
             container.close()
@@ -105,7 +115,8 @@ class Video:
         with what it left unknown set from the index; else None."""
         known = self.index.params
         try:
-            container, stream = self._open(CHEAP_PROBE, known.container in SKIMMED_CONTAINERS)
+            skim = known.container in SKIMMED_CONTAINERS
+            container, stream = self._open(CHEAP_PROBE, known.container, skim)
         except CorruptVideoError:
             return None
         if not (self._agrees(container, stream) and _adopt(stream.codec_context, known)):
