@@ -17,6 +17,7 @@ for an index past the end is passed through, for the suite to count as wrong.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
@@ -386,6 +387,17 @@ class IndexedVideoReader(Reader):
     thread_type = "auto"
     decoders: int | None = None  # None: framereader's default, its pool of parked decoders
     pixel_formats = ("BGR", "RGB")
+
+    @classmethod
+    def prepare(cls) -> None:
+        """Its modules, and libturbojpeg, which framereader loads for MJPEG files (torchcodec
+        loads its libraries on import); where it does not load, framereader decodes MJPEG
+        with FFmpeg, and so does this reader."""
+        super().prepare()
+        from turbojpeg import LibraryNotFoundError, Turbojpeg
+
+        with contextlib.suppress(LibraryNotFoundError, OSError):
+            Turbojpeg()
 
     @staticmethod
     def unavailable() -> str | None:

@@ -15,6 +15,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -471,3 +472,20 @@ def test_variants_for_one_comparison_run_only_when_named():
     assert "reader torchcodec (" in said
     assert "reader indexed-pyav-wheel (" in said
     assert not any(name in said for name in ONE_DECODER)
+
+
+def test_our_readers_load_libturbojpeg_before_any_clock():
+    """framereader decodes MJPEG with libturbojpeg, loaded on the first MJPEG open: the
+    adapter's prepare() loads it, as torchcodec loads its libraries on import, so that
+    no timed open pays for it."""
+    check = (
+        "from turbojpeg import _loader\n"
+        "from benchmarks.video import readers\n"
+        "assert not _loader._cache\n"
+        "readers.READERS['indexed-pyav-wheel'].prepare()\n"
+        "assert _loader._cache, 'prepare() loaded no libturbojpeg'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check], check=False, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
