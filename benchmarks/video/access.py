@@ -130,8 +130,10 @@ def open_target_rows(lat: pd.DataFrame) -> list[dict]:
         measured = kit.ratio_over(kit.paired(part, "reader", OURS, PEER, ["file"]))
         if measured:
             claim = kit.Claim(f"{OURS} / {PEER}, cached open, {container}", OPEN_TARGETS[container])
-            rows.append({"file": file, "container": container, "ratio": measured,
-                         "target": claim.wants, "verdict": claim.verdict(measured)})  # fmt: skip
+            ms = part.groupby("reader")["seconds"].median() * 1e3
+            rows.append({"file": file, "container": container, f"{OURS} ms": ms[OURS],
+                         f"{PEER} ms": ms[PEER], "ratio": measured, "target": claim.wants,
+                         "verdict": claim.verdict(measured)})  # fmt: skip
     return rows
 
 
@@ -139,5 +141,6 @@ def open_target_markdown(rows: list[dict]) -> list[str]:
     if not rows:
         return [f"_{OURS} and {PEER} were not both measured on mkv, MPEG-TS or mp4 files_\n"]
     table = pd.DataFrame(rows).assign(ratio=lambda t: t["ratio"].map(kit.fmt_ratio))
+    table = table.round({f"{OURS} ms": 1, f"{PEER} ms": 1})
     return [kit.markdown(table.rename(columns={
         "ratio": f"{OURS} / {PEER}, cached open to first frame"}))]  # fmt: skip

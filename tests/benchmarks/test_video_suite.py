@@ -338,7 +338,12 @@ def test_the_open_targets_against_torchcodec_are_judged_per_file():
     assert judged["a.x"]["verdict"] == "met"  # a quarter of torchcodec's time, target a half
     assert judged["b.x"]["verdict"] == "missed"  # three quarters, target a half
     assert judged["c.x"]["verdict"] == "met"  # half, target "never slower"
-    assert "0.250x" in "\n".join(access.open_target_markdown(list(judged.values())))
+    assert judged["a.x"]["indexed ms"] == pytest.approx(10.2)  # the medians, in ms
+    assert judged["a.x"]["torchcodec ms"] == pytest.approx(40.8)
+    table = "\n".join(access.open_target_markdown(list(judged.values())))
+    assert "0.250x" in table
+    assert " 10.2 | " in table
+    assert " 40.8 | " in table
 
 
 class SlowImport(readers.PyAVWheelReader):
