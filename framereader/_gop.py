@@ -198,7 +198,9 @@ class Place:
 
 class Costs:
     """What opening a decoder and decoding a packet cost on one file, measured on
-    the decoders' own reads (``perf_counter``), as running averages.
+    the decoders' own reads (``perf_counter``), as running averages; and how the
+    file's demuxer seeks (``by_dts``), learned by whichever decoder seeked first,
+    so that no other one tries the wrong way again.
 
     A read is timed up to its decoded frame (not the conversion), less the
     container opens inside it, against the packets it fed. A read that opened a
@@ -208,6 +210,7 @@ class Costs:
     which costs more than the packets after it) counts as opening."""
 
     def __init__(self) -> None:
+        self.by_dts = False  # seek by the keyframe's dts (MPEG-TS), not its pts
         self.opens = 0  # containers opened
         self.open_time = 0.0  # seconds in the opens themselves
         # packets fed and seconds: in reads that opened, that seeked, that decoded on
@@ -253,7 +256,6 @@ class GopDecoder:
         self._skip = skip_nonref and self.index.codec in SKIP_NONREF_CODECS
         self._keys = np.flatnonzero(self.index.keyframe)
         self._container = self._stream = None
-        self._by_dts = False  # seek by the keyframe's dts (MPEG-TS), not its pts
         self._fed_total = 0  # packets fed, ever
         self._opens, self._open_time = 0, 0.0  # containers opened, ever, and in how long
         self._seek = self._fresh(-1)
@@ -389,7 +391,7 @@ class GopDecoder:
                 frame = self._decode_until(target, packet, drain)
                 if frame is not None:
                     if self._seek.by_dts is not None:
-                        self._by_dts = by_dts
+                        self.costs.by_dts = by_dts
                     return frame
                 self.counts["retries"] += 1
         said = self._seek.errors[-3:]
@@ -407,7 +409,7 @@ class GopDecoder:
             return [False]
         if self.index.dts[start] in (NO_TS, self.index.pts[start]):
             return [False]
-        return [self._by_dts, not self._by_dts]
+        return [self.costs.by_dts, not self.costs.by_dts]
 
     def _restart(self, start: int, by_dts: bool) -> bool:
         """Start decoding again at keyframe ``start``: seek to it, or reopen the file for

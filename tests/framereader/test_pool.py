@@ -157,3 +157,18 @@ def test_an_open_costs_the_open_and_the_first_reads_setup():
     assert costs.open_seconds() == pytest.approx(0.002 + 0.012 - 4 * 0.002)
     costs.record(6, 0.017, opens=1, open_time=0.004)
     assert costs.open_seconds() == pytest.approx((0.006 + 0.029 - 10 * 0.002) / 2)
+
+
+def test_the_pools_decoders_share_how_the_demuxer_seeks(videos, truth):
+    """MPEG-TS seeks by dts: a seek by the keyframe's pts lands past it and is retried.
+    Once one decoder has learned that, a decoder opened later does not try again."""
+    name = "mpeg2-bframes.ts"  # B-frames: its keyframes' dts differ from their pts
+    expected = truth(name)
+    n = len(expected)
+    far_and_back = [n - 2, 3 * n // 4, n // 2, n - 1, 3 * n // 4 + 1, n // 2 + 1]
+    with VideoReader(videos[name], index=None, decoders=3, threads=1) as reader:
+        fix_costs(reader, 0)  # opening costs nothing: a decoder opens when none decodes on
+        assert [frame_hash(reader[i]) for i in far_and_back] == [expected[i] for i in far_and_back]
+        stats = reader.stats()
+    assert stats["decoders"] >= 2
+    assert stats["retries"] <= 1, stats
