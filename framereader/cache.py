@@ -33,9 +33,8 @@ import numpy as np
 from framereader.errors import FrameReaderError, IndexFileError
 from framereader.index import BOOL_ARRAYS, PACKET_ARRAYS, FileStamp, FrameIndex, StreamParams
 
-FORMAT_VERSION = (
-    3  # bump when the file layout or the scan's rules change (2: params; 3: container, depth)
-)
+# Bump when the file layout or the scan's rules change (2: params; 3: container, depth).
+FORMAT_VERSION = 3
 MAGIC = b"FRMINDEX"
 SUFFIX = ".frameindex"
 _DIGEST = 16
