@@ -358,7 +358,7 @@ class GopDecoder:
             self.counts["continued"] += 1
             frame = self._decode_until(target, packet, drain)
         if frame is None:
-            frame = self._seek_and_decode(i, key, target, packet, drain)
+            frame = self._seek_and_decode(i, key, target, packet, drain, alone=then is None)
         self._record(*before)
         seek = self._seek
         seek.last = target
@@ -379,7 +379,14 @@ class GopDecoder:
         sought = self._seek is not seek
         self.costs.record(self._fed_total - fed, seconds, opens, open_time, sought)
 
-    def _seek_and_decode(self, i: int, key: int, target: int, packet: int, drain: bool):
+    def _seek_and_decode(self, i: int, key: int, target: int, packet: int, drain: bool,
+                         alone: bool = False):  # fmt: skip
+        """Restart at ``key`` (else an earlier keyframe, else the file's start) and decode
+        to ``target``. ``alone``: no next frame is known; a frame whose own packet is the
+        keyframe decoding restarts from then comes out of a drain at once, not after the
+        reorder depth's packets more (two whole decodes on x264 with B-frames, most of
+        opening a small file to its first frame). A read after it in that GOP seeks
+        again and decodes the keyframe a second time, about what the drain saved."""
         starts = [key]
         if key >= 0:
             earlier = self._keyframe_for(key - 1, target)
@@ -388,7 +395,7 @@ class GopDecoder:
             for by_dts in self._seek_modes(start):
                 if not self._restart(start, by_dts):
                     continue
-                frame = self._decode_until(target, packet, drain)
+                frame = self._decode_until(target, packet, drain or (alone and start == packet))
                 if frame is not None:
                     if self._seek.by_dts is not None:
                         self.costs.by_dts = by_dts
@@ -527,6 +534,7 @@ class GopDecoder:
             if number is not None:
                 seek.fed = max(seek.fed, number)
             self._fed_total += 1
+            self.counts["fed"] += 1
             skip = self._skip and ts is not None and ts < target and self._disposable(packet)
             if self._skip:
                 context.skip_frame = "NONREF" if skip else "DEFAULT"

@@ -27,7 +27,7 @@ ThreadType = Literal["auto", "frame", "slice", "none"]
 IndexSource = Literal["auto"] | FrameIndex | str | os.PathLike[str] | None
 # What stats() counts, each key always present.
 STATS = (
-    *("decoded", "seeks", "retries", "continued", "decoders"),
+    *("decoded", "fed", "seeks", "retries", "continued", "decoders"),
     *("pread", "demuxed", "batched", "cheap_opens", "full_probes", "packet_searches"),
 )
 
@@ -371,7 +371,9 @@ class VideoReader:
 
     def stats(self) -> dict[str, int]:
         """What served the reads so far, by count: ``decoded`` (frames out of a decoder),
-        ``seeks`` (decoding started again at a keyframe, or at the file's start),
+        ``fed`` (packets into one: a decoder holds frames back, so it may be fed more
+        packets than it outputs frames), ``seeks`` (decoding started again at a
+        keyframe, or at the file's start),
         ``retries`` (seeks that landed wrong and were redone), ``continued``
         (reads reached by decoding on, no seek), ``decoders`` (opened), ``pread`` and
         ``demuxed`` (intra-only packets read by offset or through the demuxer),

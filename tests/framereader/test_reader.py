@@ -136,6 +136,29 @@ def test_parked_decoders_return_the_same_frames_and_decode_fewer(name, videos, t
     assert decoded[3] < decoded[1]
 
 
+@pytest.mark.parametrize(
+    ("name", "key"), [("x264-bframes.mp4", 30), ("mpeg2-bframes.ts", 15), ("h264.ts", None)]
+)
+def test_a_keyframe_read_alone_decodes_the_keyframe_alone(name, key, videos, truth):
+    """A read that seeks to its own frame's keyframe drains the decoder at once, rather
+    than feeding the packets the reorder depth holds it back for; what reads on from
+    there seeks again, and every frame stays exact. ``key``: a later keyframe (h264.ts
+    flags only its first)."""
+    expected = truth(name)
+    with VideoReader(videos[name], index=None, threads=1) as reader:
+        assert frame_hash(reader[0]) == expected[0]
+        assert reader.stats()["fed"] == 1  # the keyframe alone
+        if key is not None:
+            assert frame_hash(reader[key]) == expected[key]
+            assert reader.stats()["fed"] == 2
+        later = [i for i in (key, 1) if i is not None]
+        assert [frame_hash(reader[i + 1]) for i in later] == [expected[i + 1] for i in later]
+    with VideoReader(videos[name], index=None, threads=1) as reader:
+        # a batch knows the next frame: it decodes on through the GOP, no drain, no seek back
+        assert hashes(reader.get_batch([0, 1, 2])) == expected[:3]
+        assert reader.stats()["seeks"] - reader.stats()["retries"] == 1
+
+
 def test_a_read_goes_to_the_decoder_that_decodes_on_soonest(videos, truth):
     name = "x264-bframes.mp4"  # 48 frames, keyframes at 0 and 30
     back_and_forth = [40, 10, 41, 11, 43, 12, 47, 20]
