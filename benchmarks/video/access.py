@@ -12,9 +12,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from benchmarks import figures
+from benchmarks import figures, measure
 from benchmarks import report_kit as kit
-from benchmarks.video import codecs
+from benchmarks.video import codecs, floor
 
 OPEN_MODES = {"open-cached": "index kept", "open-uncached": "index dropped first"}
 # Issue 23's targets for our cold open with a cached index, against torchcodec's exact
@@ -119,28 +119,49 @@ def open_figure(table: pd.DataFrame, provenance: dict, path: Path) -> Path | Non
     return figures.save(fig, path)
 
 
-def open_target_rows(lat: pd.DataFrame) -> list[dict]:
+def open_target_rows(lat: pd.DataFrame, floors: pd.DataFrame | None = None) -> list[dict]:
     """Per file in a target container: our cached open over torchcodec's, as a ratio of
-    medians with its interval, and the verdict against that container's target."""
+    medians with its interval, and the verdict against that container's target; with
+    ``floors`` (``floor.CSV``), FFmpeg's floor over torchcodec's open, judged against the
+    same target: where the floor alone misses it, no reader decoding with FFmpeg meets it."""
     if lat.empty or "container" not in lat:
         return []
     opens = lat[(lat["mode"] == "open-cached") & lat["container"].isin(OPEN_TARGETS)]
+    if floors is not None and not floors.empty:
+        opens = pd.concat([opens, floors.assign(reader=floor.NAME, mode="open-cached")])
     rows = []
     for (file, container), part in opens.groupby(["file", "container"]):
         measured = kit.ratio_over(kit.paired(part, "reader", OURS, PEER, ["file"]))
-        if measured:
-            claim = kit.Claim(f"{OURS} / {PEER}, cached open, {container}", OPEN_TARGETS[container])
-            ms = part.groupby("reader")["seconds"].median() * 1e3
-            rows.append({"file": file, "container": container, f"{OURS} ms": ms[OURS],
-                         f"{PEER} ms": ms[PEER], "ratio": measured, "target": claim.wants,
-                         "verdict": claim.verdict(measured)})  # fmt: skip
+        if not measured:
+            continue
+        claim = kit.Claim(f"{OURS} / {PEER}, cached open, {container}", OPEN_TARGETS[container])
+        ms = part.groupby("reader")["seconds"].median() * 1e3
+        row = {"file": file, "container": container, f"{OURS} ms": ms[OURS],
+               f"{PEER} ms": ms[PEER], "ratio": measured, "target": claim.wants,
+               "verdict": claim.verdict(measured)}  # fmt: skip
+        least = kit.ratio_over(kit.paired(part, "reader", floor.NAME, PEER, ["file"]))
+        if least:
+            row |= {"floor ms": ms[floor.NAME], "floor ratio": least,
+                    "reachable": REACHABLE[claim.verdict(least)]}  # fmt: skip
+        rows.append(row)
     return rows
+
+
+# The floor's own verdict against the target, as whether any reader can meet it.
+REACHABLE = {"met": "yes", "within noise": "at the edge", "missed": "no"}
 
 
 def open_target_markdown(rows: list[dict]) -> list[str]:
     if not rows:
         return [f"_{OURS} and {PEER} were not both measured on mkv, MPEG-TS or mp4 files_\n"]
     table = pd.DataFrame(rows).assign(ratio=lambda t: t["ratio"].map(kit.fmt_ratio))
-    table = table.round({f"{OURS} ms": 1, f"{PEER} ms": 1})
+    if "floor ratio" in table:
+        table["floor ratio"] = table["floor ratio"].map(
+            lambda r: kit.fmt_ratio(r) if isinstance(r, measure.Ratio) else "-"
+        )
+        table["reachable"] = table["reachable"].fillna("-")
+    table = table.round({f"{OURS} ms": 1, f"{PEER} ms": 1, "floor ms": 1})
     return [kit.markdown(table.rename(columns={
-        "ratio": f"{OURS} / {PEER}, cached open to first frame"}))]  # fmt: skip
+        "ratio": f"{OURS} / {PEER}, cached open to first frame",
+        "floor ratio": f"floor / {PEER}",
+        "reachable": "target reachable"}))]  # fmt: skip

@@ -247,7 +247,7 @@ class OpenCVReader(Reader):
         self._cap.release()
 
 
-def _channel_package_unavailable(role: str, module: str) -> str | None:
+def channel_package_unavailable(role: str, module: str) -> str | None:
     """Why the benchmark environment ``role`` has no ``module`` to import, or None."""
     from benchmarks import environments
 
@@ -261,7 +261,7 @@ def _channel_package_unavailable(role: str, module: str) -> str | None:
 
 
 def _channel_opencv_unavailable(role: str) -> str | None:
-    return _channel_package_unavailable(role, "cv2")
+    return channel_package_unavailable(role, "cv2")
 
 
 class OpenCVFrameThreads(OpenCVReader):
@@ -310,7 +310,7 @@ class PyAVNaiveReader(Reader):
 
     @staticmethod
     def unavailable() -> str | None:
-        return _channel_package_unavailable("bench", "av")
+        return channel_package_unavailable("bench", "av")
 
     def __init__(self, path):
         import av
@@ -401,7 +401,7 @@ class IndexedVideoReader(Reader):
 
     @staticmethod
     def unavailable() -> str | None:
-        return _channel_package_unavailable("bench", "av") or _channel_package_unavailable(
+        return channel_package_unavailable("bench", "av") or channel_package_unavailable(
             "bench", "framereader"
         )
 

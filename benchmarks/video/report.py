@@ -14,7 +14,7 @@ import pandas as pd
 
 from benchmarks import report_kit as kit
 from benchmarks.results import mode_line, read_rows
-from benchmarks.video import access, plots, tables
+from benchmarks.video import access, floor, plots, tables
 from benchmarks.video.tables import (
     BASELINE,
     EXACT_PEER,
@@ -119,7 +119,20 @@ def _readers_sections(lat: pd.DataFrame, table: pd.DataFrame, acc: pd.DataFrame,
     ]  # fmt: skip
 
 
+def _floor_words(provenance: dict) -> str:
+    """What the floor columns are, or why this run has none."""
+    record = provenance.get("open_floor") or {}
+    if "what" not in record:
+        why = record.get("unavailable", "a run from before floors were measured")
+        return f"{floor.NAME} was not measured: {why}."
+    errors = "".join(f" No floor for {name}: {why}." for name, why in record["errors"].items())
+    return (f"The floor is {floor.NAME}: {record['what']}; {record['samples']} samples a file. "
+            "Where the floor alone misses the target, no reader decoding with FFmpeg meets it "
+            "(MJPEG aside: ours decodes it with libjpeg-turbo)." + errors)  # fmt: skip
+
+
 def _access_sections(lat: pd.DataFrame, provenance: dict, folder: Path, wrong: dict) -> list[str]:
+    floors = read_rows(folder / floor.CSV)  # empty in a run from before floors
     gops = access.gop_table(lat)
     gop_path, open_path = folder / "latency_vs_gop.png", folder / "open_cost.png"
     gop_picture = kit.drawn(gop_path, access.gop_figure(gops, provenance, gop_path, wrong))
@@ -143,8 +156,9 @@ def _access_sections(lat: pd.DataFrame, provenance: dict, folder: Path, wrong: d
               "nothing pay the same both ways.\n"),
               *(access.open_markdown(opens) or ["_opens were not measured in this run_\n"]),
               f"Against {access.PEER}'s exact mode, which scans at every open (targets: "
-              + ", ".join(f"{c} <= {t}" for c, t in access.OPEN_TARGETS.items()) + "):\n",
-              *access.open_target_markdown(access.open_target_rows(lat))]  # fmt: skip
+              + ", ".join(f"{c} <= {t}" for c, t in access.OPEN_TARGETS.items()) + "). "
+              + _floor_words(provenance) + "\n",
+              *access.open_target_markdown(access.open_target_rows(lat, floors))]  # fmt: skip
     if open_picture:
         parts.append(f"![{open_picture.stem}]({open_picture.name})\n")
     return parts

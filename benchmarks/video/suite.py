@@ -18,11 +18,8 @@ import hashlib
 import json
 import multiprocessing
 import os
-import pickle
 import random
-import select
 import shutil
-import signal
 import sys
 import time
 import traceback
@@ -33,7 +30,7 @@ import numpy as np
 
 from benchmarks import environments, loaded, measure, results, sites
 from benchmarks import quality as metrics
-from benchmarks.video import adversarial, codecs, frames, readers
+from benchmarks.video import adversarial, codecs, floor, frames, fresh, readers
 
 BASELINE = "exploded-jpeg"
 # Decoder open cost: open to the first frame, this many times with what the reader
@@ -228,7 +225,7 @@ def _measure_cell(
                 opened.append(
                     (
                         mode,
-                        *_in_fresh_process(
+                        *fresh.in_fresh_process(
                             functools.partial(_open_sample, reader, path, mode == "open-uncached")
                         ),
                     )
@@ -303,43 +300,6 @@ def _open_sample(reader, path: str, drop_index: bool) -> tuple[float, np.ndarray
         return seconds, image, handle.stats()
     finally:
         handle.close()
-
-
-def _in_fresh_process(work, timeout: float = 120.0):
-    """``work()`` in a forked child, whose result comes back pickled: a process with the
-    parent's imports (``prepare``) and none of its readers' state. An exception in the
-    child is raised here as RuntimeError; a child silent for ``timeout`` s is killed."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: it never returns into the caller's code
-        try:
-            os.close(read_end)
-            try:
-                payload = pickle.dumps(("ok", work()))
-            except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
-                payload = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
-            with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(payload)
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    data, deadline = b"", time.monotonic() + timeout
-    with os.fdopen(read_end, "rb", buffering=0) as pipe:
-        while select.select([pipe], [], [], max(0.0, deadline - time.monotonic()))[0]:
-            chunk = pipe.read(1 << 20)
-            if not chunk:
-                break
-            data += chunk
-    if time.monotonic() >= deadline:
-        os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    try:
-        status, value = pickle.loads(data)
-    except Exception:  # noqa: BLE001 - nothing, or part of an answer
-        raise RuntimeError(f"the fresh process gave no answer within {timeout:.0f} s") from None
-    if status != "ok":
-        raise RuntimeError(value)
-    return value
 
 
 def _sequential_fps(handle, frames: int) -> float | None:
@@ -679,6 +639,7 @@ def run(config: Config) -> Path:
     reader_stats: dict[str, dict] = {}  # reader -> the names of the stats it reported (as keys)
     mapped: dict[str, dict] = {}  # reader -> the libavcodec files its processes mapped (as keys)
     cells = Cells(config.timeout, config.sequential_frames)
+    floors = floor.Floors(OPENS["open-cached"], config.timeout)
     try:
         if config.videos:
             files = user_files(config.videos)
@@ -742,6 +703,7 @@ def run(config: Config) -> Path:
                     for mode, i, s in result.get("latency", [])
                 ]
                 progress.update()
+            floors.measure(f.name, f.path)  # what any reader's open to frame 0 costs at least
         progress.close()
         quality = quality_rows(files, vmaf_ffmpeg, workdir)
     except KeyboardInterrupt:
@@ -750,11 +712,13 @@ def run(config: Config) -> Path:
         print("\ninterrupted: writing what was measured so far", file=sys.stderr)
     finally:
         cells.close()
+        floors.close()
 
     results.write_rows(out / "encodings.csv", encodings)
     results.write_rows(out / "latency.csv", latency)
     results.write_rows(out / "accuracy.csv", accuracy)
     results.write_rows(out / "quality.csv", quality)
+    results.write_rows(out / floor.CSV, floors.rows)
     record = provenance(
         config,
         info,
@@ -771,6 +735,7 @@ def run(config: Config) -> Path:
         if vmaf_ffmpeg
         else {"unavailable": vmaf_note}
     )
+    record["open_floor"] = floors.record()
     (out / "provenance.json").write_text(json.dumps(record, indent=1, default=str))
     (out / "benchmark.json").write_text(json.dumps(benchmark_json(latency, record), indent=1))
     return out

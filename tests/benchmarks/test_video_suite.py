@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks import environments
 from benchmarks.__main__ import main as cli
-from benchmarks.video import codecs, frames, readers, suite
+from benchmarks.video import codecs, frames, fresh, readers, suite
 from benchmarks.video import report as video_report
 
 OUTPUTS = (
@@ -48,7 +51,10 @@ def full_run(tmp_path_factory):
         command=["test"],
         quick_left_out=("the big recordings", "reader torchcodec (no PyTorch)"),
     )
-    folder = suite.run(config)
+    with pytest.MonkeyPatch.context() as patch:  # as on a fresh machine (conftest.py)
+        for variable in environments.VARIABLES.values():
+            patch.setenv(variable, str(out / "no-benchmark-environments"))
+        folder = suite.run(config)
     return folder, video_report.write([folder])
 
 
@@ -104,6 +110,9 @@ def test_a_tiny_run_writes_every_output(full_run):
     assert (opens["index"] == 0).all()
     # the index build, which only our reader reports
     assert "index_seconds (indexed-pyav-wheel)" in text
+    # no bench environment in this run: no floor, and the report says why
+    assert "bench environment" in provenance["open_floor"]["unavailable"]
+    assert "FFmpeg's floor was not measured: the bench environment" in text
     # The report again from the saved folder, by the suite its provenance names.
     report.unlink()
     assert cli(["report", str(folder)]) == 0
@@ -333,17 +342,70 @@ def test_the_open_targets_against_torchcodec_are_judged_per_file():
                     "seconds": theirs * wobble,
                 },
             ]
-    judged = {r["file"]: r for r in access.open_target_rows(pd.DataFrame(rows))}
+    # FFmpeg's floor: an eighth of torchcodec's open on a.x, two thirds on b.x, none on c.x
+    floors = pd.DataFrame(
+        [{"file": f, "container": c, "seconds": t * (1 + 0.01 * k)}
+         for f, c, t in (("a.x", "mkv", 0.005), ("b.x", "ts", 0.027)) for k in range(5)]
+    )  # fmt: skip
+    judged = {r["file"]: r for r in access.open_target_rows(pd.DataFrame(rows), floors)}
     assert set(judged) == {"a.x", "b.x", "c.x"}  # avi has no target
     assert judged["a.x"]["verdict"] == "met"  # a quarter of torchcodec's time, target a half
     assert judged["b.x"]["verdict"] == "missed"  # three quarters, target a half
     assert judged["c.x"]["verdict"] == "met"  # half, target "never slower"
     assert judged["a.x"]["indexed ms"] == pytest.approx(10.2)  # the medians, in ms
     assert judged["a.x"]["torchcodec ms"] == pytest.approx(40.8)
+    # the floor alone misses b.x's target: no reader meets it; a.x's is within reach
+    assert (judged["a.x"]["reachable"], judged["b.x"]["reachable"]) == ("yes", "no")
+    assert judged["b.x"]["floor ms"] == pytest.approx(27.54)
+    assert "reachable" not in judged["c.x"]
     table = "\n".join(access.open_target_markdown(list(judged.values())))
     assert "0.250x" in table
     assert " 10.2 | " in table
     assert " 40.8 | " in table
+    assert "0.675x" in table  # b.x's floor over torchcodec's open
+
+
+def test_ffmpegs_floor_is_the_first_frame_from_packets_in_memory(tmp_path, monkeypatch):
+    """The floor decodes the packets up to the first frame's (one, on x264 with B-frames:
+    it drains rather than feed the reorder depth's), checks the frame against a
+    sequential decode, and each sample is a fresh process; in a worker of the bench
+    environment (here this interpreter's, standing in for it)."""
+    from benchmarks.video import floor
+    from tests.framereader.media import SMALL, X264_BFRAMES, ffmpeg
+
+    video = tmp_path / "bframes.mkv"
+    ffmpeg(*SMALL, "-frames:v", "40", *X264_BFRAMES, video)
+    got = floor.FloorHost().measure(str(video), 3)
+    assert got["packets"] == 1
+    assert len(got["seconds"]) == 3
+    assert all(0 < s < 60 for s in got["seconds"])
+
+    prefix = Path(sys.prefix)  # its lib/python3.X/site-packages is this interpreter's
+    monkeypatch.setattr(readers, "channel_package_unavailable", lambda role, module: None)
+    monkeypatch.setattr(environments, "get", lambda role: environments.Environment(role, prefix))
+    floors = floor.Floors(samples=2, timeout=60)
+    try:
+        floors.measure("bframes", video)
+        (tmp_path / "not-a-video.mkv").write_bytes(b"no video here")
+        floors.measure("broken", tmp_path / "not-a-video.mkv")
+    finally:
+        floors.close()
+    assert [(r["file"], r["container"], r["packets"]) for r in floors.rows] == [
+        ("bframes", "mkv", 1)
+    ] * 2
+    record = floors.record()
+    assert record["samples"] == 2
+    assert record["what"] == floor.DESCRIPTION
+    assert set(record["errors"]) == {"broken"}
+
+
+def test_without_the_bench_environment_the_floor_says_why():
+    from benchmarks.video import floor
+
+    floors = floor.Floors(samples=2, timeout=60)  # the fast tests hide the environments
+    floors.measure("any", Path(__file__))
+    assert floors.rows == []
+    assert "bench environment" in floors.record()["unavailable"]
 
 
 class SlowImport(readers.PyAVWheelReader):
@@ -382,11 +444,11 @@ def test_prepare_runs_before_every_clock_and_each_open_is_a_fresh_process(tmp_pa
 
 
 def test_a_fresh_process_sends_back_its_result_or_its_error():
-    assert suite._in_fresh_process(lambda: os.getpid()) != os.getpid()
+    assert fresh.in_fresh_process(lambda: os.getpid()) != os.getpid()
     with pytest.raises(RuntimeError, match="ZeroDivisionError"):
-        suite._in_fresh_process(lambda: 1 / 0)
+        fresh.in_fresh_process(lambda: 1 / 0)
     with pytest.raises(RuntimeError, match="no answer within 1 s"):
-        suite._in_fresh_process(lambda: time.sleep(10), timeout=1)
+        fresh.in_fresh_process(lambda: time.sleep(10), timeout=1)
 
 
 def test_the_report_carries_the_dask_section_when_the_run_made_one(full_run, tmp_path):
