@@ -126,9 +126,9 @@ def _floor_words(provenance: dict) -> str:
         why = record.get("unavailable", "a run from before floors were measured")
         return f"{floor.NAME} was not measured: {why}."
     errors = "".join(f" No floor for {name}: {why}." for name, why in record["errors"].items())
-    return (f"The floor is {floor.NAME}: {record['what']}; {record['samples']} samples a file. "
-            "Where the floor alone misses the target, no reader decoding with FFmpeg meets it "
-            "(MJPEG aside: ours decodes it with libjpeg-turbo)." + errors)  # fmt: skip
+    return (f"{floor.NAME} is {record['what']} ({record['samples']} samples a file). Where "
+            "the floor alone misses the target, no reader decoding with FFmpeg meets it (MJPEG "
+            "aside: ours decodes it with libjpeg-turbo)." + errors)  # fmt: skip
 
 
 def _access_sections(lat: pd.DataFrame, provenance: dict, folder: Path, wrong: dict) -> list[str]:
