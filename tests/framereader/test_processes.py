@@ -6,6 +6,8 @@ import multiprocessing
 import os
 import pickle
 import random
+import subprocess
+import sys
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 
@@ -180,3 +182,34 @@ def test_a_dataloader_samples_random_clips_in_worker_processes(videos, truth):
             seen += 1
     assert seen == len(dataset)
     assert len(pids) > 1  # the clips came from several worker processes
+
+
+_CONVERT_THEN_FORK = """
+import os, sys
+import av
+import numpy as np
+def frame():
+    image = np.zeros((180, 320, 3), np.uint8)
+    return av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p", threads=1)
+frame().to_ndarray(format="bgr24")
+pid = os.fork()
+if pid == 0:
+    frame().to_ndarray(format="bgr24")
+    os._exit(0)
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+
+
+def test_pyav_converts_in_a_child_forked_after_a_conversion():
+    """What DataLoader workers and the video suite's forked cells do: a frame converted
+    with PyAV in the parent, then one in a forked child. PyAV 18.1.1 keeps each
+    thread's converter, with FFmpeg's scaler threads, which the child does not have: it
+    waits for them forever. pyproject.toml excludes that version; this fails on any
+    other that does the same."""
+    import av
+
+    try:
+        done = subprocess.run([sys.executable, "-c", _CONVERT_THEN_FORK], check=False, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"PyAV {av.__version__}: a forked child hangs converting a frame")
+    assert done.returncode == 0
