@@ -19,13 +19,10 @@ else the file's floor is an error, not a time.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
-import numpy as np
-
-from benchmarks.video import fresh
+from benchmarks.video import fresh, readers
 
 CSV = "open_floor.csv"
 NAME = "FFmpeg's floor"  # how the report names it
@@ -36,10 +33,6 @@ DESCRIPTION = (
 )
 
 
-def _digest(image: np.ndarray) -> str:
-    return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).hexdigest()
-
-
 def first_frame(path: str) -> tuple[int, str]:
     """The pts of the first frame a sequential decode outputs, and its BGR pixels' digest."""
     import av
@@ -48,7 +41,7 @@ def first_frame(path: str) -> tuple[int, str]:
         for frame in container.decode(video=0):
             if frame.pts is None:
                 raise ValueError(f"{path}: the first frame has no pts")
-            return frame.pts, _digest(frame.to_ndarray(format="bgr24"))
+            return frame.pts, readers.frame_hash(frame.to_ndarray(format="bgr24"))
     raise ValueError(f"{path}: no frame decodes")
 
 
@@ -86,7 +79,7 @@ class FloorHost:
                 if not chosen:
                     raise ValueError(f"{path}: the first frame did not come out of the decoder")
                 image = chosen[0].to_ndarray(format="bgr24")
-                return time.perf_counter() - start, _digest(image)
+                return time.perf_counter() - start, readers.frame_hash(image)
 
             seconds = []
             for _ in range(samples):
@@ -103,8 +96,6 @@ class Floors:
     ``CSV``, one per sample, and why any file or the whole run has none."""
 
     def __init__(self, samples: int, timeout: float) -> None:
-        from benchmarks.video import readers
-
         self.samples, self.timeout = samples, timeout
         self.unavailable = readers.channel_package_unavailable("bench", "av")
         self.rows: list[dict] = []
