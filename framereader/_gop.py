@@ -31,6 +31,7 @@ started, so such a frame is not what a sequential decode shows.
 from __future__ import annotations
 
 import heapq
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -256,6 +257,7 @@ class GopDecoder:
         self._skip = skip_nonref and self.index.codec in SKIP_NONREF_CODECS
         self._keys = np.flatnonzero(self.index.keyframe)
         self._container = self._stream = None
+        self._bare = None  # a context of the index alone, for keyframes read alone
         self._fed_total = 0  # packets fed, ever
         self._opens, self._open_time = 0, 0.0  # containers opened, ever, and in how long
         self._seek = self._fresh(-1)
@@ -270,6 +272,7 @@ class GopDecoder:
         if self._container is not None:
             self._container.close()
             self._container = self._stream = None
+        self._bare = None
         self._seek = self._fresh(-1)
 
     # -- which keyframe, and whether to seek ------------------------------------------
@@ -352,6 +355,10 @@ class GopDecoder:
             drain = not self._reaches(
                 self._keyframe_for(after, int(self.index.pts[after])), max(self._seek.fed, packet)
             )
+        if then is None and key == packet and self._container is None:
+            frame = self._read_bare(packet, target)
+            if frame is not None:  # the container is opened by a read that needs it
+                return self.convert(frame, out)
         before = (perf_counter(), self._fed_total, self._opens, self._open_time, self._seek)
         frame = None
         if self._continues_to(self.place(), key, target):
@@ -370,6 +377,47 @@ class GopDecoder:
             )
         seek.damage.forget(target, self._in_flight())
         return self.convert(frame, out)
+
+    def _read_bare(self, packet: int, target: int) -> av.VideoFrame | None:
+        """Keyframe ``packet`` (pts ``target``) decoded alone from its bytes at the offset
+        the scan checked, by a context of the index alone: no container, no demuxer (the
+        first read of a fresh reader, a thumbnail). None where the index cannot vouch
+        for that context or the frame does not come out whole: the container's route
+        then reads it, and says what is wrong."""
+        offset = int(self.index.payload_offset[packet])
+        if offset < 0:
+            return None
+        if self._bare is None:
+            self._bare = self.video.bare_context()
+            if self._bare is None:
+                return None
+        size = int(self.index.size[packet])
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                data = os.pread(fd, size, offset)
+            finally:
+                os.close(fd)
+        except OSError:
+            return None
+        if len(data) != size:
+            return None
+        bare = av.Packet(data)
+        bare.pts = bare.dts = target
+        bare.time_base = self.index.time_base
+        self._fed_total += 1
+        self.counts["fed"] += 1
+        try:
+            frames = [*self._bare.decode(bare), *self._bare.decode(None)]
+        except av.FFmpegError:
+            frames = []
+        finally:
+            self._bare.flush_buffers()
+        self.counts["decoded"] += len(frames)
+        whole = [f for f in frames if frame_ts(f) == target and not f.is_corrupt]
+        if len(whole) != 1 or not self.video.as_indexed(whole[0]):
+            return None
+        return whole[0]
 
     def _record(self, started: float, fed: int, opens: int, open_time: float, seek) -> None:
         """Tell ``costs`` what the read begun at ``started`` (with those counts, and that

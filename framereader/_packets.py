@@ -2,7 +2,8 @@
 
 ``PacketDecoder`` makes one ``os.pread`` of the frame's packet where the scan
 found its bytes in the file (else takes the demuxer's packet) and one decode,
-MJPEG by TurboJPEG when it loads: no seek, no other frame.
+MJPEG by TurboJPEG when it loads: no seek, no other frame; and no container
+opened at all where the index vouches for a decoder made of it alone.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class PacketDecoder:
         self.path, self.index, self.counts = video.path, video.index, video.counts
         self._fd: int | None = None
         self._container = self._stream = None
+        self._codec = None  # the decoder's context: _context()
+        self._bare = False  # it is one made of the index alone
+        self._bare_failed = False  # one gave a frame unlike the index's: not again
         self._demux = None  # packets read on from the last one demuxed
         self._demux_at: int | None = None  # the frame whose packet was demuxed last
         self._jpeg = _turbojpeg() if self.index.codec == "mjpeg" else None
@@ -59,6 +63,7 @@ class PacketDecoder:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        self._codec = None
         if self._container is not None:
             self._container.close()
             self._container = self._stream = self._demux = None
@@ -84,7 +89,7 @@ class PacketDecoder:
         """Frame ``i``'s packet from the demuxer: read on when it lies a few packets ahead,
         else seek to it, else read from the file's start; bounded by the file."""
         target = int(self.index.frame_pts[i])
-        self._context()
+        self._open_container()
         ahead = self._demux_at is not None and 0 < i - self._demux_at <= CONTINUE_WINDOW
         for attempt in ("ahead", "seek", "start") if ahead else ("seek", "start"):
             if attempt != "ahead":
@@ -115,10 +120,21 @@ class PacketDecoder:
                 break  # past it: the demuxer landed after the target
         raise CorruptFrameError(f"{self.path}: the packet of frame {i} (pts {target}) is gone", i)
 
-    def _context(self) -> av.CodecContext:
+    def _open_container(self) -> None:
         if self._container is None:
             self._container, self._stream = self.video.open()
-        return self._stream.codec_context
+
+    def _context(self) -> av.CodecContext:
+        """The decoder's context: one made of the index alone where the scan found that it
+        decodes as the demuxer's does (no container opened: the packets come by
+        ``pread``), else the container's."""
+        if self._codec is None:
+            self._codec = None if self._bare_failed else self.video.bare_context()
+            self._bare = self._codec is not None
+            if self._codec is None:
+                self._open_container()
+                self._codec = self._stream.codec_context
+        return self._codec
 
     def _packet(self, i: int) -> av.Packet:
         packet = av.Packet(self._bytes(i))
@@ -156,19 +172,28 @@ class PacketDecoder:
         context = self._context()
         target = int(self.index.frame_pts[i])
         drained = False
+        error = None
         try:
             frames = context.decode(self._packet(i))
             if not frames:  # a decoder that holds frames back: drain it
                 drained = True
                 frames = context.decode(None)
         except av.FFmpegError as exc:
-            drained = True
-            raise CorruptFrameError(f"{self.path}: frame {i} cannot be decoded: {exc}", i) from exc
+            drained, frames, error = True, [], exc
         finally:
             if drained:
                 context.flush_buffers()
         frames = [f for f in frames if frame_ts(f) == target]
-        if len(frames) != 1 or frames[0].is_corrupt:
+        whole = len(frames) == 1 and not frames[0].is_corrupt
+        if self._bare and not (whole and self.video.as_indexed(frames[0])):
+            # the container's context, from now on: it has the last word on this frame
+            self._bare_failed, self._codec = True, None
+            return self.read(i, out)
+        if error is not None:
+            raise CorruptFrameError(
+                f"{self.path}: frame {i} cannot be decoded: {error}", i
+            ) from error
+        if not whole:
             raise CorruptFrameError(f"{self.path}: frame {i} did not decode cleanly", i)
         return self.convert(frames[0], out)
 

@@ -95,6 +95,27 @@ class Video:
         context.thread_count = 1 if self.thread_type == "none" else self.threads
         return container, stream
 
+    def bare_context(self):
+        """A decoder's context made from the index alone, with no container (a keyframe
+        read alone needs none: its bytes are at a checked offset), threads set as
+        ``open`` sets them; None where the scan did not find that it decodes as the
+        demuxer's context does (``StreamParams.bare``)."""
+        try:
+            context = self.index.bare_context()
+        except (av.FFmpegError, AttributeError, TypeError, ValueError):  # this PyAV or FFmpeg
+            return None
+        if context is not None:
+            context.thread_type = _THREAD_TYPES[self.thread_type]
+            context.thread_count = 1 if self.thread_type == "none" else self.threads
+            self.counts["bare_opens"] += 1
+        return context
+
+    def as_indexed(self, frame: av.VideoFrame) -> bool:
+        """Whether a frame has the size and pixel format the index gives the stream."""
+        index = self.index
+        return (frame.width, frame.height, frame.format.name) == (
+            index.width, index.height, index.params.pixel_format)  # fmt: skip
+
     def _open(self, options: dict[str, str] | None, demuxer: str | None = None, skim: bool = False):
         """The file opened with ``demuxer`` (None: the one FFmpeg's probe of its head finds)."""
         streams = [SKIM] * (self.index.params.number + 1) if skim else None

@@ -33,8 +33,9 @@ import numpy as np
 from framereader.errors import FrameReaderError, IndexFileError
 from framereader.index import BOOL_ARRAYS, PACKET_ARRAYS, FileStamp, FrameIndex, StreamParams
 
-# Bump when the file layout or the scan's rules change (2: params; 3: container, depth).
-FORMAT_VERSION = 3
+# Bump when the file layout or the scan's rules change (2: params; 3: container, depth;
+# 4: every keyframe's offset, and whether a bare context decodes as the demuxer's).
+FORMAT_VERSION = 4
 MAGIC = b"FRMINDEX"
 SUFFIX = ".frameindex"
 _DIGEST = 16
@@ -172,6 +173,7 @@ def _params_to_json(params: StreamParams | None) -> dict | None:
         "extradata": params.extradata.hex(),
         "reorder_depth": params.reorder_depth,
         "color": list(params.color),
+        "bare": params.bare,
     }
 
 
@@ -185,6 +187,9 @@ def _params_from_json(data: dict | None) -> StreamParams | None:
     depth = int(data["reorder_depth"])
     if depth < 0:
         raise ValueError(f"the stream's reorder depth is {depth}")
+    bare = data["bare"]
+    if bare is not None and not isinstance(bare, str):
+        raise ValueError(f"the libraries a bare context decoded with are {bare!r}, not a name")
     return StreamParams(
         int(data["number"]),
         str(data["container"]),
@@ -192,6 +197,7 @@ def _params_from_json(data: dict | None) -> StreamParams | None:
         bytes.fromhex(data["extradata"]),
         depth,
         color,
+        bare,
     )
 
 

@@ -28,11 +28,18 @@ frame number, and reading it raises, so the frames after it keep their numbers.
 
 The scan also keeps what FFmpeg's full probe (``avformat_find_stream_info``)
 found of the stream (``StreamParams``), so that a decoder can open the file
-again without one, and check what the demuxer reports against it.
+again without one, and check what the demuxer reports against it. And where a
+keyframe's bytes lie in the file, checked byte for byte: a keyframe read alone
+then needs no container at all, where the scan found that its first keyframe
+decodes and converts alike from a codec context made of the index alone and
+from the demuxer's (``StreamParams.bare``). The context misses what the index
+does not keep of the container (its chroma siting, say, which changes the
+conversion to RGB), so only that comparison can vouch for it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import os
@@ -90,6 +97,10 @@ class StreamParams:
     extradata: bytes  # b"" when there is none
     reorder_depth: int  # frames the decoder holds back to reorder (FFmpeg's has_b_frames)
     color: tuple[int, int, int, int]  # range, space, primaries, transfer characteristic
+    # The decoder and converter versions (``LIBRARIES``) with which the scan decoded the
+    # first keyframe from a context of these fields alone (no container) and from the
+    # demuxer's, to the same frame and the same RGB pixels; None: it did not.
+    bare: str | None = None
 
     @classmethod
     def of(cls, stream: av.VideoStream) -> StreamParams:
@@ -109,6 +120,34 @@ def reorder_depth(context: av.VideoCodecContext) -> int:
     ``reorder_depth``, else only whether it is 0."""
     depth = getattr(context, "reorder_depth", None)
     return int(context.has_b_frames) if depth is None else int(depth)
+
+
+def _libraries() -> str:
+    versions = av.library_versions
+    return ", ".join(
+        f"{name} {'.'.join(map(str, versions[name]))}" for name in ("libavcodec", "libswscale")
+    )
+
+
+# What decodes and converts frames here: a bare context the scan vouched for with other
+# versions is not used (another FFmpeg's decoder may take more from the container).
+LIBRARIES = _libraries()
+
+
+def codec_context(codec: str, width: int, height: int, params: StreamParams):
+    """A decoder's context of ``codec`` set from the index's fields alone, opened on
+    its first packet; no container is involved."""
+    context = av.CodecContext.create(codec, "r")
+    context.width, context.height = width, height
+    if params.extradata:
+        context.extradata = params.extradata
+    if params.pixel_format is not None:
+        context.pix_fmt = params.pixel_format
+    context.reorder_depth = params.reorder_depth
+    names = ("color_range", "colorspace", "color_primaries", "color_trc")
+    for name, value in zip(names, params.color, strict=True):
+        setattr(context, name, value)
+    return context
 
 
 def stream_fields(path: str, stream: av.VideoStream) -> dict:
@@ -149,7 +188,7 @@ class FrameIndex:
     size: np.ndarray  # int64 bytes, -1 when unknown
     pos: np.ndarray  # int64: the byte position FFmpeg reports, -1 when unknown
     shown: np.ndarray  # bool: a sequential decode outputs this packet's frame
-    payload_offset: np.ndarray  # int64: verified offset of the packet's bytes in the file, or -1
+    payload_offset: np.ndarray  # int64: a keyframe's bytes' offset in the file (checked), or -1
     demux_error: str | None = None  # why demuxing stopped before the end of the file
     params: StreamParams | None = None  # None: unknown, decoders open with a full probe
     order: np.ndarray = field(init=False, repr=False)  # frame number -> packet number
@@ -208,6 +247,13 @@ class FrameIndex:
         at = int(np.searchsorted(ordered, ts, side="right")) - 1
         return int(numbers[at]) if at >= 0 and ordered[at] == ts else None
 
+    def bare_context(self):
+        """A decoder's context for this stream with no container opened (``codec_context``),
+        or None where a scan with this FFmpeg did not find it decodes as the demuxer's does."""
+        if self.params is None or self.params.bare != LIBRARIES:
+            return None
+        return codec_context(self.codec, self.width, self.height, self.params)
+
     def __getstate__(self) -> dict:
         """The index without its derived tables: a pickle (a DataLoader worker's, a Dask
         task's) carries what the file holds, and each process derives the rest once."""
@@ -234,6 +280,7 @@ class FrameIndex:
         rows = []
         intra = True
         demux_error = None
+        first_key = None  # the first keyframe found in the file, to try a bare context on
         try:
             container = av.open(path)
         except av.FFmpegError as exc:
@@ -256,6 +303,9 @@ class FrameIndex:
                 if packet.size == 0 or ts is None:
                     continue
                 intra = intra and packet.is_keyframe
+                offset = _payload_offset(file.fileno(), packet) if packet.is_keyframe else -1
+                if first_key is None and offset >= 0 and not packet.is_discard:
+                    first_key = packet
                 rows.append(
                     (
                         ts,
@@ -265,9 +315,11 @@ class FrameIndex:
                         packet.size,
                         -1 if packet.pos is None else packet.pos,
                         not packet.is_discard,
-                        _payload_offset(file.fileno(), packet) if intra else -1,
+                        offset,
                     )
                 )
+            if first_key is not None and _decodes_bare(stream, fields, first_key):
+                fields["params"] = dataclasses.replace(fields["params"], bare=LIBRARIES)
         columns = list(zip(*rows, strict=True)) or [()] * len(PACKET_ARRAYS)
         arrays = {
             name: np.array(column, dtype=bool if name in BOOL_ARRAYS else np.int64)
@@ -275,7 +327,6 @@ class FrameIndex:
         }
         intra = intra and bool(rows)
         if not intra:
-            arrays["payload_offset"][:] = -1
             head = _undecodable_head(path, arrays["pts"], arrays["keyframe"])
             arrays["shown"][head] = False
         return cls(stamp, **fields, intra_only=intra, **arrays, demux_error=demux_error)
@@ -293,6 +344,37 @@ def _payload_offset(fd: int, packet: av.Packet) -> int:
     data = bytes(packet)
     at = os.pread(fd, len(data) + PAYLOAD_WINDOW, packet.pos).find(data)
     return packet.pos + at if at >= 0 else -1
+
+
+def _decodes_bare(stream: av.VideoStream, fields: dict, packet: av.Packet) -> bool:
+    """Whether keyframe ``packet`` decodes alone to the same frame, and converts to the
+    same RGB pixels, from ``codec_context`` (its bytes alone) as from the demuxer's
+    context (the packet as demuxed)."""
+    ts = packet.pts if packet.pts is not None else packet.dts
+    bare = av.Packet(bytes(packet))
+    bare.pts = bare.dts = ts
+    try:
+        context = codec_context(fields["codec"], fields["width"], fields["height"],
+                                fields["params"])  # fmt: skip
+        theirs = _alone(stream.codec_context, packet, ts)
+        ours = _alone(context, bare, ts)
+    except (av.FFmpegError, AttributeError, TypeError, ValueError):
+        return False
+    return theirs is not None and ours == theirs
+
+
+def _alone(context, packet: av.Packet, ts: int) -> tuple | None:
+    """What decoding ``packet`` alone (then draining) gives of the frame ``ts``: its
+    fields and a digest of its RGB pixels; None when it does not come out whole."""
+    frames = [f for f in [*context.decode(packet), *context.decode(None)] if frame_ts(f) == ts]
+    context.flush_buffers()
+    if len(frames) != 1 or frames[0].is_corrupt:
+        return None
+    frame = frames[0]
+    rgb = frame.reformat(format="rgb24").to_ndarray()
+    fields = (frame.width, frame.height, frame.format.name, frame.interlaced_frame,
+              frame.color_range, frame.colorspace, frame.color_primaries, frame.color_trc)  # fmt: skip
+    return fields, hashlib.blake2b(rgb.tobytes(), digest_size=16).digest()
 
 
 def frame_ts(frame: av.VideoFrame) -> int | None:

@@ -28,7 +28,8 @@ IndexSource = Literal["auto"] | FrameIndex | str | os.PathLike[str] | None
 # What stats() counts, each key always present.
 STATS = (
     *("decoded", "fed", "seeks", "retries", "continued", "decoders"),
-    *("pread", "demuxed", "batched", "cheap_opens", "full_probes", "packet_searches"),
+    *("pread", "demuxed", "batched", "cheap_opens", "full_probes", "bare_opens"),
+    "packet_searches",
 )
 
 
@@ -380,6 +381,8 @@ class VideoReader:
         ``batched`` (batch passes), ``cheap_opens`` and ``full_probes`` (containers
         opened with what the index knows of the stream, or with FFmpeg's full probe:
         the index has no stream parameters, or the file disagrees with them),
+        ``bare_opens`` (decoders made from the index alone, no container opened, to
+        decode keyframes read by their offset),
         ``packet_searches`` (packets the demuxer returned out of file order, or where a
         seek landed off its keyframe, looked up in the index by pts). For
         diagnostics; a copy, so it never changes under you, with every key present.

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 
+import av
 import numpy as np
 import pytest
 
@@ -50,10 +51,21 @@ def test_the_index_knows_intra_only_streams_and_their_payloads(videos):
         for p in (0, len(index.pts) - 1):  # the offsets hold the packet's own bytes
             at = int(index.payload_offset[p])
             assert len(data[at : at + int(index.size[p])]) == index.size[p]
-    for name in ("ffv1-color.mkv", "x264-bframes.mp4", "h264.ts"):
+    for name in ("ffv1-color.mkv", "x264-bframes.mp4"):  # GOPs: each keyframe's offset
         index = FrameIndex.scan(videos[name])
         assert not index.intra_only
-        assert np.all(index.payload_offset == -1)
+        assert np.all(index.payload_offset[~index.keyframe] == -1), name
+        assert np.all(index.payload_offset[index.keyframe] >= 0), name
+        data = videos[name].read_bytes()
+        with av.open(videos[name]) as container:
+            packets = [p for p in container.demux(video=0) if p.size]  # as the scan keeps them
+        assert len(packets) == len(index.pts)
+        for packet, at in zip(packets, index.payload_offset, strict=True):
+            if at >= 0:
+                assert data[at : at + packet.size] == bytes(packet), name
+    index = FrameIndex.scan(videos["h264.ts"])  # its packets are split across TS packets
+    assert not index.intra_only
+    assert np.all(index.payload_offset == -1)
 
 
 def test_the_truncated_file_is_indexed_up_to_its_cut(videos):
