@@ -96,3 +96,19 @@ def test_a_bare_frame_unlike_the_index_falls_back_to_the_container(videos, truth
         stats = reader.stats()
     assert stats["bare_opens"] == 1
     assert stats["full_probes"] == 1
+
+
+def test_no_check_and_no_bare_decoder_for_a_first_keyframe_too_big_to_pay(videos, monkeypatch):
+    """The check decodes the first keyframe twice: past BARE_CHECK_BYTES it costs the
+    scan more than the bare opens it allows would save."""
+    name = "x264-crf18-bframes-color.mkv"
+    first = int(FrameIndex.scan(videos[name]).size[0])
+    checks = []
+    real = index_module._decodes_bare
+    monkeypatch.setattr(index_module, "_decodes_bare", lambda *a: checks.append(1) or real(*a))
+    monkeypatch.setattr(index_module, "BARE_CHECK_BYTES", first - 1)
+    assert FrameIndex.scan(videos[name]).params.bare is None
+    assert not checks
+    monkeypatch.setattr(index_module, "BARE_CHECK_BYTES", first)
+    assert FrameIndex.scan(videos[name]).params.bare == index_module.LIBRARIES
+    assert checks == [1]
