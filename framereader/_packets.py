@@ -247,7 +247,8 @@ class PacketDecoder:
                 frames = context.decode(None if i is None else self._packet(i))
                 for frame in frames:
                     k = slot.pop(frame_ts(frame), None)
-                    if k is None or frame.is_corrupt:
+                    unlike = self._bare and not self.video.as_indexed(frame)  # read() falls back
+                    if k is None or frame.is_corrupt or unlike:
                         raise FrameReaderError("an unexpected or damaged frame")
                     self.convert(frame, out[k])
                     done += 1

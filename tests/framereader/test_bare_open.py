@@ -98,6 +98,22 @@ def test_a_bare_frame_unlike_the_index_falls_back_to_the_container(videos, truth
     assert stats["full_probes"] == 1
 
 
+def test_an_intra_only_bare_decoder_unlike_the_index_gives_way_for_good(videos, truth):
+    """All-intra H.264: every read is a keyframe alone. The first bare frame of the wrong
+    size sends this reader to the container for good (single reads: the index's size
+    shapes a batch's array)."""
+    name = "x264-lossless-k1-color.mkv"
+    index = FrameIndex.scan(videos[name])
+    assert index.intra_only
+    assert index.params.bare == index_module.LIBRARIES
+    doctored = dataclasses.replace(index, width=index.width + 16)
+    with VideoReader(videos[name], index=doctored) as reader:
+        assert [frame_hash(reader[i]) for i in (4, 1, 2)] == [truth(name)[i] for i in (4, 1, 2)]
+        stats = reader.stats()
+    assert stats["bare_opens"] == 1
+    assert stats["full_probes"] == 1
+
+
 def test_no_check_and_no_bare_decoder_for_a_first_keyframe_too_big_to_pay(videos, monkeypatch):
     """The check decodes the first keyframe twice: past BARE_CHECK_BYTES it costs the
     scan more than the bare opens it allows would save."""
