@@ -20,7 +20,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from framereader.errors import CorruptVideoError, FrameReaderError
-from framereader.index import FrameIndex, StreamParams
+from framereader.index import FrameIndex, StreamParams, adopt
 
 # The three imports above: PyAV imports its stream classes when av.open first wraps a
 # stream; imported with framereader, a process's first open pays no import (1.3 ms, more
@@ -40,7 +40,6 @@ CHEAP_PROBE = {"probesize": "32", "analyzeduration": "0"}
 # AVI) FFmpeg fills missing timestamps from the reorder depth the probe decoded.
 SKIM = {"skip_frame": "all"}
 SKIMMED_CONTAINERS = frozenset({"matroska,webm", "mov,mp4,m4a,3gp,3g2,mj2"})
-_COLOR_FIELDS = ("color_range", "colorspace", "color_primaries", "color_trc")  # StreamParams.color
 _UNSPECIFIED_COLOR = (0, 2, 2, 2)  # FFmpeg's "unspecified" in each
 
 
@@ -140,7 +139,7 @@ class Video:
             container, stream = self._open(CHEAP_PROBE, known.container, skim)
         except CorruptVideoError:
             return None
-        if not (self._agrees(container, stream) and _adopt(stream.codec_context, known)):
+        if not (self._agrees(container, stream) and adopt(stream.codec_context, known)):
             container.close()
             return None
         return container, stream
@@ -165,24 +164,6 @@ class Video:
             and found.reorder_depth <= known.reorder_depth
             and all(got in (want, unspecified) for got, want, unspecified in colors)
         )
-
-
-def _adopt(context: av.VideoCodecContext, known: StreamParams) -> bool:
-    """Set the context's fields the index keeps to the index's; False where this PyAV
-    cannot set one that differs."""
-    wanted = {
-        "extradata": known.extradata or None,
-        "pix_fmt": known.pixel_format,
-        "reorder_depth": known.reorder_depth,
-        **dict(zip(_COLOR_FIELDS, known.color, strict=True)),
-    }
-    try:
-        for name, value in wanted.items():
-            if getattr(context, name, None) != value:
-                setattr(context, name, value)
-    except (AttributeError, TypeError, ValueError):
-        return False
-    return True
 
 
 class Converter:

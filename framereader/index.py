@@ -63,6 +63,7 @@ PAYLOAD_WINDOW = 256  # how far past FFmpeg's packet position the payload may st
 BARE_CHECK_BYTES = 128 * 1024
 PACKET_ARRAYS = ("pts", "dts", "duration", "keyframe", "size", "pos", "shown", "payload_offset")
 BOOL_ARRAYS = frozenset({"keyframe", "shown"})
+COLOR_FIELDS = ("color_range", "colorspace", "color_primaries", "color_trc")  # StreamParams.color
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ class StreamParams:
             context.pix_fmt,
             context.extradata or b"",
             reorder_depth(context),
-            (context.color_range, context.colorspace, context.color_primaries, context.color_trc),
+            tuple(getattr(context, name) for name in COLOR_FIELDS),
         )
 
 
@@ -141,19 +142,31 @@ def _libraries() -> str:
 LIBRARIES = _libraries()
 
 
+def adopt(context: av.VideoCodecContext, known: StreamParams) -> bool:
+    """Set the context's fields the index keeps to the index's; False where this PyAV
+    cannot set one that differs."""
+    wanted = {
+        "extradata": known.extradata or None,
+        "pix_fmt": known.pixel_format,
+        "reorder_depth": known.reorder_depth,
+        **dict(zip(COLOR_FIELDS, known.color, strict=True)),
+    }
+    try:
+        for name, value in wanted.items():
+            if getattr(context, name, None) != value:
+                setattr(context, name, value)
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return True
+
+
 def codec_context(codec: str, width: int, height: int, params: StreamParams):
     """A decoder's context of ``codec`` set from the index's fields alone, opened on
-    its first packet; no container is involved."""
+    its first packet; no container is involved (ValueError where this PyAV cannot)."""
     context = av.CodecContext.create(codec, "r")
     context.width, context.height = width, height
-    if params.extradata:
-        context.extradata = params.extradata
-    if params.pixel_format is not None:
-        context.pix_fmt = params.pixel_format
-    context.reorder_depth = params.reorder_depth
-    names = ("color_range", "colorspace", "color_primaries", "color_trc")
-    for name, value in zip(names, params.color, strict=True):
-        setattr(context, name, value)
+    if not adopt(context, params):
+        raise ValueError(f"this PyAV cannot set a {codec} context from the index")
     return context
 
 
