@@ -119,9 +119,19 @@ bench_envs() {
   local log="$ROOT/.build/logs/channel.log"
   mkdir -p "$(dirname "$log")"
   log "the channel: ${RECIPES[*]} (cached; the first time about 28 min on 2 cores; log: $log)"
+  set +e
   channel "${RECIPES[@]}" --build-only 2>&1 | tee "$log" \
-    | grep --line-buffered -E '^==== |^SUBSTITUTION:|^error:' || true
-  [[ "$(tail -n 1 "$log")" == channel:* ]] || { echo "the channel build failed: see $log" >&2; exit 1; }
+    | grep --line-buffered -E '^==== |^SUBSTITUTION:|^error:'
+  local status=${PIPESTATUS[0]}
+  set -e
+  # The runner's own exit status, and its closing line anywhere in the log (a
+  # warning on stderr may land after it). On failure the log's end goes to the
+  # console too: a CI machine's log is gone with it.
+  if ((status != 0)) || ! grep -q '^channel: ' "$log"; then
+    echo "the channel build failed (exit status $status); the end of $log:" >&2
+    tail -n 60 "$log" >&2
+    exit 1
+  fi
   log "the benchmark environments, solved from .build/channel"
   "$PY" -m tools.offline_build env environment.yml --prefix "$BENCH_ENV"
   "$PY" -m tools.offline_build env environment-ijg.yml --prefix "$BENCH_IJG_ENV"
