@@ -30,8 +30,8 @@ started, so such a frame is not what a sequential decode shows.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,9 +40,9 @@ from time import perf_counter
 import av
 import numpy as np
 
-from framereader._source import Converter, Video
+from framereader._source import Converter, Payloads, Video
 from framereader.errors import CorruptFrameError
-from framereader.index import NO_TS, frame_ts
+from framereader.index import NO_TS, decode_alone, frame_ts
 
 # FFmpeg decoders whose NONREF skipping drops only pictures that no other picture
 # references and that carry no state forward (H.264's nal_ref_idc == 0, MPEG-1/2
@@ -258,6 +258,8 @@ class GopDecoder:
         self._keys = np.flatnonzero(self.index.keyframe)
         self._container = self._stream = None
         self._bare = None  # a context of the index alone, for keyframes read alone
+        self._bare_failed = False  # none, or one failed: never again for this decoder
+        self._payloads = Payloads(video)  # their bytes
         self._fed_total = 0  # packets fed, ever
         self._opens, self._open_time = 0, 0.0  # containers opened, ever, and in how long
         self._seek = self._fresh(-1)
@@ -273,6 +275,7 @@ class GopDecoder:
             self._container.close()
             self._container = self._stream = None
         self._bare = None
+        self._payloads.close()
         self._seek = self._fresh(-1)
 
     # -- which keyframe, and whether to seek ------------------------------------------
@@ -384,38 +387,31 @@ class GopDecoder:
         first read of a fresh reader, a thumbnail). None where the index cannot vouch
         for that context or the frame does not come out whole: the container's route
         then reads it, and says what is wrong."""
-        offset = int(self.index.payload_offset[packet])
-        if offset < 0:
+        if self._bare_failed or self.index.payload_offset[packet] < 0:
             return None
         if self._bare is None:
             self._bare = self.video.bare_context()
             if self._bare is None:
+                self._bare_failed = True
                 return None
-        size = int(self.index.size[packet])
         try:
-            fd = os.open(self.path, os.O_RDONLY)
-            try:
-                data = os.pread(fd, size, offset)
-            finally:
-                os.close(fd)
+            data = self._payloads.read(packet)
         except OSError:
-            return None
-        if len(data) != size:
-            return None
-        bare = av.Packet(data)
-        bare.pts = bare.dts = target
-        bare.time_base = self.index.time_base
-        self._fed_total += 1
-        self.counts["fed"] += 1
-        try:
-            frames = [*self._bare.decode(bare), *self._bare.decode(None)]
-        except av.FFmpegError:
-            frames = []
-        finally:
-            self._bare.flush_buffers()
+            data = None
+        frames = []
+        if data is not None and len(data) == self.index.size[packet]:
+            bare = av.Packet(data)
+            bare.pts = bare.dts = target
+            bare.time_base = self.index.time_base
+            self._fed_total += 1
+            self.counts["fed"] += 1
+            with contextlib.suppress(av.FFmpegError):  # the container's route says what
+                frames = decode_alone(self._bare, bare)
         self.counts["decoded"] += len(frames)
         whole = [f for f in frames if frame_ts(f) == target and not f.is_corrupt]
         if len(whole) != 1 or not self.video.as_indexed(whole[0]):
+            # the container's route, from now on: it has the last word on this frame
+            self._bare, self._bare_failed = None, True
             return None
         return whole[0]
 

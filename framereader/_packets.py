@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 import av
 import numpy as np
 
-from framereader._source import Converter, Video
+from framereader._source import Converter, Payloads, Video
 from framereader.errors import CorruptFrameError, FrameReaderError
-from framereader.index import frame_ts
+from framereader.index import decode_alone, frame_ts
 
 # Without an index of offsets: read on through the demuxer (no decoding) when the
 # wanted packet is at most this many packets ahead, else seek.
@@ -45,7 +45,7 @@ class PacketDecoder:
     def __init__(self, video: Video, convert: Converter) -> None:
         self.video, self.convert = video, convert
         self.path, self.index, self.counts = video.path, video.index, video.counts
-        self._fd: int | None = None
+        self._payloads = Payloads(video)
         self._container = self._stream = None
         self._codec = None  # the decoder's context: _context()
         self._bare = False  # it is one made of the index alone
@@ -60,9 +60,7 @@ class PacketDecoder:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        self._payloads.close()
         self._codec = None
         if self._container is not None:
             self._container.close()
@@ -73,16 +71,11 @@ class PacketDecoder:
         """The bytes of frame ``i``'s packet: one ``pread`` where the scan found them, else
         demuxed (an index imported from frame mappings knows no file offsets)."""
         packet = int(self.index.order[i])
-        offset = int(self.index.payload_offset[packet])
-        if offset < 0:
+        data = self._payloads.read(packet)
+        if data is None:
             return self._demuxed(i)
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDONLY)
-        size = int(self.index.size[packet])
-        data = os.pread(self._fd, size, offset)
-        if len(data) != size:
+        if len(data) != self.index.size[packet]:
             raise CorruptFrameError(f"{self.path} is shorter than its index says (frame {i})", i)
-        self.counts["pread"] += 1
         return data
 
     def _demuxed(self, i: int) -> bytes:
@@ -171,18 +164,11 @@ class PacketDecoder:
             return self._jpeg_decode(i, self._bytes(i), out)
         context = self._context()
         target = int(self.index.frame_pts[i])
-        drained = False
         error = None
         try:
-            frames = context.decode(self._packet(i))
-            if not frames:  # a decoder that holds frames back: drain it
-                drained = True
-                frames = context.decode(None)
+            frames = decode_alone(context, self._packet(i))
         except av.FFmpegError as exc:
-            drained, frames, error = True, [], exc
-        finally:
-            if drained:
-                context.flush_buffers()
+            frames, error = [], exc
         frames = [f for f in frames if frame_ts(f) == target]
         whole = len(frames) == 1 and not frames[0].is_corrupt
         if self._bare and not (whole and self.video.as_indexed(frames[0])):

@@ -7,6 +7,7 @@ for intra-only streams and ``_gop.GopPool`` for everything else.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -164,6 +165,31 @@ class Video:
             and found.reorder_depth <= known.reorder_depth
             and all(got in (want, unspecified) for got, want, unspecified in colors)
         )
+
+
+class Payloads:
+    """Packets' bytes where the scan found them (``FrameIndex.payload_offset``), one
+    ``pread`` each, through one file descriptor opened on first use."""
+
+    def __init__(self, video: Video) -> None:
+        self.path, self.index, self.counts = video.path, video.index, video.counts
+        self._fd: int | None = None
+
+    def read(self, packet: int) -> bytes | None:
+        """Packet ``packet``'s bytes (fewer than its size where the file now ends
+        before them); None where the index knows no offset for them."""
+        offset = int(self.index.payload_offset[packet])
+        if offset < 0:
+            return None
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        self.counts["pread"] += 1
+        return os.pread(self._fd, int(self.index.size[packet]), offset)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class Converter:

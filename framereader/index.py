@@ -383,11 +383,20 @@ def _decodes_bare(stream: av.VideoStream, fields: dict, packet: av.Packet) -> bo
     return theirs is not None and ours == theirs
 
 
+def decode_alone(context, packet: av.Packet) -> list[av.VideoFrame]:
+    """What ``context`` makes of ``packet`` on its own: the frames it lets out, or where
+    it holds the frame back (reordering, frame threads) what a drain lets out; the
+    decoder is left empty for an unrelated packet. ``av.FFmpegError`` as ``decode``."""
+    try:
+        return context.decode(packet) or context.decode(None)
+    finally:
+        context.flush_buffers()
+
+
 def _alone(context, packet: av.Packet, ts: int) -> tuple | None:
-    """What decoding ``packet`` alone (then draining) gives of the frame ``ts``: its
-    fields and a digest of its RGB pixels; None when it does not come out whole."""
-    frames = [f for f in [*context.decode(packet), *context.decode(None)] if frame_ts(f) == ts]
-    context.flush_buffers()
+    """What decoding ``packet`` alone gives of the frame ``ts``: its fields and a digest
+    of its RGB pixels; None when it does not come out whole."""
+    frames = [f for f in decode_alone(context, packet) if frame_ts(f) == ts]
     if len(frames) != 1 or frames[0].is_corrupt:
         return None
     frame = frames[0]

@@ -376,8 +376,9 @@ class VideoReader:
         packets than it outputs frames), ``seeks`` (decoding started again at a
         keyframe, or at the file's start),
         ``retries`` (seeks that landed wrong and were redone), ``continued``
-        (reads reached by decoding on, no seek), ``decoders`` (opened), ``pread`` and
-        ``demuxed`` (intra-only packets read by offset or through the demuxer),
+        (reads reached by decoding on, no seek), ``decoders`` (opened), ``pread``
+        (packets read by their offset: an intra-only frame's, a keyframe's read
+        alone), ``demuxed`` (intra-only packets read through the demuxer),
         ``batched`` (batch passes), ``cheap_opens`` and ``full_probes`` (containers
         opened with what the index knows of the stream, or with FFmpeg's full probe:
         the index has no stream parameters, or the file disagrees with them),
