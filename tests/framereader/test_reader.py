@@ -87,7 +87,9 @@ def test_non_reference_frames_are_skipped_on_the_way_and_frames_stay_exact(
     indices = orders(len(expected))["random"]
     decoded = {}
     for skip in (True, False):
-        with VideoReader(videos[name], index=None) as reader:
+        # one decoder: the pool's choices follow timed costs, so with more the count would
+        # follow the machine's load as well as the skipping
+        with VideoReader(videos[name], index=None, decoders=1) as reader:
             reader._skip_nonref = skip  # no public switch: only this test compares both
             assert hashes(reader[i] for i in indices) == [expected[i] for i in indices]
             assert hashes(reader.get_batch(indices)) == [expected[i] for i in indices]
