@@ -16,6 +16,7 @@ from benchmarks import environments
 from benchmarks.__main__ import main as cli
 from benchmarks.video import codecs, frames, fresh, readers, suite
 from benchmarks.video import report as video_report
+from tests.benchmarks.fresh_machine import hide_benchmark_environments
 
 OUTPUTS = (
     "encodings.csv",
@@ -51,9 +52,9 @@ def full_run(tmp_path_factory):
         command=["test"],
         quick_left_out=("the big recordings", "reader torchcodec (no PyTorch)"),
     )
-    with pytest.MonkeyPatch.context() as patch:  # as on a fresh machine (conftest.py)
-        for variable in environments.VARIABLES.values():
-            patch.setenv(variable, str(out / "no-benchmark-environments"))
+    # as conftest.py's fixture does, which runs only after a module-scoped one
+    with pytest.MonkeyPatch.context() as patch:
+        hide_benchmark_environments(patch, out / "no-benchmark-environments")
         folder = suite.run(config)
     return folder, video_report.write([folder])
 
