@@ -255,7 +255,6 @@ class GopDecoder:
         self.path, self.index, self.counts = video.path, video.index, video.counts
         self.counts["decoders"] += 1
         self._skip = skip_nonref and self.index.codec in SKIP_NONREF_CODECS
-        self._keys = np.flatnonzero(self.index.keyframe)
         self._container = self._stream = None
         self._bare = None  # a context of the index alone, for keyframes read alone
         self._bare_failed = False  # none, or one failed: never again for this decoder
@@ -282,13 +281,17 @@ class GopDecoder:
 
     def _gop(self, packet: int) -> int:
         """The last keyframe at or before ``packet`` (-1: none)."""
-        at = int(np.searchsorted(self._keys, packet, side="right"))
-        return int(self._keys[at - 1]) if at else -1
+        keys = self.index.keyframe_packets
+        at = int(np.searchsorted(keys, packet, side="right"))
+        return int(keys[at - 1]) if at else -1
 
     def _keyframe_for(self, packet: int, ts: int) -> int:
         """The last keyframe at or before ``packet`` with pts <= ``ts`` (-1: the file's start)."""
-        at = int(np.searchsorted(self._keys, packet, side="right"))
-        for k in self._keys[:at][::-1]:
+        if self.index.keyframe[packet] and self.index.pts[packet] <= ts:
+            return packet  # itself (a fresh reader's frame 0, a thumbnail): nothing to search
+        keys = self.index.keyframe_packets
+        at = int(np.searchsorted(keys, packet, side="right"))
+        for k in keys[:at][::-1]:
             if self.index.pts[k] <= ts:
                 return int(k)
         return -1

@@ -5,15 +5,19 @@ A cache file holds, in this order:
 * 8 bytes of magic, ``b"FRMINDEX"``;
 * the header's length in bytes (4 bytes, little-endian);
 * the header, JSON: the format version, the stamp of the video it describes
-  (size, mtime in ns, hash of its first 64 KiB), the stream's codec, time base,
-  size and intra-only flag, its ``StreamParams`` (extradata in hex; null when
-  unknown), the packet count and each array's name and dtype;
+  (size, mtime in ns, hash of its first 64 KiB), the stream's codec, time base
+  (numerator and denominator), size and intra-only flag, its ``StreamParams``
+  (extradata in hex; null when unknown), the packet and frame counts and each
+  array's name and dtype;
 * a 16-byte blake2b digest of the header and the arrays;
-* the per-packet arrays, raw, in the header's order.
+* the arrays, raw, in the header's order: the int64 ones (the per-packet ones,
+  then ``order``, one per frame), then the per-packet booleans.
 
 A cache file is used only when its version is this one, its digest holds and
 its stamp matches the video now; anything else (missing, truncated, corrupt,
 older, another file under the same name) means a new scan, never an error.
+What the digest vouches for is used as the scan made it: the frame order is
+read, not sorted again (an hour with B-frames sorts 108,000 timestamps).
 Files are written to a temporary name and renamed into place, so a reader in
 another process sees the old file or the new one, never half of one.
 """
@@ -34,12 +38,15 @@ from framereader.errors import FrameReaderError, IndexFileError
 from framereader.index import BOOL_ARRAYS, PACKET_ARRAYS, FileStamp, FrameIndex, StreamParams
 
 # Bump when the file layout or the scan's rules change (2: params; 3: container, depth;
-# 4: every keyframe's offset, and whether a bare context decodes as the demuxer's).
-FORMAT_VERSION = 4
+# 4: every keyframe's offset, and whether a bare context decodes as the demuxer's;
+# 5: the frame order, the arrays grouped by dtype, the time base as two integers).
+FORMAT_VERSION = 5
 MAGIC = b"FRMINDEX"
 SUFFIX = ".frameindex"
 _DIGEST = 16
-_DTYPES = {name: np.dtype("|b1" if name in BOOL_ARRAYS else "<i8") for name in PACKET_ARRAYS}
+_INTS = (*(name for name in PACKET_ARRAYS if name not in BOOL_ARRAYS), "order")
+_BOOLS = tuple(name for name in PACKET_ARRAYS if name in BOOL_ARRAYS)
+_LAYOUT = [[name, "<i8"] for name in _INTS] + [[name, "|b1"] for name in _BOOLS]
 
 
 def default_cache_dir() -> Path:
@@ -85,19 +92,19 @@ def save_index(index: FrameIndex, path: str | os.PathLike[str]) -> None:
             "head": index.stamp.head,
         },
         "codec": index.codec,
-        "time_base": str(index.time_base),
+        "time_base": [index.time_base.numerator, index.time_base.denominator],
         "width": index.width,
         "height": index.height,
         "intra_only": index.intra_only,
         "demux_error": index.demux_error,
         "params": _params_to_json(index.params),
         "packets": len(index.pts),
-        "arrays": [[name, _DTYPES[name].str] for name in PACKET_ARRAYS],
+        "frames": len(index.order),
+        "arrays": _LAYOUT,
     }
     head = json.dumps(header, sort_keys=True).encode()
     body = b"".join(
-        np.ascontiguousarray(getattr(index, name), dtype=_DTYPES[name]).tobytes()
-        for name in PACKET_ARRAYS
+        np.ascontiguousarray(getattr(index, name), dtype=dtype).tobytes() for name, dtype in _LAYOUT
     )
     digest = hashlib.blake2b(head + body, digest_size=_DIGEST).digest()
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
@@ -112,14 +119,15 @@ def save_index(index: FrameIndex, path: str | os.PathLike[str]) -> None:
 def load_index(path: str | os.PathLike[str]) -> FrameIndex:
     """Read an index file; IndexFileError when it is not a whole one of this version."""
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb", buffering=0) as file:
+            data = file.readall()
     except OSError as exc:
         raise IndexFileError(f"cannot read {path}: {exc}") from exc
     try:
         return _parse(data)
     except IndexFileError:
         raise
-    except (ValueError, TypeError, KeyError, FrameReaderError) as exc:
+    except (ValueError, TypeError, KeyError, ArithmeticError, FrameReaderError) as exc:
         raise IndexFileError(f"{path} is not a valid index file: {exc}") from exc
 
 
@@ -139,24 +147,30 @@ def _parse(data: bytes) -> FrameIndex:
     header = json.loads(head)
     if header.get("format") != FORMAT_VERSION:
         raise IndexFileError(f"index format {header.get('format')!r}, not {FORMAT_VERSION}")
-    if header["arrays"] != [[name, _DTYPES[name].str] for name in PACKET_ARRAYS]:
+    if header["arrays"] != _LAYOUT:
         raise IndexFileError("the index file's arrays are not this version's")
-    count = int(header["packets"])
-    arrays, offset = {}, 0
-    for name in PACKET_ARRAYS:
-        size = count * _DTYPES[name].itemsize
-        arrays[name] = np.frombuffer(body, _DTYPES[name], count, offset)
-        offset += size
-    if offset != len(body):
+    count, frames = int(header["packets"]), int(header["frames"])
+    if not 0 <= frames <= count:
+        raise IndexFileError(f"the index file lists {frames} frames of {count} packets")
+    ints = (len(_INTS) - 1) * count + frames
+    if len(body) != 8 * ints + len(_BOOLS) * count:
         raise IndexFileError("the index file's arrays do not fill it")
+    # two arrays over the file's bytes, and views of them: no copy, and few numpy calls
+    # (a fresh process pays for each new one it makes)
+    whole = np.frombuffer(body, "<i8", ints)
+    flags = np.frombuffer(body, "|b1", len(_BOOLS) * count, 8 * ints)
+    arrays = {name: whole[k * count : (k + 1) * count] for k, name in enumerate(_INTS[:-1])}
+    arrays.update((name, flags[k * count : (k + 1) * count]) for k, name in enumerate(_BOOLS))
     stamp = header["stamp"]
-    return FrameIndex(
-        FileStamp(int(stamp["size"]), int(stamp["mtime_ns"]), str(stamp["head"])),
-        str(header["codec"]),
-        Fraction(header["time_base"]),
-        int(header["width"]),
-        int(header["height"]),
-        bool(header["intra_only"]),
+    numerator, denominator = header["time_base"]
+    return FrameIndex.restored(
+        whole[ints - frames :],
+        stamp=FileStamp(int(stamp["size"]), int(stamp["mtime_ns"]), str(stamp["head"])),
+        codec=str(header["codec"]),
+        time_base=Fraction(int(numerator), int(denominator)),
+        width=int(header["width"]),
+        height=int(header["height"]),
+        intra_only=bool(header["intra_only"]),
         **arrays,
         demux_error=header["demux_error"],
         params=_params_from_json(header["params"]),

@@ -76,22 +76,28 @@ class FileStamp:
 
     @classmethod
     def of(cls, video: str | os.PathLike[str]) -> FileStamp:
-        with open(video, "rb") as file:
-            stat = os.fstat(file.fileno())
-            head = file.read(HEAD_BYTES)
-        return cls(
-            stat.st_size, stat.st_mtime_ns, hashlib.blake2b(head, digest_size=16).hexdigest()
-        )
+        return cls._read(video, None)
 
     def matches(self, video: str | os.PathLike[str]) -> bool:
         """Whether ``video`` still has this size, mtime and head (False when it is gone)."""
         try:
-            stat = os.stat(video)
-            if (stat.st_size, stat.st_mtime_ns) != (self.size, self.mtime_ns):
-                return False
-            return FileStamp.of(video) == self
+            return FileStamp._read(video, self) == self
         except OSError:
             return False
+
+    @classmethod
+    def _read(cls, video: str | os.PathLike[str], expected: FileStamp | None) -> FileStamp | None:
+        """The file's stamp from one open; None when its size or mtime already differ
+        from ``expected``'s (its head is then not read)."""
+        with open(video, "rb", buffering=0) as file:
+            stat = os.fstat(file.fileno())
+            if expected is not None and (stat.st_size, stat.st_mtime_ns) != (
+                expected.size, expected.mtime_ns):  # fmt: skip
+                return None
+            head = file.read(HEAD_BYTES)
+        return cls(
+            stat.st_size, stat.st_mtime_ns, hashlib.blake2b(head, digest_size=16).hexdigest()
+        )
 
 
 @dataclass(frozen=True)
@@ -235,6 +241,16 @@ class FrameIndex:
                 f"two frames share pts {ts}: nothing tells them apart, so no frame number is exact"
             )
 
+    @classmethod
+    def restored(cls, order: np.ndarray, **fields) -> FrameIndex:
+        """An index as a scan made it and ``cache`` saved it, with the frame order that
+        scan derived: nothing is checked or derived again (sorting an hour with B-frames
+        costs more than the rest of its open). For ``cache``, whose digest vouches that
+        the arrays are the ones the scan checked; ``fields`` must be every field."""
+        index = object.__new__(cls)
+        index.__dict__.update(fields, order=order)
+        return index
+
     def __len__(self) -> int:
         return len(self.order)
 
@@ -250,6 +266,11 @@ class FrameIndex:
     def frame_keyframe(self) -> np.ndarray:
         """Whether each frame's packet is a keyframe, frame 0 first; read-only."""
         return _frozen(self.keyframe[self.order])
+
+    @functools.cached_property
+    def keyframe_packets(self) -> np.ndarray:
+        """The numbers of the keyframes' packets, increasing; read-only."""
+        return _frozen(np.flatnonzero(self.keyframe))
 
     @functools.cached_property
     def _pts_sorted(self) -> tuple[np.ndarray, np.ndarray]:
