@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -10,6 +11,8 @@ import shutil
 import av
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from framereader import (
     FrameIndex,
@@ -144,6 +147,68 @@ def test_a_damaged_cache_file_is_never_trusted_and_never_raises(copy_of, truth):
             assert len(reader) == FRAMES
             assert frame_hash(reader[40]) == truth("x264-bframes.mp4")[40]
         assert cached.read_bytes() == good, what  # rebuilt: the same bytes again
+
+
+@pytest.mark.parametrize("name", EVERY_FILE)
+def test_an_index_loaded_is_the_index_scanned_field_for_field(name, videos, tmp_path):
+    """A cache file restores what the scan made, its frame order included (read, not
+    derived again), and nothing else."""
+    index = FrameIndex.scan(videos[name])
+    place = tmp_path / "index"
+    index_cache.save_index(index, place)
+    loaded = index_cache.load_index(place)
+    fields = {f.name for f in dataclasses.fields(FrameIndex)}
+    assert set(vars(loaded)) == fields == set(vars(index)) & fields
+    for field in sorted(fields):
+        ours, theirs = getattr(loaded, field), getattr(index, field)
+        if isinstance(theirs, np.ndarray):
+            assert ours.dtype == theirs.dtype, (name, field)
+            assert np.array_equal(ours, theirs), (name, field)
+        else:
+            assert type(ours) is type(theirs), (name, field)
+            assert ours == theirs, (name, field)
+    assert len(loaded) == len(index)
+    assert np.array_equal(loaded.frame_pts, index.frame_pts)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    key=st.sampled_from(["packets", "frames", "time_base", "width", "arrays", "stamp"]),
+    value=st.one_of(
+        st.integers(-3, 1 << 40),
+        st.lists(st.integers(-2, 1 << 20), max_size=3),
+        st.text(max_size=8),
+        st.none(),
+        st.lists(st.lists(st.text(max_size=4), max_size=2), max_size=3),
+    ),
+)
+def test_a_header_changed_and_sealed_again_is_an_index_file_error_or_an_index(
+    key, value, copy_of_index
+):
+    """The digest holds, so only the parser's own checks stand between a header edited by
+    hand and the reader: either a whole index or ``IndexFileError``, nothing else."""
+    place = copy_of_index()
+    rewrite_header(place, lambda header: header.__setitem__(key, value))
+    try:
+        loaded = index_cache.load_index(place)
+    except IndexFileError:
+        return
+    assert len(loaded.order) <= len(loaded.pts)
+
+
+@pytest.fixture
+def copy_of_index(copy_of, tmp_path):
+    """``copy_of_index()``: a fresh copy of a B-frame video's cache file."""
+    good = tmp_path / "good.frameindex"
+    index_cache.save_index(FrameIndex.scan(copy_of("x264-bframes.mp4")), good)
+    data = good.read_bytes()
+
+    def copy():
+        place = tmp_path / "edited.frameindex"
+        place.write_bytes(data)
+        return place
+
+    return copy
 
 
 def test_a_cache_file_of_another_format_version_is_rebuilt(copy_of, monkeypatch):
