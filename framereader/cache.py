@@ -24,6 +24,7 @@ another process sees the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -64,21 +65,27 @@ def index_path(
 ) -> Path:
     """The cache file of ``video``: ``<video>.frameindex`` beside it, or in ``cache_dir``
     ``<name>.<hash of the absolute path>.frameindex`` (two videos never share one)."""
-    video = Path(video)
+    return Path(_place(video, cache_dir))
+
+
+def _place(video: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None) -> str:
+    """``index_path`` as a string: a cached open makes no ``Path`` (a fresh process pays
+    for pathlib's first use, a fifth of a ms)."""
+    video = os.fspath(video)
     if cache_dir is None:
-        return video.with_name(video.name + SUFFIX)
+        return video + SUFFIX
     key = hashlib.sha256(os.fsencode(os.path.abspath(video))).hexdigest()[:32]
-    return Path(cache_dir) / f"{video.name}.{key}{SUFFIX}"
+    return os.path.join(cache_dir, f"{os.path.basename(video)}.{key}{SUFFIX}")
 
 
-def _candidates(video: str | os.PathLike[str], cache_dir) -> Iterator[Path]:
+def _candidates(video: str | os.PathLike[str], cache_dir) -> Iterator[str]:
     """Where the cache file of ``video`` may be, the likeliest first; each place made only
     when asked for (hashing the path costs a fresh process's open a part of a ms)."""
     if cache_dir is not None:
-        yield index_path(video, cache_dir)
+        yield _place(video, cache_dir)
         return
-    yield index_path(video)
-    yield index_path(video, default_cache_dir())
+    yield _place(video, None)
+    yield _place(video, default_cache_dir())
 
 
 def save_index(index: FrameIndex, path: str | os.PathLike[str]) -> None:
@@ -236,7 +243,7 @@ def write_index(index: FrameIndex, path: str | os.PathLike[str]) -> bool:
 
 def load_or_scan(
     video: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None
-) -> tuple[FrameIndex, Path | None, bool]:
+) -> tuple[FrameIndex, str | None, bool]:
     """``(index, cache file, loaded)``: a current cached index, else a new scan, saved.
 
     Without ``cache_dir`` the cache file sits beside the video, or in
@@ -259,4 +266,5 @@ def remove_cached_index(
 ) -> None:
     """Delete the cache files of ``video`` (beside it and in the cache directory), if any."""
     for place in _candidates(video, cache_dir):
-        place.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(place)

@@ -33,6 +33,12 @@ STATS = (
 )
 
 
+# The choices, listed once at import: typing's get_args on each open costs a fresh
+# process the first touch of typing's objects.
+_PIXEL_FORMATS = get_args(PixelFormat)
+_THREAD_TYPES = get_args(ThreadType)
+
+
 @dataclass(frozen=True)
 class FrameInfo:
     """What the index knows about a frame without decoding it."""
@@ -118,14 +124,10 @@ class VideoReader:
         pixel_format: PixelFormat = "BGR",
         decoders: int = 3,
     ) -> None:
-        if pixel_format not in get_args(PixelFormat):
-            raise ValueError(
-                f"pixel_format must be one of {get_args(PixelFormat)}, not {pixel_format!r}"
-            )
-        if thread_type not in get_args(ThreadType):
-            raise ValueError(
-                f"thread_type must be one of {get_args(ThreadType)}, not {thread_type!r}"
-            )
+        if pixel_format not in _PIXEL_FORMATS:
+            raise ValueError(f"pixel_format must be one of {_PIXEL_FORMATS}, not {pixel_format!r}")
+        if thread_type not in _THREAD_TYPES:
+            raise ValueError(f"thread_type must be one of {_THREAD_TYPES}, not {thread_type!r}")
         if operator.index(threads) < 0:
             raise ValueError(f"threads must be 0 (FFmpeg's choice) or more, not {threads}")
         if operator.index(decoders) < 1:
@@ -153,7 +155,7 @@ class VideoReader:
         """Sets ``index``, ``index_file`` (the cache file, or None), ``index_loaded`` (it came
         from a file, not a scan) and ``index_seconds`` (what getting it took)."""
         started = perf_counter()
-        self.index_file: Path | None = None
+        self._index_file: str | os.PathLike[str] | None = None
         self.index_loaded = False
         if isinstance(source, FrameIndex):
             if not source.matches(self.path):
@@ -162,7 +164,7 @@ class VideoReader:
         elif source is None:
             self.index = FrameIndex.scan(self.path)
         elif isinstance(source, str) and source == "auto":
-            self.index, self.index_file, self.index_loaded = cache.load_or_scan(
+            self.index, self._index_file, self.index_loaded = cache.load_or_scan(
                 self.path, self.cache_dir
             )
         elif isinstance(source, str | os.PathLike):
@@ -174,10 +176,15 @@ class VideoReader:
                 self.index_loaded = found is not None
                 self.index = found if found is not None else FrameIndex.scan(self.path)
                 if found is not None or cache.write_index(self.index, place):
-                    self.index_file = place
+                    self._index_file = place
         else:
             raise TypeError(f"index must be 'auto', None, a FrameIndex or a path, not {source!r}")
         self.index_seconds = perf_counter() - started
+
+    @property
+    def index_file(self) -> Path | None:
+        """The cache file the index came from or went to; None when there is none."""
+        return None if self._index_file is None else Path(self._index_file)
 
     # -- the sequence -------------------------------------------------------------
 
