@@ -9,14 +9,14 @@ A cache file holds, in this order:
   (numerator and denominator), size and intra-only flag, its ``StreamParams``
   (extradata in hex; null when unknown), the packet and frame counts and each
   array's name and dtype;
-* a 16-byte blake2b digest of the header and the arrays;
+* a CRC-32 of the header and the arrays (4 bytes, little-endian);
 * the arrays, raw, in the header's order: the int64 ones (the per-packet ones,
   then ``order``, one per frame), then the per-packet booleans.
 
-A cache file is used only when its version is this one, its digest holds and
+A cache file is used only when its version is this one, its checksum holds and
 its stamp matches the video now; anything else (missing, truncated, corrupt,
 older, another file under the same name) means a new scan, never an error.
-What the digest vouches for is used as the scan made it: the frame order is
+What the checksum vouches for is used as the scan made it: the frame order is
 read, not sorted again (an hour with B-frames sorts 108,000 timestamps).
 Files are written to a temporary name and renamed into place, so a reader in
 another process sees the old file or the new one, never half of one.
@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import secrets
+import zlib
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -44,10 +45,18 @@ from framereader.index import BOOL_ARRAYS, PACKET_ARRAYS, FileStamp, FrameIndex,
 FORMAT_VERSION = 5
 MAGIC = b"FRMINDEX"
 SUFFIX = ".frameindex"
-_DIGEST = 16
+_DIGEST = 4  # a CRC-32 of the header and the arrays, little-endian: _seal
+
 _INTS = (*(name for name in PACKET_ARRAYS if name not in BOOL_ARRAYS), "order")
 _BOOLS = tuple(name for name in PACKET_ARRAYS if name in BOOL_ARRAYS)
 _LAYOUT = [[name, "<i8"] for name in _INTS] + [[name, "|b1"] for name in _BOOLS]
+
+
+def _seal(head: bytes, body: bytes | memoryview) -> bytes:
+    """The checksum a cache file carries. CRC-32 catches what it is for (a file cut
+    short, bytes flipped on disk) at 10 ms for 10 hours' 63 MB, where blake2b took
+    55 ms; the stamp, not this, tells one video from another."""
+    return zlib.crc32(body, zlib.crc32(head)).to_bytes(_DIGEST, "little")
 
 
 def default_cache_dir() -> Path:
@@ -113,7 +122,7 @@ def save_index(index: FrameIndex, path: str | os.PathLike[str]) -> None:
     body = b"".join(
         np.ascontiguousarray(getattr(index, name), dtype=dtype).tobytes() for name, dtype in _LAYOUT
     )
-    digest = hashlib.blake2b(head + body, digest_size=_DIGEST).digest()
+    digest = _seal(head, body)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         with open(temporary, "wb") as file:
@@ -145,15 +154,16 @@ def _parse(data: bytes) -> FrameIndex:
     length = int.from_bytes(data[len(MAGIC) : at], "little")
     view = memoryview(data)  # slices of it copy nothing: 10 hours at 30 fps is 54 MB
     head = bytes(view[at : at + length])
+    if len(head) != length:
+        raise IndexFileError("the index file is truncated (in its header)")
+    header = json.loads(head)
+    if not isinstance(header, dict) or header.get("format") != FORMAT_VERSION:
+        found = header.get("format") if isinstance(header, dict) else None
+        raise IndexFileError(f"index format {found!r}, not {FORMAT_VERSION}")
     digest = bytes(view[at + length : at + length + _DIGEST])
     body = view[at + length + _DIGEST :]
-    check = hashlib.blake2b(head, digest_size=_DIGEST)
-    check.update(body)
-    if len(head) != length or check.digest() != digest:
-        raise IndexFileError("the index file is truncated or corrupt (digest mismatch)")
-    header = json.loads(head)
-    if header.get("format") != FORMAT_VERSION:
-        raise IndexFileError(f"index format {header.get('format')!r}, not {FORMAT_VERSION}")
+    if _seal(head, body) != digest:
+        raise IndexFileError("the index file is truncated or corrupt (checksum mismatch)")
     if header["arrays"] != _LAYOUT:
         raise IndexFileError("the index file's arrays are not this version's")
     count, frames = int(header["packets"]), int(header["frames"])

@@ -245,7 +245,7 @@ class FrameIndex:
     def restored(cls, order: np.ndarray, **fields) -> FrameIndex:
         """An index as a scan made it and ``cache`` saved it, with the frame order that
         scan derived: nothing is checked or derived again (sorting an hour with B-frames
-        costs more than the rest of its open). For ``cache``, whose digest vouches that
+        costs more than the rest of its open). For ``cache``, whose checksum vouches that
         the arrays are the ones the scan checked; ``fields`` must be every field."""
         index = object.__new__(cls)
         index.__dict__.update(fields, order=order)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -320,7 +319,7 @@ def rewrite_header(path, change) -> None:
     body = data[start + length + index_cache._DIGEST :]
     change(header)
     head = json.dumps(header, sort_keys=True).encode()
-    digest = hashlib.blake2b(head + body, digest_size=index_cache._DIGEST).digest()
+    digest = index_cache._seal(head, body)
     path.write_bytes(index_cache.MAGIC + len(head).to_bytes(4, "little") + head + digest + body)
 
 
