@@ -410,6 +410,7 @@ class GopDecoder:
             self.counts["fed"] += 1
             with contextlib.suppress(av.FFmpegError):  # the container's route says what
                 frames = decode_alone(self._bare, bare)
+            self._bare.flush_buffers()  # empty for the next keyframe, from another GOP
         self.counts["decoded"] += len(frames)
         whole = [f for f in frames if frame_ts(f) == target and not f.is_corrupt]
         if len(whole) != 1 or not self.video.as_indexed(whole[0]):
